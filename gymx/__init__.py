@@ -1,0 +1,36 @@
+"""gymx: batched reinforcement-learning environments on JAX."""
+
+from __future__ import annotations
+
+from gymx import spaces, struct, wrappers
+from gymx.core import EmptyParams, Env, TimeStep, Wrapper
+from gymx.registration import EnvSpec, load_plugins, make, namespace, pprint_registry, register, registry, spec
+from gymx.rollout import Rollout, rollout
+from gymx.vector import AutoresetMode, VecEnv, VecState, make_vec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AutoresetMode",
+    "EmptyParams",
+    "Env",
+    "EnvSpec",
+    "Rollout",
+    "TimeStep",
+    "VecEnv",
+    "VecState",
+    "Wrapper",
+    "make",
+    "make_vec",
+    "namespace",
+    "pprint_registry",
+    "register",
+    "registry",
+    "rollout",
+    "spaces",
+    "spec",
+    "struct",
+    "wrappers",
+]
+
+load_plugins()

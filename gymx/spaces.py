@@ -1,0 +1,296 @@
+"""Spaces: the sets that observations and actions live in.
+
+Every space has a jit-able `sample(key)` and `contains(x)`, a `shape` and `dtype`, and
+`to_gymnasium()` for the adapters. Spaces are host objects built from concrete parameters;
+their bounds are numpy arrays, so traced code sees constants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class Space:
+    shape: tuple[int, ...]
+    dtype: np.dtype | None
+
+    def sample(self, key: jax.Array) -> Any:
+        raise NotImplementedError
+
+    def contains(self, x: Any) -> jax.Array:
+        raise NotImplementedError
+
+    def to_gymnasium(self) -> Any:
+        raise NotImplementedError
+
+    def __contains__(self, x: Any) -> bool:
+        return bool(self.contains(x))
+
+
+def _has_shape(x: Any, shape: tuple[int, ...]) -> bool:
+    return tuple(jnp.shape(x)) == tuple(shape)
+
+
+class Discrete(Space):
+    """Integers `start, ..., start + n - 1`."""
+
+    def __init__(self, n: int, start: int = 0, dtype: Any = jnp.int32):
+        if int(n) <= 0:
+            raise ValueError(f"Discrete needs n > 0, got n={n}")
+        self.n = int(n)
+        self.start = int(start)
+        self.shape = ()
+        self.dtype = np.dtype(dtype)
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        # Uniform over the n values.
+        return jax.random.randint(key, (), self.start, self.start + self.n, dtype=self.dtype)
+
+    def contains(self, x: Any) -> jax.Array:
+        x = jnp.asarray(x)
+        if x.shape != () or not jnp.issubdtype(x.dtype, jnp.integer):
+            return jnp.asarray(False)
+        return (x >= self.start) & (x < self.start + self.n)
+
+    def to_gymnasium(self) -> Any:
+        import gymnasium
+
+        return gymnasium.spaces.Discrete(self.n, start=self.start, dtype=self.dtype)
+
+    def __repr__(self) -> str:
+        return f"Discrete({self.n})" if self.start == 0 else f"Discrete({self.n}, start={self.start})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Discrete) and (self.n, self.start) == (other.n, other.start)
+
+
+class Box(Space):
+    """A (possibly unbounded) box in R^n or Z^n: `low <= x <= high` elementwise."""
+
+    def __init__(self, low: Any, high: Any, shape: Sequence[int] | None = None, dtype: Any = jnp.float32):
+        self.dtype = np.dtype(dtype)
+        if shape is None:
+            shape = np.broadcast_shapes(np.shape(low), np.shape(high))
+        self.shape = tuple(int(d) for d in shape)
+        self.low = np.broadcast_to(np.asarray(low, dtype=self.dtype), self.shape).copy()
+        self.high = np.broadcast_to(np.asarray(high, dtype=self.dtype), self.shape).copy()
+        if np.any(self.low > self.high):
+            raise ValueError(f"Box needs low <= high, got low={self.low}, high={self.high}")
+
+    def is_bounded(self) -> bool:
+        return bool(np.all(np.isfinite(self.low)) and np.all(np.isfinite(self.high)))
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        if jnp.issubdtype(self.dtype, jnp.integer):
+            # Uniform over the integers in [low, high].
+            return jax.random.randint(key, self.shape, self.low, self.high.astype(np.int64) + 1, dtype=self.dtype)
+        # Bounded: uniform; unbounded both sides: standard normal; one side: 1 + exponential away from the bound.
+        uniform_key, normal_key, exp_key = jax.random.split(key, 3)
+        low, high = self.low, self.high
+        finite_low, finite_high = np.isfinite(low), np.isfinite(high)
+        uniform = jax.random.uniform(
+            uniform_key, self.shape, self.dtype, np.where(finite_low, low, 0), np.where(finite_high, high, 1)
+        )
+        normal = jax.random.normal(normal_key, self.shape, self.dtype)
+        exponential = jax.random.exponential(exp_key, self.shape, self.dtype)
+        return jnp.select(
+            [finite_low & finite_high, finite_low, finite_high],
+            [uniform, np.where(finite_low, low, 0) + exponential, np.where(finite_high, high, 0) - exponential],
+            normal,
+        ).astype(self.dtype)
+
+    def contains(self, x: Any) -> jax.Array:
+        x = jnp.asarray(x)
+        if not _has_shape(x, self.shape) or not jnp.can_cast(x.dtype, self.dtype, casting="same_kind"):
+            return jnp.asarray(False)
+        return jnp.all((x >= self.low) & (x <= self.high))
+
+    def to_gymnasium(self) -> Any:
+        import gymnasium
+
+        return gymnasium.spaces.Box(self.low, self.high, self.shape, self.dtype)
+
+    def __repr__(self) -> str:
+        return f"Box({self.low.min()}, {self.high.max()}, {self.shape}, {self.dtype})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Box)
+            and self.shape == other.shape
+            and self.dtype == other.dtype
+            and np.array_equal(self.low, other.low)
+            and np.array_equal(self.high, other.high)
+        )
+
+
+class MultiDiscrete(Space):
+    """A vector of Discrete values, element i in `start[i], ..., start[i] + nvec[i] - 1`."""
+
+    def __init__(self, nvec: Any, start: Any = None, dtype: Any = jnp.int32):
+        self.nvec = np.asarray(nvec, dtype=np.int64)
+        if np.any(self.nvec <= 0):
+            raise ValueError(f"MultiDiscrete needs every nvec > 0, got {self.nvec}")
+        self.start = np.zeros_like(self.nvec) if start is None else np.broadcast_to(np.asarray(start), self.nvec.shape)
+        self.shape = self.nvec.shape
+        self.dtype = np.dtype(dtype)
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        # Uniform per element.
+        return jax.random.randint(key, self.shape, self.start, self.start + self.nvec, dtype=self.dtype)
+
+    def contains(self, x: Any) -> jax.Array:
+        x = jnp.asarray(x)
+        if not _has_shape(x, self.shape) or not jnp.issubdtype(x.dtype, jnp.integer):
+            return jnp.asarray(False)
+        return jnp.all((x >= self.start) & (x < self.start + self.nvec))
+
+    def to_gymnasium(self) -> Any:
+        import gymnasium
+
+        return gymnasium.spaces.MultiDiscrete(self.nvec, dtype=self.dtype, start=self.start)
+
+    def __repr__(self) -> str:
+        return f"MultiDiscrete({self.nvec.tolist()})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, MultiDiscrete)
+            and np.array_equal(self.nvec, other.nvec)
+            and np.array_equal(self.start, other.start)
+        )
+
+
+class MultiBinary(Space):
+    """Binary arrays of a fixed shape (int8 zeros and ones)."""
+
+    def __init__(self, n: int | Sequence[int]):
+        self.shape = (int(n),) if np.isscalar(n) else tuple(int(d) for d in n)
+        self.dtype = np.dtype(np.int8)
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        # Each bit Bernoulli(1/2).
+        return jax.random.bernoulli(key, 0.5, self.shape).astype(self.dtype)
+
+    def contains(self, x: Any) -> jax.Array:
+        x = jnp.asarray(x)
+        if not _has_shape(x, self.shape) or not (
+            jnp.issubdtype(x.dtype, jnp.integer) or jnp.issubdtype(x.dtype, jnp.bool_)
+        ):
+            return jnp.asarray(False)
+        return jnp.all((x == 0) | (x == 1))
+
+    def to_gymnasium(self) -> Any:
+        import gymnasium
+
+        return gymnasium.spaces.MultiBinary(list(self.shape) if len(self.shape) > 1 else self.shape[0])
+
+    def __repr__(self) -> str:
+        return f"MultiBinary({self.shape})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MultiBinary) and self.shape == other.shape
+
+
+class Tuple(Space):
+    """A tuple of spaces; samples are Python tuples."""
+
+    def __init__(self, spaces: Sequence[Space]):
+        self.spaces = tuple(spaces)
+        self.shape = ()
+        self.dtype = None
+
+    def sample(self, key: jax.Array) -> tuple:
+        keys = jax.random.split(key, len(self.spaces))
+        return tuple(space.sample(k) for space, k in zip(self.spaces, keys))
+
+    def contains(self, x: Any) -> jax.Array:
+        if not isinstance(x, (tuple, list)) or len(x) != len(self.spaces):
+            return jnp.asarray(False)
+        return jnp.all(jnp.stack([space.contains(part) for space, part in zip(self.spaces, x)]))
+
+    def to_gymnasium(self) -> Any:
+        import gymnasium
+
+        return gymnasium.spaces.Tuple([space.to_gymnasium() for space in self.spaces])
+
+    def __getitem__(self, index: int) -> Space:
+        return self.spaces[index]
+
+    def __len__(self) -> int:
+        return len(self.spaces)
+
+    def __repr__(self) -> str:
+        return f"Tuple({', '.join(map(repr, self.spaces))})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tuple) and self.spaces == other.spaces
+
+
+class Dict(Space):
+    """A mapping of named spaces, keys sorted as Gymnasium sorts them; samples are dicts."""
+
+    def __init__(self, spaces: Mapping[str, Space]):
+        self.spaces = dict(sorted(spaces.items()))
+        self.shape = ()
+        self.dtype = None
+
+    def sample(self, key: jax.Array) -> dict:
+        keys = jax.random.split(key, len(self.spaces))
+        return {name: space.sample(k) for (name, space), k in zip(self.spaces.items(), keys)}
+
+    def contains(self, x: Any) -> jax.Array:
+        if not isinstance(x, Mapping) or set(x) != set(self.spaces):
+            return jnp.asarray(False)
+        return jnp.all(jnp.stack([space.contains(x[name]) for name, space in self.spaces.items()]))
+
+    def to_gymnasium(self) -> Any:
+        import gymnasium
+
+        return gymnasium.spaces.Dict({name: space.to_gymnasium() for name, space in self.spaces.items()})
+
+    def __getitem__(self, name: str) -> Space:
+        return self.spaces[name]
+
+    def keys(self):
+        return self.spaces.keys()
+
+    def __repr__(self) -> str:
+        return "Dict(" + ", ".join(f"{k}: {v!r}" for k, v in self.spaces.items()) + ")"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Dict) and self.spaces == other.spaces
+
+
+class Batched(Space):
+    """`num` independent copies of a space, stacked on a leading axis (what a batched env uses)."""
+
+    def __init__(self, space: Space, num: int):
+        self.space = space
+        self.num = int(num)
+        self.shape = (self.num, *space.shape) if not isinstance(space, (Tuple, Dict)) else (self.num,)
+        self.dtype = space.dtype
+
+    def sample(self, key: jax.Array) -> Any:
+        return jax.vmap(self.space.sample)(jax.random.split(key, self.num))
+
+    def contains(self, x: Any) -> jax.Array:
+        leaves = jax.tree_util.tree_leaves(x)
+        if not leaves or any(jnp.shape(leaf)[:1] != (self.num,) for leaf in leaves):
+            return jnp.asarray(False)
+        return jnp.all(jax.vmap(self.space.contains)(x))
+
+    def to_gymnasium(self) -> Any:
+        from gymnasium.vector.utils import batch_space
+
+        return batch_space(self.space.to_gymnasium(), self.num)
+
+    def __repr__(self) -> str:
+        return f"Batched({self.space!r}, {self.num})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Batched) and (self.space, self.num) == (other.space, other.num)

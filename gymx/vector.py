@@ -1,0 +1,252 @@
+"""Batched execution: one env's functional API over a leading batch axis.
+
+`VecEnv(env, num_envs, autoreset_mode)` has the same `reset(key, params)` /
+`step(state, action, params)` signature as a single env; every leaf of its state and
+`TimeStep` carries a leading axis of size `num_envs`.
+
+Randomness is per env: env i's reset number e uses the key `fold_in(fold_in(key, i), e)`, so
+its trajectory depends only on the seed and i, never on `num_envs` or on the devices the batch
+is sharded over.
+
+Auto-reset modes (each reset is a real random reset drawn with that env's own key):
+
+- SAME_STEP (default): the step that ends an episode also resets it. `ts.obs` is the new
+  episode's first observation and `ts.info["final_obs"]` the true last observation of the one
+  that ended (bootstrap truncated episodes from it). Cost: a batched reset is computed and
+  selected on every step where any env finished.
+- NEXT_STEP (Gymnasium's default): the step after a done resets instead of stepping; its action
+  is ignored and it returns the first observation with reward 0 and both flags False. Cost: as
+  SAME_STEP, plus one step per episode that carries no transition.
+- DISABLED: envs are never reset by `step`; finished ones behave as the single env does
+  (absorbing after termination, `truncated` kept after a time limit) until `reset_masked`.
+
+Per-env episode statistics are reported on every step in `ts.info["episode_return"]` and
+`ts.info["episode_length"]`: the running return and length of the episode that the step
+belongs to, so on a done step they are the finished episode's totals.
+
+Params: pass the env's params unbatched (shared by the batch) or with a leading `num_envs` axis
+on any leaf (one value per env, e.g. for domain randomisation); each leaf is matched against
+the default params' shape.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from gymx import spaces, struct
+from gymx.core import Env, TimeStep, tree_select
+
+
+class AutoresetMode(enum.Enum):
+    NEXT_STEP = "NextStep"
+    SAME_STEP = "SameStep"
+    DISABLED = "Disabled"
+
+
+@struct.dataclass
+class VecState:
+    env_state: Any  # the env's state, batched (num_envs, ...)
+    env_key: jax.Array  # (num_envs,) per-env key that reset keys are folded from
+    episode: jax.Array  # int32 (num_envs,), episodes begun so far by each env
+    episode_return: jax.Array  # float32 (num_envs,), return of the current episode so far
+    episode_length: jax.Array  # int32 (num_envs,), steps of the current episode so far
+    reset_pending: jax.Array  # bool (num_envs,), the last step ended an episode that has not been reset
+
+
+class VecEnv:
+    """`num_envs` copies of `env`, stepped together; see the module docstring."""
+
+    def __init__(
+        self,
+        env: Env,
+        num_envs: int,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
+        devices: list[jax.Device] | None = None,
+    ):
+        if int(num_envs) <= 0:
+            raise ValueError(f"num_envs must be positive, got {num_envs}")
+        self.env = env
+        self.num_envs = int(num_envs)
+        self.autoreset_mode = _as_mode(autoreset_mode)
+        devices = jax.local_devices() if devices is None else list(devices)
+        if self.num_envs % len(devices):
+            raise ValueError(f"num_envs={self.num_envs} must be a multiple of the {len(devices)} devices it is sharded over")
+        self.devices = devices
+        self._sharding = NamedSharding(Mesh(np.asarray(devices), ("envs",)), PartitionSpec("envs"))
+
+    @property
+    def spec(self) -> Any:
+        return self.env.spec
+
+    @property
+    def default_params(self) -> Any:
+        return self.env.default_params
+
+    def single_observation_space(self, params: Any = None) -> spaces.Space:
+        return self.env.observation_space(params)
+
+    def single_action_space(self, params: Any = None) -> spaces.Space:
+        return self.env.action_space(params)
+
+    def observation_space(self, params: Any = None) -> spaces.Space:
+        return spaces.Batched(self.env.observation_space(params), self.num_envs)
+
+    def action_space(self, params: Any = None) -> spaces.Space:
+        return spaces.Batched(self.env.action_space(params), self.num_envs)
+
+    def _params_axes(self, params: Any) -> Any:
+        defaults = self.env.default_params
+
+        def axis(leaf: Any, default: Any) -> int | None:
+            if jnp.ndim(leaf) == jnp.ndim(default) + 1 and jnp.shape(leaf)[0] == self.num_envs:
+                return 0
+            if jnp.shape(leaf) == jnp.shape(default):
+                return None
+            raise ValueError(
+                f"params leaf of shape {jnp.shape(leaf)} matches neither the default shape {jnp.shape(default)}"
+                f" nor a batch of {self.num_envs} of it"
+            )
+
+        return jax.tree_util.tree_map(axis, params, defaults)
+
+    def _shard(self, tree: Any) -> Any:
+        if len(self.devices) == 1:
+            return tree
+        return jax.tree_util.tree_map(lambda x: jax.lax.with_sharding_constraint(x, self._sharding), tree)
+
+    def _reset_envs(self, env_key: jax.Array, episode: jax.Array, params: Any, axes: Any) -> tuple[Any, TimeStep]:
+        keys = jax.vmap(jax.random.fold_in)(env_key, episode)
+        return jax.vmap(self.env.reset, in_axes=(0, axes))(keys, params)
+
+    def reset(self, key: jax.Array, params: Any = None) -> tuple[VecState, TimeStep]:
+        params = self.env.default_params if params is None else params
+        axes = self._params_axes(params)
+        env_key = self._shard(jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jnp.arange(self.num_envs)))
+        episode = jnp.zeros(self.num_envs, jnp.int32)
+        env_state, ts = self._reset_envs(env_key, episode, params, axes)
+        ts = ts.replace(info=self._with_stats(ts.info, ts.obs, jnp.zeros(self.num_envs), jnp.zeros(self.num_envs)))
+        state = VecState(
+            env_state=env_state,
+            env_key=env_key,
+            episode=episode,
+            episode_return=jnp.zeros(self.num_envs, jnp.float32),
+            episode_length=jnp.zeros(self.num_envs, jnp.int32),
+            reset_pending=jnp.zeros(self.num_envs, jnp.bool_),
+        )
+        return self._shard((state, ts))
+
+    def _with_stats(self, info: dict, final_obs: Any, episode_return: jax.Array, episode_length: jax.Array) -> dict:
+        extra = {"episode_return": episode_return.astype(jnp.float32), "episode_length": episode_length.astype(jnp.int32)}
+        if self.autoreset_mode is AutoresetMode.SAME_STEP:
+            extra["final_obs"] = final_obs
+        return {**info, **extra}
+
+    def step(self, state: VecState, action: Any, params: Any = None) -> tuple[VecState, TimeStep]:
+        params = self.env.default_params if params is None else params
+        axes = self._params_axes(params)
+        env_state, ts = jax.vmap(self.env.step, in_axes=(0, 0, axes))(state.env_state, action, params)
+        if self.autoreset_mode is AutoresetMode.NEXT_STEP:
+            return self._shard(self._step_next(state, env_state, ts, params, axes))
+        episode_return = state.episode_return + ts.reward
+        episode_length = state.episode_length + 1
+        done = ts.terminated | ts.truncated
+        info = self._with_stats(ts.info, ts.obs, episode_return, episode_length)
+        new_state = state.replace(
+            env_state=env_state,
+            episode_return=jnp.where(done, 0.0, episode_return),
+            episode_length=jnp.where(done, 0, episode_length),
+            reset_pending=done,
+        )
+        if self.autoreset_mode is AutoresetMode.DISABLED:
+            return self._shard((new_state, ts.replace(info=info)))
+        episode = state.episode + done
+
+        def reset_finished(carry: tuple[Any, Any]) -> tuple[Any, Any]:
+            stepped_state, obs = carry
+            reset_state, reset_ts = self._reset_envs(state.env_key, episode, params, axes)
+            return tree_select(done, reset_state, stepped_state), tree_select(done, reset_ts.obs, obs)
+
+        env_state, obs = jax.lax.cond(jnp.any(done), reset_finished, lambda carry: carry, (env_state, ts.obs))
+        new_state = new_state.replace(env_state=env_state, episode=episode, reset_pending=jnp.zeros_like(done))
+        return self._shard((new_state, ts.replace(obs=obs, info=info)))
+
+    def _step_next(self, state: VecState, env_state: Any, ts: TimeStep, params: Any, axes: Any) -> tuple[VecState, TimeStep]:
+        pending = state.reset_pending
+        episode = state.episode + pending
+
+        def reset_pending_envs(carry: tuple[Any, TimeStep]) -> tuple[Any, TimeStep]:
+            stepped_state, stepped_ts = carry
+            reset_state, reset_ts = self._reset_envs(state.env_key, episode, params, axes)
+            return tree_select(pending, reset_state, stepped_state), tree_select(pending, reset_ts, stepped_ts)
+
+        env_state, ts = jax.lax.cond(jnp.any(pending), reset_pending_envs, lambda carry: carry, (env_state, ts))
+        episode_return = jnp.where(pending, 0.0, state.episode_return) + ts.reward
+        episode_length = jnp.where(pending, 0, state.episode_length + 1)
+        done = ts.terminated | ts.truncated
+        new_state = state.replace(
+            env_state=env_state,
+            episode=episode,
+            episode_return=episode_return,
+            episode_length=episode_length,
+            reset_pending=done,
+        )
+        return new_state, ts.replace(info=self._with_stats(ts.info, ts.obs, episode_return, episode_length))
+
+    def reset_masked(self, state: VecState, mask: jax.Array, params: Any = None) -> tuple[VecState, TimeStep]:
+        """Resets the envs where `mask` is True (each with its next own key); the rest are untouched.
+
+        The returned `TimeStep` holds the new first observation for reset envs and the current
+        observation (zero reward, flags False) for the others.
+        """
+        params = self.env.default_params if params is None else params
+        axes = self._params_axes(params)
+        mask = jnp.asarray(mask, jnp.bool_)
+        if mask.shape != (self.num_envs,):
+            raise ValueError(f"reset mask must have shape ({self.num_envs},), got {mask.shape}")
+        episode = state.episode + mask
+        reset_state, reset_ts = self._reset_envs(state.env_key, episode, params, axes)
+        current_obs = jax.vmap(self.env.unwrapped.observe, in_axes=(0, axes))(
+            jax.vmap(self.env.inner_state)(state.env_state), params
+        )
+        ts = reset_ts.replace(obs=tree_select(mask, reset_ts.obs, current_obs))
+        new_state = state.replace(
+            env_state=tree_select(mask, reset_state, state.env_state),
+            episode=episode,
+            episode_return=jnp.where(mask, 0.0, state.episode_return),
+            episode_length=jnp.where(mask, 0, state.episode_length),
+            reset_pending=state.reset_pending & ~mask,
+        )
+        info = self._with_stats(ts.info, ts.obs, new_state.episode_return, new_state.episode_length)
+        return self._shard((new_state, ts.replace(info=info)))
+
+    def __repr__(self) -> str:
+        return f"VecEnv({self.env!r}, num_envs={self.num_envs}, autoreset_mode={self.autoreset_mode.name})"
+
+
+def _as_mode(mode: AutoresetMode | str) -> AutoresetMode:
+    if isinstance(mode, AutoresetMode):
+        return mode
+    for member in AutoresetMode:
+        if str(mode).replace("_", "").lower() in (member.name.replace("_", "").lower(), member.value.lower()):
+            return member
+    raise ValueError(f"unknown autoreset_mode {mode!r}; choose one of {[m.name for m in AutoresetMode]}")
+
+
+def make_vec(
+    env_id: str,
+    num_envs: int,
+    autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
+    max_episode_steps: int | None = None,
+    devices: list[jax.Device] | None = None,
+    **kwargs: Any,
+) -> VecEnv:
+    """`num_envs` copies of the env `make(env_id, ...)` gives, with the chosen auto-reset mode."""
+    from gymx.registration import make
+
+    return VecEnv(make(env_id, max_episode_steps=max_episode_steps, **kwargs), num_envs, autoreset_mode, devices)

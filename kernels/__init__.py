@@ -1,0 +1,1 @@
+"""Hot numeric kernels, each tested against a plain `jax.numpy` reference."""
