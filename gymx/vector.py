@@ -32,6 +32,7 @@ the default params' shape.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -41,6 +42,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from gymx import spaces, struct
 from gymx.core import Env, TimeStep, tree_select
+from gymx.random import fast_key
 
 
 class AutoresetMode(enum.Enum):
@@ -52,7 +54,7 @@ class AutoresetMode(enum.Enum):
 @struct.dataclass
 class VecState:
     env_state: Any  # the env's state, batched (num_envs, ...)
-    env_key: jax.Array  # (num_envs,) per-env key that reset keys are folded from
+    env_key: jax.Array  # (num_envs,) per-env `hashed_counter` key that reset keys are folded from
     episode: jax.Array  # int32 (num_envs,), episodes begun so far by each env
     episode_return: jax.Array  # float32 (num_envs,), return of the current episode so far
     episode_length: jax.Array  # int32 (num_envs,), steps of the current episode so far
@@ -124,10 +126,33 @@ class VecEnv:
         keys = jax.vmap(jax.random.fold_in)(env_key, episode)
         return jax.vmap(self.env.reset, in_axes=(0, axes))(keys, params)
 
+    def _reset_where(
+        self,
+        mask: jax.Array,
+        current: Any,
+        pick: Callable[[Any, TimeStep], Any],
+        state: VecState,
+        episode: jax.Array,
+        params: Any,
+        axes: Any,
+    ) -> Any:
+        """`current` (batched) with the entries where `mask` holds replaced by `pick(fresh reset)`.
+
+        Every env's reset is computed and selected (cheap with `hashed_counter` keys: compacting
+        the finished envs' indices, resetting only those and scattering back measured slower on
+        CPU), and skipped on steps where no env finished.
+        """
+
+        def reset_and_select(tree: Any) -> Any:
+            reset_state, reset_ts = self._reset_envs(state.env_key, episode, params, axes)
+            return tree_select(mask, pick(reset_state, reset_ts), tree)
+
+        return jax.lax.cond(jnp.any(mask), reset_and_select, lambda tree: tree, current)
+
     def reset(self, key: jax.Array, params: Any = None) -> tuple[VecState, TimeStep]:
         params = self.env.default_params if params is None else params
         axes = self._params_axes(params)
-        env_key = self._shard(jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jnp.arange(self.num_envs)))
+        env_key = self._shard(fast_key(jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jnp.arange(self.num_envs))))
         episode = jnp.zeros(self.num_envs, jnp.int32)
         env_state, ts = self._reset_envs(env_key, episode, params, axes)
         ts = ts.replace(info=self._with_stats(ts.info, ts.obs, jnp.zeros(self.num_envs), jnp.zeros(self.num_envs)))
@@ -166,26 +191,16 @@ class VecEnv:
         if self.autoreset_mode is AutoresetMode.DISABLED:
             return self._shard((new_state, ts.replace(info=info)))
         episode = state.episode + done
-
-        def reset_finished(carry: tuple[Any, Any]) -> tuple[Any, Any]:
-            stepped_state, obs = carry
-            reset_state, reset_ts = self._reset_envs(state.env_key, episode, params, axes)
-            return tree_select(done, reset_state, stepped_state), tree_select(done, reset_ts.obs, obs)
-
-        env_state, obs = jax.lax.cond(jnp.any(done), reset_finished, lambda carry: carry, (env_state, ts.obs))
+        env_state, obs = self._reset_where(
+            done, (env_state, ts.obs), lambda rs, rts: (rs, rts.obs), state, episode, params, axes
+        )
         new_state = new_state.replace(env_state=env_state, episode=episode, reset_pending=jnp.zeros_like(done))
         return self._shard((new_state, ts.replace(obs=obs, info=info)))
 
     def _step_next(self, state: VecState, env_state: Any, ts: TimeStep, params: Any, axes: Any) -> tuple[VecState, TimeStep]:
         pending = state.reset_pending
         episode = state.episode + pending
-
-        def reset_pending_envs(carry: tuple[Any, TimeStep]) -> tuple[Any, TimeStep]:
-            stepped_state, stepped_ts = carry
-            reset_state, reset_ts = self._reset_envs(state.env_key, episode, params, axes)
-            return tree_select(pending, reset_state, stepped_state), tree_select(pending, reset_ts, stepped_ts)
-
-        env_state, ts = jax.lax.cond(jnp.any(pending), reset_pending_envs, lambda carry: carry, (env_state, ts))
+        env_state, ts = self._reset_where(pending, (env_state, ts), lambda rs, rts: (rs, rts), state, episode, params, axes)
         episode_return = jnp.where(pending, 0.0, state.episode_return) + ts.reward
         episode_length = jnp.where(pending, 0, state.episode_length + 1)
         done = ts.terminated | ts.truncated
