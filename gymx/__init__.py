@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from gymx import spaces, struct, wrappers
+import importlib.util
+
+from gymx import compilation_cache, spaces, struct, wrappers
 from gymx.core import EmptyParams, Env, TimeStep, Wrapper
 from gymx.registration import EnvSpec, load_plugins, make, namespace, pprint_registry, register, registry, spec
 from gymx.rollout import Rollout, rollout
@@ -33,4 +35,10 @@ __all__ = [
     "wrappers",
 ]
 
+compilation_cache.enable()
 load_plugins()
+
+if importlib.util.find_spec("gymnasium") is not None:
+    from gymx.adapters.gymnasium import register_gymnasium_envs
+
+    register_gymnasium_envs()

@@ -73,7 +73,12 @@ hashed_counter = define_prng_impl(
 )
 
 
-def fast_key(key: jax.Array) -> jax.Array:
-    """A `hashed_counter` key seeded from the first two words of any JAX key (typed or raw uint32)."""
+def key_words(key: jax.Array) -> jax.Array:
+    """The first two uint32 words of any JAX key's data (typed or raw), shape (..., 2)."""
     data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
-    return jax.random.wrap_key_data(jnp.asarray(data, jnp.uint32)[..., :2], impl=hashed_counter)
+    return jnp.asarray(data, jnp.uint32)[..., :2]
+
+
+def fast_key(key: jax.Array) -> jax.Array:
+    """A `hashed_counter` key from any JAX key or from uint32 (..., 2) key words."""
+    return jax.random.wrap_key_data(key_words(key), impl=hashed_counter)

@@ -42,7 +42,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from gymx import spaces, struct
 from gymx.core import Env, TimeStep, tree_select
-from gymx.random import fast_key
+from gymx.random import fast_key, key_words
 
 
 class AutoresetMode(enum.Enum):
@@ -54,7 +54,7 @@ class AutoresetMode(enum.Enum):
 @struct.dataclass
 class VecState:
     env_state: Any  # the env's state, batched (num_envs, ...)
-    env_key: jax.Array  # (num_envs,) per-env `hashed_counter` key that reset keys are folded from
+    env_key: jax.Array  # uint32 (num_envs, 2), per-env `hashed_counter` key data that reset keys are folded from
     episode: jax.Array  # int32 (num_envs,), episodes begun so far by each env
     episode_return: jax.Array  # float32 (num_envs,), return of the current episode so far
     episode_length: jax.Array  # int32 (num_envs,), steps of the current episode so far
@@ -123,7 +123,7 @@ class VecEnv:
         return jax.tree_util.tree_map(lambda x: jax.lax.with_sharding_constraint(x, self._sharding), tree)
 
     def _reset_envs(self, env_key: jax.Array, episode: jax.Array, params: Any, axes: Any) -> tuple[Any, TimeStep]:
-        keys = jax.vmap(jax.random.fold_in)(env_key, episode)
+        keys = jax.vmap(jax.random.fold_in)(fast_key(env_key), episode)
         return jax.vmap(self.env.reset, in_axes=(0, axes))(keys, params)
 
     def _reset_where(
@@ -152,7 +152,7 @@ class VecEnv:
     def reset(self, key: jax.Array, params: Any = None) -> tuple[VecState, TimeStep]:
         params = self.env.default_params if params is None else params
         axes = self._params_axes(params)
-        env_key = self._shard(fast_key(jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jnp.arange(self.num_envs))))
+        env_key = self._shard(key_words(jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jnp.arange(self.num_envs))))
         episode = jnp.zeros(self.num_envs, jnp.int32)
         env_state, ts = self._reset_envs(env_key, episode, params, axes)
         ts = ts.replace(info=self._with_stats(ts.info, ts.obs, jnp.zeros(self.num_envs), jnp.zeros(self.num_envs)))
