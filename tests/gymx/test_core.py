@@ -87,11 +87,12 @@ class BrokenEnv(gymx.Env):
         return spaces.Discrete(2)
 
     def reset_env(self, key, params):
-        # A weakly typed start value makes the stepped state's type differ: a retrace.
-        return CounterState(jnp.asarray(0.0) if self.flaw == "weak_type" else jnp.zeros((), jnp.float32))
+        return CounterState(jnp.zeros((), jnp.float32))
 
     def step_env(self, state, action, params):
         count = state.count + 1
+        if self.flaw == "shape":
+            count = jnp.reshape(count, (1,))
         info = {"extra": count} if self.flaw == "info" else {}
         reward = jnp.nan if self.flaw == "nan" else 1.0
         return CounterState(count), jnp.asarray(reward, jnp.float32), info
@@ -100,12 +101,12 @@ class BrokenEnv(gymx.Env):
         return jnp.reshape(state.count, (1,)).astype(jnp.float32)
 
     def is_terminal(self, state, params):
-        return state.count >= (10 if self.flaw == "space" else 3)
+        return jnp.all(state.count >= (10 if self.flaw == "space" else 3))
 
 
 @pytest.mark.parametrize(
     ("flaw", "message"),
-    [("space", "is not in Box"), ("weak_type", "state structure, shapes or dtypes changed"), ("info", "info keys"), ("nan", "non-finite")],
+    [("space", "is not in Box"), ("shape", "state structure, shapes or dtypes changed"), ("info", "info keys"), ("nan", "non-finite")],
 )
 def test_check_env_catches_broken_envs(flaw: str, message: str) -> None:
     with pytest.raises(EnvCheckError, match=message):
