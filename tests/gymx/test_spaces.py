@@ -81,3 +81,23 @@ def test_batched_space_converts_to_gymnasium_batch_space() -> None:
     batched = spaces.Batched(spaces.Discrete(3), 4).to_gymnasium()
     assert batched == gymnasium.spaces.MultiDiscrete([3, 3, 3, 3], dtype=np.int32)
     assert spaces.Batched(spaces.Box(0.0, 1.0, (2,)), 4).shape == (4, 2)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 16])
+def test_batched_discrete_samples_are_uniform_and_pairwise_independent(n: int) -> None:
+    num = 20_000
+    values = np.asarray(spaces.Batched(spaces.Discrete(n, start=2), num).sample(jax.random.key(n)))
+    assert values.shape == (num,) and values.dtype == np.int32
+    counts = np.bincount(values - 2, minlength=n)
+    assert len(counts) == n and np.all(np.abs(counts - num / n) < 5 * np.sqrt(num / n)), counts
+    if n > 1:
+        # Power-of-two n packs several samples per generator word: neighbours must not correlate.
+        pairs = np.bincount((values[:-1] - 2) * n + values[1:] - 2, minlength=n * n)
+        expected = (num - 1) / n**2
+        assert np.all(np.abs(pairs - expected) < 5 * np.sqrt(expected)), pairs
+
+
+def test_batched_multi_binary_bits_are_fair() -> None:
+    values = np.asarray(spaces.Batched(spaces.MultiBinary((2, 3)), 5000).sample(jax.random.key(0)))
+    assert values.shape == (5000, 2, 3) and set(np.unique(values)) == {0, 1}
+    assert np.all(np.abs(values.mean(axis=0) - 0.5) < 0.04)
