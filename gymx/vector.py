@@ -20,6 +20,9 @@ Auto-reset modes (each reset is a real random reset drawn with that env's own ke
 - DISABLED: envs are never reset by `step`; finished ones behave as the single env does
   (absorbing after termination, `truncated` kept after a time limit) until `reset_masked`.
 
+In every mode `ts.info` holds the env's own info of the step just taken (for a finished env:
+the last step of its episode; SAME_STEP does not replace it with the reset's info).
+
 Per-env episode statistics are reported on every step in `ts.info["episode_return"]` and
 `ts.info["episode_length"]`: the running return and length of the episode that the step
 belongs to, so on a done step they are the finished episode's totals.
@@ -247,8 +250,9 @@ class VecEnv:
 def _as_mode(mode: AutoresetMode | str) -> AutoresetMode:
     if isinstance(mode, AutoresetMode):
         return mode
+    name = str(getattr(mode, "value", mode)).replace("_", "").lower()  # also Gymnasium's AutoresetMode
     for member in AutoresetMode:
-        if str(mode).replace("_", "").lower() in (member.name.replace("_", "").lower(), member.value.lower()):
+        if name in (member.name.replace("_", "").lower(), member.value.lower()):
             return member
     raise ValueError(f"unknown autoreset_mode {mode!r}; choose one of {[m.name for m in AutoresetMode]}")
 

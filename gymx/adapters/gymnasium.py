@@ -1,0 +1,441 @@
+"""Gymnasium adapters: a gymx env as a `gymnasium.Env`, a `VecEnv` as a `gymnasium.vector.VectorEnv`.
+
+Both speak numpy: actions are validated on the host before they reach JAX (a bad one raises
+`ValueError` naming the space); each `step` runs one jitted program (a vector `reset`, up to
+three) with everything kept on the device, and its results come back in one `jax.device_get` of
+the whole `TimeStep`, copied into fresh writable arrays that the caller owns (no memory is shared
+across calls). Programs are jitted with the env as a static
+argument, so every adapter over the same gymx env object reuses them; the entry points below hand
+out one shared gymx env per (id, time limit, kwargs), so a second `gymnasium.make` of an id does
+not recompile.
+
+Seeding follows Gymnasium: an int seed gives a JAX key derived from it (and reseeds `np_random`);
+`seed=None` continues the key stream, or on the first reset starts one from `np_random`'s entropy;
+every reset draws a fresh key from the stream. Seeds are mixed through `numpy.random.SeedSequence`
+because `jax.random.key` keeps only a seed's low 32 bits without x64, and Gymnasium's entropy
+seeds are 128-bit.
+
+Time limits: `register_gymnasium_envs` registers every gymx id as `gymx/<id>` with the gymx
+spec's `max_episode_steps`. `gymnasium.make` applies Gymnasium's `TimeLimit` from it, so the
+single-env entry point builds the gymx env without gymx's limit (`max_episode_steps=-1`).
+`gymnasium.make_vec` passes `max_episode_steps` to the vector entry point, which applies gymx's
+`TimeLimit` inside the compiled batched step. Either way an episode is limited exactly once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium
+import jax
+import numpy as np
+from gymnasium import spaces as gym_spaces
+from gymnasium.error import ResetNeeded
+from gymnasium.vector import AutoresetMode as GymAutoresetMode
+
+from gymx import registration
+from gymx.core import Env, TimeStep, tree_select
+from gymx.vector import AutoresetMode, VecEnv, VecState
+
+NAMESPACE = "gymx"
+_VEC_INFO_KEYS = ("final_obs", "episode_return", "episode_length")  # added by VecEnv, not the env
+
+
+def gymnasium_id(gymx_id: str) -> str:
+    """The Gymnasium id of a gymx id: `gymx/<id>`, or `gymx-<ns>/<Name-vN>` for a namespaced one
+    (Gymnasium ids hold a single namespace)."""
+    ns, name, version = registration.parse_env_id(gymx_id)
+    return registration.get_env_id(NAMESPACE if ns is None else f"{NAMESPACE}-{ns}", name, version)
+
+
+def _key_from_words(words: Any) -> jax.Array:
+    return jax.random.fold_in(jax.random.key(words[0]), words[1])
+
+
+def _seed_words(seed: int) -> np.ndarray:
+    """Two 32-bit words mixed from any non-negative int seed, so distinct seeds give distinct keys."""
+    return np.random.SeedSequence(int(seed)).generate_state(2, np.uint32)
+
+
+def _seed_key(seed: int) -> jax.Array:
+    return _key_from_words(_seed_words(seed))
+
+
+def _entropy_key(np_random: np.random.Generator) -> jax.Array:
+    return _key_from_words(np_random.integers(2**32, size=2, dtype=np.uint32))
+
+
+def _to_host(tree: Any) -> Any:
+    """One device-to-host transfer of a pytree, copied: `device_get` can return read-only views."""
+    return jax.tree_util.tree_map(np.array, jax.device_get(tree))
+
+
+def _why_not_in(space: gym_spaces.Space, x: Any) -> str | None:
+    """Why `x` is not an element of `space`, or None if it is.
+
+    gymx's rules, checked in numpy so nothing invalid is traced: exact shape; an integer dtype for
+    discrete spaces (a float action is an error, not silently truncated); a dtype that casts
+    within its kind for boxes; no NaN; within bounds.
+    """
+    if isinstance(space, gym_spaces.Tuple):
+        if not isinstance(x, (tuple, list)) or len(x) != len(space.spaces):
+            return f"expected a tuple of {len(space.spaces)} elements"
+        for i, (subspace, part) in enumerate(zip(space.spaces, x)):
+            if (reason := _why_not_in(subspace, part)) is not None:
+                return f"element {i}: {reason}"
+        return None
+    if isinstance(space, gym_spaces.Dict):
+        if not isinstance(x, Mapping) or set(x) != set(space.spaces):
+            return f"expected a mapping with keys {sorted(space.spaces)}"
+        for name, subspace in space.spaces.items():
+            if (reason := _why_not_in(subspace, x[name])) is not None:
+                return f"key {name!r}: {reason}"
+        return None
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError) as error:
+        return f"not an array ({error})"
+    if array.shape != space.shape:
+        return f"expected shape {space.shape}, got {array.shape}"
+    if isinstance(space, gym_spaces.Box):
+        if not np.can_cast(array.dtype, space.dtype, casting="same_kind"):
+            return f"dtype {array.dtype} does not cast to {space.dtype}"
+        if array.dtype.kind in "fc" and np.isnan(array).any():
+            return "contains NaN"
+        low, high = space.low, space.high
+    elif isinstance(space, (gym_spaces.Discrete, gym_spaces.MultiDiscrete)):
+        if array.dtype.kind not in "iu":
+            return f"expected an integer dtype, got {array.dtype}"
+        size = space.n if isinstance(space, gym_spaces.Discrete) else space.nvec
+        low, high = space.start, space.start + size - 1
+    elif isinstance(space, gym_spaces.MultiBinary):
+        if array.dtype.kind not in "iub":
+            return f"expected an integer or bool dtype, got {array.dtype}"
+        low, high = 0, 1
+    else:
+        return None if space.contains(x) else "not contained"
+    return None if np.all((array >= low) & (array <= high)) else "out of bounds"
+
+
+def _as_numpy(space: gym_spaces.Space, x: Any) -> Any:
+    """`x` as numpy arrays of exactly the space's dtypes, so the jitted step never retraces."""
+    if isinstance(space, gym_spaces.Tuple):
+        return tuple(_as_numpy(subspace, part) for subspace, part in zip(space.spaces, x))
+    if isinstance(space, gym_spaces.Dict):
+        return {name: _as_numpy(subspace, x[name]) for name, subspace in space.spaces.items()}
+    return np.asarray(x, dtype=space.dtype)
+
+
+def _validated(space: gym_spaces.Space, x: Any, what: str) -> Any:
+    if (reason := _why_not_in(space, x)) is not None:
+        raise ValueError(f"{what} {x} is not in {space}: {reason}")
+    return _as_numpy(space, x)
+
+
+def _with_masks(info: dict, mask: np.ndarray) -> dict:
+    """Gymnasium's vector info layout: every key `k` comes with `_k`, the envs that report it."""
+    out = {}
+    for key, value in info.items():
+        out[key] = _with_masks(value, mask) if isinstance(value, dict) else value
+        out[f"_{key}"] = mask.copy()
+    return out
+
+
+def _env_info(info: dict) -> dict:
+    return {key: value for key, value in info.items() if key not in _VEC_INFO_KEYS}
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _reset(env: Env, key: jax.Array, params: Any) -> tuple[jax.Array, Any, TimeStep]:
+    key, reset_key = jax.random.split(key)
+    state, ts = env.reset(reset_key, params)
+    return key, state, ts
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _step(env: Env | VecEnv, state: Any, action: Any, params: Any) -> tuple[Any, TimeStep]:
+    return env.step(state, action, params)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _vec_reset(vec: VecEnv, key: jax.Array, params: Any) -> tuple[VecState, TimeStep]:
+    return vec.reset(key, params)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _vec_reset_masked(vec: VecEnv, state: VecState, mask: jax.Array, params: Any) -> tuple[VecState, TimeStep]:
+    return vec.reset_masked(state, mask, params)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _vec_reset_each(one: VecEnv, keys: jax.Array, params: Any) -> tuple[VecState, TimeStep]:
+    """Env i reset as env 0 of `one.reset(keys[i])` (`one` has a single env), batched over i."""
+    batch = jax.vmap(one.reset, in_axes=(0, None))(keys, params)
+    return jax.tree_util.tree_map(lambda x: x[:, 0], batch)
+
+
+@jax.jit
+def _select(pred: jax.Array, on_true: Any, on_false: Any) -> Any:
+    return tree_select(pred, on_true, on_false)
+
+
+class GymnasiumEnv(gymnasium.Env):
+    """A gymx env as a `gymnasium.Env` that takes and returns numpy.
+
+    Wraps whatever gymx env it is given: with gymx's `TimeLimit` inside, truncation comes from it;
+    `gymnasium.make("gymx/<id>")` instead builds the env without one and adds Gymnasium's
+    `TimeLimit` (see the module docstring). Stepping after termination without a reset follows
+    gymx's absorbing semantics: same observation, reward 0, `terminated=True`.
+
+    Spaces are the Gymnasium conversions of the env's spaces under `params` (default params when
+    None). `step` returns a Python float reward and Python bool flags.
+    """
+
+    def __init__(self, env: Env, params: Any = None, render_mode: str | None = None):
+        self._env = env
+        self._params = env.default_params if params is None else params
+        self.metadata = {**env.metadata, "render_modes": list(env.metadata.get("render_modes", []))}
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode={render_mode!r} is not supported by {env.name}; its render modes are {self.metadata['render_modes']}"
+            )
+        self.render_mode = render_mode
+        self.observation_space = env.observation_space(self._params).to_gymnasium()
+        self.action_space = env.action_space(self._params).to_gymnasium()
+        self._key: jax.Array | None = None
+        self._state: Any = None
+
+    @property
+    def gymx_env(self) -> Env:
+        return self._env
+
+    @property
+    def params(self) -> Any:
+        return self._params
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        """Starts an episode with the next key of the stream (see the module docstring).
+
+        gymx resets take no options: a non-empty `options` raises `ValueError` rather than being
+        silently ignored.
+        """
+        if options:
+            raise ValueError(f"{self._env.name} takes no reset options, got {sorted(options)}")
+        super().reset(seed=seed)
+        if seed is not None:
+            self._key = _seed_key(seed)
+        elif self._key is None:
+            self._key = _entropy_key(self.np_random)
+        self._key, self._state, ts = _reset(self._env, self._key, self._params)
+        obs, info = _to_host((ts.obs, ts.info))
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        if self._state is None:
+            raise ResetNeeded("Cannot call step() before reset()")
+        action = _validated(self.action_space, action, "action")
+        self._state, ts = _step(self._env, self._state, action, self._params)
+        obs, reward, terminated, truncated, info = _to_host((ts.obs, ts.reward, ts.terminated, ts.truncated, ts.info))
+        return obs, float(reward), bool(terminated), bool(truncated), info
+
+    def render(self) -> Any:
+        """The current frame in `render_mode`; with no render mode, warns and returns None as
+        Gymnasium's own envs do."""
+        if self.render_mode is None:
+            gymnasium.logger.warn(
+                "You are calling render method without specifying any render mode. "
+                f"Declared render modes: {self.metadata['render_modes']}."
+            )
+            return None
+        if self._state is None:
+            raise ResetNeeded("Cannot call render() before reset()")
+        return _to_host(self._env.render(self._state, self._params, self.render_mode))
+
+    def close(self) -> None:
+        """Releases the device state; safe to call more than once."""
+        self._state = None
+
+
+class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
+    """A gymx `VecEnv` as a `gymnasium.vector.VectorEnv` that takes and returns numpy.
+
+    `metadata["autoreset_mode"]` is the VecEnv's mode as Gymnasium's `AutoresetMode`. `reset`
+    takes `options={"reset_mask": mask}` to reset only some envs (the others keep their
+    observation) and `seed` as Gymnasium does:
+    - an int: env i restarts the stream that `VecEnv.reset(key(seed))` gives env i, so it depends
+      on (seed, i) only;
+    - a list: env i restarts the stream `VecEnv.reset(key(seed[i]))` gives env 0 (so `[s]` and `s`
+      agree on one env); a None entry continues that env's stream;
+    - None: every env continues its own stream (the first reset starts them from `np_random`).
+
+    Info follows Gymnasium's layout, each key `k` with a boolean mask `_k`:
+    - the env's own info keys, reported by every env;
+    - `episode_return`, `episode_length` (every env): the running return and length of the
+      episode each step belongs to, so on a done step the finished episode's totals (named apart
+      from `episode`, which Gymnasium's `RecordEpisodeStatistics` adds itself);
+    - SAME_STEP, on steps where some env finished: `final_obs` (a batched array, not Gymnasium's
+      object array; rows valid where `_final_obs`) and `final_info` (the env's info of that step).
+
+    `params` (default params when None) are shared by every env; spaces are computed from them.
+    """
+
+    def __init__(self, vec_env: VecEnv, params: Any = None):
+        self._vec = vec_env
+        self._one = _shared_vec_env(vec_env.env, 1, vec_env.autoreset_mode, (vec_env.devices[0],))
+        self._params = vec_env.default_params if params is None else params
+        self.num_envs = vec_env.num_envs
+        self.metadata = {"autoreset_mode": GymAutoresetMode(vec_env.autoreset_mode.value), "render_modes": []}
+        self.single_observation_space = vec_env.single_observation_space(self._params).to_gymnasium()
+        self.single_action_space = vec_env.single_action_space(self._params).to_gymnasium()
+        self.observation_space = vec_env.observation_space(self._params).to_gymnasium()
+        self.action_space = vec_env.action_space(self._params).to_gymnasium()
+        self._state: VecState | None = None
+
+    @property
+    def gymx_vec_env(self) -> VecEnv:
+        return self._vec
+
+    @property
+    def params(self) -> Any:
+        return self._params
+
+    def reset(
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict]:
+        options = dict(options or {})
+        mask = self._reset_mask(options.pop("reset_mask", None))
+        if options:
+            raise ValueError(f"unsupported reset options {sorted(options)}: gymx resets take only 'reset_mask'")
+        per_env = isinstance(seed, (list, tuple))
+        if per_env and len(seed) != self.num_envs:
+            raise ValueError(f"a list of seeds must have num_envs={self.num_envs} entries, got {len(seed)}")
+        if not per_env:
+            super().reset(seed=seed)
+        if self._state is None or (seed is not None and not per_env and mask.all()):
+            root = _entropy_key(self.np_random) if seed is None or per_env else _seed_key(seed)
+            self._state, ts = _vec_reset(self._vec, root, self._params)
+            if not per_env:
+                return self._reset_result(ts, np.ones(self.num_envs, np.bool_))
+        seeded = np.full(self.num_envs, seed is not None) if not per_env else np.array([s is not None for s in seed])
+        fresh = mask & seeded
+        result = _vec_reset_masked(self._vec, self._state, mask & ~fresh, self._params)
+        if fresh.any():
+            result = _select(fresh, self._seeded_reset(seed), result)
+        self._state, ts = result
+        return self._reset_result(ts, mask)
+
+    def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
+        if self._state is None:
+            raise ResetNeeded("Cannot call step() before reset()")
+        actions = _validated(self.action_space, actions, "batch of actions")
+        self._state, ts = _step(self._vec, self._state, actions, self._params)
+        obs, reward, terminated, truncated, info = _to_host((ts.obs, ts.reward, ts.terminated, ts.truncated, ts.info))
+        return obs, reward, terminated, truncated, self._step_info(info, terminated | truncated)
+
+    def close_extras(self, **kwargs: Any) -> None:
+        self._state = None
+
+    def _reset_mask(self, mask: Any) -> np.ndarray:
+        if mask is None:
+            return np.ones(self.num_envs, np.bool_)
+        mask = np.asarray(mask)
+        if mask.dtype != np.bool_ or mask.shape != (self.num_envs,):
+            raise ValueError(
+                f"options['reset_mask'] must be a bool array of shape ({self.num_envs},), got {mask.dtype} of shape {mask.shape}"
+            )
+        return mask
+
+    def _seeded_reset(self, seed: int | list[int | None]) -> tuple[VecState, TimeStep]:
+        """Every env reset from the stream `seed` gives it (rows of unseeded envs are unused).
+
+        Built from `VecEnv.reset` alone, so the adapter never depends on how a `VecState` holds
+        its keys."""
+        if not isinstance(seed, (list, tuple)):
+            return _vec_reset(self._vec, _seed_key(seed), self._params)
+        words = np.stack([np.zeros(2, np.uint32) if s is None else _seed_words(s) for s in seed])
+        return _vec_reset_each(self._one, jax.vmap(_key_from_words)(words), self._params)
+
+    def _reset_result(self, ts: TimeStep, mask: np.ndarray) -> tuple[Any, dict]:
+        obs, info = _to_host((ts.obs, _env_info(ts.info)))
+        return obs, _with_masks(info, mask)
+
+    def _step_info(self, info: dict, done: np.ndarray) -> dict:
+        final_obs = info.pop("final_obs", None)
+        out = _with_masks(info, np.ones(self.num_envs, np.bool_))
+        if final_obs is not None and done.any():
+            final_info = jax.tree_util.tree_map(np.copy, _env_info(info))
+            out |= {"final_obs": final_obs, "_final_obs": done.copy()}
+            out |= {"final_info": _with_masks(final_info, done), "_final_info": done.copy()}
+        return out
+
+
+@functools.lru_cache(maxsize=None)
+def _shared_env(gymx_id: str, max_episode_steps: int | None, frozen_kwargs: tuple) -> Env:
+    return registration.make(gymx_id, max_episode_steps=max_episode_steps, **dict(frozen_kwargs))
+
+
+def _gymx_env(gymx_id: str, max_episode_steps: int | None, kwargs: dict) -> Env:
+    """`gymx.make`, one shared env per arguments so adapters reuse its compiled programs (gymx envs
+    hold no episode state, so sharing is safe)."""
+    frozen = tuple(sorted(kwargs.items()))
+    try:
+        hash(frozen)
+    except TypeError:  # unhashable kwargs (e.g. arrays): an env of its own
+        return registration.make(gymx_id, max_episode_steps=max_episode_steps, **kwargs)
+    return _shared_env(gymx_id, max_episode_steps, frozen)
+
+
+@functools.lru_cache(maxsize=None)
+def _shared_vec_env(
+    env: Env, num_envs: int, autoreset_mode: AutoresetMode, devices: tuple[jax.Device, ...] | None = None
+) -> VecEnv:
+    return VecEnv(env, num_envs, autoreset_mode, None if devices is None else list(devices))
+
+
+def make_env(gymx_id: str, render_mode: str | None = None, params: Any = None, **kwargs: Any) -> GymnasiumEnv:
+    """Gymnasium `entry_point` of `gymx/<id>`: `gymnasium.make` applies the time limit itself, so
+    the gymx env is built without one. `kwargs` go to the gymx env's constructor."""
+    return GymnasiumEnv(_gymx_env(gymx_id, -1, kwargs), params=params, render_mode=render_mode)
+
+
+def make_vec_env(
+    gymx_id: str,
+    num_envs: int = 1,
+    max_episode_steps: int | None = None,
+    autoreset_mode: GymAutoresetMode | AutoresetMode | str = GymAutoresetMode.NEXT_STEP,
+    params: Any = None,
+    **kwargs: Any,
+) -> GymnasiumVectorEnv:
+    """Gymnasium `vector_entry_point` of `gymx/<id>`.
+
+    `gymnasium.make_vec` passes the spec's `max_episode_steps`, applied as gymx's `TimeLimit`
+    inside the batched step (None: the gymx spec's limit; -1: none). `autoreset_mode` defaults to
+    NEXT_STEP as Gymnasium's vector envs do. `kwargs` go to the gymx env's constructor.
+    """
+    mode = AutoresetMode[GymAutoresetMode(getattr(autoreset_mode, "value", autoreset_mode)).name]
+    env = _gymx_env(gymx_id, max_episode_steps, kwargs)
+    return GymnasiumVectorEnv(_shared_vec_env(env, int(num_envs), mode), params=params)
+
+
+def register_gymnasium_envs() -> None:
+    """Registers every gymx id in Gymnasium's registry as `gymnasium_id(id)`.
+
+    Idempotent: an id already registered with the same spec is left alone, so calling it again
+    (e.g. after registering more gymx ids) adds only what is new.
+    """
+    registration.load_plugins()
+    for spec in list(registration.registry.values()):
+        fields = {
+            "id": gymnasium_id(spec.id),
+            "entry_point": f"{__name__}:make_env",
+            "vector_entry_point": f"{__name__}:make_vec_env",
+            "reward_threshold": spec.reward_threshold,
+            "nondeterministic": spec.nondeterministic,
+            "max_episode_steps": spec.max_episode_steps,
+            "kwargs": {"gymx_id": spec.id},
+        }
+        existing = gymnasium.registry.get(fields["id"])
+        if existing is None or any(getattr(existing, name) != value for name, value in fields.items()):
+            gymnasium.register(**fields)
