@@ -68,8 +68,7 @@ class CartPole(Env[CartPoleState, CartPoleParams]):
 
     def observation_space(self, params: CartPoleParams | None = None) -> spaces.Box:
         params = self.default_params if params is None else params
-        finite_max = np.finfo(np.float32).max
-        high = np.array([params.x_threshold * 2, finite_max, params.theta_threshold_radians * 2, finite_max], np.float32)
+        high = np.array([params.x_threshold * 2, np.inf, params.theta_threshold_radians * 2, np.inf], np.float32)
         return spaces.Box(-high, high, (4,), jnp.float32)
 
     def action_space(self, params: CartPoleParams | None = None) -> spaces.Discrete:

@@ -1,0 +1,98 @@
+"""MountainCar: drive an underpowered car up a hill (Moore, 1990), as Gymnasium's MountainCar."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gymx import spaces, struct
+from gymx.core import Env
+
+
+@struct.dataclass
+class MountainCarParams:
+    min_position: float = -1.2  # an inelastic wall: the car stops when it hits it
+    max_position: float = 0.6
+    max_speed: float = 0.07
+    goal_position: float = 0.5
+    goal_velocity: float = 0.0  # the car must reach the goal at least this fast
+    force: float = 0.001  # engine's push per step
+    gravity: float = 0.0025  # scale of the slope's pull, which is -gravity * cos(3 * position)
+
+
+@struct.dataclass
+class MountainCarState:
+    position: jax.Array  # float32 (), in [min_position, max_position]
+    velocity: jax.Array  # float32 (), in [-max_speed, max_speed]
+
+
+class MountainCar(Env[MountainCarState, MountainCarParams]):
+    """A car in a valley whose engine is too weak to climb the right hill directly.
+
+    Observation: float32 (2,): position in [-1.2, 0.6], velocity in [-0.07, 0.07].
+    Action: Discrete(3) int32: 0 accelerates left, 1 does nothing, 2 accelerates right.
+    Reward: float32 -1.0 for every step, the terminating one included.
+    Termination: position >= 0.5 and velocity >= goal_velocity (default 0).
+    Truncation: the registered id's time limit (MountainCar-v0: 200 steps).
+    Start: position uniform in [-0.6, -0.4], velocity 0.
+
+    `goal_velocity` (as in Gymnasium's constructor) sets the default params' value.
+
+        env = gymx.make("MountainCar-v0")
+        state, ts = env.reset(jax.random.key(0))
+        state, ts = env.step(state, 2)
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, goal_velocity: float = 0.0):
+        try:
+            goal_velocity = float(goal_velocity)
+        except (TypeError, ValueError):
+            raise ValueError(f"goal_velocity must be a number, got {goal_velocity!r}") from None
+        if not math.isfinite(goal_velocity):
+            raise ValueError(f"goal_velocity must be finite, got {goal_velocity!r}")
+        self.goal_velocity = goal_velocity
+
+    @property
+    def default_params(self) -> MountainCarParams:
+        return MountainCarParams(goal_velocity=self.goal_velocity)
+
+    def observation_space(self, params: MountainCarParams | None = None) -> spaces.Box:
+        params = self.default_params if params is None else params
+        low = np.array([params.min_position, -params.max_speed], np.float32)
+        high = np.array([params.max_position, params.max_speed], np.float32)
+        return spaces.Box(low, high, (2,), jnp.float32)
+
+    def action_space(self, params: MountainCarParams | None = None) -> spaces.Discrete:
+        return spaces.Discrete(3)
+
+    def reset_env(self, key: jax.Array, params: MountainCarParams) -> MountainCarState:
+        # Position ~ U(-0.6, -0.4): near the valley's bottom, at rest.
+        position = jax.random.uniform(key, (), jnp.float32, -0.6, -0.4)
+        return MountainCarState(position=position, velocity=jnp.zeros((), jnp.float32))
+
+    def step_env(
+        self, state: MountainCarState, action: jax.Array, params: MountainCarParams
+    ) -> tuple[MountainCarState, jax.Array, dict]:
+        push = (jnp.asarray(action, jnp.float32) - 1.0) * params.force
+        velocity = state.velocity + push - params.gravity * jnp.cos(3 * state.position)
+        velocity = jnp.clip(velocity, -params.max_speed, params.max_speed)
+        position = jnp.clip(state.position + velocity, params.min_position, params.max_position)
+        # As in Gymnasium, only the left end stops the car; at the right end the goal has been reached.
+        velocity = jnp.where((position == params.min_position) & (velocity < 0), 0.0, velocity)
+        next_state = MountainCarState(position=position, velocity=velocity)
+        return next_state, self._reward(next_state, params), {}
+
+    def _reward(self, next_state: MountainCarState, params: MountainCarParams) -> jax.Array:
+        del next_state, params  # Every step costs the same, so the fastest climb earns the most.
+        return -jnp.ones((), jnp.float32)
+
+    def observe(self, state: MountainCarState, params: MountainCarParams) -> jax.Array:
+        return jnp.stack([state.position, state.velocity]).astype(jnp.float32)
+
+    def is_terminal(self, state: MountainCarState, params: MountainCarParams) -> jax.Array:
+        return (state.position >= params.goal_position) & (state.velocity >= params.goal_velocity)
