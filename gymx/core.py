@@ -77,8 +77,8 @@ class Env(Generic[State, Params]):
     - `observe(state, params) -> obs`
     - `is_terminal(state, params) -> bool`
 
-    plus `default_params`, `observation_space(params)` and `action_space(params)`. An env whose
-    `step_env` reports info overrides `reset_info(state, params)` to return the same keys.
+    plus `default_params`, `observation_space(params)` and `action_space(params)`. A reset reports
+    the same info keys as a step, zero-valued unless the env overrides `reset_info`.
     """
 
     spec: Any = None
@@ -115,8 +115,16 @@ class Env(Generic[State, Params]):
         raise NotImplementedError
 
     def reset_info(self, state: State, params: Params) -> dict:
-        del state, params  # Unused.
-        return {}
+        """The info a reset reports: by default zeros with the keys, shapes and dtypes of `step_env`'s.
+
+        Found with `jax.eval_shape`, so it costs one abstract trace of `step_env` and no compute.
+        """
+
+        def step_info(state: State, params: Params) -> dict:
+            return self.step_env(state, self.action_space().sample(jax.random.key(0)), params)[2]
+
+        shapes = jax.eval_shape(step_info, state, params)
+        return jax.tree_util.tree_map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
 
     def reset(self, key: jax.Array, params: Params | None = None) -> tuple[State, TimeStep]:
         params = self.default_params if params is None else params

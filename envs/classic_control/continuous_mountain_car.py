@@ -99,9 +99,6 @@ class ContinuousMountainCar(Env[ContinuousMountainCarState, ContinuousMountainCa
         }
         return next_state, info["reward_goal"] + info["reward_ctrl"], info
 
-    def reset_info(self, state: ContinuousMountainCarState, params: ContinuousMountainCarParams) -> dict:
-        return {"reward_goal": jnp.zeros((), jnp.float32), "reward_ctrl": jnp.zeros((), jnp.float32)}
-
     def observe(self, state: ContinuousMountainCarState, params: ContinuousMountainCarParams) -> jax.Array:
         return jnp.stack([state.position, state.velocity]).astype(jnp.float32)
 

@@ -104,10 +104,6 @@ class Pendulum(Env[PendulumState, PendulumParams]):
         next_state = PendulumState(theta=theta, theta_dot=theta_dot)
         return next_state, info["reward_angle"] + info["reward_velocity"] + info["reward_ctrl"], info
 
-    def reset_info(self, state: PendulumState, params: PendulumParams) -> dict:
-        zero = jnp.zeros((), jnp.float32)
-        return {"reward_angle": zero, "reward_velocity": zero, "reward_ctrl": zero}
-
     def observe(self, state: PendulumState, params: PendulumParams) -> jax.Array:
         return jnp.stack([jnp.cos(state.theta), jnp.sin(state.theta), state.theta_dot]).astype(jnp.float32)
 

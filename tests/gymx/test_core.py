@@ -97,6 +97,9 @@ class BrokenEnv(gymx.Env):
         reward = jnp.nan if self.flaw == "nan" else 1.0
         return CounterState(count), jnp.asarray(reward, jnp.float32), info
 
+    def reset_info(self, state, params):
+        return {} if self.flaw == "info" else super().reset_info(state, params)
+
     def observe(self, state, params):
         return jnp.reshape(state.count, (1,)).astype(jnp.float32)
 
