@@ -13,6 +13,7 @@ import numpy as np
 
 from gymx import spaces, struct
 from gymx.core import Env
+from gymx.kernels import trig
 
 
 @struct.dataclass
@@ -126,18 +127,19 @@ class Acrobot(Env[AcrobotState, AcrobotParams]):
         m1, m2 = params.link_mass_1, params.link_mass_2
         l1, lc1, lc2 = params.link_length_1, params.link_com_pos_1, params.link_com_pos_2
         inertia, g = params.link_moi, params.gravity
-        d1 = m1 * lc1**2 + m2 * (l1**2 + lc2**2 + 2 * l1 * lc2 * jnp.cos(theta2)) + 2 * inertia
-        d2 = m2 * (lc2**2 + l1 * lc2 * jnp.cos(theta2)) + inertia
-        # Angles are measured from hanging down, hence the quarter-turn shifts in the gravity terms.
-        phi2 = m2 * lc2 * g * jnp.cos(theta1 + theta2 - jnp.pi / 2)
+        sin2, cos2 = trig.sin_cos(theta2)
+        d1 = m1 * lc1**2 + m2 * (l1**2 + lc2**2 + 2 * l1 * lc2 * cos2) + 2 * inertia
+        d2 = m2 * (lc2**2 + l1 * lc2 * cos2) + inertia
+        # Angles are measured from hanging down, so gravity acts through cos(angle - pi/2) = sin(angle).
+        phi2 = m2 * lc2 * g * trig.sin(theta1 + theta2)
         phi1 = (
-            -m2 * l1 * lc2 * theta2_dot**2 * jnp.sin(theta2)
-            - 2 * m2 * l1 * lc2 * theta2_dot * theta1_dot * jnp.sin(theta2)
-            + (m1 * lc1 + m2 * l1) * g * jnp.cos(theta1 - jnp.pi / 2)
+            -m2 * l1 * lc2 * theta2_dot**2 * sin2
+            - 2 * m2 * l1 * lc2 * theta2_dot * theta1_dot * sin2
+            + (m1 * lc1 + m2 * l1) * g * trig.sin(theta1)
             + phi2
         )
         # The NIPS paper omits the centripetal term of the inner link's spin on the second joint.
-        centripetal = 0.0 if self.book_or_nips == "nips" else m2 * l1 * lc2 * theta1_dot**2 * jnp.sin(theta2)
+        centripetal = 0.0 if self.book_or_nips == "nips" else m2 * l1 * lc2 * theta1_dot**2 * sin2
         theta2_acc = (torque + d2 / d1 * phi1 - centripetal - phi2) / (m2 * lc2**2 + inertia - d2**2 / d1)
         theta1_acc = -(d2 * theta2_acc + phi1) / d1
         return theta1_dot, theta2_dot, theta1_acc, theta2_acc
@@ -146,20 +148,13 @@ class Acrobot(Env[AcrobotState, AcrobotParams]):
         return jnp.where(self.is_terminal(next_state, params), 0.0, -1.0)
 
     def observe(self, state: AcrobotState, params: AcrobotParams) -> jax.Array:
-        return jnp.stack(
-            [
-                jnp.cos(state.theta1),
-                jnp.sin(state.theta1),
-                jnp.cos(state.theta2),
-                jnp.sin(state.theta2),
-                state.theta1_dot,
-                state.theta2_dot,
-            ]
-        ).astype(jnp.float32)
+        sin1, cos1 = trig.sin_cos(state.theta1)
+        sin2, cos2 = trig.sin_cos(state.theta2)
+        return jnp.stack([cos1, sin1, cos2, sin2, state.theta1_dot, state.theta2_dot]).astype(jnp.float32)
 
     def is_terminal(self, state: AcrobotState, params: AcrobotParams) -> jax.Array:
         # Gymnasium measures the tip's height with unit links, whatever the params say.
-        return -jnp.cos(state.theta1) - jnp.cos(state.theta2 + state.theta1) > 1.0
+        return -trig.cos(state.theta1) - trig.cos(state.theta2 + state.theta1) > 1.0
 
 
 def _rk4_step(derivatives: Callable[[Any], Any], y: Any, dt: jax.Array) -> Any:

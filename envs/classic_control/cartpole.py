@@ -8,6 +8,7 @@ import numpy as np
 
 from gymx import spaces, struct
 from gymx.core import Env
+from gymx.kernels import trig
 
 
 @struct.dataclass
@@ -81,7 +82,7 @@ class CartPole(Env[CartPoleState, CartPoleParams]):
 
     def step_env(self, state: CartPoleState, action: jax.Array, params: CartPoleParams) -> tuple[CartPoleState, jax.Array, dict]:
         force = jnp.where(action == 1, params.force_mag, -params.force_mag)
-        cos_theta, sin_theta = jnp.cos(state.theta), jnp.sin(state.theta)
+        sin_theta, cos_theta = trig.sin_cos(state.theta)
         temp = (force + params.polemass_length * state.theta_dot**2 * sin_theta) / params.total_mass
         theta_acc = (params.gravity * sin_theta - cos_theta * temp) / (
             params.length * (4.0 / 3.0 - params.masspole * cos_theta**2 / params.total_mass)

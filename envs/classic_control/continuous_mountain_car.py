@@ -10,6 +10,7 @@ import numpy as np
 
 from gymx import spaces, struct
 from gymx.core import Env
+from gymx.kernels import trig
 
 
 @struct.dataclass
@@ -87,7 +88,7 @@ class ContinuousMountainCar(Env[ContinuousMountainCarState, ContinuousMountainCa
     ) -> tuple[ContinuousMountainCarState, jax.Array, dict]:
         throttle = jnp.reshape(jnp.asarray(action, jnp.float32), ())
         force = jnp.clip(throttle, params.min_action, params.max_action)
-        velocity = state.velocity + force * params.power - params.gravity * jnp.cos(3 * state.position)
+        velocity = state.velocity + force * params.power - params.gravity * trig.cos(3 * state.position)
         velocity = jnp.clip(velocity, -params.max_speed, params.max_speed)
         position = jnp.clip(state.position + velocity, params.min_position, params.max_position)
         # As in Gymnasium, only the left end stops the car; at the right end the goal has been reached.

@@ -10,6 +10,7 @@ import numpy as np
 
 from gymx import spaces, struct
 from gymx.core import Env
+from gymx.kernels import trig
 
 
 @struct.dataclass
@@ -79,7 +80,7 @@ class MountainCar(Env[MountainCarState, MountainCarParams]):
         self, state: MountainCarState, action: jax.Array, params: MountainCarParams
     ) -> tuple[MountainCarState, jax.Array, dict]:
         push = (jnp.asarray(action, jnp.float32) - 1.0) * params.force
-        velocity = state.velocity + push - params.gravity * jnp.cos(3 * state.position)
+        velocity = state.velocity + push - params.gravity * trig.cos(3 * state.position)
         velocity = jnp.clip(velocity, -params.max_speed, params.max_speed)
         position = jnp.clip(state.position + velocity, params.min_position, params.max_position)
         # As in Gymnasium, only the left end stops the car; at the right end the goal has been reached.

@@ -10,6 +10,7 @@ import numpy as np
 
 from gymx import spaces, struct
 from gymx.core import Env
+from gymx.kernels import trig
 
 
 @struct.dataclass
@@ -27,7 +28,7 @@ class PendulumParams:
 
 @struct.dataclass
 class PendulumState:
-    theta: jax.Array  # float32 (), radians from upright, in [-pi, pi) after a step
+    theta: jax.Array  # float32 (), radians from upright, in [-pi, pi] after a step
     theta_dot: jax.Array  # float32 (), in [-max_speed, max_speed]
 
 
@@ -38,13 +39,13 @@ class Pendulum(Env[PendulumState, PendulumParams]):
     Action: Box(-2, 2, (1,), float32): the torque; values outside are clipped.
     Reward: float32 reward_angle + reward_velocity + reward_ctrl, each reported in `info`,
         all taken before the transition:
-        reward_angle = -angle_normalize(theta)**2 (theta wrapped into [-pi, pi), 0 upright);
+        reward_angle = -angle_normalize(theta)**2 (theta wrapped into [-pi, pi], 0 upright);
         reward_velocity = -0.1 * theta_dot**2;
         reward_ctrl = -0.001 * torque**2 (clipped torque).
     Termination: never.
     Truncation: the registered id's time limit (Pendulum-v1: 200 steps).
     Start: theta uniform in [-pi, pi], theta_dot uniform in [-1, 1].
-    State: theta is kept in [-pi, pi) where Gymnasium's grows as the pendulum spins; obs and
+    State: theta is kept in [-pi, pi] where Gymnasium's grows as the pendulum spins; obs and
         reward are the same either way.
 
     `g` (as in Gymnasium's constructor) sets the default params' gravity.
@@ -95,7 +96,7 @@ class Pendulum(Env[PendulumState, PendulumParams]):
             "reward_velocity": _velocity_reward(state, params),
             "reward_ctrl": _ctrl_reward(torque, params),
         }
-        theta_acc = 3 * params.g / (2 * params.l) * jnp.sin(state.theta) + 3.0 / (params.m * params.l**2) * torque
+        theta_acc = 3 * params.g / (2 * params.l) * trig.sin(state.theta) + 3.0 / (params.m * params.l**2) * torque
         theta_dot = jnp.clip(state.theta_dot + theta_acc * params.dt, -params.max_speed, params.max_speed)
         # Semi-implicit Euler: the angle moves with the new velocity. Gymnasium lets the angle grow
         # without bound; obs and reward are 2pi-periodic in it, and wrapping keeps float32's
@@ -105,15 +106,16 @@ class Pendulum(Env[PendulumState, PendulumParams]):
         return next_state, info["reward_angle"] + info["reward_velocity"] + info["reward_ctrl"], info
 
     def observe(self, state: PendulumState, params: PendulumParams) -> jax.Array:
-        return jnp.stack([jnp.cos(state.theta), jnp.sin(state.theta), state.theta_dot]).astype(jnp.float32)
+        sin_theta, cos_theta = trig.sin_cos(state.theta)
+        return jnp.stack([cos_theta, sin_theta, state.theta_dot]).astype(jnp.float32)
 
     def is_terminal(self, state: PendulumState, params: PendulumParams) -> jax.Array:
         return jnp.zeros((), jnp.bool_)
 
 
 def angle_normalize(theta: jax.Array) -> jax.Array:
-    """`theta` wrapped into [-pi, pi)."""
-    return jnp.mod(theta + jnp.pi, 2 * jnp.pi) - jnp.pi
+    """`theta` wrapped into [-pi, pi]."""
+    return trig.wrap_angle(theta)
 
 
 def _angle_reward(state: PendulumState, params: PendulumParams) -> jax.Array:
