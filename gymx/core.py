@@ -109,6 +109,7 @@ class Env(Generic[State, Params]):
         raise NotImplementedError
 
     def observe(self, state: State, params: Params) -> Any:
+        """The observation of `state`; every `TimeStep.obs` equals `observe` of the state returned with it."""
         raise NotImplementedError
 
     def is_terminal(self, state: State, params: Params) -> jax.Array:
@@ -192,6 +193,9 @@ class Wrapper(Env):
 
     def action_space(self, params: Any = None) -> spaces.Space:
         return self.env.action_space(params)
+
+    def observe(self, state: Any, params: Any) -> Any:
+        return self.env.observe(state, params)
 
     def reset(self, key: jax.Array, params: Any = None) -> tuple[Any, TimeStep]:
         return self.env.reset(key, params)

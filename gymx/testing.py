@@ -71,7 +71,7 @@ def _check_timestep(ts: TimeStep, obs_checker: _ObsChecker, info_signature: Any,
 def check_env(env: Env, params: Any = None, num_steps: int = 200, seed: int = 0) -> None:
     """Checks the functional API's contract on `env`; raises `EnvCheckError` naming the broken rule.
 
-    Checks: spaces are gymx spaces; reset and step run under `jit` and `vmap` (vmapped results
+    Checks: spaces are gymx spaces; every observation equals `env.observe` of its state; reset and step run under `jit` and `vmap` (vmapped results
     equal per-env results); observations lie in the observation space with its shape and dtype
     on every step; reward is a float32 scalar, terminated/truncated bool scalars, info has the
     same keys, shapes and dtypes on every step; values stay finite; equal keys give equal
@@ -96,6 +96,12 @@ def check_env(env: Env, params: Any = None, num_steps: int = 200, seed: int = 0)
         return env.step(state, action, params)
 
     reset, step = jax.jit(counted_reset), jax.jit(counted_step)
+    observe = jax.jit(lambda state: env.observe(state, params))
+
+    def check_observe(state: Any, ts: TimeStep, where: str) -> None:
+        _require(
+            _trees_equal(observe(state), ts.obs), lambda: f"{where}: obs differs from env.observe(state): {ts.obs}"
+        )
     sample_action = jax.jit(action_space.sample)
 
     def run(key: jax.Array) -> list[Any]:
@@ -108,6 +114,7 @@ def check_env(env: Env, params: Any = None, num_steps: int = 200, seed: int = 0)
                 state, ts = reset(jax.random.fold_in(reset_key, t))
                 _check_timestep(ts, obs_checker, info_signature, f"reset before step {t}")
                 _require(not bool(ts.terminated | ts.truncated), lambda: "reset must return terminated=False, truncated=False")
+                check_observe(state, ts, f"reset before step {t}")
                 trajectory.append((state, ts))
             action_key, key_t = jax.random.split(action_key)
             action = sample_action(key_t)
@@ -116,6 +123,7 @@ def check_env(env: Env, params: Any = None, num_steps: int = 200, seed: int = 0)
             _check_timestep(ts, obs_checker, info_signature, where)
             _require(_signature(state) == state_signature, lambda: f"{where}: state structure, shapes or dtypes changed: {state}")
             _require(_all_finite(state), lambda: f"{where}: non-finite state {state}")
+            check_observe(state, ts, where)
             _require(not bool(ts.truncated) or env.unwrapped is not env, lambda: f"{where}: a bare env must never set truncated")
             trajectory.append((state, ts))
             if bool(ts.terminated):

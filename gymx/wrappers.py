@@ -42,5 +42,8 @@ class TimeLimit(Wrapper):
             truncated=ts.truncated | (elapsed >= self.max_episode_steps)
         )
 
+    def observe(self, state: TimeLimitState, params: Any) -> Any:
+        return self.env.observe(state.env_state, params)
+
     def inner_state(self, state: TimeLimitState) -> Any:
         return self.env.inner_state(state.env_state)
