@@ -58,15 +58,21 @@ class Discrete(Space):
 
     def sample_batch(self, key: jax.Array, num: int) -> jax.Array:
         # Uniform over the n values. For n a power of two, each 32-bit draw is cut into
-        # 32/log2(n) samples (exact, and 32x fewer generator calls for n=2).
+        # 32/log2(n) samples (exact, and 32x fewer generator calls for n=2). For other n up to
+        # 256, a 24-bit draw u maps to (u * n) >> 24 (a multiply instead of the integer remainder
+        # that `randint` needs, several times slower on CPU; no value's probability is off by
+        # more than n / 2**24 of itself).
         width = self.n.bit_length() - 1
-        if self.n != 1 << width or width == 0:
-            return jax.random.randint(key, (num,), self.start, self.start + self.n, dtype=self.dtype)
-        per_word = 32 // width
-        words = jax.random.bits(key, (-(-num // per_word),), jnp.uint32)
-        shifts = jnp.arange(per_word, dtype=jnp.uint32) * width
-        values = (words[:, None] >> shifts) & jnp.uint32(self.n - 1)
-        return values.reshape(-1)[:num].astype(self.dtype) + self.start
+        if self.n == 1 << width and width > 0:
+            per_word = 32 // width
+            words = jax.random.bits(key, (-(-num // per_word),), jnp.uint32)
+            shifts = jnp.arange(per_word, dtype=jnp.uint32) * width
+            values = (words[:, None] >> shifts) & jnp.uint32(self.n - 1)
+            return values.reshape(-1)[:num].astype(self.dtype) + self.start
+        if self.n <= 256:
+            draws = jax.random.bits(key, (num,), jnp.uint32) >> 8
+            return ((draws * jnp.uint32(self.n)) >> 24).astype(self.dtype) + self.start
+        return jax.random.randint(key, (num,), self.start, self.start + self.n, dtype=self.dtype)
 
     def contains(self, x: Any) -> jax.Array:
         x = jnp.asarray(x)
