@@ -20,28 +20,12 @@ if compgen -G ".whl/*.whl" >/dev/null; then
   export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
 
-# gymx from this working tree: an editable install (setup.py maps envs/ to gymx.envs); if pip
-# cannot build offline, a shim folder with the same layout and entry points on PYTHONPATH.
-if ! "$PYTHON" -c "import gymx, os, sys; sys.exit(os.path.realpath(gymx.__file__) != os.path.realpath('gymx/__init__.py'))" 2>/dev/null; then
-  if ! "$PYTHON" -m pip install -q --no-deps --no-build-isolation -e . 2>/tmp/gymx_pip.log; then
-    echo "pip install -e . failed (see /tmp/gymx_pip.log); using a PYTHONPATH shim" >&2
-    shim=/tmp/gymx_shim
-    rm -rf "$shim" && mkdir -p "$shim/gymx" "$shim/gymx-0.1.0.dist-info"
-    ln -s "$PWD"/gymx/*.py "$shim/gymx/"
-    for sub in gymx/*/; do ln -s "$PWD/$sub" "$shim/gymx/$(basename "$sub")"; done
-    ln -s "$PWD/envs" "$shim/gymx/envs"
-    ln -s "$PWD/kernels" "$shim/gymx/kernels"
-    printf 'Metadata-Version: 2.1\nName: gymx\nVersion: 0.1.0\n' >"$shim/gymx-0.1.0.dist-info/METADATA"
-    "$PYTHON" - "$shim/gymx-0.1.0.dist-info/entry_points.txt" <<'EOF'
-import sys, tomllib
-groups = tomllib.load(open("pyproject.toml", "rb"))["project"]["entry-points"]
-with open(sys.argv[1], "w") as out:
-    for group, points in groups.items():
-        out.write(f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in points.items()))
-EOF
-    export PYTHONPATH=$shim${PYTHONPATH:+:$PYTHONPATH}
-  fi
-fi
+# gymx from this working tree, installed next to the wheels (a plain, non-editable install:
+# setup.py maps envs/ and kernels/ to gymx.envs and gymx.kernels).
+site=${GYMX_SITE:-/tmp/gymx_site}
+"$PYTHON" -m pip install -q --no-deps --no-build-isolation --no-index --no-compile --upgrade --target "$site" . >&2
+export PYTHONPATH=$site${PYTHONPATH:+:$PYTHONPATH}
+"$PYTHON" -c "import gymx; assert 'CartPole-v1' in gymx.registry, 'gymx ids not registered'"
 
 report=$(mktemp)
 {

@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
+
+# Installs map the checkout's top-level envs/ and kernels/ to gymx.envs and gymx.kernels. When
+# gymx is imported straight from a checkout (`python -m ...` run in its root puts the checkout's
+# gymx/ ahead of the installed one), look for those two beside gymx/ as well.
+_checkout = Path(__file__).resolve().parent.parent
+if not (Path(__file__).resolve().parent / "envs").is_dir() and all(
+    (_checkout / folder / "__init__.py").is_file() for folder in ("envs", "kernels")
+):
+    __path__.append(str(_checkout))
 
 from gymx import compilation_cache, spaces, struct, wrappers
 from gymx.core import EmptyParams, Env, TimeStep, Wrapper
