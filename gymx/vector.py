@@ -141,16 +141,21 @@ class VecEnv:
     ) -> Any:
         """`current` (batched) with the entries where `mask` holds replaced by `pick(fresh reset)`.
 
-        Every env's reset is computed and selected (cheap with `hashed_counter` keys: compacting
+        Every env's reset is computed and selected (cheap with `hashed_counter` keys; compacting
         the finished envs' indices, resetting only those and scattering back measured slower on
-        CPU), and skipped on steps where no env finished.
+        CPU). On CPU the reset is skipped on steps where no env finished; on accelerators that
+        `lax.cond` would cost a device-to-host sync of its predicate per step, more than the
+        batched reset it saves, so the reset is always computed there.
         """
 
         def reset_and_select(tree: Any) -> Any:
             reset_state, reset_ts = self._reset_envs(state.env_key, episode, params, axes)
             return tree_select(mask, pick(reset_state, reset_ts), tree)
 
-        return jax.lax.cond(jnp.any(mask), reset_and_select, lambda tree: tree, current)
+        def skip_when_none_finished(tree: Any) -> Any:
+            return jax.lax.cond(jnp.any(mask), reset_and_select, lambda unchanged: unchanged, tree)
+
+        return jax.lax.platform_dependent(current, cpu=skip_when_none_finished, default=reset_and_select)
 
     def reset(self, key: jax.Array, params: Any = None) -> tuple[VecState, TimeStep]:
         params = self.env.default_params if params is None else params
