@@ -80,12 +80,7 @@ class MountainCar(Env[MountainCarState, MountainCarParams]):
         self, state: MountainCarState, action: jax.Array, params: MountainCarParams
     ) -> tuple[MountainCarState, jax.Array, dict]:
         push = (jnp.asarray(action, jnp.float32) - 1.0) * params.force
-        velocity = state.velocity + push - params.gravity * trig.cos(3 * state.position)
-        velocity = jnp.clip(velocity, -params.max_speed, params.max_speed)
-        position = jnp.clip(state.position + velocity, params.min_position, params.max_position)
-        # As in Gymnasium, only the left end stops the car; at the right end the goal has been reached.
-        velocity = jnp.where((position == params.min_position) & (velocity < 0), 0.0, velocity)
-        next_state = MountainCarState(position=position, velocity=velocity)
+        next_state = drive(state, push, params)
         return next_state, self._reward(next_state, params), {}
 
     def _reward(self, next_state: MountainCarState, params: MountainCarParams) -> jax.Array:
@@ -97,3 +92,13 @@ class MountainCar(Env[MountainCarState, MountainCarParams]):
 
     def is_terminal(self, state: MountainCarState, params: MountainCarParams) -> jax.Array:
         return (state.position >= params.goal_position) & (state.velocity >= params.goal_velocity)
+
+
+def drive(state: MountainCarState, push: jax.Array, params: MountainCarParams) -> MountainCarState:
+    """One step of the car under its engine's `push` and the slope's pull (both MountainCars' dynamics)."""
+    velocity = state.velocity + push - params.gravity * trig.cos(3 * state.position)
+    velocity = jnp.clip(velocity, -params.max_speed, params.max_speed)
+    position = jnp.clip(state.position + velocity, params.min_position, params.max_position)
+    # As in Gymnasium, only the left end stops the car; at the right end the goal has been reached.
+    velocity = jnp.where((position == params.min_position) & (velocity < 0), 0.0, velocity)
+    return MountainCarState(position=position, velocity=velocity)

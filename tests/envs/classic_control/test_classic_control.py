@@ -13,7 +13,7 @@ import pytest
 import gymx
 from gymx.envs.classic_control.acrobot import Acrobot, AcrobotState, _wrap
 from gymx.envs.classic_control.cartpole import CartPole, CartPoleState
-from gymx.envs.classic_control.continuous_mountain_car import ContinuousMountainCar, ContinuousMountainCarState
+from gymx.envs.classic_control.continuous_mountain_car import ContinuousMountainCar
 from gymx.envs.classic_control.mountain_car import MountainCar, MountainCarState
 from gymx.envs.classic_control.pendulum import Pendulum, PendulumState
 
@@ -195,7 +195,7 @@ TERMINAL_STATES = {
         theta1=_f32(math.pi - 0.1), theta2=_f32(0.2), theta1_dot=_f32(1.0), theta2_dot=_f32(-1.0), key=None
     ),
     "MountainCar-v0": MountainCarState(position=_f32(0.55), velocity=_f32(0.01)),
-    "MountainCarContinuous-v0": ContinuousMountainCarState(position=_f32(0.5), velocity=_f32(0.01)),
+    "MountainCarContinuous-v0": MountainCarState(position=_f32(0.5), velocity=_f32(0.01)),
 }
 
 
@@ -213,7 +213,7 @@ def test_terminal_states_absorb(env_id: str):
 def test_continuous_mountain_car_reward_terms():
     env = ContinuousMountainCar()
     _, reset_ts = env.reset(jax.random.key(0))
-    state = ContinuousMountainCarState(position=jnp.float32(0.44), velocity=jnp.float32(0.07))
+    state = MountainCarState(position=jnp.float32(0.44), velocity=jnp.float32(0.07))
     # Past the throttle's clip: the dynamics see 1, the cost sees 2.
     _, ts = env.step(state, jnp.array([2.0]))
     assert bool(ts.terminated)

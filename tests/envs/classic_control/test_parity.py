@@ -26,7 +26,6 @@ import pytest
 import gymx
 from gymx.envs.classic_control.acrobot import AcrobotState
 from gymx.envs.classic_control.cartpole import CartPoleState
-from gymx.envs.classic_control.continuous_mountain_car import ContinuousMountainCarState
 from gymx.envs.classic_control.mountain_car import MountainCarState
 from gymx.envs.classic_control.pendulum import PendulumState
 
@@ -73,8 +72,8 @@ def _mountain_car_state(s: Any) -> MountainCarState:
     return MountainCarState(position=_f32(s[0]), velocity=_f32(s[1]))
 
 
-def _continuous_mountain_car_state(s: np.ndarray) -> ContinuousMountainCarState:
-    return ContinuousMountainCarState(position=_f32(s[0]), velocity=_f32(s[1]))
+def _continuous_mountain_car_state(s: np.ndarray) -> MountainCarState:
+    return MountainCarState(position=_f32(s[0]), velocity=_f32(s[1]))
 
 
 def _pendulum_state(s: np.ndarray) -> PendulumState:
