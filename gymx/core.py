@@ -122,6 +122,7 @@ class Env(Generic[State, Params]):
         """
 
         def step_info(state: State, params: Params) -> dict:
+            # The default params' action space: `params` may be traced here, and only shapes matter.
             return self.step_env(state, self.action_space().sample(jax.random.key(0)), params)[2]
 
         shapes = jax.eval_shape(step_info, state, params)
@@ -146,7 +147,7 @@ class Env(Generic[State, Params]):
         return next_state, TimeStep(
             obs=self.observe(next_state, params),
             reward=jnp.where(already_terminal, 0.0, reward).astype(jnp.float32),
-            terminated=self.is_terminal(next_state, params) | already_terminal,
+            terminated=self.is_terminal(next_state, params),
             truncated=jnp.zeros((), jnp.bool_),
             info=jax.tree_util.tree_map(lambda x: jnp.where(already_terminal, jnp.zeros_like(x), x), info),
         )

@@ -4,16 +4,17 @@
 `step(state, action, params)` signature as a single env; every leaf of its state and
 `TimeStep` carries a leading axis of size `num_envs`.
 
-Randomness is per env: env i's reset number e uses the key `fold_in(fold_in(key, i), e)`, so
-its trajectory depends only on the seed and i, never on `num_envs` or on the devices the batch
-is sharded over.
+Randomness is per env: env i's reset number e uses the key `fold_in(fast_key(fold_in(key, i)), e)`
+(a `gymx.random.hashed_counter` key, cheap enough to derive for every env on every step), so its
+trajectory depends only on the seed and i, never on `num_envs` or on the devices the batch is
+sharded over.
 
 Auto-reset modes (each reset is a real random reset drawn with that env's own key):
 
 - SAME_STEP (default): the step that ends an episode also resets it. `ts.obs` is the new
   episode's first observation and `ts.info["final_obs"]` the true last observation of the one
   that ended (bootstrap truncated episodes from it). Cost: a batched reset is computed and
-  selected on every step where any env finished.
+  selected on every step (on CPU only on steps where some env finished).
 - NEXT_STEP (Gymnasium's default): the step after a done resets instead of stepping; its action
   is ignored and it returns the first observation with reward 0 and both flags False. Cost: as
   SAME_STEP, plus one step per episode that carries no transition.
