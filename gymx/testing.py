@@ -68,6 +68,24 @@ def _check_timestep(ts: TimeStep, obs_checker: _ObsChecker, info_signature: Any,
     _require(_all_finite((ts.obs, ts.reward, ts.info)), lambda: f"{where}: non-finite values in {ts}")
 
 
+def _check_render(env: Env, params: Any, state: Any) -> None:
+    """Each declared render mode renders: rgb_array a uint8 (h, w, 3) frame, also under jit; ansi a str."""
+    for mode in env.metadata.get("render_modes", []):
+        if mode == "rgb_array":
+            frame = jax.jit(lambda s: env.render(s, params, mode))(state)
+            _require(
+                frame.dtype == jnp.uint8 and frame.ndim == 3 and frame.shape[2] == 3,
+                lambda: f"rgb_array frames must be uint8 (h, w, 3), got {frame.dtype} {frame.shape}",
+            )
+        elif mode == "ansi":
+            text = env.render(state, params, mode)
+            _require(isinstance(text, str) and text, lambda: f"ansi must render a non-empty str, got {text!r}")
+    _require(
+        "render_fps" in env.metadata or not env.metadata.get("render_modes"),
+        lambda: "an env that renders must declare metadata['render_fps']",
+    )
+
+
 def check_env(env: Env, params: Any = None, num_steps: int = 200, seed: int = 0) -> None:
     """Checks the functional API's contract on `env`; raises `EnvCheckError` naming the broken rule.
 
@@ -77,7 +95,7 @@ def check_env(env: Env, params: Any = None, num_steps: int = 200, seed: int = 0)
     same keys, shapes and dtypes on every step; values stay finite; equal keys give equal
     trajectories; a terminated state is absorbing (same obs, zero reward, terminated stays
     True); a bare env never sets truncated; a second call of the compiled step with a stepped
-    state does not retrace.
+    state does not retrace; every declared render mode renders (rgb_array under jit).
     """
     params = env.default_params if params is None else params
     obs_space, action_space = env.observation_space(params), env.action_space(params)
@@ -140,6 +158,8 @@ def check_env(env: Env, params: Any = None, num_steps: int = 200, seed: int = 0)
     first, second = run(key), run(key)
     _require(len(first) == len(second) and _trees_equal(first, second), lambda: "equal keys must give equal trajectories")
     _require(traces["reset"] == 1 and traces["step"] == 1, lambda: f"jit retraced: {traces} (expected one trace each)")
+
+    _check_render(env, params, first[-1][0])
 
     batch = 3
     keys = jax.random.split(jax.random.key(seed + 1), batch)

@@ -44,7 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from gymx import spaces, struct
+from gymx import render, spaces, struct
 from gymx.core import Env, TimeStep, tree_select
 from gymx.random import fast_key, key_words
 
@@ -254,6 +254,16 @@ class VecEnv:
         obs = self._observe(new_state.env_state, params, axes)
         info = self._with_stats(reset_ts.info, obs, new_state.episode_return, new_state.episode_length)
         return self._shard((new_state, reset_ts.replace(obs=obs, info=info)))
+
+    def render(self, state: VecState, params: Any = None, env_indices: Any = None, columns: int | None = None) -> jax.Array:
+        """One rgb_array frame tiling the frames of `env_indices` (default: every env) in a grid."""
+        params = self.env.default_params if params is None else params
+        axes = self._params_axes(params)
+        indices = jnp.arange(self.num_envs) if env_indices is None else jnp.asarray(env_indices)
+        env_params = jax.tree_util.tree_map(lambda p, axis: p if axis is None else p[indices], params, axes)
+        chosen = jax.tree_util.tree_map(lambda x: x[indices], state.env_state)
+        frames = jax.vmap(lambda s, p: self.env.render(s, p, "rgb_array"), in_axes=(0, axes))(chosen, env_params)
+        return render.tile(frames, columns)
 
     def __repr__(self) -> str:
         return f"VecEnv({self.env!r}, num_envs={self.num_envs}, autoreset_mode={self.autoreset_mode.name})"

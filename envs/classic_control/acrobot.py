@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gymx import spaces, struct
+from gymx import render, spaces, struct
 from gymx.core import Env
 from gymx.kernels import trig
 
@@ -60,7 +60,7 @@ class Acrobot(Env[AcrobotState, AcrobotParams]):
         state, ts = env.step(state, 2)
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 15}
 
     def __init__(self, book_or_nips: str = "book", torque_noise_max: float = 0.0):
         if book_or_nips not in ("book", "nips"):
@@ -155,6 +155,22 @@ class Acrobot(Env[AcrobotState, AcrobotParams]):
     def is_terminal(self, state: AcrobotState, params: AcrobotParams) -> jax.Array:
         # Gymnasium measures the tip's height with unit links, whatever the params say.
         return -trig.cos(state.theta1) - trig.cos(state.theta2 + state.theta1) > 1.0
+
+    def render(self, state: AcrobotState, params: AcrobotParams | None = None, mode: str = "rgb_array") -> jax.Array:
+        """A 500x500 frame laid out as Gymnasium's (unit links): the two links, their joints, the goal line."""
+        if mode != "rgb_array":
+            return super().render(state, params, mode)
+        size = 500
+        scale = size / 4.4
+        pivot = jnp.full((2,), size / 2, jnp.float32)
+        elbow = pivot + scale * jnp.stack([trig.sin(state.theta1), -trig.cos(state.theta1)])
+        goal = [pivot + scale * jnp.asarray([side, 1.0]) for side in (-2.2, 2.2)]  # the tip must rise above it
+        frame = render.line(render.blank(size, size), goal[0], goal[1], render.BLACK)
+        for joint, angle in ((pivot, state.theta1 - jnp.pi / 2), (elbow, state.theta1 + state.theta2 - jnp.pi / 2)):
+            link = render.rotate(render.corners(0.0, -0.1 * scale, scale, 0.1 * scale), angle) + joint
+            frame = render.polygon(frame, link, (0, 204, 204))
+            frame = render.circle(frame, joint, 0.1 * scale, (204, 204, 0))
+        return frame
 
 
 def _rk4_step(derivatives: Callable[[Any], Any], y: Any, dt: jax.Array) -> Any:

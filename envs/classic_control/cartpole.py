@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gymx import spaces, struct
+from gymx import render, spaces, struct
 from gymx.core import Env
 from gymx.kernels import trig
 
@@ -55,7 +55,7 @@ class CartPole(Env[CartPoleState, CartPoleParams]):
         state, ts = env.step(state, 1)
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
 
     def __init__(self, sutton_barto_reward: bool = False, kinematics_integrator: str = "euler"):
         if kinematics_integrator not in ("euler", "semi-implicit euler"):
@@ -111,3 +111,19 @@ class CartPole(Env[CartPoleState, CartPoleParams]):
 
     def is_terminal(self, state: CartPoleState, params: CartPoleParams) -> jax.Array:
         return (jnp.abs(state.x) > params.x_threshold) | (jnp.abs(state.theta) > params.theta_threshold_radians)
+
+    def render(self, state: CartPoleState, params: CartPoleParams | None = None, mode: str = "rgb_array") -> jax.Array:
+        """A 600x400 frame laid out as Gymnasium's: the cart on its track, the pole on the cart."""
+        if mode != "rgb_array":
+            return super().render(state, params, mode)
+        params = self.default_params if params is None else params
+        width, height = 600, 400
+        scale = width / (2 * params.x_threshold)
+        cart_x, cart_top, axle = state.x * scale + width / 2, 100.0, 100.0 + 30 / 4
+        frame = render.blank(height, width)
+        frame = render.rectangle(frame, cart_x - 25, cart_top - 15, cart_x + 25, cart_top + 15, render.BLACK)
+        pole = render.corners(-5.0, -5.0, 5.0, scale * 2 * params.length - 5.0)
+        pole = render.rotate(pole, -state.theta) + jnp.stack([cart_x, jnp.float32(axle)])
+        frame = render.polygon(frame, pole, (202, 152, 101))
+        frame = render.circle(frame, jnp.stack([cart_x, jnp.float32(axle)]), 5, (129, 132, 203))
+        return render.line(frame, jnp.asarray([0.0, cart_top]), jnp.asarray([float(width), cart_top]), render.BLACK)

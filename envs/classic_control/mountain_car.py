@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gymx import spaces, struct
+from gymx import render, spaces, struct
 from gymx.core import Env
 from gymx.kernels import trig
 
@@ -47,7 +47,7 @@ class MountainCar(Env[MountainCarState, MountainCarParams]):
         state, ts = env.step(state, 2)
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
 
     def __init__(self, goal_velocity: float = 0.0):
         try:
@@ -93,6 +93,29 @@ class MountainCar(Env[MountainCarState, MountainCarParams]):
     def is_terminal(self, state: MountainCarState, params: MountainCarParams) -> jax.Array:
         return (state.position >= params.goal_position) & (state.velocity >= params.goal_velocity)
 
+    def render(self, state: MountainCarState, params: MountainCarParams | None = None, mode: str = "rgb_array") -> jax.Array:
+        """A 600x400 frame laid out as Gymnasium's: the hill, the car tilted with the slope, the flag."""
+        if mode != "rgb_array":
+            return super().render(state, params, mode)
+        params = self.default_params if params is None else params
+        width, height, clearance = 600, 400, 10.0
+        scale = width / (params.max_position - params.min_position)
+
+        def to_screen(position: jax.Array) -> jax.Array:
+            return jnp.stack([(position - params.min_position) * scale, hill_height(position) * scale], axis=-1)
+
+        hill = to_screen(jnp.linspace(params.min_position, params.max_position, 100))
+        frame = render.polyline(render.blank(height, width), hill, render.BLACK, 2.0)
+        tilt = trig.cos(3 * state.position)  # Gymnasium tilts the car by this many radians
+        base = to_screen(state.position) + jnp.asarray([0.0, clearance])
+        frame = render.polygon(frame, render.rotate(render.corners(-20.0, 0.0, 20.0, 20.0), tilt) + base, render.BLACK)
+        for wheel in ([10.0, 0.0], [-10.0, 0.0]):
+            frame = render.circle(frame, render.rotate(jnp.asarray(wheel), tilt) + base, 8.0, (128, 128, 128))
+        flag = to_screen(jnp.float32(params.goal_position))
+        frame = render.line(frame, flag, flag + jnp.asarray([0.0, 50.0]), render.BLACK)
+        pennant = jnp.stack([flag + jnp.asarray([0.0, 50.0]), flag + jnp.asarray([0.0, 40.0]), flag + jnp.asarray([25.0, 45.0])])
+        return render.polygon(frame, pennant, (204, 204, 0))
+
 
 def drive(state: MountainCarState, push: jax.Array, params: MountainCarParams) -> MountainCarState:
     """One step of the car under its engine's `push` and the slope's pull (both MountainCars' dynamics)."""
@@ -102,3 +125,8 @@ def drive(state: MountainCarState, push: jax.Array, params: MountainCarParams) -
     # As in Gymnasium, only the left end stops the car; at the right end the goal has been reached.
     velocity = jnp.where((position == params.min_position) & (velocity < 0), 0.0, velocity)
     return MountainCarState(position=position, velocity=velocity)
+
+
+def hill_height(position: jax.Array) -> jax.Array:
+    """The hill's profile, as drawn (the dynamics only use its slope through cos(3 * position))."""
+    return trig.sin(3 * position) * 0.45 + 0.55

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gymx import spaces, struct
+from gymx import render, spaces, struct
 from gymx.core import Env
 from gymx.kernels import trig
 
@@ -55,7 +55,7 @@ class Pendulum(Env[PendulumState, PendulumParams]):
         state, ts = env.step(state, jnp.array([0.5]))
     """
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
 
     def __init__(self, g: float = 10.0):
         try:
@@ -111,6 +111,22 @@ class Pendulum(Env[PendulumState, PendulumParams]):
 
     def is_terminal(self, state: PendulumState, params: PendulumParams) -> jax.Array:
         return jnp.zeros((), jnp.bool_)
+
+    def render(self, state: PendulumState, params: PendulumParams | None = None, mode: str = "rgb_array") -> jax.Array:
+        """A 500x500 frame laid out as Gymnasium's (without its torque arrow): the rod about its pivot."""
+        if mode != "rgb_array":
+            return super().render(state, params, mode)
+        size = 500
+        scale = size / 4.4
+        pivot = jnp.full((2,), size / 2, jnp.float32)
+        rod_width = 0.2 * scale
+        angle = state.theta + jnp.pi / 2  # theta is measured from upright
+        rod = render.rotate(render.corners(0.0, -rod_width / 2, scale, rod_width / 2), angle) + pivot
+        tip = render.rotate(jnp.asarray([scale, 0.0]), angle) + pivot
+        frame = render.polygon(render.blank(size, size), rod, (204, 77, 77))
+        frame = render.circle(frame, pivot, rod_width / 2, (204, 77, 77))
+        frame = render.circle(frame, tip, rod_width / 2, (204, 77, 77))
+        return render.circle(frame, pivot, 0.05 * scale, render.BLACK)
 
 
 def angle_normalize(theta: jax.Array) -> jax.Array:

@@ -92,10 +92,10 @@ def vec(autoreset_mode: AutoresetMode, num_envs: int = 2, max_episode_steps: int
 def test_check_env_passes_for_every_id(env_id: str) -> None:
     env = gymnasium.make(gymnasium_id(env_id)).unwrapped
     assert isinstance(env, GymnasiumEnv)
-    assert env.metadata["render_modes"] == [] and "jax" not in env.metadata
+    assert env.metadata["render_modes"] == list(gymx.make(env_id).metadata["render_modes"]) and "jax" not in env.metadata
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        check_env(env, skip_render_check=not env.metadata["render_modes"])
+        check_env(env, skip_render_check=False)
     assert [str(w.message) for w in caught if not any(allowed in str(w.message) for allowed in ALLOWED_WARNINGS)] == []
 
 
@@ -169,8 +169,12 @@ def test_render_modes_are_declared_honestly(cartpole: gymnasium.Env) -> None:
     cartpole.reset(seed=0)
     with pytest.warns(UserWarning, match="without specifying any render mode"):
         assert cartpole.render() is None
-    with pytest.raises(ValueError, match="render_mode='rgb_array' is not supported"):
-        GymnasiumEnv(gymx.make("CartPole-v1"), render_mode="rgb_array")
+    with pytest.raises(ValueError, match="render_mode='human' is not supported"):
+        GymnasiumEnv(gymx.make("CartPole-v1"), render_mode="human")
+    rendering = gymnasium.make(gymnasium_id("CartPole-v1"), render_mode="rgb_array")
+    rendering.reset(seed=0)
+    frame = rendering.render()
+    assert frame.shape == (400, 600, 3) and frame.dtype == np.uint8 and frame.flags.writeable
 
 
 def test_step_returns_python_scalars_and_fresh_arrays(cartpole: gymnasium.Env) -> None:
