@@ -251,7 +251,8 @@ class GymnasiumEnv(gymnasium.Env):
             return None
         if self._state is None:
             raise ResetNeeded("Cannot call render() before reset()")
-        return _to_host(self._env.render(self._state, self._params, self.render_mode))
+        rendered = self._env.render(self._state, self._params, self.render_mode)
+        return rendered if isinstance(rendered, str) else _to_host(rendered)
 
     def close(self) -> None:
         """Releases the device state; safe to call more than once."""
