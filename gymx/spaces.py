@@ -83,7 +83,8 @@ class Discrete(Space):
     def to_gymnasium(self) -> Any:
         import gymnasium
 
-        return gymnasium.spaces.Discrete(self.n, start=self.start, dtype=self.dtype)
+        # Gymnasium's default int64: its checker expects Discrete values as int or np.int64.
+        return gymnasium.spaces.Discrete(self.n, start=self.start)
 
     def __repr__(self) -> str:
         return f"Discrete({self.n})" if self.start == 0 else f"Discrete({self.n}, start={self.start})"

@@ -67,6 +67,17 @@ def _entropy_key(np_random: np.random.Generator) -> jax.Array:
     return _key_from_words(np_random.integers(2**32, size=2, dtype=np.uint32))
 
 
+def _as_gymnasium_obs(obs: Any, space: gym_spaces.Space) -> Any:
+    """`obs` (host arrays) in the types Gymnasium's checker expects: a Discrete value is an np.int64."""
+    if isinstance(space, gym_spaces.Discrete):
+        return np.int64(obs)
+    if isinstance(space, gym_spaces.Tuple):
+        return tuple(_as_gymnasium_obs(part, subspace) for part, subspace in zip(obs, space.spaces))
+    if isinstance(space, gym_spaces.Dict):
+        return {name: _as_gymnasium_obs(obs[name], subspace) for name, subspace in space.spaces.items()}
+    return obs
+
+
 def _to_host(tree: Any) -> Any:
     """One device-to-host transfer of a pytree, copied: `device_get` can return read-only views."""
     return jax.tree_util.tree_map(np.array, jax.device_get(tree))
@@ -230,6 +241,7 @@ class GymnasiumEnv(gymnasium.Env):
             self._key = _entropy_key(self.np_random)
         self._key, self._state, ts = _reset(self._env, self._key, self._params)
         obs, info = _to_host((ts.obs, ts.info))
+        obs = _as_gymnasium_obs(obs, self.observation_space)
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
@@ -238,6 +250,7 @@ class GymnasiumEnv(gymnasium.Env):
         action = _validated(self.action_space, action, "action")
         self._state, ts = _step(self._env, self._state, action, self._params)
         obs, reward, terminated, truncated, info = _to_host((ts.obs, ts.reward, ts.terminated, ts.truncated, ts.info))
+        obs = _as_gymnasium_obs(obs, self.observation_space)
         return obs, float(reward), bool(terminated), bool(truncated), info
 
     def render(self) -> Any:
