@@ -245,6 +245,10 @@ class Tuple(Space):
         keys = jax.random.split(key, len(self.spaces))
         return tuple(space.sample(k) for space, k in zip(self.spaces, keys))
 
+    def sample_batch(self, key: jax.Array, num: int) -> tuple:
+        keys = jax.random.split(key, len(self.spaces))
+        return tuple(space.sample_batch(k, num) for space, k in zip(self.spaces, keys))
+
     def contains(self, x: Any) -> jax.Array:
         if not isinstance(x, (tuple, list)) or len(x) != len(self.spaces):
             return jnp.asarray(False)
@@ -279,6 +283,10 @@ class Dict(Space):
     def sample(self, key: jax.Array) -> dict:
         keys = jax.random.split(key, len(self.spaces))
         return {name: space.sample(k) for (name, space), k in zip(self.spaces.items(), keys)}
+
+    def sample_batch(self, key: jax.Array, num: int) -> dict:
+        keys = jax.random.split(key, len(self.spaces))
+        return {name: space.sample_batch(k, num) for (name, space), k in zip(self.spaces.items(), keys)}
 
     def contains(self, x: Any) -> jax.Array:
         if not isinstance(x, Mapping) or set(x) != set(self.spaces):
