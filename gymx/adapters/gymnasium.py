@@ -187,6 +187,12 @@ def _vec_reset_each(one: VecEnv, keys: jax.Array, params: Any) -> tuple[VecState
     return jax.tree_util.tree_map(lambda x: x[:, 0], batch)
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _vec_frames(vec: VecEnv, state: VecState, params: Any) -> jax.Array:
+    """Every env's rgb_array frame, (num_envs, h, w, 3), drawn in one batched call."""
+    return jax.vmap(lambda env_state: vec.env.render(env_state, params, "rgb_array"))(state.env_state)
+
+
 @jax.jit
 def _select(pred: jax.Array, on_true: Any, on_false: Any) -> Any:
     return tree_select(pred, on_true, on_false)
@@ -295,12 +301,23 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
     `params` (default params when None) are shared by every env; spaces are computed from them.
     """
 
-    def __init__(self, vec_env: VecEnv, params: Any = None):
+    def __init__(self, vec_env: VecEnv, params: Any = None, render_mode: str | None = None):
         self._vec = vec_env
         self._one = _shared_vec_env(vec_env.env, 1, vec_env.autoreset_mode, (vec_env.devices[0],))
         self._params = vec_env.default_params if params is None else params
         self.num_envs = vec_env.num_envs
-        self.metadata = {"autoreset_mode": GymAutoresetMode(vec_env.autoreset_mode.value), "render_modes": []}
+        # Frames of the whole batch are drawn by one vmapped render; only rgb_array batches.
+        render_modes = [m for m in vec_env.env.metadata.get("render_modes", []) if m == "rgb_array"]
+        if render_mode is not None and render_mode not in render_modes:
+            raise ValueError(
+                f"render_mode={render_mode!r} is not supported by {vec_env.env.name}'s vector env; its render modes are {render_modes}"
+            )
+        self.render_mode = render_mode
+        self.metadata = {
+            "autoreset_mode": GymAutoresetMode(vec_env.autoreset_mode.value),
+            "render_modes": render_modes,
+            **({"render_fps": vec_env.env.metadata["render_fps"]} if "render_fps" in vec_env.env.metadata else {}),
+        }
         self.single_observation_space = vec_env.single_observation_space(self._params).to_gymnasium()
         self.single_action_space = vec_env.single_action_space(self._params).to_gymnasium()
         self.observation_space = vec_env.observation_space(self._params).to_gymnasium()
@@ -347,6 +364,14 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
         self._state, ts = _step(self._vec, self._state, actions, self._params)
         obs, reward, terminated, truncated, info = _to_host((ts.obs, ts.reward, ts.terminated, ts.truncated, ts.info))
         return obs, reward, terminated, truncated, self._step_info(info, terminated | truncated)
+
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        """Each env's current frame, as Gymnasium's vector envs return them (None without a render mode)."""
+        if self.render_mode is None:
+            return None
+        if self._state is None:
+            raise ResetNeeded("Cannot call render() before reset()")
+        return tuple(_to_host(_vec_frames(self._vec, self._state, self._params)))
 
     def close_extras(self, **kwargs: Any) -> None:
         self._state = None
@@ -420,6 +445,7 @@ def make_vec_env(
     max_episode_steps: int | None = None,
     autoreset_mode: GymAutoresetMode | AutoresetMode | str = GymAutoresetMode.NEXT_STEP,
     params: Any = None,
+    render_mode: str | None = None,
     **kwargs: Any,
 ) -> GymnasiumVectorEnv:
     """Gymnasium `vector_entry_point` of `gymx/<id>`.
@@ -430,7 +456,7 @@ def make_vec_env(
     """
     mode = AutoresetMode[GymAutoresetMode(getattr(autoreset_mode, "value", autoreset_mode)).name]
     env = _gymx_env(gymx_id, max_episode_steps, kwargs)
-    return GymnasiumVectorEnv(_shared_vec_env(env, int(num_envs), mode), params=params)
+    return GymnasiumVectorEnv(_shared_vec_env(env, int(num_envs), mode), params=params, render_mode=render_mode)
 
 
 def register_gymnasium_envs() -> None:

@@ -348,3 +348,13 @@ def test_vector_seeded_partial_reset() -> None:
     obs, info = venv.reset(seed=7, options={"reset_mask": np.array([False, True])})
     np.testing.assert_array_equal(obs, [stepped[0], first[1]])
     assert info == {}
+
+
+def test_vector_env_renders_every_env() -> None:
+    envs = gymnasium.make_vec(gymnasium_id("CartPole-v1"), num_envs=3, render_mode="rgb_array")
+    assert envs.metadata["render_modes"] == ["rgb_array"] and envs.metadata["render_fps"] == 50
+    envs.reset(seed=0)
+    frames = envs.render()
+    assert len(frames) == 3 and all(f.shape == (400, 600, 3) and f.dtype == np.uint8 for f in frames)
+    with pytest.raises(ValueError, match="render_mode='ansi' is not supported"):
+        gymnasium.make_vec(gymnasium_id("CartPole-v1"), num_envs=2, render_mode="ansi")
