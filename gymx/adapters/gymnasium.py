@@ -158,6 +158,14 @@ def _env_info(info: dict) -> dict:
     return {key: value for key, value in info.items() if key not in _VEC_INFO_KEYS}
 
 
+def _check_same_structure(new: Any, old: Any) -> None:
+    """Refuses params that would not fit the compiled programs (another structure or leaf shapes)."""
+    new_leaves, new_tree = jax.tree_util.tree_flatten(new)
+    old_leaves, old_tree = jax.tree_util.tree_flatten(old)
+    if new_tree != old_tree or [np.shape(x) for x in new_leaves] != [np.shape(x) for x in old_leaves]:
+        raise ValueError(f"params must have the structure and leaf shapes of {old}, got {new}")
+
+
 @functools.partial(jax.jit, static_argnums=0)
 def _reset(env: Env, key: jax.Array, params: Any) -> tuple[jax.Array, Any, TimeStep]:
     key, reset_key = jax.random.split(key)
@@ -231,6 +239,12 @@ class GymnasiumEnv(gymnasium.Env):
     @property
     def params(self) -> Any:
         return self._params
+
+    @params.setter
+    def params(self, params: Any) -> None:
+        """New env params for the following steps (e.g. a curriculum's); the spaces stay as built."""
+        _check_same_structure(params, self._params)
+        self._params = params
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         """Starts an episode with the next key of the stream (see the module docstring).
@@ -331,6 +345,12 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
     @property
     def params(self) -> Any:
         return self._params
+
+    @params.setter
+    def params(self, params: Any) -> None:
+        """New env params for the following steps (e.g. a curriculum's); the spaces stay as built."""
+        _check_same_structure(params, self._params)
+        self._params = params
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None

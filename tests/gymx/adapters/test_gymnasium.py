@@ -358,3 +358,15 @@ def test_vector_env_renders_every_env() -> None:
     assert len(frames) == 3 and all(f.shape == (400, 600, 3) and f.dtype == np.uint8 for f in frames)
     with pytest.raises(ValueError, match="render_mode='ansi' is not supported"):
         gymnasium.make_vec(gymnasium_id("CartPole-v1"), num_envs=2, render_mode="ansi")
+
+
+def test_params_can_change_between_episodes() -> None:
+    env = GymnasiumEnv(gymx.make("CartPole-v1", max_episode_steps=-1))
+    env.reset(seed=0)
+    light, *_ = env.step(1)
+    env.reset(seed=0)
+    env.params = env.params.replace(masspole=0.5)
+    heavy, *_ = env.step(1)
+    assert not np.allclose(light, heavy)
+    with pytest.raises(ValueError, match="structure and leaf shapes"):
+        env.params = env.params.replace(masspole=np.ones(3))
