@@ -1,4 +1,4 @@
-"""The `gymx` command: list registered ids, describe one, benchmark batched rollouts against peers."""
+"""The `gymx` command: list registered ids, describe one, benchmark batched rollouts against peers, train and evaluate agents."""
 
 from __future__ import annotations
 
@@ -73,6 +73,92 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    import jax
+
+    from gymx.train import agents, checkpoint, episodes, runner
+
+    if args.seeds <= 0 or args.chunks <= 0:
+        raise SystemExit("gymx train: --seeds and --chunks must be positive")
+    registration.spec(args.env_id)  # Fail on an unknown id before compiling anything.
+    overrides = {} if args.total_steps is None else {"total_steps": args.total_steps}
+    try:
+        cfg = agents.load_config(args.algo, args.env_id, args.config, **overrides)
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"gymx train: {error}") from None
+    agent = agents.make(args.algo, args.env_id, cfg)
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    out = Path(args.out or f"runs/{args.algo}-{args.env_id}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out.mkdir(parents=True, exist_ok=True)
+    per_chunk, num_chunks = runner.chunk_sizes(agent.num_iterations, args.chunks)
+    total = per_chunk * num_chunks * agent.steps_per_iteration * agent.env.num_envs
+    print(f"{args.algo} on {args.env_id}: {len(seeds)} seed(s) x {total:,} env steps, device {jax.devices()[0].device_kind}; writing {out}/")
+    bar = runner.ProgressBar(total, enabled=not args.quiet)
+    with open(out / "episodes.jsonl", "w") as log:
+
+        def on_chunk(report: runner.ChunkReport) -> None:
+            first = report.iterations_done - per_chunk
+            episodes.write_jsonl(episodes.episode_records(report.logs, seeds, first, agent.env.num_envs, report.wall_s), log)
+            bar.update(report.env_steps, report.mean_return, report.wall_s)
+
+        states, wall_s = runner.train_seeds(agent, seeds, num_chunks, on_chunk)
+    bar.close()
+    path = checkpoint.save(out / "checkpoint.npz", agent, states, seeds)
+    print(f"trained in {wall_s:.1f} s (compile included); checkpoint {path}")
+    if args.eval_episodes > 0:
+        returns = runner.evaluate(agent, states, args.eval_episodes, jax.random.PRNGKey(args.seed))
+        print(f"greedy policy, {args.eval_episodes} episodes per seed: mean return {returns.mean():.2f} (per seed {_rounded(returns.mean(1))})")
+    if not args.no_plot:
+        episodes.plot_learning_curve(episodes.read_jsonl(out / "episodes.jsonl"), out / "learning_curve.png", f"{args.algo} {args.env_id}")
+        print(f"learning curve {out / 'learning_curve.png'}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import jax
+
+    from gymx.train import checkpoint, runner
+
+    if args.episodes <= 0:
+        raise SystemExit("gymx eval: --episodes must be positive")
+    agent, states, seeds = checkpoint.load(args.checkpoint)
+    returns = runner.evaluate(agent, states, args.episodes, jax.random.PRNGKey(args.seed))
+    print(f"{agent.algo} on {agent.env_id}, seeds {seeds}: greedy policy over {args.episodes} episodes per seed")
+    print(f"per seed: {_rounded(returns.mean(1))}")
+    print(f"mean return {returns.mean():.2f}")
+    return 0
+
+
+def _rounded(values: Sequence[float]) -> str:
+    return "[" + ", ".join(f"{v:.1f}" for v in values) + "]"
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from gymx.monitor.plot import plot_learning_curves
+
+    if args.smooth <= 0:
+        raise SystemExit("gymx plot: --smooth must be positive")
+    print(plot_learning_curves(args.directories, args.out, window=args.smooth, title=args.title))
+    return 0
+
+
+def _cmd_monitor_summary(args: argparse.Namespace) -> int:
+    from gymx.monitor import load_results, summary_table
+
+    if args.trials <= 0:
+        raise SystemExit("gymx monitor summary: --trials must be positive")
+    try:
+        results = load_results(args.directory)
+    except FileNotFoundError as error:
+        print(f"gymx monitor summary: {error}", file=sys.stderr)
+        return 2
+    print(summary_table(results, trials=args.trials))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gymx", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -101,6 +187,40 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--markdown", action="store_true", help="print a markdown table")
     bench.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     bench.set_defaults(run=_cmd_bench)
+
+    train = commands.add_parser("train", help="train agents (one per seed, in one compiled program); needs the train extra")
+    train.add_argument("algo", choices=["ppo", "dqn"])
+    train.add_argument("env_id")
+    train.add_argument("--seeds", type=int, default=1, help="agents to train together, seeds SEED ... SEED+N-1 (default 1)")
+    train.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    train.add_argument("--total-steps", type=int, default=None, help="env steps per agent (default: the config's)")
+    train.add_argument("--config", default=None, help="a TOML config file (default: the packaged one for ALGO and ID)")
+    train.add_argument("--chunks", type=int, default=20, help="compiled chunks; progress and logs between them (default 20)")
+    train.add_argument("--out", default=None, help="output folder (default runs/ALGO-ID-TIME)")
+    train.add_argument("--eval-episodes", type=int, default=100, help="greedy episodes per seed after training, 0: none (default 100)")
+    train.add_argument("--no-plot", action="store_true", help="skip the learning-curve PNG")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_cmd_train)
+
+    evaluate = commands.add_parser("eval", help="mean return of a checkpoint's greedy policy")
+    evaluate.add_argument("checkpoint")
+    evaluate.add_argument("--episodes", type=int, default=100, help="episodes per seed (default 100)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the evaluation episodes (default 0)")
+    evaluate.set_defaults(run=_cmd_eval)
+
+    plot = commands.add_parser("plot", help="learning curves of Monitor directories to a PNG")
+    plot.add_argument("directories", nargs="+", metavar="DIR", help="one curve per directory, a band across its runs")
+    plot.add_argument("--out", required=True, metavar="FILE.png")
+    plot.add_argument("--smooth", type=int, default=100, help="moving-average window in episodes (default 100)")
+    plot.add_argument("--title", default=None)
+    plot.set_defaults(run=_cmd_plot)
+
+    monitor = commands.add_parser("monitor", help="read Monitor directories")
+    monitor_commands = monitor.add_subparsers(dest="monitor_command", required=True)
+    summary = monitor_commands.add_parser("summary", help="episodes, steps, best mean and episodes before solve per run")
+    summary.add_argument("directory", metavar="DIR")
+    summary.add_argument("--trials", type=int, default=100, help="episodes of the scoring window (default 100)")
+    summary.set_defaults(run=_cmd_monitor_summary)
     return parser
 
 

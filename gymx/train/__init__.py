@@ -1,0 +1,13 @@
+"""Reference training loops over gymx's batched envs: PPO and DQN, each a whole run in one compiled program.
+
+    from gymx.train import agents, runner
+    agent = agents.make("ppo", "CartPole-v1")                    # configs/ppo/CartPole-v1.toml
+    states, wall_s = runner.train_seeds(agent, seeds=range(8))   # 8 agents, one program
+    returns = runner.evaluate(agent, states, num_episodes=100, key=jax.random.PRNGKey(0))
+
+Or, purejaxrl-style, `jax.jit(jax.vmap(agent.run))(runner.seed_keys(range(8)))`. Modules:
+`ppo`, `dqn` (one algorithm each), `networks` (MLP and distributions), `replay` (device replay
+buffer), `config` (TOML -> frozen dataclass), `runner` (chunked training, evaluation),
+`episodes` (JSONL episode logs, learning curves), `checkpoint` (save/load). Needs the `train`
+extra (optax; matplotlib for the plot).
+"""

@@ -1,0 +1,365 @@
+"""Proximal Policy Optimisation (Schulman et al., 2017) over a gymx `VecEnv`, the whole loop compiled.
+
+One iteration: roll the policy out for `num_steps` steps in `num_envs` envs (a `lax.scan`),
+compute GAE advantages, then `update_epochs` passes of clipped-objective minibatch updates
+(nested `lax.scan`s). `PPO.train(state, n)` scans n iterations, so any number of iterations is
+one jitted call, and `jax.vmap(agent.run)(keys)` trains one agent per key in one program.
+
+Episode boundaries (gymx's `SAME_STEP` auto-reset): on a done step `ts.obs` is already the next
+episode's first observation, and `ts.info["final_obs"]` is the true last observation of the
+episode that ended. The value target bootstraps from V(final_obs) on every step: on ordinary
+steps final_obs is the next observation, on a truncated step it is the state the time limit cut
+off (whose value is real), and on a terminated step the bootstrap is multiplied by zero. The GAE
+recursion itself stops at every done, so advantages never leak across episodes.
+
+Observation normalisation (optional): running mean and variance of every observation seen; the
+statistics are frozen during a rollout and its update (so stored log-probs stay valid) and
+updated after it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from gymx import spaces, struct
+from gymx.core import TimeStep
+from gymx.train import networks
+from gymx.train.episodes import IterationLog, iteration_log
+from gymx.vector import AutoresetMode, VecState, make_vec
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+    total_steps: int  # env steps per agent (all envs together), rounded down to whole iterations
+    num_envs: int
+    num_steps: int  # rollout length per env and iteration
+    update_epochs: int
+    num_minibatches: int
+    gamma: float
+    gae_lambda: float
+    clip_eps: float
+    value_coef: float
+    entropy_coef: float
+    max_grad_norm: float
+    learning_rate: float
+    anneal_lr: bool  # linearly to zero over the run
+    hidden_sizes: tuple[int, ...]
+    activation: str
+    normalize_observations: bool
+    normalize_advantages: bool  # per minibatch
+    reward_scale: float  # multiplies rewards in the value targets only; logged returns are unscaled
+    initial_log_std: float  # continuous actions: the Gaussian's starting log standard deviation
+
+    def __post_init__(self) -> None:
+        if self.batch_size % self.num_minibatches:
+            raise ValueError(f"num_envs * num_steps = {self.batch_size} must divide into {self.num_minibatches} minibatches")
+        if self.num_iterations < 1:
+            raise ValueError(f"total_steps={self.total_steps} is less than one iteration ({self.batch_size} steps)")
+        if self.activation not in networks.ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(networks.ACTIVATIONS)}, got {self.activation!r}")
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_iterations(self) -> int:
+        return self.total_steps // self.batch_size
+
+
+# Losses and targets: small pure functions, tested on their own.
+
+
+def gae(
+    rewards: jax.Array,
+    values: jax.Array,
+    next_values: jax.Array,
+    terminated: jax.Array,
+    done: jax.Array,
+    gamma: float,
+    lam: float,
+) -> tuple[jax.Array, jax.Array]:
+    """Generalised advantage estimates and value targets, all arrays (T, ...) over time.
+
+    delta_t = r_t + gamma * (1 - terminated_t) * V(s'_t) - V(s_t), with s'_t the true next state;
+    A_t = delta_t + gamma * lam * (1 - done_t) * A_{t+1}. Returns (advantages, advantages + values).
+    """
+    deltas = rewards + gamma * (1.0 - terminated) * next_values - values
+    decay = gamma * lam * (1.0 - done)
+
+    def backward(next_advantage: jax.Array, step: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        delta, keep = step
+        advantage = delta + keep * next_advantage
+        return advantage, advantage
+
+    _, advantages = jax.lax.scan(backward, jnp.zeros_like(deltas[0]), (deltas, decay), reverse=True)
+    return advantages, advantages + values
+
+
+def clipped_surrogate_loss(ratio: jax.Array, advantages: jax.Array, clip_eps: float) -> jax.Array:
+    """-E[min(r A, clip(r, 1 - eps, 1 + eps) A)]."""
+    clipped = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps)
+    return -jnp.mean(jnp.minimum(ratio * advantages, clipped * advantages))
+
+
+def value_loss(values: jax.Array, targets: jax.Array) -> jax.Array:
+    return 0.5 * jnp.mean((values - targets) ** 2)
+
+
+def normalize_advantages(advantages: jax.Array) -> jax.Array:
+    return (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+
+
+# Observation normalisation.
+
+
+@struct.dataclass
+class RunningStats:
+    mean: jax.Array  # (obs_dim,)
+    var: jax.Array  # (obs_dim,)
+    count: jax.Array  # float32 ()
+
+
+def init_stats(obs_dim: int) -> RunningStats:
+    # A tiny prior count keeps the first update's division finite.
+    return RunningStats(jnp.zeros(obs_dim), jnp.ones(obs_dim), jnp.asarray(1e-4, jnp.float32))
+
+
+def update_stats(stats: RunningStats, batch: jax.Array) -> RunningStats:
+    """Chan et al.'s parallel merge of the running moments with those of `batch` (M, obs_dim)."""
+    batch_mean, batch_var, batch_count = batch.mean(0), batch.var(0), batch.shape[0]
+    delta = batch_mean - stats.mean
+    count = stats.count + batch_count
+    mean = stats.mean + delta * batch_count / count
+    m2 = stats.var * stats.count + batch_var * batch_count + delta**2 * stats.count * batch_count / count
+    return RunningStats(mean, m2 / count, count)
+
+
+def normalize(stats: RunningStats, obs: jax.Array) -> jax.Array:
+    return jnp.clip((obs - stats.mean) / jnp.sqrt(stats.var + 1e-8), -10.0, 10.0)
+
+
+# State.
+
+
+@struct.dataclass
+class ActorCritic:
+    actor: networks.MLP  # obs -> logits (discrete) or action mean (continuous)
+    critic: networks.MLP  # obs -> value
+    log_std: jax.Array  # (action_dim,) for continuous actions, (0,) for discrete
+
+
+@struct.dataclass
+class PPOState:
+    params: ActorCritic
+    opt_state: Any
+    obs_stats: RunningStats
+    env_state: VecState
+    obs: jax.Array  # (num_envs, obs_dim): the observations the next actions are chosen from
+    key: jax.Array  # raw uint32 PRNG key data
+    iteration: jax.Array  # int32 (): iterations done
+
+
+@struct.dataclass
+class Transition:
+    obs: jax.Array  # raw observation the action was chosen from
+    action: jax.Array
+    log_prob: jax.Array
+    reward: jax.Array
+    terminated: jax.Array
+    done: jax.Array
+    next_obs: jax.Array  # raw true next observation (info["final_obs"])
+
+
+@struct.dataclass
+class Batch:
+    obs: jax.Array  # normalised
+    action: jax.Array
+    log_prob: jax.Array
+    advantage: jax.Array
+    target: jax.Array
+
+
+class PPO:
+    """A PPO agent for one env id: the static half (config, env, optimiser) of a training run.
+
+    The dynamic half is a `PPOState`; every method is a pure function of it, safe to jit and vmap.
+    """
+
+    algo = "ppo"
+
+    def __init__(self, config: PPOConfig, env_id: str, devices: list[jax.Device] | None = None, record_episodes: bool = True):
+        self.config = config
+        self.env_id = env_id
+        self.record_episodes = record_episodes
+        self.env = make_vec(env_id, config.num_envs, AutoresetMode.SAME_STEP, devices=devices)
+        obs_space, action_space = self.env.single_observation_space(), self.env.single_action_space()
+        if not isinstance(obs_space, spaces.Box) or len(obs_space.shape) != 1:
+            raise ValueError(f"PPO here takes flat Box observations; {env_id} has {obs_space!r}")
+        self.obs_dim = obs_space.shape[0]
+        self.discrete = isinstance(action_space, spaces.Discrete)
+        if not self.discrete and not (isinstance(action_space, spaces.Box) and len(action_space.shape) == 1):
+            raise ValueError(f"PPO here takes Discrete or flat Box actions; {env_id} has {action_space!r}")
+        self.action_space = action_space
+        self.action_dim = action_space.n if self.discrete else action_space.shape[0]
+        updates = config.num_iterations * config.update_epochs * config.num_minibatches
+        learning_rate = optax.linear_schedule(config.learning_rate, 0.0, updates) if config.anneal_lr else config.learning_rate
+        self.optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(learning_rate, eps=1e-5))
+
+    @property
+    def steps_per_iteration(self) -> int:
+        return self.config.num_steps
+
+    @property
+    def num_iterations(self) -> int:
+        return self.config.num_iterations
+
+    # Policy and value.
+
+    def init(self, key: jax.Array) -> PPOState:
+        """A fresh agent and its envs from one PRNG key."""
+        key, actor_key, critic_key, env_key = jax.random.split(key, 4)
+        hidden = list(self.config.hidden_sizes)
+        params = ActorCritic(
+            actor=networks.init_mlp(actor_key, [self.obs_dim, *hidden, self.action_dim], head_gain=0.01),
+            critic=networks.init_mlp(critic_key, [self.obs_dim, *hidden, 1], head_gain=1.0),
+            log_std=jnp.full((0 if self.discrete else self.action_dim,), self.config.initial_log_std, jnp.float32),
+        )
+        env_state, ts = self.env.reset(env_key)
+        return PPOState(
+            params=params,
+            opt_state=self.optimizer.init(params),
+            obs_stats=init_stats(self.obs_dim),
+            env_state=env_state,
+            obs=ts.obs,
+            key=key,
+            iteration=jnp.zeros((), jnp.int32),
+        )
+
+    def _normalize(self, stats: RunningStats, obs: jax.Array) -> jax.Array:
+        return normalize(stats, obs) if self.config.normalize_observations else obs
+
+    def _policy_out(self, params: ActorCritic, obs: jax.Array) -> jax.Array:
+        return networks.mlp(params.actor, obs, self.config.activation)
+
+    def _value(self, params: ActorCritic, obs: jax.Array) -> jax.Array:
+        return networks.mlp(params.critic, obs, self.config.activation)[..., 0]
+
+    def _sample(self, key: jax.Array, params: ActorCritic, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+        out = self._policy_out(params, obs)
+        if self.discrete:
+            action = networks.categorical_sample(key, out)
+            return action, networks.categorical_log_prob(out, action)
+        action = networks.gaussian_sample(key, out, params.log_std)
+        return action, networks.gaussian_log_prob(out, params.log_std, action)
+
+    def _log_prob_entropy(self, params: ActorCritic, obs: jax.Array, action: jax.Array) -> tuple[jax.Array, jax.Array]:
+        out = self._policy_out(params, obs)
+        if self.discrete:
+            return networks.categorical_log_prob(out, action), networks.categorical_entropy(out)
+        return networks.gaussian_log_prob(out, params.log_std, action), networks.gaussian_entropy(out, params.log_std)
+
+    def _env_action(self, action: jax.Array) -> jax.Array:
+        # The Gaussian's samples are unbounded; the env gets them clipped to its box, while the
+        # update keeps the unclipped sample whose log-probability was recorded.
+        if self.discrete:
+            return action
+        return jnp.clip(action, self.action_space.low, self.action_space.high)
+
+    def greedy_action(self, state: PPOState, obs: jax.Array) -> jax.Array:
+        """The deterministic policy used for evaluation: argmax logits, or the clipped Gaussian mean."""
+        out = self._policy_out(state.params, self._normalize(state.obs_stats, obs))
+        return jnp.argmax(out, axis=-1).astype(jnp.int32) if self.discrete else self._env_action(out)
+
+    # Training.
+
+    def _collect(self, state: PPOState, key: jax.Array) -> tuple[VecState, jax.Array, Transition, TimeStep]:
+        """`num_steps` batched steps of the sampling policy, with statistics frozen at `state.obs_stats`."""
+
+        def one_step(carry: tuple[VecState, jax.Array], step_key: jax.Array) -> tuple[tuple[VecState, jax.Array], Any]:
+            env_state, obs = carry
+            action, log_prob = self._sample(step_key, state.params, self._normalize(state.obs_stats, obs))
+            env_state, ts = self.env.step(env_state, self._env_action(action))
+            transition = Transition(
+                obs=obs,
+                action=action,
+                log_prob=log_prob,
+                reward=ts.reward,
+                terminated=ts.terminated,
+                done=ts.done,
+                next_obs=ts.info["final_obs"],
+            )
+            return (env_state, ts.obs), (transition, ts.replace(obs=None))
+
+        keys = jax.random.split(key, self.config.num_steps)
+        (env_state, obs), (transitions, timesteps) = jax.lax.scan(one_step, (state.env_state, state.obs), keys)
+        return env_state, obs, transitions, timesteps
+
+    def _batch(self, params: ActorCritic, stats: RunningStats, trajectory: Transition) -> Batch:
+        """The update's samples: normalised observations, GAE advantages and value targets, flattened over (T, N)."""
+        cfg = self.config
+        obs = self._normalize(stats, trajectory.obs)
+        values = self._value(params, obs)
+        next_values = self._value(params, self._normalize(stats, trajectory.next_obs))
+        advantages, targets = gae(
+            trajectory.reward * cfg.reward_scale,
+            values,
+            next_values,
+            trajectory.terminated.astype(jnp.float32),
+            trajectory.done.astype(jnp.float32),
+            cfg.gamma,
+            cfg.gae_lambda,
+        )
+        batch = Batch(obs, trajectory.action, trajectory.log_prob, advantages, targets)
+        return jax.tree_util.tree_map(lambda x: x.reshape(cfg.batch_size, *x.shape[2:]), batch)
+
+    def loss(self, params: ActorCritic, batch: Batch) -> jax.Array:
+        cfg = self.config
+        log_prob, entropy = self._log_prob_entropy(params, batch.obs, batch.action)
+        advantages = normalize_advantages(batch.advantage) if cfg.normalize_advantages else batch.advantage
+        policy = clipped_surrogate_loss(jnp.exp(log_prob - batch.log_prob), advantages, cfg.clip_eps)
+        value = value_loss(self._value(params, batch.obs), batch.target)
+        return policy + cfg.value_coef * value - cfg.entropy_coef * jnp.mean(entropy)
+
+    def _epoch(self, carry: tuple[ActorCritic, Any], key: jax.Array, batch: Batch) -> tuple[tuple[ActorCritic, Any], None]:
+        """One pass over the batch in shuffled minibatches, one optimiser step each."""
+        cfg = self.config
+        order = jax.random.permutation(key, cfg.batch_size)
+        minibatches = jax.tree_util.tree_map(lambda x: x[order].reshape(cfg.num_minibatches, -1, *x.shape[1:]), batch)
+
+        def step(carry: tuple[ActorCritic, Any], minibatch: Batch) -> tuple[tuple[ActorCritic, Any], None]:
+            params, opt_state = carry
+            grads = jax.grad(self.loss)(params, minibatch)
+            updates, opt_state = self.optimizer.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), None
+
+        return jax.lax.scan(step, carry, minibatches)
+
+    def iteration(self, state: PPOState) -> tuple[PPOState, IterationLog]:
+        """One rollout and its update."""
+        key, rollout_key, epochs_key = jax.random.split(state.key, 3)
+        env_state, obs, trajectory, timesteps = self._collect(state, rollout_key)
+        batch = self._batch(state.params, state.obs_stats, trajectory)
+        (params, opt_state), _ = jax.lax.scan(
+            lambda carry, k: self._epoch(carry, k, batch),
+            (state.params, state.opt_state),
+            jax.random.split(epochs_key, self.config.update_epochs),
+        )
+        stats = state.obs_stats
+        if self.config.normalize_observations:
+            stats = update_stats(stats, trajectory.obs.reshape(-1, self.obs_dim))
+        new_state = PPOState(params, opt_state, stats, env_state, obs, key, state.iteration + 1)
+        return new_state, iteration_log(timesteps, self.record_episodes)
+
+    def train(self, state: PPOState, num_iterations: int) -> tuple[PPOState, IterationLog]:
+        """`num_iterations` iterations in one `lax.scan`; logs are stacked over iterations."""
+        return jax.lax.scan(lambda s, _: self.iteration(s), state, None, length=num_iterations)
+
+    def run(self, key: jax.Array) -> tuple[PPOState, IterationLog]:
+        """A whole training run from a key (`config.num_iterations` iterations): vmap this over seeds."""
+        return self.train(self.init(key), self.num_iterations)

@@ -1,0 +1,57 @@
+"""A uniform replay buffer that lives on the device: fixed-size arrays, a ring pointer, jit-safe.
+
+Transitions store their true next observation (gymx's `info["final_obs"]` under `SAME_STEP`
+auto-reset) and the `terminated` flag, so a learner bootstraps through time-limit truncations
+and stops at terminations without any episode bookkeeping.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from gymx import struct
+
+
+@struct.dataclass
+class Transitions:
+    obs: jax.Array  # (B, obs_dim)
+    action: jax.Array  # (B,)
+    reward: jax.Array  # float32 (B,)
+    next_obs: jax.Array  # (B, obs_dim): the true next observation, also on the last step of an episode
+    terminated: jax.Array  # bool (B,)
+
+
+@struct.dataclass
+class ReplayBuffer:
+    data: Transitions  # every leaf has leading axis `capacity`
+    position: jax.Array  # int32 (): the slot the next transition goes to
+    size: jax.Array  # int32 (): slots filled, at most `capacity`
+
+    @property
+    def capacity(self) -> int:
+        return self.data.reward.shape[0]
+
+
+def init_buffer(capacity: int, example: Transitions) -> ReplayBuffer:
+    """An empty buffer of `capacity` slots shaped like one unbatched `example` transition."""
+    data = jax.tree_util.tree_map(lambda x: jnp.zeros((capacity, *jnp.shape(x)), jnp.asarray(x).dtype), example)
+    return ReplayBuffer(data, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
+
+
+def add(buffer: ReplayBuffer, batch: Transitions) -> ReplayBuffer:
+    """Writes a batch of transitions (leading axis B <= capacity) at the ring position, overwriting the oldest."""
+    count = batch.reward.shape[0]
+    slots = (buffer.position + jnp.arange(count)) % buffer.capacity
+    data = jax.tree_util.tree_map(lambda store, new: store.at[slots].set(new), buffer.data, batch)
+    return ReplayBuffer(
+        data=data,
+        position=(buffer.position + count) % buffer.capacity,
+        size=jnp.minimum(buffer.size + count, buffer.capacity),
+    )
+
+
+def sample(buffer: ReplayBuffer, key: jax.Array, batch_size: int) -> Transitions:
+    """`batch_size` transitions drawn uniformly, with replacement, from the filled slots (the buffer must not be empty)."""
+    slots = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buffer.size, 1))
+    return jax.tree_util.tree_map(lambda store: store[slots], buffer.data)
