@@ -19,6 +19,7 @@ from gymx.core import EmptyParams, Env, TimeStep, Wrapper
 from gymx.registration import EnvSpec, load_plugins, make, namespace, pprint_registry, register, registry, spec
 from gymx.rollout import Rollout, rollout
 from gymx.vector import AutoresetMode, VecEnv, VecState, make_vec
+from gymx.monitor import Monitor  # imports matplotlib and imageio only when plotting or filming
 
 __version__ = "0.1.0"
 
@@ -27,6 +28,7 @@ __all__ = [
     "EmptyParams",
     "Env",
     "EnvSpec",
+    "Monitor",
     "Rollout",
     "TimeStep",
     "VecEnv",
