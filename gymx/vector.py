@@ -269,6 +269,62 @@ class VecEnv:
         return f"VecEnv({self.env!r}, num_envs={self.num_envs}, autoreset_mode={self.autoreset_mode.name})"
 
 
+class VecWrapper:
+    """A batched env around another (a `VecEnv` or another wrapper); every part passes through.
+
+    Subclasses override `reset`/`step` (and `render`) around their own state, which wraps the
+    inner one.
+    """
+
+    def __init__(self, vec_env: Any):
+        self.vec_env = vec_env
+
+    @property
+    def num_envs(self) -> int:
+        return self.vec_env.num_envs
+
+    @property
+    def env(self) -> Env:
+        return self.vec_env.env
+
+    @property
+    def spec(self) -> Any:
+        return self.vec_env.spec
+
+    @property
+    def autoreset_mode(self) -> AutoresetMode:
+        return self.vec_env.autoreset_mode
+
+    @property
+    def devices(self) -> list[jax.Device]:
+        return self.vec_env.devices
+
+    @property
+    def default_params(self) -> Any:
+        return self.vec_env.default_params
+
+    def single_observation_space(self, params: Any = None) -> spaces.Space:
+        return self.vec_env.single_observation_space(params)
+
+    def single_action_space(self, params: Any = None) -> spaces.Space:
+        return self.vec_env.single_action_space(params)
+
+    def observation_space(self, params: Any = None) -> spaces.Space:
+        return self.vec_env.observation_space(params)
+
+    def action_space(self, params: Any = None) -> spaces.Space:
+        return self.vec_env.action_space(params)
+
+    def reset(self, key: jax.Array, params: Any = None) -> tuple[Any, TimeStep]:
+        return self.vec_env.reset(key, params)
+
+    def step(self, state: Any, action: Any, params: Any = None) -> tuple[Any, TimeStep]:
+        return self.vec_env.step(state, action, params)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.vec_env!r})"
+
+
 def _as_mode(mode: AutoresetMode | str) -> AutoresetMode:
     if isinstance(mode, AutoresetMode):
         return mode

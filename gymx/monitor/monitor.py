@@ -45,12 +45,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gymx import spaces, struct
+from gymx import struct
 from gymx.core import TimeStep
 from gymx.monitor import log
 from gymx.monitor.stats import EpisodeStatsState, RecordEpisodeStatistics
 from gymx.monitor.video import VideoRecorder, capped_cubic_schedule
-from gymx.vector import AutoresetMode, VecEnv
+from gymx.vector import AutoresetMode, VecEnv, VecWrapper
 
 _run_counter = itertools.count()
 DEFAULT_CAPACITY_STEPS = 64
@@ -101,7 +101,7 @@ class VideoConfig:
     fps: int | None = None  # default: the env's metadata["render_fps"], else 30
 
 
-class Monitor:
+class Monitor(VecWrapper):
     """Records a `VecEnv`'s episodes (and optionally videos) in `directory`; see the module docstring.
 
     mode: "training" or "evaluation", written to the manifest (the original Gym's 't' / 'e').
@@ -128,8 +128,8 @@ class Monitor:
     ):
         if mode not in log.MODES:
             raise ValueError(f"mode must be one of {log.MODES}, got {mode!r}")
+        super().__init__(vec_env)
         self.stats = RecordEpisodeStatistics(vec_env)
-        self.vec_env = vec_env
         self.directory = directory
         self.mode = mode
         self.capacity_steps = int(capacity_steps)
@@ -189,30 +189,6 @@ class Monitor:
             "closed": False,
         }
         self._write_manifest()
-
-    # The VecEnv-like surface.
-
-    @property
-    def num_envs(self) -> int:
-        return self.vec_env.num_envs
-
-    @property
-    def env(self) -> Any:
-        return self.vec_env.env
-
-    @property
-    def spec(self) -> Any:
-        return self.vec_env.spec
-
-    @property
-    def default_params(self) -> Any:
-        return self.vec_env.default_params
-
-    def action_space(self, params: Any = None) -> spaces.Space:
-        return self.vec_env.action_space(params)
-
-    def observation_space(self, params: Any = None) -> spaces.Space:
-        return self.vec_env.observation_space(params)
 
     def render(self, state: MonitorState, params: Any = None, env_indices: Any = None, columns: int | None = None) -> jax.Array:
         return self.vec_env.render(state.stats.vec_state, params, env_indices, columns)

@@ -23,9 +23,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gymx import spaces, struct
+from gymx import struct
 from gymx.core import TimeStep
-from gymx.vector import AutoresetMode, VecEnv, VecState
+from gymx.vector import AutoresetMode, VecState, VecWrapper
 
 
 @struct.dataclass
@@ -35,43 +35,8 @@ class EpisodeStatsState:
     episodes: jax.Array  # int32 (num_envs,), episodes each env has finished since `reset`
 
 
-class RecordEpisodeStatistics:
+class RecordEpisodeStatistics(VecWrapper):
     """Reports each finished episode's return, length and end time in `info`; see the module docstring."""
-
-    def __init__(self, vec_env: VecEnv):
-        self.vec_env = vec_env
-
-    @property
-    def num_envs(self) -> int:
-        return self.vec_env.num_envs
-
-    @property
-    def env(self) -> Any:
-        return self.vec_env.env
-
-    @property
-    def spec(self) -> Any:
-        return self.vec_env.spec
-
-    @property
-    def autoreset_mode(self) -> AutoresetMode:
-        return self.vec_env.autoreset_mode
-
-    @property
-    def default_params(self) -> Any:
-        return self.vec_env.default_params
-
-    def action_space(self, params: Any = None) -> spaces.Space:
-        return self.vec_env.action_space(params)
-
-    def observation_space(self, params: Any = None) -> spaces.Space:
-        return self.vec_env.observation_space(params)
-
-    def single_action_space(self, params: Any = None) -> spaces.Space:
-        return self.vec_env.single_action_space(params)
-
-    def single_observation_space(self, params: Any = None) -> spaces.Space:
-        return self.vec_env.single_observation_space(params)
 
     def reset(self, key: jax.Array, params: Any = None) -> tuple[EpisodeStatsState, TimeStep]:
         vec_state, ts = self.vec_env.reset(key, params)
@@ -106,5 +71,3 @@ class RecordEpisodeStatistics:
         }
         return {**info, "episode": episode, "_episode": finished}
 
-    def __repr__(self) -> str:
-        return f"RecordEpisodeStatistics({self.vec_env!r})"
