@@ -12,7 +12,6 @@ import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 Color = tuple[int, int, int]
 Scalar = float | jax.Array
