@@ -158,12 +158,24 @@ def _env_info(info: dict) -> dict:
     return {key: value for key, value in info.items() if key not in _VEC_INFO_KEYS}
 
 
-def _check_same_structure(new: Any, old: Any) -> None:
-    """Refuses params that would not fit the compiled programs (another structure or leaf shapes)."""
-    new_leaves, new_tree = jax.tree_util.tree_flatten(new)
-    old_leaves, old_tree = jax.tree_util.tree_flatten(old)
-    if new_tree != old_tree or [np.shape(x) for x in new_leaves] != [np.shape(x) for x in old_leaves]:
-        raise ValueError(f"params must have the structure and leaf shapes of {old}, got {new}")
+class _SettableParams:
+    """The env params an adapter steps with, replaceable between steps (e.g. by a curriculum)."""
+
+    _params: Any
+
+    @property
+    def params(self) -> Any:
+        return self._params
+
+    @params.setter
+    def params(self, params: Any) -> None:
+        """New params for the following steps; the spaces stay as built from the first ones."""
+        new_leaves, new_tree = jax.tree_util.tree_flatten(params)
+        old_leaves, old_tree = jax.tree_util.tree_flatten(self._params)
+        # Another structure or leaf shape would not fit the compiled programs.
+        if new_tree != old_tree or [np.shape(x) for x in new_leaves] != [np.shape(x) for x in old_leaves]:
+            raise ValueError(f"params must have the structure and leaf shapes of {self._params}, got {params}")
+        self._params = params
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -206,7 +218,7 @@ def _select(pred: jax.Array, on_true: Any, on_false: Any) -> Any:
     return tree_select(pred, on_true, on_false)
 
 
-class GymnasiumEnv(gymnasium.Env):
+class GymnasiumEnv(_SettableParams, gymnasium.Env):
     """A gymx env as a `gymnasium.Env` that takes and returns numpy.
 
     Wraps whatever gymx env it is given: with gymx's `TimeLimit` inside, truncation comes from it;
@@ -235,16 +247,6 @@ class GymnasiumEnv(gymnasium.Env):
     @property
     def gymx_env(self) -> Env:
         return self._env
-
-    @property
-    def params(self) -> Any:
-        return self._params
-
-    @params.setter
-    def params(self, params: Any) -> None:
-        """New env params for the following steps (e.g. a curriculum's); the spaces stay as built."""
-        _check_same_structure(params, self._params)
-        self._params = params
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         """Starts an episode with the next key of the stream (see the module docstring).
@@ -292,7 +294,7 @@ class GymnasiumEnv(gymnasium.Env):
         self._state = None
 
 
-class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
+class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
     """A gymx `VecEnv` as a `gymnasium.vector.VectorEnv` that takes and returns numpy.
 
     `metadata["autoreset_mode"]` is the VecEnv's mode as Gymnasium's `AutoresetMode`. `reset`
@@ -341,16 +343,6 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
     @property
     def gymx_vec_env(self) -> VecEnv:
         return self._vec
-
-    @property
-    def params(self) -> Any:
-        return self._params
-
-    @params.setter
-    def params(self, params: Any) -> None:
-        """New env params for the following steps (e.g. a curriculum's); the spaces stay as built."""
-        _check_same_structure(params, self._params)
-        self._params = params
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
