@@ -8,6 +8,16 @@ Epsilon decays linearly over the first `exploration_fraction` of the run. With `
 target's action is chosen by the online network and valued by the target network (van Hasselt
 et al., 2016).
 
+Keeping the best snapshot (optional, `eval_period` > 0): DQN on CartPole is known to reach the
+maximum return and then lose it again (the Q-function keeps moving after the policy is perfect).
+Every `eval_period` iterations, inside the compiled loop, the current greedy policy plays
+`eval_episodes` fresh episodes (a batch without auto-reset, up to the env's time limit, each
+evaluation on new keys drawn from the agent's own key); when their mean return is at least the
+best so far, the parameters are copied to `best_params`. `greedy_action`, the policy evaluated
+and deployed, then acts with `best_params`, the usual "keep the best evaluated model" practice
+(SB3's EvalCallback with `best_model_save_path`). The selection episodes are never the ones a
+final evaluation reports: that evaluation draws its own fresh episodes.
+
 Episode boundaries: transitions keep the true next observation (`info["final_obs"]` of gymx's
 `SAME_STEP` auto-reset) and `terminated`, so targets bootstrap through time-limit truncations
 and not past terminal states.
@@ -25,7 +35,8 @@ import optax
 from gymx import spaces, struct
 from gymx.train import networks, replay
 from gymx.train.episodes import IterationLog, iteration_log
-from gymx.vector import AutoresetMode, VecState, make_vec
+from gymx.registration import make
+from gymx.vector import AutoresetMode, VecEnv, VecState, make_vec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +60,8 @@ class DQNConfig:
     exploration_fraction: float  # of total_steps over which epsilon decays
     hidden_sizes: tuple[int, ...]
     activation: str
+    eval_period: int  # iterations between in-loop greedy evaluations that keep the best snapshot; 0: off
+    eval_episodes: int  # episodes per in-loop evaluation
 
     def __post_init__(self) -> None:
         if self.num_iterations < 1:
@@ -57,6 +70,8 @@ class DQNConfig:
             raise ValueError(f"activation must be one of {sorted(networks.ACTIVATIONS)}, got {self.activation!r}")
         if self.num_envs > self.buffer_size:
             raise ValueError("buffer_size must hold at least one batched step")
+        if self.eval_period < 0 or (self.eval_period and self.eval_episodes < 1):
+            raise ValueError("eval_period must be >= 0 and eval_episodes >= 1 when evaluating")
 
     @property
     def steps_per_iteration(self) -> int:
@@ -92,6 +107,9 @@ class DQNState:
     obs: jax.Array  # (num_envs, obs_dim)
     key: jax.Array  # raw uint32 PRNG key data
     iteration: jax.Array  # int32 (): iterations done
+    best_params: networks.MLP  # the parameters of the best in-loop evaluation (`params` when eval_period is 0)
+    best_return: jax.Array  # float32 (): that evaluation's mean return (-inf before the first)
+    last_eval_return: jax.Array  # float32 (): the latest in-loop evaluation's mean return (nan before the first)
 
 
 class DQN:
@@ -118,6 +136,13 @@ class DQN:
         self.epsilon = optax.linear_schedule(
             config.epsilon_start, config.epsilon_end, int(config.exploration_fraction * config.total_steps)
         )
+        self.eval_env: VecEnv | None = None
+        if config.eval_period:
+            self.eval_env = VecEnv(make(env_id), config.eval_episodes, AutoresetMode.DISABLED)
+            limit = self.eval_env.spec.max_episode_steps if self.eval_env.spec is not None else None
+            if limit is None:
+                raise ValueError(f"{env_id} has no time limit: in-loop evaluation needs one")
+            self.eval_steps = int(limit)
 
     @property
     def steps_per_iteration(self) -> int:
@@ -144,13 +169,44 @@ class DQN:
             obs=ts.obs,
             key=key,
             iteration=jnp.zeros((), jnp.int32),
+            best_params=params,
+            best_return=jnp.full((), -jnp.inf, jnp.float32),
+            last_eval_return=jnp.full((), jnp.nan, jnp.float32),
         )
 
     def _q(self, params: networks.MLP, obs: jax.Array) -> jax.Array:
         return networks.mlp(params, obs, self.config.activation)
 
+    def policy_params(self, state: DQNState) -> networks.MLP:
+        """The parameters the agent acts with: the best evaluated snapshot when evaluating in the loop."""
+        return state.best_params if self.config.eval_period else state.params
+
     def greedy_action(self, state: DQNState, obs: jax.Array) -> jax.Array:
-        return jnp.argmax(self._q(state.params, obs), axis=-1).astype(jnp.int32)
+        return jnp.argmax(self._q(self.policy_params(state), obs), axis=-1).astype(jnp.int32)
+
+    def _evaluate(self, params: networks.MLP, key: jax.Array) -> jax.Array:
+        """Mean return of the greedy policy of `params` over `eval_episodes` fresh episodes."""
+        env = self.eval_env
+        assert env is not None
+        env_state, ts = env.reset(key)
+
+        def step(carry: tuple[Any, jax.Array, jax.Array, jax.Array], _: None) -> tuple[Any, None]:
+            env_state, obs, returns, finished = carry
+            action = jnp.argmax(self._q(params, obs), axis=-1).astype(jnp.int32)
+            env_state, ts = env.step(env_state, action)
+            returns = returns + jnp.where(finished, 0.0, ts.reward)
+            return (env_state, ts.obs, returns, finished | ts.done), None
+
+        zeros = jnp.zeros(env.num_envs, jnp.float32)
+        init = (env_state, ts.obs, zeros, jnp.zeros(env.num_envs, bool))
+        (_, _, returns, _), _ = jax.lax.scan(step, init, None, length=self.eval_steps)
+        return returns.mean()
+
+    def _keep_best(self, state: DQNState, key: jax.Array) -> DQNState:
+        mean = self._evaluate(state.params, key)
+        better = mean >= state.best_return  # ties go to the later, longer-trained snapshot
+        best_params = jax.tree_util.tree_map(lambda new, old: jnp.where(better, new, old), state.params, state.best_params)
+        return state.replace(best_params=best_params, best_return=jnp.maximum(mean, state.best_return), last_eval_return=mean)
 
     def _explore(self, key: jax.Array, params: networks.MLP, obs: jax.Array, epsilon: jax.Array) -> jax.Array:
         """Epsilon-greedy actions: each env acts uniformly at random with probability epsilon."""
@@ -206,7 +262,7 @@ class DQN:
 
     def iteration(self, state: DQNState) -> tuple[DQNState, IterationLog]:
         cfg = self.config
-        key, collect_key, learn_key = jax.random.split(state.key, 3)
+        key, collect_key, learn_key, eval_key = jax.random.split(state.key, 4)
         state, log = self._collect(state, collect_key)
         state = jax.lax.cond(state.buffer.size >= cfg.learning_starts, self._learn, lambda s, _: s, state, learn_key)
         iteration = state.iteration + 1
@@ -215,7 +271,15 @@ class DQN:
             lambda: optax.incremental_update(state.params, state.target_params, cfg.tau),
             lambda: state.target_params,
         )
-        return state.replace(target_params=target_params, key=key, iteration=iteration), log
+        state = state.replace(target_params=target_params, key=key, iteration=iteration)
+        if cfg.eval_period:
+            learning = state.buffer.size >= cfg.learning_starts
+            state = jax.lax.cond(
+                learning & (iteration % cfg.eval_period == 0), self._keep_best, lambda s, _: s, state, eval_key
+            )
+        else:
+            state = state.replace(best_params=state.params)
+        return state, log
 
     def train(self, state: DQNState, num_iterations: int) -> tuple[DQNState, IterationLog]:
         """`num_iterations` iterations in one `lax.scan`; logs are stacked over iterations."""
