@@ -27,8 +27,8 @@ def rollout(env: Any, policy: Policy, key: jax.Array, num_steps: int, params: An
     """Resets `env` and runs `policy(key, obs) -> action` for `num_steps` steps in one jitted scan.
 
     `env` is a single env or a `VecEnv`; `policy` sees the batched observation of a `VecEnv`.
-    The compiled program is cached per (env, policy, num_steps): pass the same policy object
-    to reuse it.
+    The compiled program is cached per (env, policy, num_steps), with env and policy compared by
+    identity: reuse the same env and policy objects to reuse it.
     """
     return _rollout(env, policy, int(num_steps), key, params)
 
