@@ -179,7 +179,12 @@ class Wrapper(Env):
 
     @property
     def spec(self) -> Any:  # type: ignore[override]
-        return self.env.spec
+        """The spec `make` gave this wrapper, if it made it (an id whose entry point is a wrapper), else the inner env's."""
+        return self.__dict__.get("_spec") or self.env.spec
+
+    @spec.setter
+    def spec(self, spec: Any) -> None:
+        self._spec = spec
 
     @property
     def metadata(self) -> dict:  # type: ignore[override]
