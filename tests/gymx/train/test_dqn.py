@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -41,3 +43,18 @@ def test_dqn_learns_cartpole() -> None:
     trained = runner.evaluate(agent, states, 20, jax.random.PRNGKey(1))
     # A uniformly random policy averages about 22 on CartPole-v1.
     assert max(chunk_returns[1:]) > 2 * chunk_returns[0] and trained.mean() > 100, (chunk_returns, trained.mean())
+
+
+def test_keep_best_snapshot_is_the_policy_evaluated() -> None:
+    config = agents.load_config(
+        "dqn", "CartPole-v1", total_steps=5120, learning_starts=256, hidden_sizes=(16,), buffer_size=4096,
+        gradient_steps=4, eval_period=2, eval_episodes=4,
+    )
+    agent = dqn.DQN(config, "CartPole-v1", record_episodes=False)
+    state, _ = jax.jit(agent.run)(jax.random.PRNGKey(0))
+    best, last = float(state.best_return), float(state.last_eval_return)
+    assert np.isfinite(best) and best >= last and best >= 1.0
+    # greedy_action acts with the kept snapshot, not the last parameters.
+    assert agent.policy_params(state) is state.best_params
+    off = dqn.DQN(dataclasses.replace(config, eval_period=0), "CartPole-v1", record_episodes=False)
+    assert off.policy_params(state) is state.params
