@@ -99,8 +99,10 @@ def test_vmap_over_seeds_equals_separate_runs() -> None:
     config = agents.load_config("ppo", "CartPole-v1", total_steps=3 * 256, update_epochs=2)
     agent = ppo.PPO(config, "CartPole-v1")
     run = jax.jit(jax.vmap(agent.run))
-    together, _ = run(runner.seed_keys([3, 7]))
-    alone, _ = run(runner.seed_keys([7]))
+    # Each program finishes before the next is dispatched: two XLA:CPU programs running at once
+    # on this 2-core machine have deadlocked (every runtime thread waiting, none computing).
+    together, _ = jax.block_until_ready(run(runner.seed_keys([3, 7])))
+    alone, _ = jax.block_until_ready(run(runner.seed_keys([7])))
     for a, b in zip(jax.tree_util.tree_leaves(together.params), jax.tree_util.tree_leaves(alone.params)):
         np.testing.assert_allclose(a[1], b[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(together.obs[1], alone.obs[0])
