@@ -10,7 +10,6 @@ markdown; progress goes to stderr.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import os
 import platform
@@ -29,12 +28,8 @@ def algorithmic_ids() -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--num-envs", type=int, nargs="+", default=[65536], help="batch sizes N (default 65536)")
-    parser.add_argument("--steps", type=int, default=None, help="scan length T per call (default: about 2^23 / N, in [16, 1000])")
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per case (default 5)")
+    parser = bench.suite_parser(__doc__, "algorithmic")
     parser.add_argument("--min-repeat-s", type=float, default=0.0, help="make each repeat at least this long by calling the program repeatedly")
-    parser.add_argument("--ids", nargs="+", default=None, help="env ids (default: every algorithmic id)")
     parser.add_argument("--no-step-compile", action="store_true", help="skip timing the compile of one batched step")
     args = parser.parse_args(argv)
     bench.cold_compiles()
@@ -47,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench.bench_gymx(
             env_id,
             num_envs,
-            args.steps or max(16, min(1000, 2**23 // num_envs)),
+            args.steps or bench.default_steps(num_envs),
             args.repeats,
             step_compile=i == 0 and not args.no_step_compile,
             progress=progress,

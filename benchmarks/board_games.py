@@ -44,10 +44,6 @@ from gymx.vector import VecEnv
 GAMES: dict[str, Callable[[], TwoPlayerEnv]] = {"connect_four": ConnectFour, "tic_tac_toe": TicTacToe}  # Pgx's ids
 
 
-def default_steps(num_envs: int) -> int:
-    """About 2^23 moves per call, as the other suites."""
-    return max(16, min(1000, 2**23 // num_envs))
-
 
 def gymx_program(venv: VecEnv, num_steps: int) -> Callable[[jax.Array], Any]:
     def program(key: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -145,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[bench.BenchResult] = []
     for game in args.games:
         for num_envs in args.num_envs:
-            steps = args.steps or default_steps(num_envs)
+            steps = args.steps or bench.default_steps(num_envs)
             results.append(bench_gymx(game, num_envs, steps, args.repeats, progress))
             results.append(bench_pgx(game, num_envs, steps, args.repeats, False, progress))
             results.append(bench_pgx(game, num_envs, steps, args.repeats, True, progress))

@@ -12,7 +12,6 @@ markdown table with ratios and the project's bar; progress goes to stderr.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import os
 import platform
@@ -37,10 +36,6 @@ def classic_control_ids() -> list[str]:
     return sorted(s.id for s in newest.values())
 
 
-def default_steps(num_envs: int) -> int:
-    """About 2^23 env-steps per call: long enough to time, short enough for CPU at 65,536 envs."""
-    return max(16, min(1000, 2**23 // num_envs))
-
 
 def bar_verdicts(results: Sequence[bench.BenchResult]) -> list[str]:
     """One line per bar clause that the results can decide, with the measured value."""
@@ -63,12 +58,8 @@ def bar_verdicts(results: Sequence[bench.BenchResult]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--num-envs", type=int, nargs="+", default=[65536], help="batch sizes N (default 65536)")
-    parser.add_argument("--steps", type=int, default=None, help="scan length T per call (default: about 2^23 / N, in [16, 1000])")
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per case (default 5)")
+    parser = bench.suite_parser(__doc__, "classic-control")
     parser.add_argument("--min-repeat-s", type=float, default=0.0, help="make each repeat at least this long by calling the program repeatedly")
-    parser.add_argument("--ids", nargs="+", default=None, help="env ids (default: every classic-control id)")
     parser.add_argument("--peers", default="gymnax,gymnasium", help="comma-separated peers (default gymnax,gymnasium)")
     parser.add_argument("--sync-steps", type=int, default=bench.SYNC_NUM_STEPS, help="steps of the 16-env SyncVectorEnv")
     parser.add_argument("--no-step-compile", action="store_true", help="skip timing the compile of one batched step")
@@ -82,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_start = os.getloadavg()
     results: list[bench.BenchResult] = []
     for i, num_envs in enumerate(args.num_envs):
-        steps = args.steps or default_steps(num_envs)
+        steps = args.steps or bench.default_steps(num_envs)
         for env_id in ids:
             # Gymnasium only for CartPole-v1: its only numpy vector env, and the bar's only Gymnasium clause.
             env_peers = [p for p in peers if p != "gymnasium" or env_id == "CartPole-v1"]

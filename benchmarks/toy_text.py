@@ -12,7 +12,6 @@ Prints a markdown table; progress goes to stderr.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import os
 import platform
@@ -31,10 +30,6 @@ def toy_text_ids() -> list[str]:
     return sorted(spec.id for spec in gymx.registry.values() if str(spec.entry_point).startswith(TOY_TEXT))
 
 
-def default_steps(num_envs: int) -> int:
-    """About 2^23 env-steps per call, as the classic-control suite."""
-    return max(16, min(1000, 2**23 // num_envs))
-
 
 def gymnax_ratios(results: Sequence[bench.BenchResult]) -> list[str]:
     """gymx / gymnax at the same N, where gymnax runs the same game under another id."""
@@ -49,11 +44,7 @@ def gymnax_ratios(results: Sequence[bench.BenchResult]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--num-envs", type=int, nargs="+", default=[65536], help="batch sizes N (default 65536)")
-    parser.add_argument("--steps", type=int, default=None, help="scan length T per call (default: about 2^23 / N, in [16, 1000])")
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per case (default 5)")
-    parser.add_argument("--ids", nargs="+", default=None, help="env ids (default: every toy-text id)")
+    parser = bench.suite_parser(__doc__, "toy-text")
     parser.add_argument("--sync-steps", type=int, default=bench.SYNC_NUM_STEPS, help="steps of the 16-env SyncVectorEnv")
     args = parser.parse_args(argv)
     bench.cold_compiles()
@@ -63,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = datetime.datetime.now(datetime.timezone.utc)
     results: list[bench.BenchResult] = []
     for num_envs in args.num_envs:
-        steps = args.steps or default_steps(num_envs)
+        steps = args.steps or bench.default_steps(num_envs)
         for env_id in ids:
             results.append(bench.bench_gymx(env_id, num_envs, steps, args.repeats, progress=progress))
             if env_id in GYMNAX_NAMES:

@@ -20,6 +20,7 @@ Peers (optional imports; a missing one is reported, not raised):
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import importlib
 import importlib.metadata
@@ -245,6 +246,21 @@ def gymnax_step_compile_seconds(env_id: str, num_envs: int) -> float:
     _, state = jax.eval_shape(jax.vmap(env.reset, in_axes=(0, None)), keys, params)
     action = jax.eval_shape(jax.vmap(env.action_space(params).sample), keys)
     return _compile_seconds(jax.vmap(env.step, in_axes=(0, 0, 0, None)), keys, state, action, params)
+
+
+def default_steps(num_envs: int) -> int:
+    """About 2^23 env steps per timed call: long enough to time, short enough for a CPU at 65,536 envs."""
+    return max(16, min(1000, 2**23 // num_envs))
+
+
+def suite_parser(description: str, family: str) -> argparse.ArgumentParser:
+    """The arguments every benchmark suite takes: batch sizes, scan length, repeats and ids."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--num-envs", type=int, nargs="+", default=[65536], help="batch sizes N (default 65536)")
+    parser.add_argument("--steps", type=int, default=None, help="scan length T per call (default: about 2^23 / N, in [16, 1000])")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per case (default 5)")
+    parser.add_argument("--ids", nargs="+", default=None, help=f"env ids (default: every {family} id)")
+    return parser
 
 
 def _missing(module: str) -> str | None:
