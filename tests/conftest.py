@@ -1,4 +1,4 @@
-"""Shared test set-up: a persistent compilation cache, and `--all` for the full env matrix."""
+"""Shared test set-up: a persistent compilation cache, synchronous CPU dispatch, and `--all` for the full env matrix."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ import pytest  # noqa: E402
 import gymx  # noqa: E402
 
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+# Two programs dispatched back to back can deadlock XLA:CPU's runtime on a 2-core machine (every
+# thread waiting, none computing; jax-ml/jax#25861), so each program finishes before the next starts.
+jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
