@@ -5,11 +5,11 @@ Each case is one AOT-compiled program (timed as in `gymx.bench`): reset N games,
 `kth_legal` sampler on both sides, from one (N,) uniform draw per step), returning only the
 summed rewards and observations. Both sides play the bare two-player game, both players' moves:
 
-- gymx: `VecEnv(TicTacToe() | ConnectFour(), N)` with SAME_STEP auto-reset (per-env reset keys
-  from `gymx.random`'s hashed counter, derived inside `VecEnv`).
-- pgx: `pgx.make("tic_tac_toe" | "connect_four")`, `vmap(pgx.experimental.auto_reset(env.step,
-  env.init))` with N keys per step from `jax.random.split(key, N)` (Pgx's documented usage:
-  threefry keys).
+- gymx: `VecEnv(TicTacToe() | ConnectFour() | Othello() | Hex(), N)` with SAME_STEP auto-reset
+  (per-env reset keys from `gymx.random`'s hashed counter, derived inside `VecEnv`).
+- pgx: `pgx.make("tic_tac_toe" | "connect_four" | "othello" | "hex")`,
+  `vmap(pgx.experimental.auto_reset(env.step, env.init))` with N keys per step from
+  `jax.random.split(key, N)` (Pgx's documented usage: threefry keys).
 - pgx-fastkeys: the same, with the N keys split from a `gymx.random.fast_key` instead, so the
   difference to gymx is the env alone, not the key generator.
 
@@ -19,6 +19,7 @@ the pgx rows say why.
 
     python benchmarks/board_games.py                                  # N = 1,024 and 65,536
     python benchmarks/board_games.py --num-envs 65536 --games connect_four --repeats 3
+    python benchmarks/board_games.py --games othello hex --num-envs 1024 8192 --steps 300
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 from gymx.envs.board_games.connect_four import ConnectFour
+from gymx.envs.board_games.hex import Hex
+from gymx.envs.board_games.othello import Othello
 from gymx.envs.board_games.tic_tac_toe import TicTacToe
 
 from gymx import bench
@@ -41,7 +44,8 @@ from gymx.random import fast_key
 from gymx.two_player import TwoPlayerEnv, kth_legal
 from gymx.vector import VecEnv
 
-GAMES: dict[str, Callable[[], TwoPlayerEnv]] = {"connect_four": ConnectFour, "tic_tac_toe": TicTacToe}  # Pgx's ids
+# Pgx's ids; Hex is 11x11 with the swap rule on both sides.
+GAMES: dict[str, Callable[[], TwoPlayerEnv]] = {"connect_four": ConnectFour, "hex": Hex, "othello": Othello, "tic_tac_toe": TicTacToe}
 
 
 

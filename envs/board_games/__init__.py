@@ -1,6 +1,6 @@
 """Board games: two-player games under `gymx.two_player`'s convention, and their single-agent ids.
 
-Each game class (`TicTacToe`, `ConnectFour`, `Go`) is the two-player env itself; the registered ids are
+Each game class (`TicTacToe`, `ConnectFour`, `Othello`, `Hex`, `Go`) is the two-player env itself; the registered ids are
 single-agent `VsOpponent` envs built by `gymx.two_player.make_vs_opponent`: `<Game>-v0` plays the
 agent against `uniform_random_legal`, `<Game>OnePly-v0` against the greedy `one_ply` opponent;
 `Go9x9-v0`, `Go13x13-v0` and `Go19x19-v0` play against the random opponent and `Go9x9Greedy-v0`
@@ -16,7 +16,13 @@ _VS_OPPONENT = "gymx.two_player:make_vs_opponent"
 
 
 def register_envs() -> None:
-    for name, game in (("TicTacToe", f"{_MODULE}.tic_tac_toe:TicTacToe"), ("ConnectFour", f"{_MODULE}.connect_four:ConnectFour")):
+    games = (
+        ("TicTacToe", f"{_MODULE}.tic_tac_toe:TicTacToe"),
+        ("ConnectFour", f"{_MODULE}.connect_four:ConnectFour"),
+        ("Othello", f"{_MODULE}.othello:Othello"),
+        ("Hex11x11", f"{_MODULE}.hex:Hex"),
+    )
+    for name, game in games:
         register(f"{name}-v0", _VS_OPPONENT, kwargs={"game": game, "opponent": "random"})
         register(f"{name}OnePly-v0", _VS_OPPONENT, kwargs={"game": game, "opponent": "one_ply"})
     for size in (9, 13, 19):
