@@ -248,6 +248,21 @@ def test_simple_ko_bans_the_immediate_retake_only() -> None:
     assert int(state.game.board[at(1, 2)]) == 0 and int(state.game.ko) == at(1, 2)
 
 
+def test_snapback_retake_is_not_a_ko() -> None:
+    # White throws a stone in at (0, 1); black takes it at (1, 1) and is left with three stones
+    # whose only liberty is (0, 1), where white takes them back at once: not a ko.
+    state = position(ENV9, ["X . X . X", "X . O . .", "O O X . X", ". . X . O"], player=1)
+    state, _ = step9(state, at(0, 1))
+    state, _ = step9(state, at(1, 1))
+    assert int(state.game.board[at(0, 1)]) == 0 and int(state.game.ko) == -1
+    assert bool(state.legal_action_mask[at(0, 1)])
+    state, ts = step9(state, at(0, 1))
+    assert not bool(ts.terminated) and int(state.game.board[at(0, 1)]) == -1
+    for p in (at(0, 0), at(1, 0), at(1, 1)):
+        assert int(state.game.board[p]) == 0
+    assert int(state.game.board[at(0, 2)]) == 1  # the black stone with its own liberty stays
+
+
 def test_captures_several_groups_at_once() -> None:
     # Black at (1, 1) takes the white stones at (0, 1) and (1, 0) (two groups) and (1, 2)-(2, 2).
     state = position(ENV9, ["X O X .", "O . O X", "X O O X", ". X X ."])
