@@ -83,6 +83,9 @@ class Env(Generic[State, Params]):
 
     spec: Any = None
     metadata: dict = {"render_modes": []}
+    # True where `render` draws with a host library (MuJoCo's renderer) instead of traceable JAX:
+    # it then takes one concrete, un-batched state, and batches are drawn env by env on the host.
+    render_on_host: bool = False
 
     @property
     def default_params(self) -> Params:
@@ -189,6 +192,10 @@ class Wrapper(Env):
     @property
     def metadata(self) -> dict:  # type: ignore[override]
         return self.env.metadata
+
+    @property
+    def render_on_host(self) -> bool:  # type: ignore[override]
+        return self.env.render_on_host
 
     @property
     def name(self) -> str:

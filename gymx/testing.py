@@ -69,13 +69,21 @@ def _check_timestep(ts: TimeStep, obs_checker: _ObsChecker, info_signature: Any,
 
 
 def _check_render(env: Env, params: Any, state: Any) -> None:
-    """Each declared render mode renders: rgb_array a uint8 (h, w, 3) frame, also under jit; ansi a str."""
+    """Each declared render mode renders: rgb_array a uint8 (h, w, 3) frame, under jit unless the env
+    renders on the host; depth_array a float32 (h, w) image; ansi a str."""
     for mode in env.metadata.get("render_modes", []):
         if mode == "rgb_array":
-            frame = jax.jit(lambda s: env.render(s, params, mode))(state)
+            draw = (lambda s: env.render(s, params, mode)) if env.render_on_host else jax.jit(lambda s: env.render(s, params, mode))
+            frame = draw(state)
             _require(
                 frame.dtype == jnp.uint8 and frame.ndim == 3 and frame.shape[2] == 3,
                 lambda: f"rgb_array frames must be uint8 (h, w, 3), got {frame.dtype} {frame.shape}",
+            )
+        elif mode == "depth_array":
+            depth = env.render(state, params, mode)
+            _require(
+                depth.dtype == jnp.float32 and depth.ndim == 2,
+                lambda: f"depth_array images must be float32 (h, w), got {depth.dtype} {depth.shape}",
             )
         elif mode == "ansi":
             text = env.render(state, params, mode)

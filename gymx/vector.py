@@ -262,11 +262,20 @@ class VecEnv:
         indices = jnp.arange(self.num_envs) if env_indices is None else jnp.asarray(env_indices)
         env_params = jax.tree_util.tree_map(lambda p, axis: p if axis is None else p[indices], params, axes)
         chosen = jax.tree_util.tree_map(lambda x: x[indices], state.env_state)
-        frames = jax.vmap(lambda s, p: self.env.render(s, p, "rgb_array"), in_axes=(0, axes))(chosen, env_params)
+        if self.env.render_on_host:
+            frames = jnp.stack([self.env.render(*_env_slice(chosen, env_params, axes, i), "rgb_array") for i in range(len(indices))])
+        else:
+            frames = jax.vmap(lambda s, p: self.env.render(s, p, "rgb_array"), in_axes=(0, axes))(chosen, env_params)
         return render.tile(frames, columns)
 
     def __repr__(self) -> str:
         return f"VecEnv({self.env!r}, num_envs={self.num_envs}, autoreset_mode={self.autoreset_mode.name})"
+
+
+def _env_slice(states: Any, params: Any, params_axes: Any, index: int) -> tuple[Any, Any]:
+    """Env `index`'s state and params out of a batch (params leaves with axis None are shared)."""
+    state = jax.tree_util.tree_map(lambda x: x[index], states)
+    return state, jax.tree_util.tree_map(lambda p, axis: p if axis is None else p[index], params, params_axes)
 
 
 class VecWrapper:

@@ -7,6 +7,9 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("GYMX_COMPILATION_CACHE", str(Path(tempfile.gettempdir()) / "gymx-test-jax-cache"))
+# MuJoCo picks its OpenGL backend when first imported (by Gymnasium or a test): off-screen EGL.
+if "DISPLAY" not in os.environ:
+    os.environ.setdefault("MUJOCO_GL", "egl")
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
@@ -23,13 +26,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--all", action="store_true", default=False, help="run the full env matrix and long runs")
 
 
+# A MuJoCo env's programs compile for tens of seconds each on a CPU, so tests over every
+# registered id run one MuJoCo id by default and the rest with --all.
+DEFAULT_MUJOCO_IDS = {"InvertedPendulum-v5"}
+
+
+def in_full_matrix_only(item: pytest.Item) -> bool:
+    if "full" in item.keywords:
+        return True
+    env_id = getattr(item, "callspec", None) and item.callspec.params.get("env_id")
+    if not isinstance(env_id, str) or env_id not in gymx.registry:
+        return False
+    entry_point = gymx.registry[env_id].entry_point
+    return isinstance(entry_point, str) and entry_point.startswith("gymx.envs.mujoco.") and env_id not in DEFAULT_MUJOCO_IDS
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--all"):
         return
     skip = pytest.mark.skip(reason="part of the full matrix: run with --all")
     for item in items:
-        if "full" in item.keywords:
+        if in_full_matrix_only(item):
             item.add_marker(skip)
-
-
-ALL_IDS = sorted(gymx.registry)

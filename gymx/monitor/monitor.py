@@ -152,7 +152,7 @@ class Monitor(VecWrapper):
         if self.video is not None:
             env = vec_env.env
             fps = self.video.fps or env.metadata.get("render_fps") or 30
-            self._recorder = VideoRecorder(self._render_fn, directory, self.video.prefix, int(fps), self.video.schedule)
+            self._recorder = VideoRecorder(self._render_fn, directory, self.video.prefix, int(fps), self.video.schedule, env.render_on_host)
         self._params: Any = None
         # Host-side run bookkeeping (never traced).
         now = time.time()

@@ -2,7 +2,8 @@
 
 Inside `jit` the Monitor only keeps the recorded env's state after every step (a few floats for
 a classic-control env). At flush, `VideoRecorder` renders the frames of the scheduled episodes
-with a jitted `vmap` of the env's pure `render` over those states, and appends them to one MP4
+with a jitted `vmap` of the env's pure `render` over those states (an env that renders on the
+host, such as a MuJoCo env, draws them one by one), and appends them to one MP4
 per episode through imageio's ffmpeg plugin (`pip install gymx[monitor]`). A video is written to
 a temporary name and renamed when its episode is over, so every `{prefix}-episode-{i}.mp4` is a
 complete file.
@@ -15,6 +16,7 @@ last frame too); under NEXT_STEP it gives L + 1, the terminal state included.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +35,12 @@ def capped_cubic_schedule(episode: int) -> bool:
     return episode % 1000 == 0
 
 
+def _render_each(render: Callable[[Any], Any], states: Any) -> np.ndarray:
+    """A host renderer's frames of a batch of states (leading axis), drawn one by one."""
+    count = len(jax.tree_util.tree_leaves(states)[0])
+    return np.stack([np.asarray(render(jax.tree_util.tree_map(lambda x: x[i], states))) for i in range(count)])
+
+
 class VideoRecorder:
     """Host side of the Monitor's video: renders stored states and writes the episodes' MP4s."""
 
@@ -43,8 +51,9 @@ class VideoRecorder:
         prefix: str,
         fps: int,
         schedule: Callable[[int], bool],
+        render_on_host: bool = False,
     ):
-        self._render = jax.jit(jax.vmap(render))
+        self._render = functools.partial(_render_each, render) if render_on_host else jax.jit(jax.vmap(render))
         self.directory = directory
         self.prefix = prefix
         self.fps = fps

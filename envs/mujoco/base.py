@@ -1,0 +1,259 @@
+"""What every MuJoCo env shares: an MJX model built once, traced physical parameters, frame-skipped
+stepping, divergence handling and MuJoCo-rendered frames.
+
+An env subclass names its model file and implements only its task: the start distribution, the
+observation, the reward terms and the health rule. The physics, the `params` plumbing and the
+rendering live here.
+
+Solver settings are part of what an id means. By default an env integrates with the model file's
+own options (Gymnasium's files: RK4, up to 100 solver iterations and 50 line-search iterations),
+so `Hopper-v5` steps as Gymnasium's `Hopper-v5` does; `integrator`, `iterations` and
+`ls_iterations` are static constructor options, which the `...Fast-v5` ids set to
+`gymx.envs.mujoco.FAST_SOLVER`.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+from typing import Any, ClassVar, Generic, TypeVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+# MuJoCo picks its OpenGL backend when it is imported; EGL renders off-screen with no display
+# (Mesa's software EGL on a machine without a GPU).
+if "DISPLAY" not in os.environ:
+    os.environ.setdefault("MUJOCO_GL", "egl")
+
+try:
+    import mujoco
+    from mujoco import mjx
+except ImportError as error:  # pragma: no cover - depends on the install
+    raise ImportError(f"gymx's MuJoCo envs need the mjx extra: pip install 'gymx[mjx]' ({error})") from error
+
+from gymx import spaces, struct  # noqa: E402
+from gymx.core import Env, tree_select  # noqa: E402
+
+INTEGRATORS = {
+    "euler": mujoco.mjtIntegrator.mjINT_EULER,
+    "rk4": mujoco.mjtIntegrator.mjINT_RK4,
+    "implicitfast": mujoco.mjtIntegrator.mjINT_IMPLICITFAST,
+}
+
+
+@struct.dataclass
+class Physics:
+    """Physical parameters users randomise, as factors on the model file's values (1.0 = as the file).
+
+    Each is traced, so a batch can carry one value per env.
+    """
+
+    friction: float = 1.0  # every geom's sliding, torsional and rolling friction
+    mass: float = 1.0  # every body's mass and inertia (uniformly, so the model stays consistent)
+    actuator_gain: float = 1.0  # every actuator's gain (and the matching bias of position/velocity servos)
+    damping: float = 1.0  # every joint's damping
+
+
+@struct.dataclass
+class MujocoState:
+    data: mjx.Data  # the whole physics state after the last step (derived quantities included)
+    diverged: jax.Array  # bool (): the physics went non-finite; the episode ended and `data` is the last finite state
+
+
+P = TypeVar("P")
+
+
+def gymnasium_asset(name: str) -> str:
+    """The path of a model file that the installed `gymnasium` package ships (Gymnasium's own models)."""
+    return str(importlib.resources.files("gymnasium.envs.mujoco") / "assets" / name)
+
+
+class MujocoEnv(Env[MujocoState, P], Generic[P]):
+    """Base of the MuJoCo envs (see the module docstring).
+
+    Subclasses set `model_file` (a Gymnasium asset name), `default_frame_skip` and `camera`
+    (Gymnasium's default camera settings of the env), pass their params to `__init__`, and
+    implement `initial_qpos_qvel`, `observe_data`, `task_step` (reward and its terms) and, if the
+    env can end, `unhealthy`. Params classes have a `physics: Physics` field.
+    """
+
+    model_file: ClassVar[str]
+    default_frame_skip: ClassVar[int]
+    camera: ClassVar[dict[str, Any]] = {}
+    # Whether observations or rewards read contact forces (`cfrc_ext`), which need an extra pass.
+    uses_contact_forces: ClassVar[bool] = False
+    metadata = {"render_modes": ["rgb_array", "depth_array"]}
+    render_on_host = True
+
+    def __init__(
+        self,
+        params: P,
+        xml_file: str | None = None,
+        frame_skip: int | None = None,
+        integrator: str | None = None,
+        iterations: int | None = None,
+        ls_iterations: int | None = None,
+        width: int = 480,
+        height: int = 480,
+    ):
+        model = mujoco.MjModel.from_xml_path(xml_file or gymnasium_asset(self.model_file))
+        if integrator is not None:
+            if integrator not in INTEGRATORS:
+                raise ValueError(f"integrator must be one of {sorted(INTEGRATORS)}, got {integrator!r}")
+            model.opt.integrator = INTEGRATORS[integrator]
+        if iterations is not None:
+            model.opt.iterations = iterations
+        if ls_iterations is not None:
+            model.opt.ls_iterations = ls_iterations
+        self.frame_skip = self.default_frame_skip if frame_skip is None else frame_skip
+        if self.frame_skip < 1:
+            raise ValueError(f"frame_skip must be at least 1, got {self.frame_skip}")
+        self.mj_model = model
+        self.mjx_model = mjx.put_model(model)
+        self.init_qpos = np.array(model.qpos0, np.float32)
+        self.init_qvel = np.zeros(model.nv, np.float32)
+        self.dt = float(model.opt.timestep) * self.frame_skip
+        self.width, self.height = width, height
+        self._params = params
+        self._renderer: mujoco.Renderer | None = None
+        self.metadata = {**type(self).metadata, "render_fps": int(np.round(1.0 / self.dt))}
+
+    @property
+    def default_params(self) -> P:
+        return self._params
+
+    @property
+    def solver(self) -> dict[str, Any]:
+        """The solver settings this env integrates with (the model file's unless overridden)."""
+        opt = self.mj_model.opt
+        integrator = next(name for name, value in INTEGRATORS.items() if value == opt.integrator)
+        return {"integrator": integrator, "iterations": int(opt.iterations), "ls_iterations": int(opt.ls_iterations), "timestep": float(opt.timestep)}
+
+    # The task: implemented by each env.
+
+    def initial_qpos_qvel(self, key: jax.Array, params: P) -> tuple[jax.Array, jax.Array]:
+        raise NotImplementedError
+
+    def observe_data(self, data: mjx.Data, params: P) -> jax.Array:
+        raise NotImplementedError
+
+    def task_step(self, before: mjx.Data, after: mjx.Data, action: jax.Array, params: P) -> tuple[jax.Array, dict]:
+        """(reward, info) of the step from `before` to `after`; info holds each reward term."""
+        raise NotImplementedError
+
+    def unhealthy(self, data: mjx.Data, params: P) -> jax.Array:
+        """Whether `data` ends the episode (an env that never ends keeps this default)."""
+        return jnp.zeros((), jnp.bool_)
+
+    # The physics.
+
+    def physics_model(self, physics: Physics) -> mjx.Model:
+        """The MJX model with `physics`' factors applied (traced: one compiled step serves every value)."""
+        m = self.mjx_model
+        gain = m.actuator_gainprm.at[:, 0].multiply(physics.actuator_gain)
+        # A servo's bias holds -kp (and -kv) in slots 1 and 2; scaling it with the gain keeps it a servo.
+        bias = m.actuator_biasprm.at[:, 1:3].multiply(physics.actuator_gain)
+        return m.replace(
+            geom_friction=m.geom_friction * physics.friction,
+            body_mass=m.body_mass * physics.mass,
+            body_subtreemass=m.body_subtreemass * physics.mass,
+            body_inertia=m.body_inertia * physics.mass,
+            actuator_gainprm=gain,
+            actuator_biasprm=bias,
+            dof_damping=m.dof_damping * physics.damping,
+        )
+
+    def state_from(self, qpos: jax.Array, qvel: jax.Array, params: P) -> MujocoState:
+        """The state with these joint positions and velocities and everything derived from them."""
+        model = self.physics_model(params.physics)  # type: ignore[attr-defined]
+        data = mjx.make_data(model).replace(qpos=jnp.asarray(qpos, jnp.float32), qvel=jnp.asarray(qvel, jnp.float32))
+        data = mjx.forward(model, data)
+        if self.uses_contact_forces:
+            data = mjx.rne_postconstraint(model, data)
+        return MujocoState(data=data, diverged=jnp.zeros((), jnp.bool_))
+
+    def simulate(self, data: mjx.Data, action: jax.Array, params: P) -> mjx.Data:
+        """`frame_skip` physics steps with `action` as the controls (MuJoCo clamps them to the ctrl ranges)."""
+        model = self.physics_model(params.physics)  # type: ignore[attr-defined]
+        data = data.replace(ctrl=action)
+        data = jax.lax.fori_loop(0, self.frame_skip, lambda _, d: mjx.step(model, d), data)
+        return mjx.rne_postconstraint(model, data) if self.uses_contact_forces else data
+
+    # The Env hooks.
+
+    def action_space(self, params: P | None = None) -> spaces.Box:
+        low, high = np.asarray(self.mj_model.actuator_ctrlrange, np.float32).T
+        return spaces.Box(low, high, low.shape, jnp.float32)
+
+    def observation_space(self, params: P | None = None) -> spaces.Box:
+        params = self.default_params if params is None else params
+        state = jax.eval_shape(lambda: self.state_from(self.init_qpos, self.init_qvel, params))
+        shape = jax.eval_shape(self.observe_data, state.data, params).shape
+        return spaces.Box(-np.inf, np.inf, shape, jnp.float32)
+
+    def reset_env(self, key: jax.Array, params: P) -> MujocoState:
+        qpos, qvel = self.initial_qpos_qvel(key, params)
+        return self.state_from(qpos, qvel, params)
+
+    def step_env(self, state: MujocoState, action: jax.Array, params: P) -> tuple[MujocoState, jax.Array, dict]:
+        action = jnp.asarray(action, jnp.float32)
+        if action.shape != (self.mj_model.nu,):
+            raise ValueError(f"{self.name}: action shape must be ({self.mj_model.nu},), got {action.shape}")
+        before = state.data
+        after = self.simulate(before, action, params)
+        finite = jnp.all(jnp.isfinite(after.qpos)) & jnp.all(jnp.isfinite(after.qvel))
+        # A blown-up env ends on its last finite state, so nothing non-finite leaves it.
+        after = tree_select(finite, after, before)
+        reward, info = self.task_step(before, after, action, params)
+        info = {key: jnp.where(finite, value, jnp.zeros_like(value)) for key, value in info.items()}
+        info["physics_diverged"] = ~finite
+        return MujocoState(data=after, diverged=~finite), jnp.where(finite, reward, 0.0), info
+
+    def observe(self, state: MujocoState, params: P) -> jax.Array:
+        return self.observe_data(state.data, params).astype(jnp.float32)
+
+    def is_terminal(self, state: MujocoState, params: P) -> jax.Array:
+        return state.diverged | self.unhealthy(state.data, params)
+
+    # Rendering, on the host through MuJoCo's renderer.
+
+    def render(self, state: MujocoState, params: P | None = None, mode: str = "rgb_array") -> np.ndarray:
+        """One env's frame (uint8 (height, width, 3), or float32 (height, width) depth in metres)
+        from Gymnasium's default camera of this env; `state` must not be batched."""
+        if mode not in ("rgb_array", "depth_array"):
+            return super().render(state, params, mode)
+        if np.ndim(state.data.qpos) != 1:
+            raise ValueError(f"{self.name}.render draws one env: got a batch of qpos shaped {np.shape(state.data.qpos)}")
+        data = mujoco.MjData(self.mj_model)
+        data.qpos[:] = np.asarray(state.data.qpos)
+        data.qvel[:] = np.asarray(state.data.qvel)
+        mujoco.mj_forward(self.mj_model, data)
+        if self._renderer is None:
+            try:
+                self._renderer = mujoco.Renderer(self.mj_model, self.height, self.width)
+            except mujoco.FatalError as error:
+                raise RuntimeError(
+                    f"{self.name} could not open an OpenGL context ({error}); with no display, set MUJOCO_GL=egl "
+                    "(or osmesa) before anything imports mujoco"
+                ) from error
+        camera = mujoco.MjvCamera()
+        mujoco.mjv_defaultFreeCamera(self.mj_model, camera)
+        for name, value in self.camera.items():
+            if isinstance(value, np.ndarray):
+                getattr(camera, name)[:] = value
+            else:
+                setattr(camera, name, value)
+        if mode == "depth_array":
+            self._renderer.enable_depth_rendering()
+        self._renderer.update_scene(data, camera)
+        frame = self._renderer.render()
+        self._renderer.disable_depth_rendering()
+        return frame.copy()
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+

@@ -1,0 +1,64 @@
+"""InvertedPendulum: balance a pole on a cart, as Gymnasium's InvertedPendulum-v5."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from gymx.envs.mujoco.base import MujocoEnv, Physics
+from mujoco import mjx
+
+from gymx import struct
+
+
+@struct.dataclass
+class InvertedPendulumParams:
+    max_pole_angle: float = 0.2  # radians; beyond it the episode ends
+    reset_noise_scale: float = 0.01
+    physics: Physics = Physics()
+
+
+def survive_reward(pole_fell: jax.Array) -> jax.Array:
+    return jnp.where(pole_fell, 0.0, 1.0).astype(jnp.float32)
+
+
+class InvertedPendulum(MujocoEnv[InvertedPendulumParams]):
+    """A cart on a rail with a hinged pole on top; push the cart to keep the pole upright.
+
+    Observation: float32 (4,): cart position, pole angle, cart velocity, pole angular velocity
+        (qpos then qvel).
+    Action: Box(-3, 3, (1,), float32): the force on the cart.
+    Reward: float32 1 for every step the pole stays within max_pole_angle (0.2 rad), 0 on the
+        step it falls; `info` has "reward_survive" and "physics_diverged".
+    Termination: |pole angle| > max_pole_angle, or non-finite physics.
+    Start: qpos0 and zero velocity, each entry plus U(-reset_noise_scale, reset_noise_scale).
+    Physics: Gymnasium's inverted_pendulum.xml, frame_skip 2 (dt 0.04 s), the file's solver.
+
+        env = gymx.make("InvertedPendulum-v5")
+        state, ts = env.reset(jax.random.key(0))
+        state, ts = env.step(state, jnp.zeros(1))
+    """
+
+    model_file = "inverted_pendulum.xml"
+    default_frame_skip = 2
+    camera = {"trackbodyid": 0, "distance": 2.04}
+
+    def __init__(self, reset_noise_scale: float = 0.01, **model_options):
+        super().__init__(InvertedPendulumParams(reset_noise_scale=reset_noise_scale), **model_options)
+
+    def initial_qpos_qvel(self, key: jax.Array, params: InvertedPendulumParams) -> tuple[jax.Array, jax.Array]:
+        qpos_key, qvel_key = jax.random.split(key)
+        noise = params.reset_noise_scale
+        # Each qpos and qvel entry ~ U(-noise, noise) around the model's start.
+        qpos = self.init_qpos + jax.random.uniform(qpos_key, self.init_qpos.shape, jnp.float32, -noise, noise)
+        qvel = self.init_qvel + jax.random.uniform(qvel_key, self.init_qvel.shape, jnp.float32, -noise, noise)
+        return qpos, qvel
+
+    def observe_data(self, data: mjx.Data, params: InvertedPendulumParams) -> jax.Array:
+        return jnp.concatenate([data.qpos, data.qvel])
+
+    def unhealthy(self, data: mjx.Data, params: InvertedPendulumParams) -> jax.Array:
+        return jnp.abs(data.qpos[1]) > params.max_pole_angle
+
+    def task_step(self, before: mjx.Data, after: mjx.Data, action: jax.Array, params: InvertedPendulumParams) -> tuple[jax.Array, dict]:
+        survive = survive_reward(self.unhealthy(after, params))
+        return survive, {"reward_survive": survive}

@@ -1,0 +1,132 @@
+"""What every MuJoCo env shares (on InvertedPendulum, the quickest to compile): physical params
+against C MuJoCo with the same changes, per-env params in a batch, a diverged env ending alone,
+solver options, bad actions, and MuJoCo-rendered frames headless."""
+
+from __future__ import annotations
+
+import functools
+
+import gymnasium
+import jax
+import jax.numpy as jnp
+import mujoco
+import numpy as np
+import pytest
+from gymx.envs.mujoco import FAST_SOLVER
+from gymx.envs.mujoco.base import Physics
+from gymx.envs.mujoco.inverted_pendulum import InvertedPendulum
+
+import gymx
+from gymx.vector import AutoresetMode, VecEnv
+
+ENV = InvertedPendulum()
+STEP = jax.jit(ENV.step)
+RESET = jax.jit(ENV.reset)
+CHANGED = Physics(friction=0.5, mass=2.0, actuator_gain=0.5, damping=3.0)
+
+
+@functools.cache
+def vec_env(mode: AutoresetMode) -> tuple[VecEnv, callable, callable]:
+    vec = VecEnv(ENV, 3, mode)
+    return vec, jax.jit(vec.reset), jax.jit(vec.step)
+
+
+def changed_c_model() -> mujoco.MjModel:
+    """Gymnasium's model with `CHANGED` applied as `Physics` documents it."""
+    twin = gymnasium.make("InvertedPendulum-v5").unwrapped
+    m = twin.model
+    m.geom_friction[:] *= CHANGED.friction
+    for field in (m.body_mass, m.body_subtreemass, m.body_inertia):
+        field[:] *= CHANGED.mass
+    m.actuator_gainprm[:, 0] *= CHANGED.actuator_gain
+    m.actuator_biasprm[:, 1:3] *= CHANGED.actuator_gain
+    m.dof_damping[:] *= CHANGED.damping
+    return twin
+
+
+def test_physics_params_match_c_mujoco_with_the_same_changes() -> None:
+    params = ENV.default_params.replace(physics=CHANGED)
+    state, ts = RESET(jax.random.key(3), params)
+    twin = changed_c_model()
+    twin.reset(seed=0)
+    twin.set_state(np.asarray(state.data.qpos, np.float64), np.asarray(state.data.qvel, np.float64))
+    default_state, _ = RESET(jax.random.key(3))
+    rng = np.random.default_rng(0)
+    for t in range(15):
+        action = rng.uniform(-3, 3, 1).astype(np.float32)
+        obs, *_ = twin.step(action)
+        state, ts = STEP(state, action, params)
+        default_state, default_ts = STEP(default_state, action)
+        np.testing.assert_allclose(ts.obs, obs, rtol=1e-4, atol=1e-5, err_msg=f"step {t}")
+    assert np.abs(np.asarray(ts.obs) - np.asarray(default_ts.obs)).max() > 1e-2  # the changes matter
+
+
+def test_each_env_of_a_batch_can_have_its_own_physics() -> None:
+    vec, reset, step = vec_env(AutoresetMode.DISABLED)
+    params = ENV.default_params.replace(physics=Physics(mass=jnp.array([1.0, 2.0, 1.0])))
+    state, _ = reset(jax.random.key(0), params)
+    default_state, _ = reset(jax.random.key(0))
+    push = jnp.full((3, 1), 2.0)
+    for _ in range(5):
+        state, ts = step(state, push, params)
+        default_state, default_ts = step(default_state, push)
+    np.testing.assert_array_equal(np.asarray(ts.obs)[[0, 2]], np.asarray(default_ts.obs)[[0, 2]])
+    assert np.abs(ts.obs[1] - default_ts.obs[1]).max() > 1e-3  # the heavier cart moved less
+
+
+def test_a_diverged_env_ends_alone_and_resets() -> None:
+    vec, reset, step = vec_env(AutoresetMode.SAME_STEP)
+    state, _ = reset(jax.random.key(1))
+    data = state.env_state.data
+    # Finite, but squaring it in the dynamics overflows float32: the step blows up.
+    poisoned = state.replace(env_state=state.env_state.replace(data=data.replace(qvel=data.qvel.at[1, 1].set(1e30))))
+    actions = jnp.zeros((3, 1))
+    clean_state, clean_ts = step(state, actions)
+    state, ts = step(poisoned, actions)
+    np.testing.assert_array_equal(ts.info["physics_diverged"], [False, True, False])
+    np.testing.assert_array_equal(ts.terminated, [False, True, False])
+    assert float(ts.reward[1]) == 0.0
+    assert np.isfinite(ts.obs).all() and np.isfinite(ts.info["final_obs"]).all()
+    np.testing.assert_array_equal(np.asarray(ts.obs)[[0, 2]], np.asarray(clean_ts.obs)[[0, 2]])
+    assert int(state.episode[1]) == 1  # env 1 was reset; the others go on
+    assert jax.tree_util.tree_all(jax.tree_util.tree_map(lambda x: bool(jnp.all(jnp.isfinite(x))), state.env_state.data.qvel))
+
+
+def test_solver_options() -> None:
+    faithful = gymx.make("InvertedPendulum-v5").unwrapped
+    c_opt = gymnasium.make("InvertedPendulum-v5").unwrapped.model.opt
+    assert faithful.solver["integrator"] == "rk4" and faithful.solver["iterations"] == c_opt.iterations
+    assert faithful.solver["ls_iterations"] == c_opt.ls_iterations and faithful.solver["timestep"] == c_opt.timestep
+    fast = gymx.make("InvertedPendulumFast-v5").unwrapped.solver
+    assert {k: fast[k] for k in FAST_SOLVER} == FAST_SOLVER and fast["timestep"] == c_opt.timestep
+    with pytest.raises(ValueError, match="integrator must be one of"):
+        InvertedPendulum(integrator="verlet")
+    with pytest.raises(ValueError, match="frame_skip must be at least 1"):
+        InvertedPendulum(frame_skip=0)
+
+
+def test_wrong_action_shape_is_named() -> None:
+    state, _ = RESET(jax.random.key(0))
+    with pytest.raises(ValueError, match=r"action shape must be \(1,\), got \(2,\)"):
+        ENV.step(state, jnp.zeros(2))
+
+
+def test_frames_render_headless() -> None:
+    state, _ = RESET(jax.random.key(0))
+    frame = ENV.render(state)
+    assert frame.shape == (480, 480, 3) and frame.dtype == np.uint8 and frame.std() > 5
+    depth = ENV.render(state, mode="depth_array")
+    assert depth.shape == (480, 480) and depth.dtype == np.float32 and np.isfinite(depth).all()
+    vec, reset, _ = vec_env(AutoresetMode.SAME_STEP)
+    vec_state, _ = reset(jax.random.key(0))
+    with pytest.raises(ValueError, match="draws one env"):
+        ENV.render(vec_state.env_state)
+    assert vec.render(vec_state, env_indices=[0, 2], columns=2).shape == (480, 962, 3)
+
+
+def test_gymnasium_vector_adapter_renders_every_env() -> None:
+    envs = gymnasium.make_vec("gymx/InvertedPendulum-v5", 2, render_mode="rgb_array")
+    envs.reset(seed=0)
+    frames = envs.render()
+    assert len(frames) == 2 and all(f.shape == (480, 480, 3) and f.dtype == np.uint8 for f in frames)
+    envs.close()
