@@ -1,0 +1,233 @@
+"""The MuJoCo envs: time to first step (cold and warm compile cache), throughput against Brax at
+matched solver settings, and how far the `...Fast-v5` solver drifts from the faithful one.
+
+    python benchmarks/mujoco_suite.py first-step                  # every v5 id, cold then warm cache
+    python benchmarks/mujoco_suite.py speed --num-envs 128 512    # gymx faithful, fast, Brax-matched, Brax
+    python benchmarks/mujoco_suite.py drift                       # Fast-v5 against v5 over an episode
+
+`first-step` runs each id in a fresh process: `make`, then a jitted reset and step of a VecEnv
+of `--num-envs` envs, until the first step's result is on the host; "cold" with an empty
+persistent compilation cache, "warm" with the cache the cold run filled.
+
+`speed` times one AOT-compiled program per case (as `gymx.bench` does: reset, then a `lax.scan`
+of T random-action batched steps with auto-reset). Brax (`pip install brax`) runs its own model
+of the same robot with its own settings through MJX (`brax.envs.get_environment(name,
+backend="mjx")`, auto-reset and vmap wrappers); "gymx-brax-solver" is gymx with Brax's
+integrator and iteration counts, so that pair differs only in env code and model file.
+
+`drift` plays the same random actions from the same start in `<Name>-v5` and `<Name>Fast-v5`
+(8 episodes each, no auto-reset) and reports both mean returns, the largest qpos difference
+after 20 steps and at the first termination, and the episode lengths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import gymx
+from gymx import bench
+from gymx.vector import AutoresetMode, VecEnv
+
+NAMES = (
+    "InvertedPendulum",
+    "InvertedDoublePendulum",
+    "Reacher",
+    "Pusher",
+    "Swimmer",
+    "Hopper",
+    "Walker2d",
+    "HalfCheetah",
+    "Ant",
+    "Humanoid",
+    "HumanoidStandup",
+)
+BRAX_NAMES = {
+    "InvertedPendulum": "inverted_pendulum",
+    "InvertedDoublePendulum": "inverted_double_pendulum",
+    "Reacher": "reacher",
+    "Pusher": "pusher",
+    "Swimmer": "swimmer",
+    "Hopper": "hopper",
+    "Walker2d": "walker2d",
+    "HalfCheetah": "halfcheetah",
+    "Ant": "ant",
+    "Humanoid": "humanoid",
+    "HumanoidStandup": "humanoidstandup",
+}
+INTEGRATOR_NAMES = {0: "euler", 1: "rk4", 2: "implicit", 3: "implicitfast"}
+
+FIRST_STEP = """
+import os, sys, time
+start = time.perf_counter()
+import jax, jax.numpy as jnp, gymx
+env_id, num_envs = sys.argv[1], int(sys.argv[2])
+vec = gymx.make_vec(env_id, num_envs)
+state, ts = jax.jit(vec.reset)(jax.random.key(0))
+state, ts = jax.jit(vec.step)(state, jnp.zeros((num_envs, *vec.action_space().shape[1:])))
+jax.block_until_ready(ts)
+print(time.perf_counter() - start)
+"""
+
+
+def first_step_seconds(env_id: str, num_envs: int, cache_dir: str) -> float:
+    env = {**os.environ, "GYMX_COMPILATION_CACHE": cache_dir}
+    result = subprocess.run([sys.executable, "-c", FIRST_STEP, env_id, str(num_envs)], env=env, capture_output=True, text=True, timeout=1800)
+    if result.returncode != 0:
+        raise RuntimeError(f"{env_id}: {result.stderr[-2000:]}")
+    return float(result.stdout.split()[-1])
+
+
+def run_first_step(names: Sequence[str], num_envs: int, fast: bool) -> None:
+    print(f"| id | solver | cold s | warm s |\n|---|---|---:|---:|")
+    for name in names:
+        for env_id in [f"{name}-v5"] + ([f"{name}Fast-v5"] if fast else []):
+            solver = gymx.make(env_id).unwrapped.solver
+            with tempfile.TemporaryDirectory() as cache:
+                cold = first_step_seconds(env_id, num_envs, cache)
+                warm = first_step_seconds(env_id, num_envs, cache)
+            label = f"{solver['integrator']}, {solver['iterations']}/{solver['ls_iterations']} it"
+            print(f"| {env_id} | {label} | {cold:.1f} | {warm:.1f} |", flush=True)
+
+
+def brax_program(name: str, num_envs: int, num_steps: int) -> Any:
+    from brax import envs
+    from brax.envs.wrappers.training import AutoResetWrapper, VmapWrapper
+
+    env = AutoResetWrapper(VmapWrapper(envs.get_environment(BRAX_NAMES[name], backend="mjx")))
+
+    def program(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        reset_key, scan_key = jax.random.split(key)
+        state = env.reset(jax.random.split(reset_key, num_envs))
+
+        def one_step(carry: tuple[Any, jax.Array], step_key: jax.Array) -> tuple[Any, None]:
+            state, reward_sum = carry
+            # Uniform in Brax's [-1, 1] action box.
+            action = jax.random.uniform(step_key, (num_envs, env.action_size), minval=-1.0, maxval=1.0)
+            state = env.step(state, action)
+            return (state, reward_sum + jnp.sum(state.reward)), None
+
+        (state, reward_sum), _ = jax.lax.scan(one_step, (state, jnp.zeros(())), jax.random.split(scan_key, num_steps))
+        return reward_sum, jnp.sum(state.obs)
+
+    return program, env
+
+
+def brax_solver(name: str) -> dict[str, Any]:
+    from brax import envs
+
+    opt = envs.get_environment(BRAX_NAMES[name], backend="mjx").sys.opt
+    return {"integrator": INTEGRATOR_NAMES[int(opt.integrator)], "iterations": int(opt.iterations), "ls_iterations": int(opt.ls_iterations)}
+
+
+def bench_vec(label: str, venv: VecEnv, num_steps: int, repeats: int, progress: bench.Progress) -> bench.BenchResult:
+    compile_s, walls, calls = bench._time_program(label, lambda: bench.gymx_program(venv, num_steps), repeats, progress)
+    solver = venv.env.unwrapped.solver
+    note = f"{solver['integrator']}, {solver['iterations']}/{solver['ls_iterations']} it"
+    result = bench.BenchResult(label, venv.env.spec.id, venv.num_envs, num_steps, tuple(walls), calls, compile_s, None, note)
+    progress.done(bench.summary(result))
+    return result
+
+
+def run_speed(names: Sequence[str], sizes: Sequence[int], num_steps: int, repeats: int, with_brax: bool) -> None:
+    progress = bench.Progress()
+    results = []
+    for name in names:
+        for num_envs in sizes:
+            results.append(bench_vec("gymx", gymx.make_vec(f"{name}-v5", num_envs), num_steps, repeats, progress))
+            results.append(bench_vec("gymx-fast", gymx.make_vec(f"{name}Fast-v5", num_envs), num_steps, repeats, progress))
+            if not with_brax:
+                continue
+            solver = brax_solver(name)
+            matched = VecEnv(gymx.make(f"{name}-v5", **solver), num_envs, AutoresetMode.SAME_STEP)
+            results.append(bench_vec("gymx-brax-solver", matched, num_steps, repeats, progress))
+            program, _ = brax_program(name, num_envs, num_steps)
+            compile_s, walls, calls = bench._time_program(f"brax {name}", lambda program=program: program, repeats, progress)
+            note = f"brax model; {solver['integrator']}, {solver['iterations']}/{solver['ls_iterations']} it"
+            results.append(bench.BenchResult("brax", f"{name}-v5", num_envs, num_steps, tuple(walls), calls, compile_s, None, note))
+            progress.done(bench.summary(results[-1]))
+    print("| case | id | N | T | steps/s (median) | compile s | solver |\n|---|---|---:|---:|---:|---:|---|")
+    for r in results:
+        print(f"| {r.peer} | {r.env_id} | {r.num_envs} | {r.num_steps} | {bench._format_rate(r.median)} | {r.compile_s:.1f} | {r.note} |")
+
+
+def episode_rollout(env_id: str, num_envs: int, num_steps: int, seed: int) -> dict[str, np.ndarray]:
+    vec = VecEnv(gymx.make(env_id, max_episode_steps=-1), num_envs, AutoresetMode.DISABLED)
+    space = vec.action_space()
+    # The same uniform random actions for both solvers: (T, N, action size).
+    actions = jax.vmap(space.sample)(jax.random.split(jax.random.key(seed + 1), num_steps))
+
+    @jax.jit
+    def run(key: jax.Array) -> dict[str, jax.Array]:
+        state, _ = vec.reset(key)
+
+        def one_step(state: Any, action: jax.Array) -> tuple[Any, dict[str, jax.Array]]:
+            state, ts = vec.step(state, action)
+            return state, {"reward": ts.reward, "terminated": ts.terminated, "qpos": vec.env.inner_state(state.env_state).data.qpos}
+
+        return jax.lax.scan(one_step, state, actions)[1]
+
+    return jax.tree_util.tree_map(np.asarray, run(jax.random.key(seed)))
+
+
+def run_drift(names: Sequence[str], num_envs: int, num_steps: int) -> None:
+    print("| env | v5 mean return | Fast-v5 mean return | mean length v5 / Fast | max qpos diff after 20 steps | at first termination |")
+    print("|---|---:|---:|---|---:|---:|")
+    for name in names:
+        faithful = episode_rollout(f"{name}-v5", num_envs, num_steps, 0)
+        fast = episode_rollout(f"{name}Fast-v5", num_envs, num_steps, 0)
+
+        def episode(run: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            ended = np.cumsum(run["terminated"], axis=0) > 0
+            alive = np.concatenate([np.ones((1, num_envs), bool), ~ended[:-1]])
+            return (run["reward"] * alive).sum(axis=0), alive.sum(axis=0)
+
+        (faithful_returns, faithful_lengths), (fast_returns, fast_lengths) = episode(faithful), episode(fast)
+        both = np.minimum(faithful_lengths, fast_lengths)
+        diff = np.abs(faithful["qpos"] - fast["qpos"]).max(axis=-1)  # (T, N)
+        at_20 = diff[min(19, num_steps - 1)].max()
+        at_end = max(diff[length - 1, i] for i, length in enumerate(both))
+        print(
+            f"| {name} | {faithful_returns.mean():.1f} | {fast_returns.mean():.1f} | {faithful_lengths.mean():.0f} / {fast_lengths.mean():.0f} "
+            f"| {at_20:.2g} | {at_end:.2g} |",
+            flush=True,
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("suite", choices=["first-step", "speed", "drift"])
+    parser.add_argument("--envs", nargs="+", default=list(NAMES), choices=NAMES, help="env names (default: all)")
+    parser.add_argument("--num-envs", nargs="+", type=int, default=None, help="batch sizes (first-step: 1; speed: 128)")
+    parser.add_argument("--steps", type=int, default=None, help="steps per program (speed: 50) or episode (drift: 1000)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-fast", action="store_true", help="first-step: the faithful ids only")
+    parser.add_argument("--no-brax", action="store_true", help="speed: without the Brax rows")
+    args = parser.parse_args(argv)
+    print(f"{datetime.date.today()} · {bench.device_description()} · {platform.machine()} · python {platform.python_version()}")
+    start = time.perf_counter()
+    if args.suite == "first-step":
+        run_first_step(args.envs, (args.num_envs or [1])[0], not args.no_fast)
+    elif args.suite == "speed":
+        bench.cold_compiles()
+        run_speed(args.envs, args.num_envs or [128], args.steps or 50, args.repeats, not args.no_brax)
+    else:
+        run_drift(args.envs, (args.num_envs or [8])[0], args.steps or 1000)
+    print(f"\n{' '.join(sys.argv)} · {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
