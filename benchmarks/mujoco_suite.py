@@ -16,7 +16,7 @@ backend="mjx")`, auto-reset and vmap wrappers); "gymx-brax-solver" is gymx with 
 integrator and iteration counts, so that pair differs only in env code and model file.
 
 `drift` plays the same random actions from the same start in `<Name>-v5` and `<Name>Fast-v5`
-(8 episodes each, no auto-reset) and reports both mean returns, the largest qpos difference
+(8 episodes each, up to the id's time limit, no auto-reset) and reports both mean returns, the largest qpos difference
 after 20 steps and at the first termination, and the episode lengths.
 """
 
@@ -186,8 +186,9 @@ def run_drift(names: Sequence[str], num_envs: int, num_steps: int) -> None:
     print("| env | v5 mean return | Fast-v5 mean return | mean length v5 / Fast | max qpos diff after 20 steps | at first termination |")
     print("|---|---:|---:|---|---:|---:|")
     for name in names:
-        faithful = episode_rollout(f"{name}-v5", num_envs, num_steps, 0)
-        fast = episode_rollout(f"{name}Fast-v5", num_envs, num_steps, 0)
+        steps = num_steps or gymx.spec(f"{name}-v5").max_episode_steps
+        faithful = episode_rollout(f"{name}-v5", num_envs, steps, 0)
+        fast = episode_rollout(f"{name}Fast-v5", num_envs, steps, 0)
 
         def episode(run: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             ended = np.cumsum(run["terminated"], axis=0) > 0
@@ -197,7 +198,7 @@ def run_drift(names: Sequence[str], num_envs: int, num_steps: int) -> None:
         (faithful_returns, faithful_lengths), (fast_returns, fast_lengths) = episode(faithful), episode(fast)
         both = np.minimum(faithful_lengths, fast_lengths)
         diff = np.abs(faithful["qpos"] - fast["qpos"]).max(axis=-1)  # (T, N)
-        at_20 = diff[min(19, num_steps - 1)].max()
+        at_20 = diff[min(19, steps - 1)].max()
         at_end = max(diff[length - 1, i] for i, length in enumerate(both))
         print(
             f"| {name} | {faithful_returns.mean():.1f} | {fast_returns.mean():.1f} | {faithful_lengths.mean():.0f} / {fast_lengths.mean():.0f} "
@@ -211,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("suite", choices=["first-step", "speed", "drift"])
     parser.add_argument("--envs", nargs="+", default=list(NAMES), choices=NAMES, help="env names (default: all)")
     parser.add_argument("--num-envs", nargs="+", type=int, default=None, help="batch sizes (first-step: 1; speed: 128)")
-    parser.add_argument("--steps", type=int, default=None, help="steps per program (speed: 50) or episode (drift: 1000)")
+    parser.add_argument("--steps", type=int, default=None, help="steps per program (speed: 50) or episode (drift: the time limit)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-fast", action="store_true", help="first-step: the faithful ids only")
     parser.add_argument("--no-brax", action="store_true", help="speed: without the Brax rows")
@@ -224,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench.cold_compiles()
         run_speed(args.envs, args.num_envs or [128], args.steps or 50, args.repeats, not args.no_brax)
     else:
-        run_drift(args.envs, (args.num_envs or [8])[0], args.steps or 1000)
+        run_drift(args.envs, (args.num_envs or [8])[0], args.steps)
     print(f"\n{' '.join(sys.argv)} · {time.perf_counter() - start:.0f} s")
     return 0
 

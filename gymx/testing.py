@@ -94,11 +94,19 @@ def _check_render(env: Env, params: Any, state: Any) -> None:
     )
 
 
+def _close_to_rounding(x: Any, y: Any) -> bool:
+    x, y = np.asarray(x), np.asarray(y)
+    if not np.issubdtype(x.dtype, np.floating):
+        return bool(np.array_equal(x, y))
+    scale = float(np.max(np.abs(y), initial=0.0, where=np.isfinite(y)))
+    return bool(np.allclose(x, y, rtol=1e-4, atol=1e-5 + 1e-4 * scale, equal_nan=True))
+
+
 def check_env(env: Env, params: Any = None, num_steps: int = 200, seed: int = 0) -> None:
     """Checks the functional API's contract on `env`; raises `EnvCheckError` naming the broken rule.
 
     Checks: spaces are gymx spaces; every observation equals `env.observe` of its state; reset and step run under `jit` and `vmap` (vmapped results
-    equal per-env results); observations lie in the observation space with its shape and dtype
+    equal per-env results, steps' outputs to float32 reassociation); observations lie in the observation space with its shape and dtype
     on every step; reward is a float32 scalar, terminated/truncated bool scalars, info has the
     same keys, shapes and dtypes on every step; values stay finite; equal keys give equal
     trajectories; a terminated state is absorbing (same obs, zero reward, terminated stays
@@ -173,7 +181,7 @@ def check_env(env: Env, params: Any = None, num_steps: int = 200, seed: int = 0)
     keys = jax.random.split(jax.random.key(seed + 1), batch)
     batched_state, batched_ts = jax.jit(jax.vmap(lambda k: env.reset(k, params)))(keys)
     actions = jax.vmap(action_space.sample)(jax.random.split(jax.random.key(seed + 2), batch))
-    stepped_state, stepped_ts = jax.jit(jax.vmap(lambda s, a: env.step(s, a, params)))(batched_state, actions)
+    _, stepped_ts = jax.jit(jax.vmap(lambda s, a: env.step(s, a, params)))(batched_state, actions)
     for i in range(batch):
         single_state, single_ts = reset(keys[i])
         _require(
@@ -181,11 +189,13 @@ def check_env(env: Env, params: Any = None, num_steps: int = 200, seed: int = 0)
             lambda: "vmapped reset differs from a single reset with the same key",
         )
         single_state, single_ts = step(single_state, jax.tree_util.tree_map(lambda x: x[i], actions))
-        batched_i = jax.tree_util.tree_map(lambda x: x[i], (stepped_state, stepped_ts))
+        batched_i = jax.tree_util.tree_map(lambda x: x[i], stepped_ts)
+        # What the step emits, to float32 reassociation: batched linear algebra sums in another
+        # order, and an iterative physics solver's internals (MJX's constraint forces and warm
+        # starts) then differ in their last digits, so internal state is not compared, and an
+        # entry's error is measured against the largest value of its field (a contact force of
+        # 1e3 beside one of 0).
         _require(
-            all(
-                np.allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6, equal_nan=True)
-                for x, y in zip(jax.tree_util.tree_leaves((single_state, single_ts)), jax.tree_util.tree_leaves(batched_i))
-            ),
+            all(_close_to_rounding(x, y) for x, y in zip(jax.tree_util.tree_leaves(single_ts), jax.tree_util.tree_leaves(batched_i))),
             lambda: "vmapped step differs from a single step with the same state and action",
         )

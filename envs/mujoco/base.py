@@ -6,7 +6,8 @@ observation, the reward terms and the health rule. The physics, the `params` plu
 rendering live here.
 
 Solver settings are part of what an id means. By default an env integrates with the model file's
-own options (Gymnasium's files: RK4, up to 100 solver iterations and 50 line-search iterations),
+own options (Gymnasium's files: RK4, up to 100 solver iterations and 50 line-search iterations;
+Newton where a file asks for PGS, which MJX lacks),
 so `Hopper-v5` steps as Gymnasium's `Hopper-v5` does; `integrator`, `iterations` and
 `ls_iterations` are static constructor options, which the `...Fast-v5` ids set to
 `gymx.envs.mujoco.FAST_SOLVER`.
@@ -22,19 +23,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-# MuJoCo picks its OpenGL backend when it is imported; EGL renders off-screen with no display
-# (Mesa's software EGL on a machine without a GPU).
-if "DISPLAY" not in os.environ:
-    os.environ.setdefault("MUJOCO_GL", "egl")
-
 try:
     import mujoco
     from mujoco import mjx
 except ImportError as error:  # pragma: no cover - depends on the install
     raise ImportError(f"gymx's MuJoCo envs need the mjx extra: pip install 'gymx[mjx]' ({error})") from error
 
-from gymx import spaces, struct  # noqa: E402
-from gymx.core import Env, tree_select  # noqa: E402
+from gymx import spaces, struct
+from gymx.core import Env, tree_select
 
 INTEGRATORS = {
     "euler": mujoco.mjtIntegrator.mjINT_EULER,
@@ -70,11 +66,20 @@ def gymnasium_asset(name: str) -> str:
     return str(importlib.resources.files("gymnasium.envs.mujoco") / "assets" / name)
 
 
+def model_path(xml_file: str) -> str:
+    """Gymnasium's rule for `xml_file`: a path when it starts with '/', '.' or '~', else a file of its assets."""
+    if xml_file.startswith(("/", ".")):
+        return xml_file
+    if xml_file.startswith("~"):
+        return os.path.expanduser(xml_file)
+    return gymnasium_asset(xml_file)
+
+
 class MujocoEnv(Env[MujocoState, P], Generic[P]):
     """Base of the MuJoCo envs (see the module docstring).
 
     Subclasses set `model_file` (a Gymnasium asset name), `default_frame_skip` and `camera`
-    (Gymnasium's default camera settings of the env), pass their params to `__init__`, and
+    (Gymnasium's default camera config of the env), pass their params to `__init__`, and
     implement `initial_qpos_qvel`, `observe_data`, `task_step` (reward and its terms) and, if the
     env can end, `unhealthy`. Params classes have a `physics: Physics` field.
     """
@@ -97,8 +102,11 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         ls_iterations: int | None = None,
         width: int = 480,
         height: int = 480,
+        default_camera_config: dict[str, Any] | None = None,
+        camera_id: int | None = None,
+        camera_name: str | None = None,
     ):
-        model = mujoco.MjModel.from_xml_path(xml_file or gymnasium_asset(self.model_file))
+        model = mujoco.MjModel.from_xml_path(model_path(xml_file or self.model_file))
         if integrator is not None:
             if integrator not in INTEGRATORS:
                 raise ValueError(f"integrator must be one of {sorted(INTEGRATORS)}, got {integrator!r}")
@@ -107,6 +115,11 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
             model.opt.iterations = iterations
         if ls_iterations is not None:
             model.opt.ls_iterations = ls_iterations
+        if model.opt.solver == mujoco.mjtSolver.mjSOL_PGS:
+            # MJX has no PGS solver, the one Gymnasium's humanoid files ask for; Newton solves the
+            # same constrained problem to convergence: over 20 steps of C MuJoCo from Gymnasium's
+            # starts the two differ by at most 4e-5 in qpos/qvel and 0.02 in contact forces (of up to 2e3).
+            model.opt.solver = mujoco.mjtSolver.mjSOL_NEWTON
         self.frame_skip = self.default_frame_skip if frame_skip is None else frame_skip
         if self.frame_skip < 1:
             raise ValueError(f"frame_skip must be at least 1, got {self.frame_skip}")
@@ -116,6 +129,14 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         self.init_qvel = np.zeros(model.nv, np.float32)
         self.dt = float(model.opt.timestep) * self.frame_skip
         self.width, self.height = width, height
+        if default_camera_config is not None:
+            self.camera = default_camera_config
+        if camera_id is not None and camera_name is not None:
+            raise ValueError("pass camera_id or camera_name, not both")
+        # Gymnasium's choice: the named camera, else the model's "track" camera, else (id -1) a free one.
+        self.camera_id = camera_id if camera_id is not None else mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, camera_name or "track")
+        if camera_name is not None and self.camera_id < 0:
+            raise ValueError(f"the model has no camera named {camera_name!r}")
         self._params = params
         self._renderer: mujoco.Renderer | None = None
         self.metadata = {**type(self).metadata, "render_fps": int(np.round(1.0 / self.dt))}
@@ -142,6 +163,10 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
     def task_step(self, before: mjx.Data, after: mjx.Data, action: jax.Array, params: P) -> tuple[jax.Array, dict]:
         """(reward, info) of the step from `before` to `after`; info holds each reward term."""
         raise NotImplementedError
+
+    def position_info(self, data: mjx.Data, params: P) -> dict:
+        """The info entries that say where the robot is, which Gymnasium also reports at reset."""
+        return {}
 
     def unhealthy(self, data: mjx.Data, params: P) -> jax.Array:
         """Whether `data` ends the episode (an env that never ends keeps this default)."""
@@ -211,6 +236,9 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         info["physics_diverged"] = ~finite
         return MujocoState(data=after, diverged=~finite), jnp.where(finite, reward, 0.0), info
 
+    def reset_info(self, state: MujocoState, params: P) -> dict:
+        return {**super().reset_info(state, params), **self.position_info(state.data, params)}
+
     def observe(self, state: MujocoState, params: P) -> jax.Array:
         return self.observe_data(state.data, params).astype(jnp.float32)
 
@@ -238,19 +266,34 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
                     f"{self.name} could not open an OpenGL context ({error}); with no display, set MUJOCO_GL=egl "
                     "(or osmesa) before anything imports mujoco"
                 ) from error
-        camera = mujoco.MjvCamera()
-        mujoco.mjv_defaultFreeCamera(self.mj_model, camera)
-        for name, value in self.camera.items():
-            if isinstance(value, np.ndarray):
-                getattr(camera, name)[:] = value
-            else:
-                setattr(camera, name, value)
+        camera = self._render_camera()
         if mode == "depth_array":
             self._renderer.enable_depth_rendering()
         self._renderer.update_scene(data, camera)
         frame = self._renderer.render()
         self._renderer.disable_depth_rendering()
         return frame.copy()
+
+    def _render_camera(self) -> mujoco.MjvCamera:
+        """The camera as Gymnasium's renderer sets it up: free, looking at the median geom position
+        (of the start pose here; Gymnasium takes the pose of its first render) from the model's
+        extent, then the env's camera config; a fixed camera instead when `camera_id` names one."""
+        camera = mujoco.MjvCamera()
+        camera.type = mujoco.mjtCamera.mjCAMERA_FREE
+        camera.fixedcamid = -1
+        start = mujoco.MjData(self.mj_model)
+        mujoco.mj_forward(self.mj_model, start)
+        camera.lookat[:] = np.median(start.geom_xpos, axis=0)
+        camera.distance = self.mj_model.stat.extent
+        for name, value in self.camera.items():
+            if isinstance(value, np.ndarray):
+                getattr(camera, name)[:] = value
+            else:
+                setattr(camera, name, value)
+        if self.camera_id >= 0:
+            camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
+            camera.fixedcamid = self.camera_id
+        return camera
 
     def close(self) -> None:
         if self._renderer is not None:

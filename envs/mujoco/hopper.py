@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -62,7 +64,7 @@ class Hopper(MujocoEnv[HopperParams]):
 
     model_file = "hopper.xml"
     default_frame_skip = 4
-    camera = {"trackbodyid": 2, "distance": 3.0, "lookat": np.array((0.0, 0.0, 1.15)), "elevation": -20.0}
+    camera: ClassVar[dict[str, Any]] = {"trackbodyid": 2, "distance": 3.0, "lookat": np.array((0.0, 0.0, 1.15)), "elevation": -20.0}
 
     def __init__(
         self,
@@ -113,6 +115,9 @@ class Hopper(MujocoEnv[HopperParams]):
         healthy_angle = (params.healthy_angle_min < angle) & (angle < params.healthy_angle_max)
         return healthy_state & healthy_z & healthy_angle
 
+    def position_info(self, data: mjx.Data, params: HopperParams) -> dict:
+        return {"x_position": data.qpos[0], "z_distance_from_origin": data.qpos[1] - self.init_qpos[1]}
+
     def unhealthy(self, data: mjx.Data, params: HopperParams) -> jax.Array:
         return jnp.logical_and(self.terminate_when_unhealthy, ~self.is_healthy(data, params))
 
@@ -122,8 +127,7 @@ class Hopper(MujocoEnv[HopperParams]):
         survive = healthy_reward(self.is_healthy(after, params), params)
         ctrl = control_cost(action, params)
         info = {
-            "x_position": after.qpos[0],
-            "z_distance_from_origin": after.qpos[1] - self.init_qpos[1],
+            **self.position_info(after, params),
             "x_velocity": x_velocity,
             "reward_forward": forward,
             "reward_ctrl": -ctrl,

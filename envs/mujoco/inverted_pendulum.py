@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import jax
 import jax.numpy as jnp
 from gymx.envs.mujoco.base import MujocoEnv, Physics
@@ -40,7 +42,7 @@ class InvertedPendulum(MujocoEnv[InvertedPendulumParams]):
 
     model_file = "inverted_pendulum.xml"
     default_frame_skip = 2
-    camera = {"trackbodyid": 0, "distance": 2.04}
+    camera: ClassVar[dict[str, Any]] = {"trackbodyid": 0, "distance": 2.04}
 
     def __init__(self, reset_noise_scale: float = 0.01, **model_options):
         super().__init__(InvertedPendulumParams(reset_noise_scale=reset_noise_scale), **model_options)

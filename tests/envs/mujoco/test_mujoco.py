@@ -62,7 +62,7 @@ def test_physics_params_match_c_mujoco_with_the_same_changes() -> None:
 
 
 def test_each_env_of_a_batch_can_have_its_own_physics() -> None:
-    vec, reset, step = vec_env(AutoresetMode.DISABLED)
+    _, reset, step = vec_env(AutoresetMode.DISABLED)
     params = ENV.default_params.replace(physics=Physics(mass=jnp.array([1.0, 2.0, 1.0])))
     state, _ = reset(jax.random.key(0), params)
     default_state, _ = reset(jax.random.key(0))
@@ -75,13 +75,13 @@ def test_each_env_of_a_batch_can_have_its_own_physics() -> None:
 
 
 def test_a_diverged_env_ends_alone_and_resets() -> None:
-    vec, reset, step = vec_env(AutoresetMode.SAME_STEP)
+    _, reset, step = vec_env(AutoresetMode.SAME_STEP)
     state, _ = reset(jax.random.key(1))
     data = state.env_state.data
     # Finite, but squaring it in the dynamics overflows float32: the step blows up.
     poisoned = state.replace(env_state=state.env_state.replace(data=data.replace(qvel=data.qvel.at[1, 1].set(1e30))))
     actions = jnp.zeros((3, 1))
-    clean_state, clean_ts = step(state, actions)
+    _, clean_ts = step(state, actions)
     state, ts = step(poisoned, actions)
     np.testing.assert_array_equal(ts.info["physics_diverged"], [False, True, False])
     np.testing.assert_array_equal(ts.terminated, [False, True, False])
