@@ -10,7 +10,11 @@ of `--num-envs` envs, until the first step's result is on the host; "cold" with 
 persistent compilation cache, "warm" with the cache the cold run filled.
 
 `speed` times one AOT-compiled program per case (as `gymx.bench` does: reset, then a `lax.scan`
-of T random-action batched steps with auto-reset). Brax (`pip install brax`) runs its own model
+of T random-action batched steps with auto-reset). The env's overhead is "gymx-no-resets" (the
+v5 env with no time limit or termination, so it simulates every step, in a VecEnv without
+auto-reset) against "bare-mjx-step" (the same MJX model stepped `frame_skip` times per step by
+`vmap(mjx.step)` with random controls, nothing else). "gymnasium-sync" is Gymnasium's C-MuJoCo
+env of the id in a 16-env SyncVectorEnv stepped from Python for 200 steps. Brax (`pip install brax`) runs its own model
 of the same robot with its own settings through MJX (`brax.envs.get_environment(name,
 backend="mjx")`, auto-reset and vmap wrappers); "gymx-brax-solver" is gymx with Brax's
 integrator and iteration counts, so that pair differs only in env code and model file.
@@ -84,14 +88,14 @@ print(time.perf_counter() - start)
 
 def first_step_seconds(env_id: str, num_envs: int, cache_dir: str) -> float:
     env = {**os.environ, "GYMX_COMPILATION_CACHE": cache_dir}
-    result = subprocess.run([sys.executable, "-c", FIRST_STEP, env_id, str(num_envs)], env=env, capture_output=True, text=True, timeout=1800)
+    result = subprocess.run([sys.executable, "-c", FIRST_STEP, env_id, str(num_envs)], env=env, capture_output=True, text=True, timeout=1800, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"{env_id}: {result.stderr[-2000:]}")
     return float(result.stdout.split()[-1])
 
 
 def run_first_step(names: Sequence[str], num_envs: int, fast: bool) -> None:
-    print(f"| id | solver | cold s | warm s |\n|---|---|---:|---:|")
+    print("| id | solver | cold s | warm s |\n|---|---|---:|---:|")
     for name in names:
         for env_id in [f"{name}-v5"] + ([f"{name}Fast-v5"] if fast else []):
             solver = gymx.make(env_id).unwrapped.solver
@@ -132,6 +136,46 @@ def brax_solver(name: str) -> dict[str, Any]:
     return {"integrator": INTEGRATOR_NAMES[int(opt.integrator)], "iterations": int(opt.iterations), "ls_iterations": int(opt.ls_iterations)}
 
 
+def bare_program(env: Any, num_envs: int, num_steps: int) -> Any:
+    """The physics alone: `num_envs` copies of the env's MJX model, each step `frame_skip`
+    `mjx.step`s with uniform random controls, no observation, reward, termination or reset."""
+    from mujoco import mjx
+
+    model, frame_skip = env.mjx_model, env.frame_skip
+    low, high = env.action_space().low, env.action_space().high
+
+    def advance(data: Any, ctrl: jax.Array) -> Any:
+        return jax.lax.fori_loop(0, frame_skip, lambda _, d: mjx.step(model, d), data.replace(ctrl=ctrl))
+
+    def program(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        reset_key, scan_key = jax.random.split(key)
+        start = env.state_from(env.init_qpos, env.init_qvel, env.default_params).data
+        # The env's own start noise, so both programs simulate the same kind of states.
+        noise = jax.random.uniform(reset_key, (num_envs, model.nq), jnp.float32, -5e-3, 5e-3)
+        data = jax.vmap(lambda n: start.replace(qpos=start.qpos + n))(noise)
+
+        def one_step(carry: tuple[Any, jax.Array], step_key: jax.Array) -> tuple[Any, None]:
+            data, total = carry
+            ctrl = jax.random.uniform(step_key, (num_envs, model.nu), jnp.float32, low, high)
+            data = jax.vmap(advance)(data, ctrl)
+            return (data, total + jnp.sum(data.qpos)), None
+
+        (data, total), _ = jax.lax.scan(one_step, (data, jnp.zeros(())), jax.random.split(scan_key, num_steps))
+        return total, jnp.sum(data.qvel)
+
+    return program
+
+
+def endless(name: str, **options: Any) -> Any:
+    """The v5 env with no time limit and, where it can end, no termination: it simulates every step."""
+    import inspect
+
+    env = gymx.make(f"{name}-v5", max_episode_steps=-1, **options)
+    if "terminate_when_unhealthy" in inspect.signature(type(env).__init__).parameters:
+        env = gymx.make(f"{name}-v5", max_episode_steps=-1, terminate_when_unhealthy=False, **options)
+    return env
+
+
 def bench_vec(label: str, venv: VecEnv, num_steps: int, repeats: int, progress: bench.Progress) -> bench.BenchResult:
     compile_s, walls, calls = bench._time_program(label, lambda: bench.gymx_program(venv, num_steps), repeats, progress)
     solver = venv.env.unwrapped.solver
@@ -141,13 +185,22 @@ def bench_vec(label: str, venv: VecEnv, num_steps: int, repeats: int, progress: 
     return result
 
 
-def run_speed(names: Sequence[str], sizes: Sequence[int], num_steps: int, repeats: int, with_brax: bool) -> None:
+def run_speed(names: Sequence[str], sizes: Sequence[int], num_steps: int, repeats: int, with_brax: bool, with_gymnasium: bool) -> None:
     progress = bench.Progress()
     results = []
     for name in names:
         for num_envs in sizes:
             results.append(bench_vec("gymx", gymx.make_vec(f"{name}-v5", num_envs), num_steps, repeats, progress))
             results.append(bench_vec("gymx-fast", gymx.make_vec(f"{name}Fast-v5", num_envs), num_steps, repeats, progress))
+            # Env overhead: the same physics with and without the env around it, nothing ending.
+            endless_env = endless(name)
+            results.append(bench_vec("gymx-no-resets", VecEnv(endless_env, num_envs, AutoresetMode.DISABLED), num_steps, repeats, progress))
+            bare = bare_program(endless_env.unwrapped, num_envs, num_steps)
+            compile_s, walls, calls = bench._time_program(f"bare mjx {name}", lambda bare=bare: bare, repeats, progress)
+            results.append(bench.BenchResult("bare-mjx-step", f"{name}-v5", num_envs, num_steps, tuple(walls), calls, compile_s, None, results[-1].note))
+            progress.done(bench.summary(results[-1]))
+            if with_gymnasium:
+                results.append(bench.bench_gymnasium(f"{name}-v5", "sync", 16, 200, repeats, progress))
             if not with_brax:
                 continue
             solver = brax_solver(name)
@@ -160,7 +213,8 @@ def run_speed(names: Sequence[str], sizes: Sequence[int], num_steps: int, repeat
             progress.done(bench.summary(results[-1]))
     print("| case | id | N | T | steps/s (median) | compile s | solver |\n|---|---|---:|---:|---:|---:|---|")
     for r in results:
-        print(f"| {r.peer} | {r.env_id} | {r.num_envs} | {r.num_steps} | {bench._format_rate(r.median)} | {r.compile_s:.1f} | {r.note} |")
+        compile_s = "–" if r.compile_s is None else f"{r.compile_s:.1f}"
+        print(f"| {r.peer} | {r.env_id} | {r.num_envs} | {r.num_steps} | {bench._format_rate(r.median) if r.ok else '–'} | {compile_s} | {r.note} |")
 
 
 def episode_rollout(env_id: str, num_envs: int, num_steps: int, seed: int) -> dict[str, np.ndarray]:
@@ -216,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-fast", action="store_true", help="first-step: the faithful ids only")
     parser.add_argument("--no-brax", action="store_true", help="speed: without the Brax rows")
+    parser.add_argument("--no-gymnasium", action="store_true", help="speed: without Gymnasium's C-MuJoCo sync vector env")
     args = parser.parse_args(argv)
     print(f"{datetime.date.today()} · {bench.device_description()} · {platform.machine()} · python {platform.python_version()}")
     start = time.perf_counter()
@@ -223,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_first_step(args.envs, (args.num_envs or [1])[0], not args.no_fast)
     elif args.suite == "speed":
         bench.cold_compiles()
-        run_speed(args.envs, args.num_envs or [128], args.steps or 50, args.repeats, not args.no_brax)
+        run_speed(args.envs, args.num_envs or [128], args.steps or 50, args.repeats, not args.no_brax, not args.no_gymnasium)
     else:
         run_drift(args.envs, (args.num_envs or [8])[0], args.steps)
     print(f"\n{' '.join(sys.argv)} · {time.perf_counter() - start:.0f} s")
