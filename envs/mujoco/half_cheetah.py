@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-from gymx.envs.mujoco.base import MujocoEnv, MujocoState, Physics
+from gymx.envs.mujoco.base import MujocoEnv, Physics
 
 # After base, which picks MuJoCo's OpenGL backend before importing it.
 from mujoco import mjx
@@ -106,13 +106,12 @@ class HalfCheetah(MujocoEnv[HalfCheetahParams]):
         forward = forward_reward(x_velocity, params)
         ctrl = control_cost(action, params)
         info = {
-            "x_position": after.qpos[0],
+            **self.position_info(after, params),
             "x_velocity": x_velocity,
             "reward_forward": forward,
             "reward_ctrl": -ctrl,
         }
         return forward - ctrl, info
 
-    def reset_info(self, state: MujocoState, params: HalfCheetahParams) -> dict:
-        # Gymnasium's v5 reset reports the position key of the step info.
-        return {**super().reset_info(state, params), "x_position": state.data.qpos[0]}
+    def position_info(self, data: mjx.Data, params: HalfCheetahParams) -> dict:
+        return {"x_position": data.qpos[0]}

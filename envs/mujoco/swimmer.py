@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from gymx.envs.mujoco.base import MujocoEnv, MujocoState, Physics
+from gymx.envs.mujoco.base import MujocoEnv, Physics
 
 # After base, which picks MuJoCo's OpenGL backend before importing it.
 from mujoco import mjx
@@ -104,7 +104,7 @@ class Swimmer(MujocoEnv[SwimmerParams]):
         forward = forward_reward(xy_velocity[0], params)
         ctrl = control_cost(action, params)
         info = {
-            **self.position_info(after),
+            **self.position_info(after, params),
             "x_velocity": xy_velocity[0],
             "y_velocity": xy_velocity[1],
             "reward_forward": forward,
@@ -112,13 +112,9 @@ class Swimmer(MujocoEnv[SwimmerParams]):
         }
         return forward - ctrl, info
 
-    def position_info(self, data: mjx.Data) -> dict:
+    def position_info(self, data: mjx.Data, params: SwimmerParams) -> dict:
         return {
             "x_position": data.qpos[0],
             "y_position": data.qpos[1],
             "distance_from_origin": jnp.linalg.norm(data.qpos[:2]),
         }
-
-    def reset_info(self, state: MujocoState, params: SwimmerParams) -> dict:
-        # Gymnasium's v5 reset reports the position keys of the step info.
-        return {**super().reset_info(state, params), **self.position_info(state.data)}

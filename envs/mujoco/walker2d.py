@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gymx.envs.mujoco.base import MujocoEnv, MujocoState, Physics
+from gymx.envs.mujoco.base import MujocoEnv, Physics
 
 # After base, which picks MuJoCo's OpenGL backend before importing it.
 from mujoco import mjx
@@ -148,8 +148,7 @@ class Walker2d(MujocoEnv[Walker2dParams]):
         survive = healthy_reward(self.is_healthy(after, params), params)
         ctrl = control_cost(action, params)
         info = {
-            "x_position": after.qpos[0],
-            "z_distance_from_origin": after.qpos[1] - self.init_qpos[1],
+            **self.position_info(after, params),
             "x_velocity": x_velocity,
             "reward_forward": forward,
             "reward_ctrl": -ctrl,
@@ -157,11 +156,5 @@ class Walker2d(MujocoEnv[Walker2dParams]):
         }
         return forward + survive - ctrl, info
 
-    def reset_info(self, state: MujocoState, params: Walker2dParams) -> dict:
-        # Gymnasium's v5 reset reports the position keys of the step info.
-        data = state.data
-        return {
-            **super().reset_info(state, params),
-            "x_position": data.qpos[0],
-            "z_distance_from_origin": data.qpos[1] - self.init_qpos[1],
-        }
+    def position_info(self, data: mjx.Data, params: Walker2dParams) -> dict:
+        return {"x_position": data.qpos[0], "z_distance_from_origin": data.qpos[1] - self.init_qpos[1]}
