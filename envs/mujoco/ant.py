@@ -6,7 +6,14 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-from gymx.envs.mujoco.base import MujocoEnv, MujocoState, Physics
+from gymx.envs.mujoco.base import (
+    MujocoEnv,
+    MujocoState,
+    Physics,
+    control_cost,
+    forward_reward,
+    healthy_reward,
+)
 from mujoco import mj_name2id, mjtObj, mjx
 
 from gymx import struct
@@ -28,20 +35,8 @@ class AntParams:
     physics: Physics = Physics()
 
 
-def forward_reward(x_velocity: jax.Array, params: AntParams) -> jax.Array:
-    return jnp.float32(params.forward_reward_weight) * x_velocity
-
-
-def control_cost(action: jax.Array, params: AntParams) -> jax.Array:
-    return jnp.float32(params.ctrl_cost_weight) * jnp.sum(jnp.square(action))
-
-
 def contact_cost(contact_forces: jax.Array, params: AntParams) -> jax.Array:
     return jnp.float32(params.contact_cost_weight) * jnp.sum(jnp.square(contact_forces))
-
-
-def healthy_reward(healthy: jax.Array, params: AntParams) -> jax.Array:
-    return jnp.where(healthy, params.healthy_reward, 0.0).astype(jnp.float32)
 
 
 class Ant(MujocoEnv[AntParams]):
@@ -73,6 +68,7 @@ class Ant(MujocoEnv[AntParams]):
         state, ts = env.step(state, jnp.zeros(8))
     """
 
+    qvel_noise = "normal"  # Gymnasium draws this env's start velocities from a normal distribution
     model_file = "ant.xml"
     default_frame_skip = 5
     camera: ClassVar[dict[str, Any]] = {"distance": 4.0}
@@ -124,21 +120,6 @@ class Ant(MujocoEnv[AntParams]):
             exclude_current_positions_from_observation
         )
         self.include_cfrc_ext_in_observation = include_cfrc_ext_in_observation
-
-    def initial_qpos_qvel(
-        self, key: jax.Array, params: AntParams
-    ) -> tuple[jax.Array, jax.Array]:
-        qpos_key, qvel_key = jax.random.split(key)
-        noise = params.reset_noise_scale
-        # Each qpos entry ~ U(-noise, noise) around the model's start.
-        qpos = self.init_qpos + jax.random.uniform(
-            qpos_key, self.init_qpos.shape, jnp.float32, -noise, noise
-        )
-        # Each qvel entry ~ noise * N(0, 1): normal here, unlike the positions.
-        qvel = self.init_qvel + jnp.float32(noise) * jax.random.normal(
-            qvel_key, self.init_qvel.shape, jnp.float32
-        )
-        return qpos, qvel
 
     def reset_env(self, key: jax.Array, params: AntParams) -> MujocoState:
         # Gymnasium's reset ends with mj_forward, which leaves cfrc_ext as mj_resetData zeroed it

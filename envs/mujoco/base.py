@@ -61,6 +61,21 @@ class MujocoState:
 P = TypeVar("P")
 
 
+# Reward terms several envs share, on params with the named weights (Gymnasium's keyword names).
+
+
+def forward_reward(x_velocity: jax.Array, params: Any) -> jax.Array:
+    return jnp.float32(params.forward_reward_weight) * x_velocity
+
+
+def control_cost(action: jax.Array, params: Any) -> jax.Array:
+    return jnp.float32(params.ctrl_cost_weight) * jnp.sum(jnp.square(action))
+
+
+def healthy_reward(healthy: jax.Array, params: Any) -> jax.Array:
+    return jnp.where(healthy, params.healthy_reward, 0.0).astype(jnp.float32)
+
+
 def gymnasium_asset(name: str) -> str:
     """The path of a model file that the installed `gymnasium` package ships (Gymnasium's own models)."""
     return str(importlib.resources.files("gymnasium.envs.mujoco") / "assets" / name)
@@ -80,8 +95,8 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
 
     Subclasses set `model_file` (a Gymnasium asset name), `default_frame_skip` and `camera`
     (Gymnasium's default camera config of the env), pass their params to `__init__`, and
-    implement `initial_qpos_qvel`, `observe_data`, `task_step` (reward and its terms) and, if the
-    env can end, `unhealthy`. Params classes have a `physics: Physics` field.
+    implement `observe_data`, `task_step` (reward and its terms), if the env can end `unhealthy`,
+    and, unless the default noisy start fits (see `qvel_noise`), `initial_qpos_qvel`. Params classes have a `physics: Physics` field.
     """
 
     model_file: ClassVar[str]
@@ -89,6 +104,8 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
     camera: ClassVar[dict[str, Any]] = {}
     # Whether observations or rewards read contact forces (`cfrc_ext`), which need an extra pass.
     uses_contact_forces: ClassVar[bool] = False
+    # The start's velocity noise: "uniform" or "normal", as Gymnasium's env of the id draws it.
+    qvel_noise: ClassVar[str] = "uniform"
     metadata = {"render_modes": ["rgb_array", "depth_array"]}
     render_on_host = True
 
@@ -139,6 +156,7 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
             raise ValueError(f"the model has no camera named {camera_name!r}")
         self._params = params
         self._renderer: mujoco.Renderer | None = None
+        self._camera: mujoco.MjvCamera | None = None
         self.metadata = {**type(self).metadata, "render_fps": int(np.round(1.0 / self.dt))}
 
     @property
@@ -155,7 +173,18 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
     # The task: implemented by each env.
 
     def initial_qpos_qvel(self, key: jax.Array, params: P) -> tuple[jax.Array, jax.Array]:
-        raise NotImplementedError
+        """Gymnasium's usual start: the model's qpos0 and zero velocity plus noise of scale
+        `params.reset_noise_scale`, uniform on the positions and, per `qvel_noise`, uniform or
+        normal on the velocities. Envs with another start distribution override this."""
+        qpos_key, qvel_key = jax.random.split(key)
+        noise = params.reset_noise_scale  # type: ignore[attr-defined]
+        # Each qpos entry ~ U(-noise, noise) around the model's start.
+        qpos = self.init_qpos + jax.random.uniform(qpos_key, self.init_qpos.shape, jnp.float32, -noise, noise)
+        if self.qvel_noise == "normal":
+            # Each qvel entry ~ noise * N(0, 1).
+            return qpos, self.init_qvel + jnp.float32(noise) * jax.random.normal(qvel_key, self.init_qvel.shape, jnp.float32)
+        # Each qvel entry ~ U(-noise, noise).
+        return qpos, self.init_qvel + jax.random.uniform(qvel_key, self.init_qvel.shape, jnp.float32, -noise, noise)
 
     def observe_data(self, data: mjx.Data, params: P) -> jax.Array:
         raise NotImplementedError
@@ -266,10 +295,11 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
                     f"{self.name} could not open an OpenGL context ({error}); with no display, set MUJOCO_GL=egl "
                     "(or osmesa) before anything imports mujoco"
                 ) from error
-        camera = self._render_camera()
+            # The camera is fixed for the env's life (as Gymnasium's viewer sets it up once).
+            self._camera = self._render_camera()
         if mode == "depth_array":
             self._renderer.enable_depth_rendering()
-        self._renderer.update_scene(data, camera)
+        self._renderer.update_scene(data, self._camera)
         frame = self._renderer.render()
         self._renderer.disable_depth_rendering()
         return frame.copy()

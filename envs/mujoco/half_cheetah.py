@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-from gymx.envs.mujoco.base import MujocoEnv, Physics
+from gymx.envs.mujoco.base import MujocoEnv, Physics, control_cost, forward_reward
 
 # After base, which picks MuJoCo's OpenGL backend before importing it.
 from mujoco import mjx
@@ -20,14 +20,6 @@ class HalfCheetahParams:
     ctrl_cost_weight: float = 0.1
     reset_noise_scale: float = 0.1
     physics: Physics = Physics()
-
-
-def forward_reward(x_velocity: jax.Array, params: HalfCheetahParams) -> jax.Array:
-    return jnp.float32(params.forward_reward_weight) * x_velocity
-
-
-def control_cost(action: jax.Array, params: HalfCheetahParams) -> jax.Array:
-    return jnp.float32(params.ctrl_cost_weight) * jnp.sum(jnp.square(action))
 
 
 class HalfCheetah(MujocoEnv[HalfCheetahParams]):
@@ -50,6 +42,7 @@ class HalfCheetah(MujocoEnv[HalfCheetahParams]):
         state, ts = env.step(state, jnp.zeros(6))
     """
 
+    qvel_noise = "normal"  # Gymnasium draws this env's start velocities from a normal distribution
     model_file = "half_cheetah.xml"
     default_frame_skip = 5
     camera: ClassVar[dict[str, Any]] = {"distance": 4.0}
@@ -71,21 +64,6 @@ class HalfCheetah(MujocoEnv[HalfCheetahParams]):
         self.exclude_current_positions_from_observation = (
             exclude_current_positions_from_observation
         )
-
-    def initial_qpos_qvel(
-        self, key: jax.Array, params: HalfCheetahParams
-    ) -> tuple[jax.Array, jax.Array]:
-        qpos_key, qvel_key = jax.random.split(key)
-        noise = params.reset_noise_scale
-        # Each qpos entry ~ U(-noise, noise) around the model's start.
-        qpos = self.init_qpos + jax.random.uniform(
-            qpos_key, self.init_qpos.shape, jnp.float32, -noise, noise
-        )
-        # Each qvel entry ~ noise * N(0, 1): normal here, unlike the positions.
-        qvel = self.init_qvel + jnp.float32(noise) * jax.random.normal(
-            qvel_key, self.init_qvel.shape, jnp.float32
-        )
-        return qpos, qvel
 
     def observe_data(self, data: mjx.Data, params: HalfCheetahParams) -> jax.Array:
         position = (

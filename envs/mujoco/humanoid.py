@@ -12,7 +12,13 @@ from typing import Any, ClassVar, Generic, TypeVar
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gymx.envs.mujoco.base import MujocoEnv, MujocoState, Physics
+from gymx.envs.mujoco.base import (
+    MujocoEnv,
+    MujocoState,
+    Physics,
+    forward_reward,
+    healthy_reward,
+)
 from mujoco import mjx
 
 from gymx import struct
@@ -66,20 +72,6 @@ class HumanoidBody(MujocoEnv[P], Generic[P]):
         self.include_qfrc_actuator_in_observation = include_qfrc_actuator_in_observation
         self.include_cfrc_ext_in_observation = include_cfrc_ext_in_observation
 
-    def initial_qpos_qvel(
-        self, key: jax.Array, params: P
-    ) -> tuple[jax.Array, jax.Array]:
-        qpos_key, qvel_key = jax.random.split(key)
-        noise = params.reset_noise_scale  # type: ignore[attr-defined]
-        # Each qpos and qvel entry ~ U(-noise, noise) around the model's start (the quaternion too).
-        qpos = self.init_qpos + jax.random.uniform(
-            qpos_key, self.init_qpos.shape, jnp.float32, -noise, noise
-        )
-        qvel = self.init_qvel + jax.random.uniform(
-            qvel_key, self.init_qvel.shape, jnp.float32, -noise, noise
-        )
-        return qpos, qvel
-
     def reset_env(self, key: jax.Array, params: P) -> MujocoState:
         # Gymnasium's reset ends with mj_forward, which leaves cfrc_ext as mj_resetData zeroed it
         # (only a step runs mj_rnePostConstraint): its first observation has zero contact forces.
@@ -131,14 +123,6 @@ class HumanoidParams:
     healthy_z_max: float = 2.0
     reset_noise_scale: float = 1e-2
     physics: Physics = Physics()
-
-
-def forward_reward(x_velocity: jax.Array, params: HumanoidParams) -> jax.Array:
-    return jnp.float32(params.forward_reward_weight) * x_velocity
-
-
-def healthy_reward(healthy: jax.Array, params: HumanoidParams) -> jax.Array:
-    return jnp.where(healthy, params.healthy_reward, 0.0).astype(jnp.float32)
 
 
 class Humanoid(HumanoidBody[HumanoidParams]):

@@ -74,6 +74,7 @@ class InvertedDoublePendulum(MujocoEnv[InvertedDoublePendulumParams]):
         state, ts = env.step(state, jnp.zeros(1))
     """
 
+    qvel_noise = "normal"  # Gymnasium draws this env's start velocities from a normal distribution
     model_file = "inverted_double_pendulum.xml"
     default_frame_skip = 5
     camera: ClassVar[dict[str, Any]] = {
@@ -92,20 +93,6 @@ class InvertedDoublePendulum(MujocoEnv[InvertedDoublePendulumParams]):
             healthy_reward=healthy_reward, reset_noise_scale=reset_noise_scale
         )
         super().__init__(params, **model_options)
-
-    def initial_qpos_qvel(
-        self, key: jax.Array, params: InvertedDoublePendulumParams
-    ) -> tuple[jax.Array, jax.Array]:
-        qpos_key, qvel_key = jax.random.split(key)
-        noise = params.reset_noise_scale
-        # qpos entries ~ U(-noise, noise) around the model's start; qvel entries ~ noise * N(0, 1).
-        qpos = self.init_qpos + jax.random.uniform(
-            qpos_key, self.init_qpos.shape, jnp.float32, -noise, noise
-        )
-        qvel = self.init_qvel + jnp.float32(noise) * jax.random.normal(
-            qvel_key, self.init_qvel.shape, jnp.float32
-        )
-        return qpos, qvel
 
     def observe_data(
         self, data: mjx.Data, params: InvertedDoublePendulumParams

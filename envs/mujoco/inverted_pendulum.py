@@ -47,14 +47,6 @@ class InvertedPendulum(MujocoEnv[InvertedPendulumParams]):
     def __init__(self, reset_noise_scale: float = 0.01, **model_options):
         super().__init__(InvertedPendulumParams(reset_noise_scale=reset_noise_scale), **model_options)
 
-    def initial_qpos_qvel(self, key: jax.Array, params: InvertedPendulumParams) -> tuple[jax.Array, jax.Array]:
-        qpos_key, qvel_key = jax.random.split(key)
-        noise = params.reset_noise_scale
-        # Each qpos and qvel entry ~ U(-noise, noise) around the model's start.
-        qpos = self.init_qpos + jax.random.uniform(qpos_key, self.init_qpos.shape, jnp.float32, -noise, noise)
-        qvel = self.init_qvel + jax.random.uniform(qvel_key, self.init_qvel.shape, jnp.float32, -noise, noise)
-        return qpos, qvel
-
     def observe_data(self, data: mjx.Data, params: InvertedPendulumParams) -> jax.Array:
         return jnp.concatenate([data.qpos, data.qvel])
 

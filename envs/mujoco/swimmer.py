@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from gymx.envs.mujoco.base import MujocoEnv, Physics
+from gymx.envs.mujoco.base import MujocoEnv, Physics, control_cost, forward_reward
 
 # After base, which picks MuJoCo's OpenGL backend before importing it.
 from mujoco import mjx
@@ -18,14 +18,6 @@ class SwimmerParams:
     ctrl_cost_weight: float = 1e-4
     reset_noise_scale: float = 0.1
     physics: Physics = Physics()
-
-
-def forward_reward(x_velocity: jax.Array, params: SwimmerParams) -> jax.Array:
-    return jnp.float32(params.forward_reward_weight) * x_velocity
-
-
-def control_cost(action: jax.Array, params: SwimmerParams) -> jax.Array:
-    return jnp.float32(params.ctrl_cost_weight) * jnp.sum(jnp.square(action))
 
 
 class Swimmer(MujocoEnv[SwimmerParams]):
@@ -70,20 +62,6 @@ class Swimmer(MujocoEnv[SwimmerParams]):
         self.exclude_current_positions_from_observation = (
             exclude_current_positions_from_observation
         )
-
-    def initial_qpos_qvel(
-        self, key: jax.Array, params: SwimmerParams
-    ) -> tuple[jax.Array, jax.Array]:
-        qpos_key, qvel_key = jax.random.split(key)
-        noise = params.reset_noise_scale
-        # Each qpos and qvel entry ~ U(-noise, noise) around the model's start.
-        qpos = self.init_qpos + jax.random.uniform(
-            qpos_key, self.init_qpos.shape, jnp.float32, -noise, noise
-        )
-        qvel = self.init_qvel + jax.random.uniform(
-            qvel_key, self.init_qvel.shape, jnp.float32, -noise, noise
-        )
-        return qpos, qvel
 
     def observe_data(self, data: mjx.Data, params: SwimmerParams) -> jax.Array:
         position = (

@@ -7,7 +7,13 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gymx.envs.mujoco.base import MujocoEnv, Physics
+from gymx.envs.mujoco.base import (
+    MujocoEnv,
+    Physics,
+    control_cost,
+    forward_reward,
+    healthy_reward,
+)
 
 # After base, which picks MuJoCo's OpenGL backend before importing it.
 from mujoco import mjx
@@ -27,18 +33,6 @@ class Walker2dParams:
     healthy_angle_max: float = 1.0
     reset_noise_scale: float = 5e-3
     physics: Physics = Physics()
-
-
-def forward_reward(x_velocity: jax.Array, params: Walker2dParams) -> jax.Array:
-    return jnp.float32(params.forward_reward_weight) * x_velocity
-
-
-def control_cost(action: jax.Array, params: Walker2dParams) -> jax.Array:
-    return jnp.float32(params.ctrl_cost_weight) * jnp.sum(jnp.square(action))
-
-
-def healthy_reward(healthy: jax.Array, params: Walker2dParams) -> jax.Array:
-    return jnp.where(healthy, params.healthy_reward, 0.0).astype(jnp.float32)
 
 
 class Walker2d(MujocoEnv[Walker2dParams]):
@@ -100,20 +94,6 @@ class Walker2d(MujocoEnv[Walker2dParams]):
         self.exclude_current_positions_from_observation = (
             exclude_current_positions_from_observation
         )
-
-    def initial_qpos_qvel(
-        self, key: jax.Array, params: Walker2dParams
-    ) -> tuple[jax.Array, jax.Array]:
-        qpos_key, qvel_key = jax.random.split(key)
-        noise = params.reset_noise_scale
-        # Each qpos and qvel entry ~ U(-noise, noise) around the model's start.
-        qpos = self.init_qpos + jax.random.uniform(
-            qpos_key, self.init_qpos.shape, jnp.float32, -noise, noise
-        )
-        qvel = self.init_qvel + jax.random.uniform(
-            qvel_key, self.init_qvel.shape, jnp.float32, -noise, noise
-        )
-        return qpos, qvel
 
     def observe_data(self, data: mjx.Data, params: Walker2dParams) -> jax.Array:
         position = (
