@@ -16,6 +16,7 @@ in a subprocess running this same file with `--pgx-worker`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -27,6 +28,11 @@ from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+
+try:
+    from gymx.bench import device_turn
+except ImportError:  # the Pgx worker's own virtualenv has no gymx, and no other process to wait for
+    device_turn = contextlib.nullcontext
 
 DEFAULT_CASES = ("9:256", "9:1024", "9:4096", "19:256", "19:1024")
 
@@ -69,12 +75,13 @@ def time_program(program: Callable, num_envs: int, num_steps: int, repeats: int)
     start = time.perf_counter()
     compiled = jax.jit(program).lower(key).compile()
     compile_s = time.perf_counter() - start
-    compiled(key).block_until_ready()
-    walls = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        compiled(jax.random.key(i + 1)).block_until_ready()
-        walls.append(time.perf_counter() - start)
+    with device_turn():
+        compiled(key).block_until_ready()
+        walls = []
+        for i in range(repeats):
+            start = time.perf_counter()
+            compiled(jax.random.key(i + 1)).block_until_ready()
+            walls.append(time.perf_counter() - start)
     rates = [num_envs * num_steps / w for w in walls]
     return {"median": statistics.median(rates), "min": min(rates), "max": max(rates), "compile_s": compile_s}
 

@@ -82,16 +82,17 @@ def monitor_overhead(args: argparse.Namespace, policy_name: str, donate: bool) -
         obs = plain_obs.obs
         mon_state = monitor.flush(mon_state)
         mon_obs = mon_first.obs
-        # Warm-up: one untimed pass each (and the log file's first pages).
-        _, _, plain_state, obs = run_chunks(plain, plain_state, obs, 1)
-        _, _, mon_state, mon_obs = run_chunks(monitored, mon_state, mon_obs, 1, monitor.flush)
-        plain_walls, mon_walls, flush_walls = [], [], []
-        for _ in range(args.repeats):
-            wall, _, plain_state, obs = run_chunks(plain, plain_state, obs, args.chunks)
-            plain_walls.append(wall)
-            wall, flush_s, mon_state, mon_obs = run_chunks(monitored, mon_state, mon_obs, args.chunks, monitor.flush)
-            mon_walls.append(wall)
-            flush_walls.append(flush_s)
+        with bench.device_turn():
+            # Warm-up: one untimed pass each (and the log file's first pages).
+            _, _, plain_state, obs = run_chunks(plain, plain_state, obs, 1)
+            _, _, mon_state, mon_obs = run_chunks(monitored, mon_state, mon_obs, 1, monitor.flush)
+            plain_walls, mon_walls, flush_walls = [], [], []
+            for _ in range(args.repeats):
+                wall, _, plain_state, obs = run_chunks(plain, plain_state, obs, args.chunks)
+                plain_walls.append(wall)
+                wall, flush_s, mon_state, mon_obs = run_chunks(monitored, mon_state, mon_obs, args.chunks, monitor.flush)
+                mon_walls.append(wall)
+                flush_walls.append(flush_s)
         monitor.close()
         episodes = monitor.manifest["episodes"]
         overflow = monitor.manifest["overflowed_episodes"]
@@ -109,12 +110,13 @@ def render_rate(args: argparse.Namespace) -> None:
     keys = jax.random.split(jax.random.key(0), args.render_envs)
     states = jax.vmap(lambda k: env.reset(k)[0])(keys)
     draw = jax.jit(jax.vmap(env.render)).lower(states).compile()
-    jax.block_until_ready(draw(states))
-    walls = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
+    with bench.device_turn():
         jax.block_until_ready(draw(states))
-        walls.append(time.perf_counter() - start)
+        walls = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            jax.block_until_ready(draw(states))
+            walls.append(time.perf_counter() - start)
     wall = statistics.median(walls)
     print(f"| CartPole-v1 | {args.render_envs} | 600×400 | {args.render_envs / wall:,.0f} | {wall * 1e3:.0f} ms ({min(walls) * 1e3:.0f}–{max(walls) * 1e3:.0f}) |")
 

@@ -9,8 +9,9 @@ matched solver settings, and how far the `...Fast-v5` solver drifts from the fai
 of `--num-envs` envs, until the first step's result is on the host; "cold" with an empty
 persistent compilation cache, "warm" with the cache the cold run filled.
 
-`speed` times one AOT-compiled program per case (as `gymx.bench` does: reset, then a `lax.scan`
-of T random-action batched steps with auto-reset). The env's overhead is "gymx-no-resets" (the
+`speed` times one AOT-compiled program per row (as `gymx.bench` does: reset, then a `lax.scan`
+of T random-action batched steps with auto-reset), for the `--cases` asked for: `gymx` (the v5
+id), `fast` (its Fast-v5), `overhead`, `gymnasium` and `brax` (the last two rows below). The env's overhead is "gymx-no-resets" (the
 v5 env with no time limit or termination, so it simulates every step, in a VecEnv without
 auto-reset) against "bare-mjx-step" (the same MJX model stepped `frame_skip` times per step by
 `vmap(mjx.step)` with random controls, nothing else). "gymnasium-sync" is Gymnasium's C-MuJoCo
@@ -185,36 +186,48 @@ def bench_vec(label: str, venv: VecEnv, num_steps: int, repeats: int, progress: 
     return result
 
 
-def run_speed(names: Sequence[str], sizes: Sequence[int], num_steps: int, repeats: int, with_brax: bool, with_gymnasium: bool) -> None:
+SPEED_CASES = ("gymx", "fast", "overhead", "gymnasium", "brax")
+TABLE_HEADER = "| case | id | N | T | steps/s (median) | compile s | solver |\n|---|---|---:|---:|---:|---:|---|"
+
+
+def print_row(r: bench.BenchResult) -> None:
+    compile_s = "–" if r.compile_s is None else f"{r.compile_s:.1f}"
+    rate = bench._format_rate(r.median) if r.ok else "–"
+    print(f"| {r.peer} | {r.env_id} | {r.num_envs} | {r.num_steps} | {rate} | {compile_s} | {r.note} |", flush=True)
+
+
+def run_speed(names: Sequence[str], sizes: Sequence[int], num_steps: int, repeats: int, cases: Sequence[str]) -> None:
+    """One table row per measured program, printed as soon as it is measured."""
     progress = bench.Progress()
-    results = []
+    print(TABLE_HEADER, flush=True)
     for name in names:
         for num_envs in sizes:
-            results.append(bench_vec("gymx", gymx.make_vec(f"{name}-v5", num_envs), num_steps, repeats, progress))
-            results.append(bench_vec("gymx-fast", gymx.make_vec(f"{name}Fast-v5", num_envs), num_steps, repeats, progress))
-            # Env overhead: the same physics with and without the env around it, nothing ending.
-            endless_env = endless(name)
-            results.append(bench_vec("gymx-no-resets", VecEnv(endless_env, num_envs, AutoresetMode.DISABLED), num_steps, repeats, progress))
-            bare = bare_program(endless_env.unwrapped, num_envs, num_steps)
-            compile_s, walls, calls = bench._time_program(f"bare mjx {name}", lambda bare=bare: bare, repeats, progress)
-            results.append(bench.BenchResult("bare-mjx-step", f"{name}-v5", num_envs, num_steps, tuple(walls), calls, compile_s, None, results[-1].note))
-            progress.done(bench.summary(results[-1]))
-            if with_gymnasium:
-                results.append(bench.bench_gymnasium(f"{name}-v5", "sync", 16, 200, repeats, progress))
-            if not with_brax:
-                continue
-            solver = brax_solver(name)
-            matched = VecEnv(gymx.make(f"{name}-v5", **solver), num_envs, AutoresetMode.SAME_STEP)
-            results.append(bench_vec("gymx-brax-solver", matched, num_steps, repeats, progress))
-            program, _ = brax_program(name, num_envs, num_steps)
-            compile_s, walls, calls = bench._time_program(f"brax {name}", lambda program=program: program, repeats, progress)
-            note = f"brax model; {solver['integrator']}, {solver['iterations']}/{solver['ls_iterations']} it"
-            results.append(bench.BenchResult("brax", f"{name}-v5", num_envs, num_steps, tuple(walls), calls, compile_s, None, note))
-            progress.done(bench.summary(results[-1]))
-    print("| case | id | N | T | steps/s (median) | compile s | solver |\n|---|---|---:|---:|---:|---:|---|")
-    for r in results:
-        compile_s = "–" if r.compile_s is None else f"{r.compile_s:.1f}"
-        print(f"| {r.peer} | {r.env_id} | {r.num_envs} | {r.num_steps} | {bench._format_rate(r.median) if r.ok else '–'} | {compile_s} | {r.note} |")
+            if "gymx" in cases:
+                print_row(bench_vec("gymx", gymx.make_vec(f"{name}-v5", num_envs), num_steps, repeats, progress))
+            if "fast" in cases:
+                print_row(bench_vec("gymx-fast", gymx.make_vec(f"{name}Fast-v5", num_envs), num_steps, repeats, progress))
+            if "overhead" in cases:
+                # The same physics with and without the env around it, nothing ending.
+                endless_env = endless(name)
+                no_resets = bench_vec("gymx-no-resets", VecEnv(endless_env, num_envs, AutoresetMode.DISABLED), num_steps, repeats, progress)
+                print_row(no_resets)
+                bare = bare_program(endless_env.unwrapped, num_envs, num_steps)
+                compile_s, walls, calls = bench._time_program(f"bare mjx {name}", lambda bare=bare: bare, repeats, progress)
+                result = bench.BenchResult("bare-mjx-step", f"{name}-v5", num_envs, num_steps, tuple(walls), calls, compile_s, None, no_resets.note)
+                progress.done(bench.summary(result))
+                print_row(result)
+            if "gymnasium" in cases:
+                print_row(bench.bench_gymnasium(f"{name}-v5", "sync", 16, 200, repeats, progress))
+            if "brax" in cases:
+                solver = brax_solver(name)
+                matched = VecEnv(gymx.make(f"{name}-v5", **solver), num_envs, AutoresetMode.SAME_STEP)
+                print_row(bench_vec("gymx-brax-solver", matched, num_steps, repeats, progress))
+                program, _ = brax_program(name, num_envs, num_steps)
+                compile_s, walls, calls = bench._time_program(f"brax {name}", lambda program=program: program, repeats, progress)
+                note = f"brax model; {solver['integrator']}, {solver['iterations']}/{solver['ls_iterations']} it"
+                result = bench.BenchResult("brax", f"{name}-v5", num_envs, num_steps, tuple(walls), calls, compile_s, None, note)
+                progress.done(bench.summary(result))
+                print_row(result)
 
 
 def episode_rollout(env_id: str, num_envs: int, num_steps: int, seed: int) -> dict[str, np.ndarray]:
@@ -269,8 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="steps per program (speed: 50) or episode (drift: the time limit)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-fast", action="store_true", help="first-step: the faithful ids only")
-    parser.add_argument("--no-brax", action="store_true", help="speed: without the Brax rows")
-    parser.add_argument("--no-gymnasium", action="store_true", help="speed: without Gymnasium's C-MuJoCo sync vector env")
+    parser.add_argument("--cases", nargs="+", default=list(SPEED_CASES), choices=SPEED_CASES, help="speed: what to measure (default: all)")
     args = parser.parse_args(argv)
     print(f"{datetime.date.today()} · {bench.device_description()} · {platform.machine()} · python {platform.python_version()}")
     start = time.perf_counter()
@@ -278,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_first_step(args.envs, (args.num_envs or [1])[0], not args.no_fast)
     elif args.suite == "speed":
         bench.cold_compiles()
-        run_speed(args.envs, args.num_envs or [128], args.steps or 50, args.repeats, not args.no_brax, not args.no_gymnasium)
+        run_speed(args.envs, args.num_envs or [128], args.steps or 50, args.repeats, args.cases)
     else:
         run_drift(args.envs, (args.num_envs or [8])[0], args.steps)
     print(f"\n{' '.join(sys.argv)} · {time.perf_counter() - start:.0f} s")

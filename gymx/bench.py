@@ -21,7 +21,9 @@ Peers (optional imports; a missing one is reported, not raised):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import fcntl
 import importlib
 import importlib.metadata
 import math
@@ -30,7 +32,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import jax
@@ -124,6 +126,27 @@ def _tree_sum(tree: Any) -> jax.Array:
     return sum((jnp.sum(leaf, dtype=jnp.float32) for leaf in jax.tree_util.tree_leaves(tree)), jnp.zeros((), jnp.float32))
 
 
+@contextlib.contextmanager
+def device_turn() -> Iterator[None]:
+    """Holds the file lock named by `$GYMX_BENCH_LOCK` (when set) for the block.
+
+    Benchmark processes that share one device compile side by side and take turns to run: each
+    times its programs inside `device_turn()`, so no timed call shares the device with another
+    process's program. Compiling is where the time goes on a GPU machine (an MJX program can take
+    a minute), and it needs only the host's cores.
+    """
+    path = os.environ.get("GYMX_BENCH_LOCK")
+    if not path:
+        yield
+        return
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _time_program(
     label: str,
     make_program: Callable[[], Callable[[jax.Array], Any]],
@@ -135,6 +158,7 @@ def _time_program(
 
     A repeat is one call, or, with `min_repeat_s`, as many back-to-back calls as the warm-up
     says fill that time (so small batches on a fast device are not timed as launch latency).
+    The warm-up and the repeats run inside `device_turn()`.
     Returns (compile seconds, wall seconds per repeat, calls per repeat).
     """
     jax.jit(lambda x: x + 1).lower(jnp.zeros(())).compile()  # Backend start-up is not the program's compile.
@@ -142,18 +166,22 @@ def _time_program(
     start = time.perf_counter()
     compiled = jax.jit(make_program()).lower(jax.random.key(0)).compile()
     compile_s = time.perf_counter() - start
-    progress.update(f"{label}: warm-up (compile {compile_s:.2f} s)")
-    jax.block_until_ready(compiled(jax.random.key(0)))
-    start = time.perf_counter()
-    jax.block_until_ready(compiled(jax.random.key(0)))
-    calls = max(1, math.ceil(min_repeat_s / (time.perf_counter() - start))) if min_repeat_s > 0 else 1
-    walls = []
-    for r in range(repeats):
-        progress.update(f"{label}: repeat {r + 1}/{repeats} ({calls} call{'s' * (calls > 1)})")
-        keys = [jax.random.key(r * calls + c + 1) for c in range(calls)]
-        start = time.perf_counter()
-        jax.block_until_ready([compiled(key) for key in keys])
-        walls.append(time.perf_counter() - start)
+    progress.update(f"{label}: waiting for the device (compile {compile_s:.2f} s)")
+    with device_turn():
+        progress.update(f"{label}: warm-up (compile {compile_s:.2f} s)")
+        jax.block_until_ready(compiled(jax.random.key(0)))
+        calls = 1
+        if min_repeat_s > 0:
+            start = time.perf_counter()
+            jax.block_until_ready(compiled(jax.random.key(0)))
+            calls = max(1, math.ceil(min_repeat_s / (time.perf_counter() - start)))
+        walls = []
+        for r in range(repeats):
+            progress.update(f"{label}: repeat {r + 1}/{repeats} ({calls} call{'s' * (calls > 1)})")
+            keys = [jax.random.key(r * calls + c + 1) for c in range(calls)]
+            start = time.perf_counter()
+            jax.block_until_ready([compiled(key) for key in keys])
+            walls.append(time.perf_counter() - start)
     return compile_s, walls, calls
 
 
