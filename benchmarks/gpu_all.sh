@@ -72,6 +72,7 @@ TRAIN_STEPS=${TRAIN_STEPS:-500000}
 HOPPER_PPO_STEPS=${HOPPER_PPO_STEPS:-5000000}
 MONITOR_ENVS=${MONITOR_ENVS:-65536}
 WHEELS=${WHEELS:-.whl}
+ONLY=${ONLY:-}  # a regular expression: only the jobs whose names match it
 
 deadline=$(($(date +%s) + BUDGET))
 out=${OUT:-$(mktemp -d)}
@@ -117,7 +118,7 @@ print(f"- versions: {', '.join(versions)}")
 PY
   echo "- settings: BUDGET=$BUDGET s, PARALLEL=$PARALLEL, MUJOCO_ENVS='$MUJOCO_ENVS', MUJOCO_SIZES='$MUJOCO_SIZES', ANT_SIZES='$ANT_SIZES'," \
     "MUJOCO_STEPS=${MUJOCO_STEPS:-2^19/N in [16, 64]}, GO_CASES='$GO_CASES', GO_STEPS=$GO_STEPS, TRAIN_AGENTS=$TRAIN_AGENTS, TRAIN_STEPS=$TRAIN_STEPS," \
-    "HOPPER_PPO_STEPS=$HOPPER_PPO_STEPS, MONITOR_ENVS=$MONITOR_ENVS"
+    "HOPPER_PPO_STEPS=$HOPPER_PPO_STEPS, MONITOR_ENVS=$MONITOR_ENVS, ONLY='$ONLY'"
   echo "- compile times below were measured with up to $PARALLEL processes compiling at once"
   echo
 } >"$work/preamble.md" 2>>"$work/preamble.log"
@@ -132,6 +133,7 @@ count=0
 add() {
   local name=$1
   shift
+  [[ $name =~ ${ONLY:-.} ]] || return 0
   printf '%q ' "$@" >"$work/jobs/$(printf %02d $count)-$name.sh"
   count=$((count + 1))
 }

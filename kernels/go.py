@@ -10,7 +10,8 @@ work). Points are numbered row-major, `point = row * N + col`; `N * N` is the "n
 - `liberty_counts`: per stone, the number of distinct liberties of its group, for any labelling
   of the groups by a point of the group (the env keeps its own incrementally merged labels).
 - `captures`: the opponent stones a move removes.
-- `area_score`: Tromp-Taylor area (stones plus empty regions that reach only that colour).
+- `area_score`: Tromp-Taylor area (stones plus empty regions that reach only that colour), on
+  bitboards.
 
 Each has a plain reference (`*_reference`: flood fill by repeated dilation from every point at
 once, obviously correct and O(N^4) per sweep) that the tests check the fast ones against.
@@ -34,7 +35,8 @@ saves, and unrolling only helps the sparse 19x19 boards:
     19  1024    20%        53.9          28.0           112.7
     19  4096    20%       262.9         208.1           728.0
 
-The env calls `label` only to score finished games (it merges its group labels incrementally).
+The env does not call `label`: it merges its group labels incrementally, and scores with
+`area_score`'s bitboard flood.
 
 `liberty_counts` counts each liberty once by deduplicating the (at most four) group labels
 around each empty point, then scatter-adds one per (empty point, distinct neighbouring group):
@@ -129,19 +131,42 @@ def captures(board: jax.Array, groups: jax.Array, liberties: jax.Array, point: j
     return (board == -colour) & jnp.any(groups[None] == doomed[:, None, None], axis=0)
 
 
+def _bitboard(mask: jax.Array) -> jax.Array:
+    """uint32 (N,): bool (N, N) packed a row per word, column c in bit c (N <= 32)."""
+    bits = jnp.left_shift(jnp.uint32(1), jnp.arange(mask.shape[-1], dtype=jnp.uint32))
+    return jnp.sum(jnp.where(mask, bits, jnp.uint32(0)), axis=-1, dtype=jnp.uint32)
+
+
 def area_score(board: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Tromp-Taylor area (black, white), int32: stones plus the empty regions that reach only that colour."""
+    """Tromp-Taylor area (black, white), int32: stones plus the empty regions that reach only that colour.
+
+    On bitboards (a uint32 per row): the empty points that reach black are a flood from the empty
+    neighbours of black stones through empty points, four shifts and ORs a sweep, to a fixed
+    point; likewise white. A board without stones floods in no sweeps, so scoring only finished
+    games (the others passed as empty boards) keeps a batched loop as short as they need.
+    """
     size = board.shape[-1]
-    sentinel = size * size
-    regions = jnp.where(board == 0, label(board), sentinel)
-    around = neighbours(board, 0)
-    slots = regions.reshape(-1)
-    reaches_black = jnp.zeros(sentinel + 1, jnp.bool_).at[slots].max(jnp.any(around == 1, axis=0).reshape(-1))[regions]
-    reaches_white = jnp.zeros(sentinel + 1, jnp.bool_).at[slots].max(jnp.any(around == -1, axis=0).reshape(-1))[regions]
-    empty = board == 0
-    black = jnp.sum(board == 1) + jnp.sum(empty & reaches_black & ~reaches_white)
-    white = jnp.sum(board == -1) + jnp.sum(empty & reaches_white & ~reaches_black)
-    return black.astype(jnp.int32), white.astype(jnp.int32)
+    full = jnp.uint32((1 << size) - 1)
+    zero_row = jnp.zeros(1, jnp.uint32)
+    black, white, empty = _bitboard(board == 1), _bitboard(board == -1), _bitboard(board == 0)
+
+    def grow(rows: jax.Array) -> jax.Array:
+        below, above = jnp.concatenate([rows[1:], zero_row]), jnp.concatenate([zero_row, rows[:-1]])
+        return rows | below | above | ((rows << 1) & full) | (rows >> 1)
+
+    def reached_from(stones: jax.Array) -> jax.Array:
+        def sweep(carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+            region, _ = carry
+            grown = grow(region) & empty
+            return grown, jnp.any(grown != region)
+
+        return jax.lax.while_loop(lambda carry: carry[1], sweep, (grow(stones) & empty, jnp.asarray(True)))[0]
+
+    def count(rows: jax.Array) -> jax.Array:
+        return jnp.sum(jax.lax.population_count(rows)).astype(jnp.int32)
+
+    reaches_black, reaches_white = reached_from(black), reached_from(white)
+    return count(black) + count(reaches_black & ~reaches_white), count(white) + count(reaches_white & ~reaches_black)
 
 
 # References: flood fill from every point at once by repeated dilation (N^2 masks of (N, N)).

@@ -92,8 +92,8 @@ class Go(TwoPlayerEnv[GoGame]):
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(self, size: int = 9, observation: str = "planes", history_length: int = 8, max_moves: int | None = None):
-        if size < 2:
-            raise ValueError(f"size must be at least 2, got {size}")
+        if not 2 <= size <= 32:
+            raise ValueError(f"size must be in [2, 32] (a board row is a 32-bit word when scoring), got {size}")
         if observation not in ("planes", "history"):
             raise ValueError(f"observation must be 'planes' or 'history', got {observation!r}")
         if observation == "history" and history_length < 1:
@@ -171,7 +171,10 @@ class Go(TwoPlayerEnv[GoGame]):
 
     def _outcome(self, game: GoGame, action: jax.Array, player: jax.Array, params: GoParams) -> tuple[jax.Array, jax.Array]:
         over = (game.passes >= 2) | (game.num_moves >= self.max_moves)
-        margin = self.score_margin(game, params)  # black's area minus white's area and komi
+        # Only finished games are scored: the rest pass an empty board, which the scoring flood
+        # fills in no sweeps, so a batch's loop lasts only as long as its finished boards need.
+        scored = game.replace(board=jnp.where(over, game.board, 0).astype(game.board.dtype))
+        margin = self.score_margin(scored, params)  # black's area minus white's area and komi
         winner = jnp.where(margin > 0, 0, jnp.where(margin < 0, 1, -1))
         return jnp.where(over, winner, -1).astype(jnp.int32), over
 
