@@ -73,6 +73,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _synchronous_cpu_dispatch() -> None:
+    """Runs each CPU program to completion before the next is dispatched. With asynchronous
+    dispatch, XLA:CPU can deadlock on small machines when a long training program and the host's
+    next calls wait on each other's threads (jax-ml/jax#25861: seen here on 2 cores, every thread
+    idle). The command owns its process, so it can make this process-wide choice; accelerators are
+    unaffected."""
+    import jax
+
+    jax.config.update("jax_cpu_enable_async_dispatch", False)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
@@ -80,6 +91,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     import jax
 
     from gymx.train import agents, checkpoint, episodes, runner
+
+    _synchronous_cpu_dispatch()
 
     if args.seeds <= 0 or args.chunks <= 0:
         raise SystemExit("gymx train: --seeds and --chunks must be positive")
@@ -121,6 +134,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     import jax
 
     from gymx.train import checkpoint, runner
+
+    _synchronous_cpu_dispatch()
 
     if args.episodes <= 0:
         raise SystemExit("gymx eval: --episodes must be positive")
