@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"- command: `python benchmarks/gpu_train.py {' '.join(sys.argv[1:] if argv is None else argv)}`")
     print(f"- config: {config.num_envs} envs x {config.num_steps} steps per iteration, {agent.num_iterations} iterations, "
           f"{config.update_epochs} epochs x {config.num_minibatches} minibatches")
-    print(f"- {args.agents} agents x {steps_per_agent:,} env steps = {env_steps:,} env steps")
+    print(f"- {args.agents} agent{'s' * (args.agents > 1)} x {steps_per_agent:,} env steps = {env_steps:,} env steps")
     print(f"- compile {compile_s:.1f} s, run {run_s:.1f} s, total {compile_s + run_s:.1f} s; "
           f"{env_steps / run_s:,.0f} env steps/s while training (updates included)")
     print(f"- training return (mean of the episodes that ended in the last 10 iterations): {last:.1f}")

@@ -11,7 +11,8 @@ persistent compilation cache, "warm" with the cache the cold run filled.
 
 `speed` times one AOT-compiled program per row (as `gymx.bench` does: reset, then a `lax.scan`
 of T random-action batched steps with auto-reset), for the `--cases` asked for: `gymx` (the v5
-id), `fast` (its Fast-v5), `overhead`, `gymnasium` and `brax` (the last two rows below). The env's overhead is "gymx-no-resets" (the
+id), `fast` (its Fast-v5), `overhead`, `gymnasium` and `brax` (the last three below), each row
+printed as soon as it is measured. The env's overhead is "gymx-no-resets" (the
 v5 env with no time limit or termination, so it simulates every step, in a VecEnv without
 auto-reset) against "bare-mjx-step" (the same MJX model stepped `frame_skip` times per step by
 `vmap(mjx.step)` with random controls, nothing else). "gymnasium-sync" is Gymnasium's C-MuJoCo
