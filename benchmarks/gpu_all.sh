@@ -21,7 +21,8 @@
 #
 # A dry run on CPU (every code path, tiny sizes, about ten minutes; the wheels are for the GPU
 # machine; synchronous CPU dispatch avoids XLA:CPU's deadlock, jax-ml/jax#25861, on 2 cores):
-#   JAX_CPU_ENABLE_ASYNC_DISPATCH=false WHEELS=none PYTHON=python PARALLEL=2 MUJOCO_ENVS=Hopper MUJOCO_SIZES=4 ANT_SIZES= MUJOCO_STEPS=2 \
+#   JAX_CPU_ENABLE_ASYNC_DISPATCH=false WHEELS=none PYTHON=python PARALLEL=2 \
+#   MUJOCO_ENVS=Hopper MUJOCO_SIZES=4 ANT_SIZES= MUJOCO_STEPS=2 \
 #   GO_CASES="9:8 19:8" GO_STEPS=4 TRAIN_AGENTS=2 TRAIN_STEPS=4096 HOPPER_PPO_STEPS=65536 \
 #   MONITOR_ENVS=64 bash benchmarks/gpu_all.sh
 set -uo pipefail
@@ -29,7 +30,7 @@ cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" == "--job" ]]; then
   # One job: run its command with the time that is left, then rewrite the report.
-  job=$1 file=$2
+  file=$2
   name=$(basename "$file" .sh)
   left=$((GPU_ALL_DEADLINE - $(date +%s)))
   if ((left < 15)); then
