@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Every GPU measurement the project records, as one job on one GPU machine within a time budget:
 #   - MuJoCo: Humanoid, Ant and Hopper at 1,024 ... 32,768 envs: the v5 id, its Fast-v5, gymx at
-#     Brax's solver settings and Brax's own env; the env overhead over bare mjx.step (Hopper).
+#     Brax's solver settings and Brax's own env; at the largest size also the v5 id with MJX's own
+#     fixed-length line search (the before of the early exit); the env overhead over bare mjx.step (Hopper).
 #   - Go: gymx's Go 19x19 at 1,024 ... 65,536 games and 9x9 at 65,536, and Pgx's at the same sizes.
-#   - Training: 2,048 PPO agents on CartPole-v1 x 500k env steps in one program; PPO on Hopper-v5.
+#   - Training: 2,048 PPO agents on CartPole-v1 x 500k env steps in one program; PPO on Hopper-v5
+#     and on Ant-v5.
 #   - Monitor: its overhead on a 65,536-env CartPole rollout, and the rasterizer's frames/s.
 #
 # Compiling, not running, is what takes the time here (an MJX program compiles for a minute or
@@ -23,7 +25,7 @@
 # machine; synchronous CPU dispatch avoids XLA:CPU's deadlock, jax-ml/jax#25861, on 2 cores):
 #   JAX_CPU_ENABLE_ASYNC_DISPATCH=false WHEELS=none PYTHON=python PARALLEL=2 \
 #   MUJOCO_ENVS=Hopper MUJOCO_SIZES=4 ANT_SIZES= MUJOCO_STEPS=2 \
-#   GO_CASES="9:8 19:8" GO_STEPS=4 TRAIN_AGENTS=2 TRAIN_STEPS=4096 HOPPER_PPO_STEPS=65536 \
+#   GO_CASES="9:8 19:8" GO_STEPS=4 TRAIN_AGENTS=2 TRAIN_STEPS=4096 HOPPER_PPO_STEPS=65536 ANT_PPO_STEPS=131072 \
 #   MONITOR_ENVS=64 bash benchmarks/gpu_all.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -72,6 +74,7 @@ GO_STEPS=${GO_STEPS:-512}
 TRAIN_AGENTS=${TRAIN_AGENTS:-2048}
 TRAIN_STEPS=${TRAIN_STEPS:-500000}
 HOPPER_PPO_STEPS=${HOPPER_PPO_STEPS:-5000000}
+ANT_PPO_STEPS=${ANT_PPO_STEPS:-3014656}  # 46 iterations of 4,096 envs x 16 steps
 MONITOR_ENVS=${MONITOR_ENVS:-65536}
 WHEELS=${WHEELS:-.whl}
 ONLY=${ONLY:-}  # a regular expression: only the jobs whose names match it
@@ -120,7 +123,7 @@ print(f"- versions: {', '.join(versions)}")
 PY
   echo "- settings: BUDGET=$BUDGET s, PARALLEL=$PARALLEL, MUJOCO_ENVS='$MUJOCO_ENVS', MUJOCO_SIZES='$MUJOCO_SIZES', ANT_SIZES='$ANT_SIZES'," \
     "MUJOCO_STEPS=${MUJOCO_STEPS:-2^19/N in [16, 64]}, GO_CASES='$GO_CASES', GO_STEPS=$GO_STEPS, TRAIN_AGENTS=$TRAIN_AGENTS, TRAIN_STEPS=$TRAIN_STEPS," \
-    "HOPPER_PPO_STEPS=$HOPPER_PPO_STEPS, MONITOR_ENVS=$MONITOR_ENVS, ONLY='$ONLY'"
+    "HOPPER_PPO_STEPS=$HOPPER_PPO_STEPS, ANT_PPO_STEPS=$ANT_PPO_STEPS, MONITOR_ENVS=$MONITOR_ENVS, ONLY='$ONLY'"
   echo "- compile times below were measured with up to $PARALLEL processes compiling at once"
   echo
 } >"$work/preamble.md" 2>>"$work/preamble.log"
@@ -139,9 +142,9 @@ add() {
   printf '%q ' "$@" >"$work/jobs/$(printf %02d $count)-$name.sh"
   count=$((count + 1))
 }
-mujoco() {  # env, batch size: the v5 id, its Fast-v5 and the Brax pair, about 2^19 steps a call
+mujoco() {  # env, batch size[, more cases]: the v5 id, its Fast-v5 and the Brax pair, about 2^19 steps a call
   local steps=${MUJOCO_STEPS:-$((524288 / $2 < 16 ? 16 : (524288 / $2 > 64 ? 64 : 524288 / $2)))}
-  for case in gymx fast $brax_case; do
+  for case in gymx fast $brax_case "${@:3}"; do
     add "mujoco-$1-$2-$case" "$PYTHON" benchmarks/mujoco_suite.py speed --envs "$1" --num-envs "$2" --steps "$steps" --repeats 2 --cases "$case"
   done
 }
@@ -153,11 +156,12 @@ read -r -a sizes <<<"$MUJOCO_SIZES"
 read -r -a go_cases <<<"$GO_CASES"
 add ppo-cartpole "$PYTHON" benchmarks/gpu_train.py --env CartPole-v1 --agents "$TRAIN_AGENTS" --total-steps "$TRAIN_STEPS"
 add ppo-hopper "$PYTHON" benchmarks/gpu_train.py --env Hopper-v5 --agents 1 --total-steps "$HOPPER_PPO_STEPS" --eval-episodes 0
-[[ " $MUJOCO_ENVS " == *" Ant "* ]] && mujoco Ant "${sizes[0]}"
+add ppo-ant "$PYTHON" benchmarks/gpu_train.py --env Ant-v5 --agents 1 --total-steps "$ANT_PPO_STEPS" --eval-episodes 0
+[[ " $MUJOCO_ENVS " == *" Ant "* ]] && mujoco Ant "${sizes[0]}" ls-scan
 go "${go_cases[0]}"
 add monitor "$PYTHON" benchmarks/monitor.py --num-envs "$MONITOR_ENVS" --repeats 5
 for env in $MUJOCO_ENVS; do
-  [[ $env == Ant ]] || mujoco "$env" "${sizes[0]}"
+  [[ $env == Ant ]] || mujoco "$env" "${sizes[0]}" ls-scan
 done
 for env in $MUJOCO_ENVS; do
   extra=

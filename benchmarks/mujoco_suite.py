@@ -11,7 +11,8 @@ persistent compilation cache, "warm" with the cache the cold run filled.
 
 `speed` times one AOT-compiled program per row (as `gymx.bench` does: reset, then a `lax.scan`
 of T random-action batched steps with auto-reset), for the `--cases` asked for: `gymx` (the v5
-id), `fast` (its Fast-v5), `overhead`, `gymnasium` and `brax` (the last three below), each row
+id), `ls-scan` (the v5 id with MJX's own fixed-length line search, `ls_early_exit=False`), `fast`
+(its Fast-v5), `overhead`, `gymnasium` and `brax` (the last three below), each row
 printed as soon as it is measured. The env's overhead is "gymx-no-resets" (the
 v5 env with no time limit or termination, so it simulates every step, in a VecEnv without
 auto-reset) against "bare-mjx-step" (the same MJX model stepped `frame_skip` times per step by
@@ -96,6 +97,11 @@ def first_step_seconds(env_id: str, num_envs: int, cache_dir: str) -> float:
     return float(result.stdout.split()[-1])
 
 
+def solver_label(solver: dict[str, Any]) -> str:
+    early_exit = ", line search stops early" if solver.get("ls_early_exit") else ""
+    return f"{solver['integrator']}, {solver['iterations']}/{solver['ls_iterations']} it{early_exit}"
+
+
 def run_first_step(names: Sequence[str], num_envs: int, fast: bool) -> None:
     print("| id | solver | cold s | warm s |\n|---|---|---:|---:|")
     for name in names:
@@ -104,8 +110,7 @@ def run_first_step(names: Sequence[str], num_envs: int, fast: bool) -> None:
             with tempfile.TemporaryDirectory() as cache:
                 cold = first_step_seconds(env_id, num_envs, cache)
                 warm = first_step_seconds(env_id, num_envs, cache)
-            label = f"{solver['integrator']}, {solver['iterations']}/{solver['ls_iterations']} it"
-            print(f"| {env_id} | {label} | {cold:.1f} | {warm:.1f} |", flush=True)
+            print(f"| {env_id} | {solver_label(solver)} | {cold:.1f} | {warm:.1f} |", flush=True)
 
 
 def brax_program(name: str, num_envs: int, num_steps: int) -> Any:
@@ -140,14 +145,18 @@ def brax_solver(name: str) -> dict[str, Any]:
 
 def bare_program(env: Any, num_envs: int, num_steps: int) -> Any:
     """The physics alone: `num_envs` copies of the env's MJX model, each step `frame_skip`
-    `mjx.step`s with uniform random controls, no observation, reward, termination or reset."""
+    `mjx.step`s with uniform random controls, no observation, reward, termination or reset (traced
+    with the env's line-search loop, so that both programs solve alike)."""
     from mujoco import mjx
+
+    from gymx.envs.mujoco.base import early_exit_line_search
 
     model, frame_skip = env.mjx_model, env.frame_skip
     low, high = env.action_space().low, env.action_space().high
 
     def advance(data: Any, ctrl: jax.Array) -> Any:
-        return jax.lax.fori_loop(0, frame_skip, lambda _, d: mjx.step(model, d), data.replace(ctrl=ctrl))
+        with early_exit_line_search(env.ls_early_exit):
+            return jax.lax.fori_loop(0, frame_skip, lambda _, d: mjx.step(model, d), data.replace(ctrl=ctrl))
 
     def program(key: jax.Array) -> tuple[jax.Array, jax.Array]:
         reset_key, scan_key = jax.random.split(key)
@@ -180,14 +189,13 @@ def endless(name: str, **options: Any) -> Any:
 
 def bench_vec(label: str, venv: VecEnv, num_steps: int, repeats: int, progress: bench.Progress) -> bench.BenchResult:
     compile_s, walls, calls = bench._time_program(label, lambda: bench.gymx_program(venv, num_steps), repeats, progress)
-    solver = venv.env.unwrapped.solver
-    note = f"{solver['integrator']}, {solver['iterations']}/{solver['ls_iterations']} it"
+    note = solver_label(venv.env.unwrapped.solver)
     result = bench.BenchResult(label, venv.env.spec.id, venv.num_envs, num_steps, tuple(walls), calls, compile_s, None, note)
     progress.done(bench.summary(result))
     return result
 
 
-SPEED_CASES = ("gymx", "fast", "overhead", "gymnasium", "brax")
+SPEED_CASES = ("gymx", "ls-scan", "fast", "overhead", "gymnasium", "brax")
 TABLE_HEADER = "| case | id | N | T | steps/s (median) | compile s | solver |\n|---|---|---:|---:|---:|---:|---|"
 
 
@@ -205,6 +213,9 @@ def run_speed(names: Sequence[str], sizes: Sequence[int], num_steps: int, repeat
         for num_envs in sizes:
             if "gymx" in cases:
                 print_row(bench_vec("gymx", gymx.make_vec(f"{name}-v5", num_envs), num_steps, repeats, progress))
+            if "ls-scan" in cases:
+                # MJX's own fixed-length line search, for the before/after of the early exit.
+                print_row(bench_vec("gymx-ls-scan", gymx.make_vec(f"{name}-v5", num_envs, ls_early_exit=False), num_steps, repeats, progress))
             if "fast" in cases:
                 print_row(bench_vec("gymx-fast", gymx.make_vec(f"{name}Fast-v5", num_envs), num_steps, repeats, progress))
             if "overhead" in cases:

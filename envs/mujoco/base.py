@@ -11,12 +11,22 @@ Newton where a file asks for PGS, which MJX lacks),
 so `Hopper-v5` steps as Gymnasium's `Hopper-v5` does; `integrator`, `iterations` and
 `ls_iterations` are static constructor options, which the `...Fast-v5` ids set to
 `gymx.envs.mujoco.FAST_SOLVER`.
+
+MJX runs its line search as a fixed-length `scan` whose finished rounds are no-ops (so that
+reverse-mode autodiff can pass through it); under `vmap` such a no-op costs as much as a real
+round, so every Newton iteration paid all 50 of the faithful files' line-search rounds. The envs
+trace MJX with `early_exit_line_search`, which stops once every env of the batch has finished its
+line search: the same arithmetic, so the same result, bit for bit. `ls_early_exit=False` keeps
+MJX's own loop, which `jax.grad` through a step needs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
 import os
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Generic, TypeVar
 
 import jax
@@ -26,6 +36,7 @@ import numpy as np
 try:
     import mujoco
     from mujoco import mjx
+    from mujoco.mjx._src import solver as mjx_solver
 except ImportError as error:  # pragma: no cover - depends on the install
     raise ImportError(f"gymx's MuJoCo envs need the mjx extra: pip install 'gymx[mjx]' ({error})") from error
 
@@ -37,6 +48,42 @@ INTEGRATORS = {
     "rk4": mujoco.mjtIntegrator.mjINT_RK4,
     "implicitfast": mujoco.mjtIntegrator.mjINT_IMPLICITFAST,
 }
+
+
+def bounded_while_loop(cond_fun: Callable[[Any], jax.Array], body_fun: Callable[[Any], Any], init_val: Any, max_iter: int) -> Any:
+    """`body_fun` applied while `cond_fun` holds, `max_iter` times at most: what MJX's scan-based
+    loop of the same signature computes, with no rounds run after the last one that counts."""
+
+    def keep_going(carry: tuple[Any, jax.Array]) -> jax.Array:
+        value, rounds = carry
+        return (rounds < max_iter) & cond_fun(value)
+
+    def one_round(carry: tuple[Any, jax.Array]) -> tuple[Any, jax.Array]:
+        value, rounds = carry
+        return body_fun(value), rounds + 1
+
+    return jax.lax.while_loop(keep_going, one_round, (init_val, jnp.int32(0)))[0]
+
+
+# MJX looks its line-search loop up as a module global when a step is traced; the lock keeps two
+# threads tracing at once from restoring each other's loop.
+_LINE_SEARCH_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def early_exit_line_search(enabled: bool = True) -> Iterator[None]:
+    """While tracing MJX inside this block, its line search stops once every env has converged
+    (see the module docstring). A no-op when not `enabled`, or on an MJX without that loop."""
+    if not enabled or not hasattr(mjx_solver, "_while_loop_scan"):
+        yield
+        return
+    with _LINE_SEARCH_LOCK:
+        mjx_loop = mjx_solver._while_loop_scan
+        mjx_solver._while_loop_scan = bounded_while_loop
+        try:
+            yield
+        finally:
+            mjx_solver._while_loop_scan = mjx_loop
 
 
 @struct.dataclass
@@ -117,6 +164,7 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         integrator: str | None = None,
         iterations: int | None = None,
         ls_iterations: int | None = None,
+        ls_early_exit: bool = True,
         width: int = 480,
         height: int = 480,
         default_camera_config: dict[str, Any] | None = None,
@@ -137,6 +185,7 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
             # same constrained problem to convergence: over 20 steps of C MuJoCo from Gymnasium's
             # starts the two differ by at most 4e-5 in qpos/qvel and 0.02 in contact forces (of up to 2e3).
             model.opt.solver = mujoco.mjtSolver.mjSOL_NEWTON
+        self.ls_early_exit = ls_early_exit
         self.frame_skip = self.default_frame_skip if frame_skip is None else frame_skip
         if self.frame_skip < 1:
             raise ValueError(f"frame_skip must be at least 1, got {self.frame_skip}")
@@ -168,7 +217,13 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         """The solver settings this env integrates with (the model file's unless overridden)."""
         opt = self.mj_model.opt
         integrator = next(name for name, value in INTEGRATORS.items() if value == opt.integrator)
-        return {"integrator": integrator, "iterations": int(opt.iterations), "ls_iterations": int(opt.ls_iterations), "timestep": float(opt.timestep)}
+        return {
+            "integrator": integrator,
+            "iterations": int(opt.iterations),
+            "ls_iterations": int(opt.ls_iterations),
+            "ls_early_exit": self.ls_early_exit,
+            "timestep": float(opt.timestep),
+        }
 
     # The task: implemented by each env.
 
@@ -223,7 +278,8 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         """The state with these joint positions and velocities and everything derived from them."""
         model = self.physics_model(params.physics)  # type: ignore[attr-defined]
         data = mjx.make_data(model).replace(qpos=jnp.asarray(qpos, jnp.float32), qvel=jnp.asarray(qvel, jnp.float32))
-        data = mjx.forward(model, data)
+        with early_exit_line_search(self.ls_early_exit):
+            data = mjx.forward(model, data)
         if self.uses_contact_forces:
             data = mjx.rne_postconstraint(model, data)
         return MujocoState(data=data, diverged=jnp.zeros((), jnp.bool_))
@@ -232,7 +288,8 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         """`frame_skip` physics steps with `action` as the controls (MuJoCo clamps them to the ctrl ranges)."""
         model = self.physics_model(params.physics)  # type: ignore[attr-defined]
         data = data.replace(ctrl=action)
-        data = jax.lax.fori_loop(0, self.frame_skip, lambda _, d: mjx.step(model, d), data)
+        with early_exit_line_search(self.ls_early_exit):
+            data = jax.lax.fori_loop(0, self.frame_skip, lambda _, d: mjx.step(model, d), data)
         return mjx.rne_postconstraint(model, data) if self.uses_contact_forces else data
 
     # The Env hooks.

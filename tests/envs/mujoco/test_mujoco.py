@@ -13,7 +13,8 @@ import mujoco
 import numpy as np
 import pytest
 from gymx.envs.mujoco import FAST_SOLVER
-from gymx.envs.mujoco.base import Physics
+from gymx.envs.mujoco.base import Physics, bounded_while_loop, early_exit_line_search, mjx_solver
+from gymx.envs.mujoco.hopper import Hopper
 from gymx.envs.mujoco.inverted_pendulum import InvertedPendulum
 
 import gymx
@@ -103,6 +104,54 @@ def test_solver_options() -> None:
         InvertedPendulum(integrator="verlet")
     with pytest.raises(ValueError, match="frame_skip must be at least 1"):
         InvertedPendulum(frame_skip=0)
+
+
+def fixed_length_loop(cond_fun, body_fun, init_val, max_iter):
+    """The reference: `max_iter` rounds, each a no-op once `cond_fun` fails (MJX's line-search loop)."""
+
+    def one_round(carry, _):
+        value, going = carry
+        value = jax.lax.cond(going, body_fun, lambda v: v, value)
+        return (value, going & cond_fun(value)), None
+
+    return jax.lax.scan(one_round, (init_val, cond_fun(init_val)), None, length=max_iter)[0][0]
+
+
+def test_bounded_while_loop_matches_the_fixed_length_loop_per_batch_element() -> None:
+    # Halving until below a per-element target: each element needs its own number of rounds,
+    # and the 1e-9 target needs more than max_iter.
+    def run(loop, start, target):
+        return loop(lambda v: v[0] > target, lambda v: (v[0] * 0.5, v[1] + 1), (start, jnp.int32(0)), 12)
+
+    starts = jnp.array([1.0, 100.0, 0.01, 5.0, 1.0], jnp.float32)
+    targets = jnp.array([0.1, 0.1, 0.1, 1e-9, 2.0], jnp.float32)
+    early = jax.jit(jax.vmap(lambda s, t: run(bounded_while_loop, s, t)))(starts, targets)
+    fixed = jax.jit(jax.vmap(lambda s, t: run(fixed_length_loop, s, t)))(starts, targets)
+    np.testing.assert_array_equal(early[1], [4, 10, 0, 12, 0])
+    np.testing.assert_array_equal(early[1], fixed[1])
+    np.testing.assert_array_equal(early[0], fixed[0])
+
+
+def test_line_search_early_exit_gives_mjx_own_results_bit_for_bit() -> None:
+    # Hopper's foot contacts make Newton's line search take up to about 25 rounds; two Newton
+    # iterations, so that each line search's result shows in the state (a loop cut to one round
+    # moves the observations by ~3e-7), and Euler, which compiles four times faster than RK4.
+    mjx_loop = mjx_solver._while_loop_scan
+    early = VecEnv(Hopper(integrator="euler", iterations=2), 3, AutoresetMode.DISABLED)
+    fixed = VecEnv(Hopper(integrator="euler", iterations=2, ls_early_exit=False), 3, AutoresetMode.DISABLED)
+    early_step, fixed_step = jax.jit(early.step), jax.jit(fixed.step)
+    state, _ = jax.jit(early.reset)(jax.random.key(2))
+    fixed_state = state
+    actions = jnp.array([[1.0, -1.0, 0.5], [-1.0, 1.0, 1.0], [0.5, 0.3, -1.0]])
+    for t in range(25):
+        state, ts = early_step(state, actions)
+        fixed_state, fixed_ts = fixed_step(fixed_state, actions)
+        np.testing.assert_array_equal(ts.obs, fixed_ts.obs, err_msg=f"step {t}")
+    assert mjx_solver._while_loop_scan is mjx_loop  # tracing put MJX's loop back
+    with early_exit_line_search():
+        assert mjx_solver._while_loop_scan is bounded_while_loop
+    assert mjx_solver._while_loop_scan is mjx_loop
+    assert early.env.solver["ls_early_exit"] and not fixed.env.solver["ls_early_exit"]
 
 
 def test_wrong_action_shape_is_named() -> None:
