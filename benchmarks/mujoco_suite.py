@@ -147,9 +147,8 @@ def bare_program(env: Any, num_envs: int, num_steps: int) -> Any:
     """The physics alone: `num_envs` copies of the env's MJX model, each step `frame_skip`
     `mjx.step`s with uniform random controls, no observation, reward, termination or reset (traced
     with the env's line-search loop, so that both programs solve alike)."""
-    from mujoco import mjx
-
     from gymx.envs.mujoco.base import early_exit_line_search
+    from mujoco import mjx
 
     model, frame_skip = env.mjx_model, env.frame_skip
     low, high = env.action_space().low, env.action_space().high
