@@ -6,8 +6,8 @@ while training, and the agents' greedy returns afterwards. Prints markdown.
 
 The training run is `jax.jit(jax.vmap(agent.run))` over the agents' seed keys (the env id's
 packaged PPO config, with `--total-steps` env steps per agent), AOT-compiled with the persistent
-compilation cache off, then run once to `block_until_ready` inside `gymx.bench.device_turn()`
-(so it can share a machine with other benchmark processes that are compiling). Per-episode
+compilation cache off inside `gymx.bench.compile_turn()`, then run once to `block_until_ready`
+inside `gymx.bench.device_turn()` (so it can share a machine with other benchmark processes). Per-episode
 records are off (2,048 agents x 500k steps of them would not fit); the per-iteration sums stay.
 """
 
@@ -38,9 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = agents.load_config("ppo", args.env, total_steps=args.total_steps)
     agent = agents.make("ppo", args.env, config, record_episodes=False)
     keys = runner.seed_keys(list(range(args.agents)))
-    start = time.perf_counter()
-    compiled = jax.jit(jax.vmap(agent.run)).lower(keys).compile()
-    compile_s = time.perf_counter() - start
+    with bench.compile_turn():
+        start = time.perf_counter()
+        compiled = jax.jit(jax.vmap(agent.run)).lower(keys).compile()
+        compile_s = time.perf_counter() - start
     with bench.device_turn():
         start = time.perf_counter()
         states, logs = jax.block_until_ready(compiled(keys))

@@ -126,25 +126,40 @@ def _tree_sum(tree: Any) -> jax.Array:
     return sum((jnp.sum(leaf, dtype=jnp.float32) for leaf in jax.tree_util.tree_leaves(tree)), jnp.zeros((), jnp.float32))
 
 
-@contextlib.contextmanager
-def device_turn() -> Iterator[None]:
-    """Holds the file lock named by `$GYMX_BENCH_LOCK` (when set) for the block.
-
-    Benchmark processes that share one device compile side by side and take turns to run: each
-    times its programs inside `device_turn()`, so no timed call shares the device with another
-    process's program. Compiling is where the time goes on a GPU machine (an MJX program can take
-    a minute), and it needs only the host's cores.
-    """
+def _hold_bench_lock(mode: int) -> contextlib.AbstractContextManager[None]:
     path = os.environ.get("GYMX_BENCH_LOCK")
     if not path:
-        yield
-        return
-    with open(path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def held() -> Iterator[None]:
+        with open(path, "a") as lock:
+            fcntl.flock(lock, mode)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    return held()
+
+
+def device_turn() -> contextlib.AbstractContextManager[None]:
+    """Holds the file lock named by `$GYMX_BENCH_LOCK` (when set) alone, for the block.
+
+    Benchmark processes that share one machine compile side by side and take turns to run: each
+    times its programs inside `device_turn()`, so no timed call shares the device with another
+    process's program, and compiles inside `compile_turn()`, so no timed call shares the host's
+    cores with a compile either (a GPU program with solver loops waits on the host at every
+    iteration, and a busy host slows it). Compiling is where the time goes on a GPU machine (an
+    MJX program can take a minute).
+    """
+    return _hold_bench_lock(fcntl.LOCK_EX)
+
+
+def compile_turn() -> contextlib.AbstractContextManager[None]:
+    """Holds `$GYMX_BENCH_LOCK` (when set) shared with other compiles, for the block: any number
+    of processes compile at once, and none while another times its calls (see `device_turn`)."""
+    return _hold_bench_lock(fcntl.LOCK_SH)
 
 
 def _time_program(
@@ -158,14 +173,15 @@ def _time_program(
 
     A repeat is one call, or, with `min_repeat_s`, as many back-to-back calls as the warm-up
     says fill that time (so small batches on a fast device are not timed as launch latency).
-    The warm-up and the repeats run inside `device_turn()`.
+    The compile runs inside `compile_turn()`, the warm-up and the repeats inside `device_turn()`.
     Returns (compile seconds, wall seconds per repeat, calls per repeat).
     """
     jax.jit(lambda x: x + 1).lower(jnp.zeros(())).compile()  # Backend start-up is not the program's compile.
     progress.update(f"{label}: compiling")
-    start = time.perf_counter()
-    compiled = jax.jit(make_program()).lower(jax.random.key(0)).compile()
-    compile_s = time.perf_counter() - start
+    with compile_turn():
+        start = time.perf_counter()
+        compiled = jax.jit(make_program()).lower(jax.random.key(0)).compile()
+        compile_s = time.perf_counter() - start
     progress.update(f"{label}: waiting for the device (compile {compile_s:.2f} s)")
     with device_turn():
         progress.update(f"{label}: warm-up (compile {compile_s:.2f} s)")
