@@ -36,9 +36,12 @@ import numpy as np
 try:
     import mujoco
     from mujoco import mjx
-    from mujoco.mjx._src import solver as mjx_solver
 except ImportError as error:  # pragma: no cover - depends on the install
     raise ImportError(f"gymx's MuJoCo envs need the mjx extra: pip install 'gymx[mjx]' ({error})") from error
+try:
+    from mujoco.mjx._src import solver as mjx_solver
+except ImportError:  # pragma: no cover - an MJX laid out otherwise keeps its own line search
+    mjx_solver = None
 
 from gymx import spaces, struct
 from gymx.core import Env, tree_select
