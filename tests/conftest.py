@@ -1,4 +1,4 @@
-"""Shared test set-up: a persistent compilation cache, synchronous CPU dispatch, and `--all` for the full env matrix."""
+"""Shared test set-up: a persistent compilation cache, synchronous CPU dispatch, single-threaded Eigen, and `--all` for the full env matrix."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ os.environ.setdefault("GYMX_COMPILATION_CACHE", str(Path(tempfile.gettempdir()) 
 # MuJoCo picks its OpenGL backend when first imported (by Gymnasium or a test): off-screen EGL.
 if "DISPLAY" not in os.environ:
     os.environ.setdefault("MUJOCO_GL", "egl")
+# XLA:CPU's multi-threaded Eigen pool can wedge on vmapped programs with nested loops (every thread
+# idle, the result never ready; a CI run stalled so in `gymx train`); single-threaded Eigen avoids it.
+if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_multi_thread_eigen=false".strip()
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
