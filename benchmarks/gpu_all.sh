@@ -14,7 +14,7 @@
 # `gymx.bench.device_turn()`, the shared and the exclusive side of one file lock, so compiles
 # overlap one another but no timed program shares the device or the host's cores with anything
 # (an MJX program waits on the host at each solver iteration: timed beside 15 compiles, Ant-v5 ran
-# 42% slower). Compile times are therefore measured PARALLEL processes at a time. Every job
+# 42% slower, benchmarks/RESULTS.md). Compile times are therefore measured PARALLEL processes at a time. Every job
 # stops at the BUDGET (seconds from the start); the report is rewritten as each job ends, so what
 # finished is kept. Writes $OUT/gpu_all.md and $OUT/gpu_all_logs.tar.gz when $OUT is set (else
 # a temporary folder, printed).

@@ -235,7 +235,7 @@ def run_speed(names: Sequence[str], sizes: Sequence[int], num_steps: int, repeat
                 print_row(bench_vec("gymx-brax-solver", matched, num_steps, repeats, progress))
                 program, _ = brax_program(name, num_envs, num_steps)
                 compile_s, walls, calls = bench._time_program(f"brax {name}", lambda program=program: program, repeats, progress)
-                note = f"brax model; {solver['integrator']}, {solver['iterations']}/{solver['ls_iterations']} it"
+                note = f"brax model; {solver_label(solver)}"
                 result = bench.BenchResult("brax", f"{name}-v5", num_envs, num_steps, tuple(walls), calls, compile_s, None, note)
                 progress.done(bench.summary(result))
                 print_row(result)

@@ -133,7 +133,7 @@ def test_bounded_while_loop_matches_the_fixed_length_loop_per_batch_element() ->
 
 
 def test_line_search_early_exit_gives_mjx_own_results_bit_for_bit() -> None:
-    # Hopper's foot contacts make Newton's line search take up to about 25 rounds; two Newton
+    # Hopper's foot contacts make Newton's line search take several rounds (up to 25 in Hopper-v5); two Newton
     # iterations, so that each line search's result shows in the state (a loop cut to one round
     # moves the observations by ~3e-7), and Euler, which compiles four times faster than RK4.
     mjx_loop = mjx_solver._while_loop_scan
