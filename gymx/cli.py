@@ -152,22 +152,37 @@ def _rounded(values: Sequence[float]) -> str:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
+    import warnings
+
     from gymx.monitor.plot import plot_learning_curves
 
     if args.smooth <= 0:
         raise SystemExit("gymx plot: --smooth must be positive")
-    print(plot_learning_curves(args.directories, args.out, window=args.smooth, title=args.title))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = plot_learning_curves(args.directories, args.out, window=args.smooth, title=args.title)
+    except (OSError, ValueError, ImportError) as error:
+        print(f"gymx plot: {error}", file=sys.stderr)
+        return 2
+    for warning in caught:  # damaged regions skipped, among others: one line each, no source line
+        print(f"gymx plot: warning: {warning.message}", file=sys.stderr)
+    print(out)
     return 0
 
 
 def _cmd_monitor_summary(args: argparse.Namespace) -> int:
-    from gymx.monitor import load_results, summary_table
+    import warnings
+
+    from gymx.monitor import DamagedLogWarning, load_results, summary_table
 
     if args.trials <= 0:
         raise SystemExit("gymx monitor summary: --trials must be positive")
     try:
-        results = load_results(args.directory)
-    except FileNotFoundError as error:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DamagedLogWarning)  # the table's notes list each damaged region
+            results = load_results(args.directory)
+    except (OSError, ValueError) as error:
         print(f"gymx monitor summary: {error}", file=sys.stderr)
         return 2
     print(summary_table(results, trials=args.trials))

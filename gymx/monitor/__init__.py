@@ -3,8 +3,8 @@
 - `RecordEpisodeStatistics`: Gymnasium's `info["episode"] = {"r", "l", "t"}` / `info["_episode"]`,
   computed on device for a `VecEnv`.
 - `Monitor`: an episode log, manifest and videos written between jitted chunks (`flush`).
-- `load_results`, `export_gym_files`: read a Monitor directory back; write the original Gym
-  monitor's files from it.
+- `load_results`, `export_gym_files`: read a Monitor directory back (checksums checked, damaged
+  regions reported and skipped); write the original Gym monitor's files from it.
 - `capped_cubic_schedule`: the default video schedule (Gymnasium's).
 
 Nothing here imports matplotlib or imageio until a plot or a video is made.
@@ -12,13 +12,15 @@ Nothing here imports matplotlib or imageio until a plot or a video is made.
 
 from __future__ import annotations
 
-from gymx.monitor.log import Results, export_gym_files, load_results
+from gymx.monitor.log import Damage, DamagedLogWarning, Results, export_gym_files, load_results
 from gymx.monitor.monitor import Monitor, MonitorState, VideoConfig
 from gymx.monitor.scoring import Score, score, summary_table
 from gymx.monitor.stats import EpisodeStatsState, RecordEpisodeStatistics
 from gymx.monitor.video import capped_cubic_schedule
 
 __all__ = [
+    "Damage",
+    "DamagedLogWarning",
     "EpisodeStatsState",
     "Monitor",
     "MonitorState",

@@ -1,19 +1,32 @@
-"""The Monitor's files: an append-only binary episode log and an atomically replaced manifest per run.
+"""The Monitor's files: a checksummed, append-only episode log and an atomically replaced manifest per run.
 
 A run `RUN` writes, in its directory:
 
-- `gymx.manifest.RUN.json`: gymx version, env id, version and spec, mode, seed, algorithm id,
-  command line, start time, the episode log's record layout (`record_dtype`: numpy's `descr` of
-  `RECORD_DTYPE`), videos and overflow counts. Every write goes to a temporary file that
-  `os.replace` then puts in place, so a reader (or a run killed at any moment) sees the old or
-  the new manifest, never half of one.
-- `gymx.episodes.RUN.bin`: one fixed-width little-endian record per finished episode
-  (`RECORD_DTYPE`), no header. Each flush appends all of its records with one `write` (the
-  array's bytes, no per-record encoding), then `fsync`s, so a SIGKILL loses at most the episodes
-  since the last completed flush. A kill during that write can leave a torn last record (the
-  file's size is then not a multiple of the record size): `load_results` ignores it. The env
-  id, version and mode are the same for every episode of a run: they live in the manifest and
-  `load_results` broadcasts them.
+- `gymx.manifest.RUN.json`: the format (`FORMAT`), gymx version, env id, version and spec,
+  mode, seed, algorithm id, command line, start time, the episode log's record layout
+  (`record_dtype`: numpy's `descr` of `RECORD_DTYPE`), videos, overflow counts, the blocks and
+  episodes written by its last write, and `closed`: true once `Monitor.close` ran (which also
+  writes `log_bytes`, the episode log's size, so a log cut short later is noticed); a run still
+  going, or one that was killed, says false. Every write goes to a temporary file that `os.replace` then puts in
+  place, so a reader (or a run killed at any moment) sees the old or the new manifest, never
+  half of one.
+- `gymx.episodes.RUN.bin`: a file header, then one block per flush. The header (`FILE_MAGIC`,
+  the JSON's length and CRC32, then the JSON) holds the run's manifest as it was at the start,
+  record layout included, so the log alone describes its run: a run whose manifest is lost or
+  damaged is recovered from it. A block is a 20-byte header (`BLOCK_MAGIC`, the block's
+  sequence number from 1, its record count, the CRC32 of its records, the CRC32 of those 16
+  bytes) and the records: fixed-width little-endian `RECORD_DTYPE`, one per finished episode.
+  Each flush appends its block with one `write` and then `fsync`s, so a SIGKILL loses at most
+  the episodes since the last completed flush, and a completed flush is on the disk when it
+  returns. A failed write (disk full, ...) is cut back to the last complete block.
+
+`load_results` checks every checksum. Bytes that are not a whole, intact block (a block cut
+short by a kill, a tail of zeros or garbage left by a power cut, bytes overwritten or inserted)
+never become episodes: the reader reports the region with its byte range (`Results.damaged`
+and a `DamagedLogWarning`), scans forward for the next intact block and goes on from there.
+Every intact block is kept. A manifest that is missing or is not valid JSON is reported too,
+and its run recovered from its episode log's header (its videos and overflow counts are lost).
+Directories of the previous format (`gymx-monitor-2`: bare records, no checksums) still load.
 
 Several runs in one directory (seeds, restarts) are merged by `load_results`, as the original
 Gym's `monitoring.load_results` merged its stats files: episodes sorted by wall-clock end time.
@@ -26,11 +39,16 @@ import dataclasses
 import glob
 import json
 import os
+import struct
 import tempfile
+import warnings
+import zlib
 from typing import Any
 
 import numpy as np
 
+FORMAT = "gymx-monitor-3"
+PREVIOUS_FORMAT = "gymx-monitor-2"
 MANIFEST_PREFIX = "gymx.manifest."
 EPISODES_PREFIX = "gymx.episodes."
 # One record of the episode log. env_index: the env in the batch; env_episode: the episode's
@@ -42,7 +60,31 @@ RECORD_DTYPE = np.dtype([
     ("length", "<i4"), ("steps", "<i8"), ("time", "<f8"),
 ])  # fmt: skip
 MODES = ("training", "evaluation")
+FILE_MAGIC = b"GYMXLOG3"
+BLOCK_MAGIC = b"GXB3"
+_FILE_HEADER = struct.Struct("<8sII")  # magic, length of the JSON, its CRC32
+_BLOCK_HEADER = struct.Struct("<4sIII")  # magic, sequence number, records, CRC32 of the records
+_BLOCK_HEADER_SIZE = _BLOCK_HEADER.size + 4  # and the CRC32 of those 16 bytes
+_MANIFEST_KEYS = ("run_id", "start_timestamp", "mode", "record_dtype")
 _GYM_EPISODE_TYPES = {"training": "t", "evaluation": "e"}
+
+
+class DamagedLogWarning(UserWarning):
+    """`load_results` skipped damaged regions of a Monitor directory (listed in `Results.damaged`)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Damage:
+    """Bytes [start, end) of the file `path`, skipped because of `reason` (start == end: missing data)."""
+
+    path: str
+    start: int
+    end: int
+    reason: str
+    run_id: str
+
+    def __str__(self) -> str:
+        return f"{os.path.basename(self.path)} bytes [{self.start}, {self.end}): {self.reason}"
 
 
 def manifest_path(directory: str, run_id: str) -> str:
@@ -68,31 +110,54 @@ def write_json_atomic(path: str, payload: Any) -> None:
         raise
 
 
-class EpisodeLog:
-    """The append side of one run's episode log (a file descriptor opened with O_APPEND)."""
+def _write_all(fd: int, data: Any) -> None:
+    view = memoryview(data).cast("B")
+    while len(view):  # os.write may write less than asked; the rest follows at once
+        view = view[os.write(fd, view) :]
 
-    def __init__(self, path: str):
+
+class EpisodeLog:
+    """The append side of one run's episode log: creates the file with its header, then appends blocks."""
+
+    def __init__(self, path: str, header: dict):
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        self._size = os.fstat(self._fd).st_size
+        self.blocks = 0
+        text = json.dumps(header, default=repr).encode()
+        data = _FILE_HEADER.pack(FILE_MAGIC, len(text), zlib.crc32(text)) + text
+        # O_EXCL: a log holds one run; appending to another run's file would mix two runs.
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        try:
+            _write_all(self._fd, data)
+            os.fsync(self._fd)
+        except BaseException:
+            os.close(self._fd)
+            os.unlink(path)
+            raise
+        self.size = len(data)
 
     def append(self, records: np.ndarray) -> int:
-        """Appends `records` (a `RECORD_DTYPE` array) with one write and an fsync; returns how many."""
+        """Appends `records` (a `RECORD_DTYPE` array) as one block, with one write and an fsync; returns how many."""
         if records.dtype != RECORD_DTYPE:
             raise TypeError(f"episode records must have dtype {RECORD_DTYPE}, got {records.dtype}")
         if len(records) == 0:
             return 0
-        data = np.ascontiguousarray(records).view(np.uint8)  # the bytes themselves, not a copy
+        # Header and records in one buffer, so one write puts the whole block in the file.
+        block = np.empty(_BLOCK_HEADER_SIZE + records.nbytes, np.uint8)
+        payload = block[_BLOCK_HEADER_SIZE:]
+        payload[:] = np.ascontiguousarray(records).view(np.uint8)
+        head = _BLOCK_HEADER.pack(BLOCK_MAGIC, self.blocks + 1, len(records), zlib.crc32(payload))
+        block[: _BLOCK_HEADER.size] = np.frombuffer(head, np.uint8)
+        block[_BLOCK_HEADER.size : _BLOCK_HEADER_SIZE] = np.frombuffer(struct.pack("<I", zlib.crc32(head)), np.uint8)
         try:
-            while len(data):  # os.write may write less than asked; the rest follows at once
-                data = data[os.write(self._fd, data) :]
+            _write_all(self._fd, block)
             os.fsync(self._fd)
         except BaseException:
-            # A failed write (disk full, ...) must not leave a partial record that would shift
-            # every later record of this file: cut back to the last complete flush.
-            os.ftruncate(self._fd, self._size)
+            # A partial block would be reported as damaged by every reader: cut back to the last
+            # complete one.
+            os.ftruncate(self._fd, self.size)
             raise
-        self._size += records.nbytes
+        self.size += len(block)
+        self.blocks += 1
         return len(records)
 
     def close(self) -> None:
@@ -107,7 +172,8 @@ class Results:
 
     run: index into `manifests` of the run each episode belongs to. env_ids, env_versions, modes:
     the run's (from its manifest). timestamps: Unix time of the episode's end. Other fields as
-    `RECORD_DTYPE` (`returns` holds "return", `lengths` "length", `times` "time").
+    `RECORD_DTYPE` (`returns` holds "return", `lengths` "length", `times` "time"). damaged: the
+    regions of the directory's files that were skipped (see the module docstring).
     """
 
     manifests: tuple[dict, ...]
@@ -123,6 +189,7 @@ class Results:
     steps: np.ndarray
     times: np.ndarray
     timestamps: np.ndarray
+    damaged: tuple[Damage, ...] = ()
 
     def __len__(self) -> int:
         return len(self.returns)
@@ -131,37 +198,187 @@ class Results:
     def initial_reset_timestamp(self) -> float | None:
         return min((m["start_timestamp"] for m in self.manifests), default=None)
 
+    @property
+    def unclosed(self) -> list[str]:
+        """Run ids whose manifest says the run did not close: still running, or killed."""
+        return [m["run_id"] for m in self.manifests if m.get("closed") is False]
+
     def select(self, mask: np.ndarray) -> Results:
-        arrays = {f.name: getattr(self, f.name)[mask] for f in dataclasses.fields(self) if f.name != "manifests"}
-        return Results(manifests=self.manifests, **arrays)
+        arrays = {f.name: getattr(self, f.name)[mask] for f in dataclasses.fields(self) if f.name not in ("manifests", "damaged")}
+        return Results(manifests=self.manifests, damaged=self.damaged, **arrays)
 
     def runs(self) -> list[Results]:
-        """One `Results` per run (each keeps only its own manifest)."""
+        """One `Results` per run (each keeps only its own manifest and damaged regions)."""
         out = []
         for index, manifest in enumerate(self.manifests):
             part = self.select(self.run == index)
-            out.append(dataclasses.replace(part, manifests=(manifest,), run=np.zeros(len(part), np.int64)))
+            damaged = tuple(d for d in self.damaged if d.run_id == manifest["run_id"])
+            out.append(dataclasses.replace(part, manifests=(manifest,), run=np.zeros(len(part), np.int64), damaged=damaged))
         return out
 
 
-def read_records(path: str, dtype: np.dtype = RECORD_DTYPE) -> np.ndarray:
-    """The complete records of an episode log; a torn last record (a write a kill cut short) is ignored."""
-    # Reading only whole records also holds while a live run appends: its size only grows.
-    return np.fromfile(path, dtype, count=os.path.getsize(path) // dtype.itemsize)
+def _record_dtype(descr: Any) -> np.dtype:
+    return np.dtype([tuple(field) for field in descr])
+
+
+def _parse_block(data: bytes, at: int, itemsize: int) -> tuple[int, int, int] | str:
+    """(sequence number, records, end offset) of an intact block at `at`, else why there is none."""
+    if len(data) - at < _BLOCK_HEADER_SIZE:
+        return "an incomplete block header at the end of the file (a write cut short)"
+    magic, seq, count, payload_crc = _BLOCK_HEADER.unpack_from(data, at)
+    if magic != BLOCK_MAGIC:
+        return "not a block header"
+    (header_crc,) = struct.unpack_from("<I", data, at + _BLOCK_HEADER.size)
+    if header_crc != zlib.crc32(memoryview(data)[at : at + _BLOCK_HEADER.size]):
+        return "block header checksum mismatch"
+    end = at + _BLOCK_HEADER_SIZE + count * itemsize
+    if end > len(data):
+        return f"block {seq} is cut short: its {count} records end at byte {end}, the file at {len(data)} (a write cut short)"
+    if payload_crc != zlib.crc32(memoryview(data)[at + _BLOCK_HEADER_SIZE : end]):
+        return f"block {seq} ({count} records): checksum mismatch"
+    return seq, count, end
+
+
+def _next_block(data: bytes, start: int, itemsize: int) -> int:
+    """The offset of the first intact block after `start`, else the file's size."""
+    at = data.find(BLOCK_MAGIC, start)
+    while at >= 0 and isinstance(_parse_block(data, at, itemsize), str):
+        at = data.find(BLOCK_MAGIC, at + 1)
+    return len(data) if at < 0 else at
+
+
+def _read_header(data: bytes) -> tuple[dict | None, int]:
+    """The log's header JSON and where the blocks begin; (None, 0) if the header is not intact."""
+    if len(data) < _FILE_HEADER.size:
+        return None, 0
+    magic, length, crc = _FILE_HEADER.unpack_from(data)
+    end = _FILE_HEADER.size + length
+    if magic != FILE_MAGIC or end > len(data) or zlib.crc32(data[_FILE_HEADER.size : end]) != crc:
+        return None, 0
+    return json.loads(data[_FILE_HEADER.size : end]), end
+
+
+def read_log(path: str, run_id: str, record_dtype: np.dtype | None = None) -> tuple[dict | None, np.ndarray | None, list[Damage]]:
+    """The header, intact records and damaged regions of an episode log.
+
+    record_dtype: the layout to use if the file's header is damaged (from the manifest); with
+    neither, no block can be read (records None).
+    """
+    with open(path, "rb") as f:
+        data = f.read()
+    header, at = _read_header(data)
+    damaged = []
+    if header is not None:
+        record_dtype = _record_dtype(header["record_dtype"])
+    elif record_dtype is None:
+        return None, None, [Damage(path, 0, len(data), "the file header is damaged and there is no manifest: the record layout is unknown", run_id)]
+    parts, last_seq = [], 0
+    while at < len(data):
+        block = _parse_block(data, at, record_dtype.itemsize)
+        if isinstance(block, str):
+            # Resynchronise: whatever lies between here and the next intact block is skipped.
+            end = _next_block(data, at + 1, record_dtype.itemsize)
+            reason = "the file header is damaged" if at == 0 else block
+            if data.count(0, at, end) == end - at:
+                reason = "zero bytes (data that never reached the disk, as after a power cut)"
+            damaged.append(Damage(path, at, end, reason, run_id))
+            at = end
+            continue
+        seq, count, end = block
+        if seq <= last_seq:
+            damaged.append(Damage(path, at, end, f"a second copy of block {seq}", run_id))
+        else:
+            if seq > last_seq + 1 and not (damaged and damaged[-1].end == at):
+                damaged.append(Damage(path, at, at, f"blocks {last_seq + 1} to {seq - 1} are missing", run_id))
+            # As bytes: joining byte arrays is a plain copy, where joining unaligned records is not.
+            parts.append(np.frombuffer(data, np.uint8, count * record_dtype.itemsize, at + _BLOCK_HEADER_SIZE))
+            last_seq = seq
+        at = end
+    return header, np.concatenate([np.zeros(0, np.uint8), *parts]).view(record_dtype), damaged
+
+
+def _read_manifest(path: str, run_id: str) -> tuple[dict | None, Damage | None]:
+    """The manifest at `path`, or None and why it cannot be used (None, None: no manifest)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return None, None
+    try:
+        manifest = json.loads(data)
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError both
+        return None, Damage(path, 0, len(data), f"the manifest is not valid JSON ({error})", run_id)
+    missing = [key for key in _MANIFEST_KEYS if key not in manifest] if isinstance(manifest, dict) else list(_MANIFEST_KEYS)
+    if missing:
+        return None, Damage(path, 0, len(data), f"the manifest lacks {missing}", run_id)
+    if manifest.get("format") not in (FORMAT, PREVIOUS_FORMAT):
+        raise ValueError(f"{path}: format {manifest.get('format')!r}: this gymx reads {FORMAT} and {PREVIOUS_FORMAT}")
+    return manifest, None
+
+
+def _run_ids(directory: str, prefix: str, suffix: str) -> set[str]:
+    paths = glob.glob(os.path.join(glob.escape(directory), f"{prefix}*{suffix}"))
+    return {os.path.basename(p)[len(prefix) : -len(suffix)] for p in paths}
+
+
+def _load_run(directory: str, run_id: str) -> tuple[dict | None, np.ndarray | None, list[Damage]]:
+    """A run's manifest, records and damaged regions (manifest None: nothing of the run is readable)."""
+    mpath, epath = manifest_path(directory, run_id), episodes_path(directory, run_id)
+    manifest, manifest_damage = _read_manifest(mpath, run_id)
+    if manifest is not None and manifest["format"] == PREVIOUS_FORMAT:
+        # The previous format: bare records, no checksums; a torn last record is ignored.
+        dtype = _record_dtype(manifest["record_dtype"])
+        path = os.path.join(directory, manifest["episodes_file"])
+        if not os.path.exists(path):
+            return manifest, np.zeros(0, dtype), []
+        return manifest, np.fromfile(path, dtype, count=os.path.getsize(path) // dtype.itemsize), []
+    if not os.path.exists(epath):
+        if manifest is None:
+            return None, None, [manifest_damage] if manifest_damage else []
+        return manifest, np.zeros(0, _record_dtype(manifest["record_dtype"])), [Damage(epath, 0, 0, "the episode log is missing", run_id)]
+    header, records, damaged = read_log(epath, run_id, None if manifest is None else _record_dtype(manifest["record_dtype"]))
+    if manifest is None:
+        if header is None:
+            return None, None, damaged + ([manifest_damage] if manifest_damage else [])
+        # The header is the manifest as the run began; what came later (videos, overflow counts,
+        # whether it closed) is unknown.
+        why = "the manifest is missing" if manifest_damage is None else manifest_damage.reason
+        end = 0 if manifest_damage is None else manifest_damage.end
+        damaged.append(Damage(mpath, 0, end, f"{why}: the run was recovered from its episode log", run_id))
+        return dict(header, closed=None, recovered_from_log=True, episodes=len(records)), records, damaged
+    size, closed_size = os.path.getsize(epath), manifest.get("log_bytes", 0) if manifest.get("closed") else 0
+    if closed_size > size:
+        reason = f"the file ends {closed_size - size} bytes before its size when the run closed (truncated)"
+        if damaged and damaged[-1].end == size:  # the scan already found the cut: one region
+            last = damaged.pop()
+            damaged.append(dataclasses.replace(last, end=closed_size, reason=f"{last.reason}; {reason}"))
+        else:
+            damaged.append(Damage(epath, size, closed_size, reason, run_id))
+    return manifest, records, damaged
 
 
 def load_results(directory: str) -> Results:
-    """Every run's episodes in `directory`, merged and sorted by end time, with their manifests."""
-    manifests, parts = [], []
-    for path in sorted(glob.glob(os.path.join(directory, f"{MANIFEST_PREFIX}*.json"))):
-        with open(path) as f:
-            manifest = json.load(f)
-        manifests.append(manifest)
-        episodes = os.path.join(directory, manifest["episodes_file"])
-        dtype = np.dtype([tuple(field) for field in manifest["record_dtype"]])
-        parts.append(read_records(episodes, dtype) if os.path.exists(episodes) else np.zeros(0, dtype))
+    """Every run's episodes in `directory`, merged and sorted by end time, with their manifests.
+
+    Damaged regions of its files are skipped, listed in `Results.damaged` and warned about
+    (`DamagedLogWarning`); see the module docstring.
+    """
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"{directory} is not a directory")
+    run_ids = _run_ids(directory, MANIFEST_PREFIX, ".json") | _run_ids(directory, EPISODES_PREFIX, ".bin")
+    if not run_ids:
+        raise FileNotFoundError(f"no gymx monitor files ({MANIFEST_PREFIX}*.json, {EPISODES_PREFIX}*.bin) in {directory}")
+    manifests, parts, damaged = [], [], []
+    for run_id in sorted(run_ids):
+        manifest, records, run_damage = _load_run(directory, run_id)
+        damaged += run_damage
+        if manifest is not None:
+            manifests.append(manifest)
+            parts.append(records)
+    if damaged:
+        warnings.warn(DamagedLogWarning(f"{len(damaged)} damaged region(s) skipped in {directory}: " + "; ".join(map(str, damaged))), stacklevel=2)
     if not manifests:
-        raise FileNotFoundError(f"no gymx monitor files ({MANIFEST_PREFIX}*.json) in {directory}")
+        raise ValueError(f"no readable gymx monitor run in {directory}: " + "; ".join(map(str, damaged)))
 
     counts = [len(part) for part in parts]
     run = np.repeat(np.arange(len(manifests)), counts)
@@ -191,6 +408,7 @@ def load_results(directory: str) -> Results:
         steps=steps,
         times=times,
         timestamps=timestamps,
+        damaged=tuple(damaged),
     )
     return results.select(np.lexsort((steps, run, timestamps)))  # by end time; ties (one flush) by run, then steps
 

@@ -18,9 +18,12 @@ one transfer, builds the records with vectorised numpy (each env's episodes numb
 finished-episode count at the previous flush), appends them to the binary episode log
 (`gymx.monitor.log`: one write and one fsync), renders and writes the scheduled episodes'
 frames, and returns the state with the buffers emptied. Flushing a state that was already
-flushed writes nothing. Wall-clock times do not exist inside `jit`: each record's time is
-interpolated linearly in batch steps between the previous flush (or the Monitor's creation)
-and this one.
+flushed writes nothing. Each reset and each flush stamps the state it returns with a token
+that the host issues once: a flush takes only the state the last flush returned, or one that
+goes on from a reset not flushed yet, so going on from a state whose records are in the log
+already (dropping what `flush` returned) raises instead of writing them twice. Wall-clock
+times do not exist inside `jit`: each record's time is interpolated linearly in batch steps
+between the previous flush (or the Monitor's creation) and this one.
 
     monitor = Monitor(gymx.make_vec("CartPole-v1", 4096), "runs/ppo", algorithm_id="ppo", seed=0)
     state, ts = monitor.reset(jax.random.key(0))
@@ -44,6 +47,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import io_callback
 
 from gymx import struct
 from gymx.core import TimeStep
@@ -67,6 +71,7 @@ class EpisodeRows:
     returns: jax.Array  # float32 (capacity_steps + 1, num_envs), the finished episode's return, else 0
     lengths: jax.Array  # int32 (capacity_steps + 1, num_envs), its length (>= 1), else 0: a record where > 0
     row: jax.Array  # int32 (), steps since the last flush
+    token: jax.Array  # int32 (), the reset or flush this state goes on from (issued by the host, see `Monitor.flush`)
 
 
 @struct.dataclass
@@ -147,7 +152,6 @@ class Monitor(VecWrapper):
         self.env_id = None if spec is None else spec.id
         self.env_version = None if spec is None else spec.version
         self.run_id = f"{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}.{next(_run_counter)}"
-        self._log = log.EpisodeLog(log.episodes_path(directory, self.run_id))
         self._recorder = None
         if self.video is not None:
             env = vec_env.env
@@ -161,9 +165,14 @@ class Monitor(VecWrapper):
         self._last_step = 0  # the device clock at the last flush
         self._flushed_episodes = np.zeros(vec_env.num_envs, np.int32)  # each env's finished episodes then
         self._flushed_row: jax.Array | None = None  # the flushed state's row counter (an identity check)
+        self._flushed_token = 0  # the token flush gave that state
+        self._tokens = itertools.count(1)
+        self._live_tokens: set[int] = set()  # tokens of the states a flush may go on from (see `flush`)
+        self._fresh_resets: set[int] = set()  # tokens of resets whose states were not flushed yet
         self._episodes_written = 0
+        episodes_file = log.episodes_path(directory, self.run_id)
         self.manifest = {
-            "format": "gymx-monitor-2",
+            "format": log.FORMAT,
             "run_id": self.run_id,
             "gymx_version": _gymx_version(),
             "jax_version": jax.__version__,
@@ -178,16 +187,18 @@ class Monitor(VecWrapper):
             "command_line": list(sys.argv),
             "pid": os.getpid(),
             "start_timestamp": now,
-            "episodes_file": os.path.basename(self._log.path),
+            "episodes_file": os.path.basename(episodes_file),
             "record_dtype": log.RECORD_DTYPE.descr,
             "capacity_steps": self.capacity_steps,
             "episodes": 0,
+            "blocks": 0,
             "overflowed_steps": 0,
             "overflowed_episodes": 0,
             "dropped_frames": 0,
             "videos": [],
             "closed": False,
         }
+        self._log = log.EpisodeLog(episodes_file, self.manifest)
         self._write_manifest()
 
     def render(self, state: MonitorState, params: Any = None, env_indices: Any = None, columns: int | None = None) -> jax.Array:
@@ -200,6 +211,8 @@ class Monitor(VecWrapper):
             returns=jnp.zeros(rows_shape, jnp.float32),
             lengths=jnp.zeros(rows_shape, jnp.int32),
             row=jnp.zeros((), jnp.int32),
+            # A host callback, so that every call of a jitted reset gets a token of its own.
+            token=io_callback(self._issue_reset_token, jax.ShapeDtypeStruct((), jnp.int32)),
         )
         frames = None
         if self.video is not None:
@@ -241,32 +254,51 @@ class Monitor(VecWrapper):
 
     # Host side.
 
+    def _issue_reset_token(self) -> np.ndarray:
+        token = next(self._tokens)
+        self._fresh_resets.add(token)
+        return np.int32(token)
+
     def flush(self, state: MonitorState, params: Any = None) -> MonitorState:
         """Writes the buffered records (and frames) and returns `state` with both buffers emptied.
+
+        Go on from the returned state: a later flush of a state that went on from `state`
+        itself raises `ValueError` (its first records are in the log already).
 
         `params`: the env params the rollout used, if not the defaults (for rendering; a leaf
         batched per env gives the recorded env's value).
         """
         rows = state.episodes
         if rows.row is self._flushed_row:
-            return _emptied(state)  # this very state was flushed already: its records are in the log
+            # This very state was flushed already: its records are in the log.
+            return _emptied(state, self._flushed_token)
         # One transfer; on CPU the arrays come back as views of the device buffers, not copies.
-        fetched = jax.device_get((rows.returns, rows.lengths, rows.row, state.stats.episodes, state.stats.step, state.frames))
-        returns, lengths, row, env_episodes, device_step, frames = fetched
-        row, device_step = int(row), int(device_step)
-        origin = device_step - row  # the device clock at the flush (or reset) this state went on from
-        if origin != self._last_step:
-            if origin != 0:
-                raise ValueError("Monitor.flush: this state does not go on from the last flushed one; flush each state once and go on from the state flush returns")
-            # The Monitor was reset since the last flush: its clock and episode counts restarted.
-            self._step_offset += self._last_step
-            self._flushed_episodes = np.zeros_like(self._flushed_episodes)
-        self._last_step, self._flushed_row = device_step, rows.row
+        fetched = jax.device_get((rows.returns, rows.lengths, rows.row, rows.token, state.stats.episodes, state.stats.step, state.frames))
+        returns, lengths, row, token, env_episodes, device_step, frames = fetched
+        row, token, device_step = int(row), int(token), int(device_step)
+        if token in self._fresh_resets:
+            # The first flush since a reset: the run's clock and episode counts restarted.
+            step_offset, flushed_episodes = self._step_offset + self._last_step, np.zeros_like(self._flushed_episodes)
+        elif token in self._live_tokens:
+            step_offset, flushed_episodes = self._step_offset, self._flushed_episodes
+        else:
+            raise ValueError(
+                "Monitor.flush: this state goes on from a state that was flushed already, whose episodes are in the log: "
+                "flushing it would write them twice. Keep the state flush returns and go on from it "
+                "(`state = monitor.flush(state)`), or reset the Monitor"
+            )
         now = time.time()
         kept = min(row, self.capacity_steps)
-        run_step = self._step_offset + device_step
-        written = self._write_records(returns[:kept], lengths[:kept], run_step - row, run_step, now)
-        finished = int(np.sum(env_episodes - self._flushed_episodes, dtype=np.int64))
+        run_step = step_offset + device_step
+        # Nothing above has changed the Monitor: if the write fails, flushing this state again retries it.
+        written = self._write_records(returns[:kept], lengths[:kept], flushed_episodes, run_step - row, run_step, now)
+        self._fresh_resets.discard(token)
+        self._step_offset, self._last_step, self._flushed_row = step_offset, device_step, rows.row
+        self._flushed_token = next(self._tokens)
+        # A state this flush took nothing from may still be gone on from, as the returned one may.
+        took_nothing = row == 0 and (frames is None or int(frames.count) == int(frames.overflow) == 0)
+        self._live_tokens = {self._flushed_token, token} if took_nothing else {self._flushed_token}
+        finished = int(np.sum(env_episodes - flushed_episodes, dtype=np.int64))
         # A copy: on CPU the fetched array is a view of a device buffer the next chunk may donate.
         self._flushed_episodes = np.array(env_episodes, np.int32)
         manifest_changed = self._count_overflow(row - kept, finished - written)
@@ -275,12 +307,13 @@ class Monitor(VecWrapper):
         self._anchor = (run_step, now)
         if manifest_changed:
             self._write_manifest()
-        return _emptied(state)
+        return _emptied(state, self._flushed_token)
 
-    def _write_records(self, returns: np.ndarray, lengths: np.ndarray, first_step: int, run_step: int, now: float) -> int:
+    def _write_records(self, returns: np.ndarray, lengths: np.ndarray, flushed_episodes: np.ndarray, first_step: int, run_step: int, now: float) -> int:
         """Appends the records held in the rows (row t: run batch step `first_step + t + 1`); returns how many.
 
-        run_step: the run's batch step now, at wall time `now`.
+        flushed_episodes: each env's finished episodes before the rows. run_step: the run's batch
+        step now, at wall time `now`.
         """
         num_rows = len(lengths)
         # One pass over the rows; a bool array's nonzero is several times faster than an int's.
@@ -290,7 +323,7 @@ class Monitor(VecWrapper):
         # Each env's episode index: its count at the last flush, plus its records in earlier
         # rows. A Python loop over rows (not records): an env is in a row at most once.
         env_episode = np.empty(len(flat), np.int32)
-        counter = self._flushed_episodes.copy()
+        counter = flushed_episodes.copy()
         bounds = np.searchsorted(step_row, np.arange(num_rows + 1))
         for start, stop in itertools.pairwise(bounds):
             envs = env[start:stop]
@@ -311,6 +344,7 @@ class Monitor(VecWrapper):
         written = self._log.append(records)
         self._episodes_written += written
         self.manifest["episodes"] = self._episodes_written
+        self.manifest["blocks"] = self._log.blocks
         return written
 
     def _count_overflow(self, steps: int, episodes: int) -> bool:
@@ -350,6 +384,7 @@ class Monitor(VecWrapper):
             self.manifest["videos"].extend(dict(v, env_index=self.video.env_index) for v in self._recorder.close())
         self._log.close()
         self.manifest["closed"] = True
+        self.manifest["log_bytes"] = self._log.size  # lets a reader tell a log cut short after the run
         self._write_manifest()
 
     def _write_manifest(self) -> None:
@@ -375,7 +410,7 @@ def _push_frame(frames: FrameBuffer, env_state: Any, episode: jax.Array) -> Fram
     )
 
 
-def _emptied(state: MonitorState) -> MonitorState:
+def _emptied(state: MonitorState, token: int) -> MonitorState:
     # Only the counters go back to zero: rows past `row` are dead, and every row is rewritten
     # whole before it is read again. One zero array each: a chunk that donates the state cannot
     # take one buffer twice.
@@ -383,7 +418,7 @@ def _emptied(state: MonitorState) -> MonitorState:
         return jnp.zeros((), jnp.int32)
 
     frames = None if state.frames is None else state.frames.replace(count=zero(), overflow=zero())
-    return state.replace(episodes=state.episodes.replace(row=zero()), frames=frames)
+    return state.replace(episodes=state.episodes.replace(row=zero(), token=jnp.asarray(token, jnp.int32)), frames=frames)
 
 
 def _spec_dict(spec: Any) -> dict | None:

@@ -41,15 +41,21 @@ def _curves(runs: list[Results], x_field: str, window: int) -> tuple[np.ndarray,
 
 def plot_learning_curves(directories: Sequence[str], out: str, window: int = 100, title: str | None = None) -> str:
     """Writes the curves of `directories` to the PNG `out` and returns its path."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    # Every directory is read before matplotlib is imported, so a bad one fails fast.
+    loaded = [(directory, load_results(directory)) for directory in directories]
+    if not any(len(results) for _, results in loaded):
+        raise ValueError(f"no episodes in {', '.join(directories)}: nothing to plot")
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError(f"plotting needs matplotlib (pip install 'gymx[monitor]'): {error}") from error
 
     # A bare Figure on an Agg canvas: no pyplot, so no global backend state and no display needed.
     figure = Figure(figsize=(12, 4.5), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, 2, sharey=True)
-    for directory in directories:
-        results = load_results(directory)
+    for directory, results in loaded:
         runs = [run for run in results.runs() if len(run)]
         env_ids = sorted({str(m.get("env_id")) for m in results.manifests})
         label = f"{os.path.basename(os.path.normpath(directory))} ({', '.join(env_ids)}; {len(runs)} run{'s' * (len(runs) != 1)})"

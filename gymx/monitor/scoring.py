@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import numpy as np
 
-from gymx.monitor.log import Results
+from gymx.monitor.log import EPISODES_PREFIX, Results
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,14 +74,24 @@ def reward_threshold_of(manifest: dict) -> float | None:
 
 
 def summary_table(results: Results, trials: int = 100) -> str:
-    """One row per run: episodes, steps, best `trials`-episode mean, whether and when it was solved."""
+    """One row per run: episodes, steps, best `trials`-episode mean, whether and when it was solved.
+
+    Notes follow the table where a run did not close, was recovered from its episode log, or
+    had damaged regions skipped (its "solved" cell then carries a `*`: its scores leave out the
+    episodes that were there).
+    """
     header = ("run", "env", "mode", "episodes", "steps", "wall s", f"best {trials}-ep mean", "threshold", "solved", "episodes before solve", "steps before solve", "s to solve", "overflow")  # fmt: skip
-    rows = []
+    rows, notes = [], []
     for run in results.runs():
         manifest = run.manifests[0]
         threshold = reward_threshold_of(manifest)
         s = score(run, threshold, trials)
         solved = s.episode_t_value is not None
+        # Only damage to the episode log loses episodes; a recovered manifest loses none.
+        damaged = "*" if any(os.path.basename(d.path).startswith(EPISODES_PREFIX) for d in run.damaged) else ""
+        if manifest.get("closed") is False:
+            notes.append(f"run {manifest['run_id']} did not close (still running, or killed): episodes after its last flush are missing")
+        notes.extend(f"run {manifest['run_id']}: {damage}" for damage in run.damaged)
         rows.append((
             manifest["run_id"],
             str(manifest.get("env_id")),
@@ -90,15 +101,17 @@ def summary_table(results: Results, trials: int = 100) -> str:
             _fmt(None if not len(run) else float(run.times.max())),
             "–" if s.mean is None else f"{s.mean:.2f} ± {s.error:.2f}",
             _fmt(threshold),
-            ("yes" if solved else "no") if threshold is not None else "–",
+            ("yes" if solved else "no") + damaged if threshold is not None else "–",
             _fmt(s.episode_t_value),
             _fmt(s.timestep_t_value),
             _fmt(s.seconds_to_solve),
-            str(manifest.get("overflowed_episodes", 0)),
+            "?" if manifest.get("recovered_from_log") else str(manifest.get("overflowed_episodes", 0)),
         ))  # fmt: skip
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in (header, *rows)]
-    return "\n".join(lines)
+    if any(row[8].endswith("*") for row in rows):
+        notes.append("* damaged regions of the run's episode log were skipped: its scores leave out the episodes there")
+    return "\n".join(lines + ([""] + notes if notes else []))
 
 
 def _fmt(value: float | None) -> str:
