@@ -14,11 +14,31 @@ Stepping a finished episode: once `terminated` is True, the state is absorbing. 
 return the same state and observation, `terminated=True` and zero reward and zero info values,
 so a batch can keep stepping envs that ended until the caller resets them. (Truncation is a
 wrapper's concern; see `gymx.wrappers.TimeLimit`.)
+
+Eager calls: `reset`, `step` and an rgb_array `render` called with concrete values (outside any
+`jit`, `vmap` or `grad`) run as one jitted program, compiled on the first call and cached on the
+env object, instead of dispatching primitive by primitive (which compiles a program per
+primitive and shape, and fills the process's memory maps when many envs are made). Called with
+tracers, the same methods trace as written, so a user's `jit` or `scan` sees no extra layer.
+Every subclass's own `reset`, `step` and `render` get this dispatch (`__init_subclass__`).
+
+Actions outside the action space: an eager `step` (a concrete action and params) checks the
+action on the host with `Space.check` and raises `ValueError` naming the action, the space and
+the fault (shape, dtype, NaN, bounds), as the Gymnasium adapter does; a concrete action inside a
+trace is checked the same way at trace time. A traced action cannot be refused with an
+error, and what an out-of-space one does is unspecified and differs by env: CartPole pushes left
+for anything but 1; table-driven envs (FrozenLake, Taxi, CliffWalking) index their tables with
+it, where JAX clamps an index past the end and counts a negative one from the end; Pendulum and
+MuJoCo clip a continuous action to its bounds, MountainCarContinuous clips the force but charges
+the unclipped action's cost; a NaN propagates into the state. Wrap the env in
+`gymx.wrappers.CheckAction` and run it under `jax.experimental.checkify` to get an error instead.
 """
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+import functools
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -66,7 +86,94 @@ def tree_select(pred: jax.Array, on_true: Any, on_false: Any) -> Any:
     return jax.tree_util.tree_map(select, on_true, on_false)
 
 
-class Env(Generic[State, Params]):
+def is_traced(tree: Any) -> bool:
+    """Whether any leaf of `tree` is a tracer: the call is inside a `jit`, `vmap`, `grad` or `scan`."""
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(tree))
+
+
+_PROGRAMS = "_compiled_programs"
+
+
+def compiled(owner: Any, key: Any, function: Callable[[], Callable]) -> Callable:
+    """The jitted `function()`, built once per `key` and cached on `owner`.
+
+    The cache remembers its owner, so a `copy.copy` of an env (which shares its `__dict__`'s
+    entries) compiles its own programs rather than running the original's.
+    """
+    cache = owner.__dict__.get(_PROGRAMS)
+    if cache is None or cache[0] is not owner:
+        cache = (owner, {})
+        owner.__dict__[_PROGRAMS] = cache
+    program = cache[1].get(key)
+    if program is None:
+        program = cache[1][key] = jax.jit(function())
+    return program
+
+
+def eager_program(method: Callable) -> Callable:
+    """`method` (any signature) run as one cached jitted program when no argument is a tracer."""
+
+    @functools.wraps(method)
+    def dispatch(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if is_traced((args, kwargs)):
+            return method(self, *args, **kwargs)
+        return compiled(self, method, lambda: functools.partial(method, self))(*args, **kwargs)
+
+    return dispatch
+
+
+def eager_step(method: Callable) -> Callable:
+    """`step` with the action checked on the host when it is concrete, and run as one cached
+    jitted program when nothing is traced."""
+
+    @functools.wraps(method)
+    def step(self: Any, state: Any, action: Any, params: Any = None) -> Any:
+        if not is_traced((action, params)):
+            checked = self.check_action(action, params)
+            if not is_traced(state):
+                return compiled(self, method, lambda: functools.partial(method, self))(state, checked, params)
+        return method(self, state, action, params)
+
+    return step
+
+
+def _eager_render(method: Callable) -> Callable:
+    """`Env.render`: an rgb_array frame of a concrete state as one cached jitted program, unless
+    the env draws on the host; other modes (text) run as written."""
+
+    @functools.wraps(method)
+    def render(self: Any, state: Any, params: Any = None, mode: str = "rgb_array") -> Any:
+        if mode != "rgb_array" or self.render_on_host or is_traced((state, params)):
+            return method(self, state, params, mode)
+        return compiled(self, method, lambda: lambda s, p: method(self, s, p, "rgb_array"))(state, params)
+
+    return render
+
+
+class CompiledWhenConcrete:
+    """Gives the methods named in `eager_wrappers`, wherever a subclass defines them, the
+    dispatch of the module docstring: one cached jitted program for concrete arguments, the
+    method as written under a trace. A method marked with `runs_as_written` is left alone."""
+
+    eager_wrappers: ClassVar[dict[str, Callable[[Callable], Callable]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, wrap in cls.eager_wrappers.items():
+            method = cls.__dict__.get(name)
+            if callable(method) and not getattr(method, "_compiled_when_concrete", False):
+                wrapped = wrap(method)
+                wrapped._compiled_when_concrete = True
+                setattr(cls, name, wrapped)
+
+
+def runs_as_written(method: Callable) -> Callable:
+    """Keeps `CompiledWhenConcrete` from wrapping `method` (for a method that needs the host)."""
+    method._compiled_when_concrete = True
+    return method
+
+
+class Env(CompiledWhenConcrete, Generic[State, Params]):
     """Base class of every gymx environment.
 
     Subclasses implement four hooks; the base class owns the public `reset` and `step` and the
@@ -81,6 +188,7 @@ class Env(Generic[State, Params]):
     the same info keys as a step, zero-valued unless the env overrides `reset_info`.
     """
 
+    eager_wrappers = {"reset": eager_program, "step": eager_step, "render": _eager_render}
     spec: Any = None
     metadata: dict = {"render_modes": []}
     # True where `render` draws with a host library (MuJoCo's renderer) instead of traceable JAX:
@@ -104,6 +212,13 @@ class Env(Generic[State, Params]):
 
     def action_space(self, params: Params | None = None) -> spaces.Space:
         raise NotImplementedError
+
+    def check_action(self, action: Any, params: Params | None = None) -> Any:
+        """`action` as arrays of the action space's dtypes; raises `ValueError` if it is not in the
+        space of `params` (see `Space.check`). `action` and `params` must be concrete."""
+        space = self.action_space(params)
+        space.check(action)
+        return space.cast(action)
 
     def reset_env(self, key: jax.Array, params: Params) -> State:
         raise NotImplementedError

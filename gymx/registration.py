@@ -82,6 +82,8 @@ class EnvSpec:
 
 
 registry: dict[str, EnvSpec] = {}
+# The Gymnasium adapters register gymx ids as `gymx/<id>` (`gymx-<ns>/<id>` for a namespaced one).
+_GYMNASIUM_NAMESPACE = "gymx"
 _current_namespace: str | None = None
 _plugins_loaded = False
 
@@ -179,6 +181,12 @@ def spec(env_id: str) -> EnvSpec:
     ns, name, version = parse_env_id(env_id)
     namespaces = {s.namespace for s in registry.values() if s.namespace is not None}
     if ns is not None and ns not in namespaces:
+        if ns == _GYMNASIUM_NAMESPACE or ns.startswith(f"{_GYMNASIUM_NAMESPACE}-"):
+            inner = ns.partition("-")[2] or None
+            raise NamespaceNotFound(
+                f"Namespace {ns} not found: `{ns}/` is the namespace of gymx ids in Gymnasium's registry,"
+                f" for `gymnasium.make({env_id!r})`; gymx.make takes the id without it: {get_env_id(inner, name, version)!r}"
+            )
         raise NamespaceNotFound(f"Namespace {ns} not found.{_suggest(ns, namespaces)}")
     versions = _versions(ns, name)
     if not versions:

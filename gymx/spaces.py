@@ -3,6 +3,10 @@
 Every space has a jit-able `sample(key)` and `contains(x)`, a `shape` and `dtype`, and
 `to_gymnasium()` for the adapters. Spaces are host objects built from concrete parameters;
 their bounds are numpy arrays, so traced code sees constants.
+
+`check(x)` is the host-side test of a concrete value that the public eager `step`s and the
+Gymnasium adapters run before an action reaches JAX: it raises a `ValueError` naming the value,
+the space and what is wrong (shape, dtype, NaN, bounds). `contains` is the traceable test.
 """
 
 from __future__ import annotations
@@ -36,6 +40,88 @@ class Space:
 
     def __contains__(self, x: Any) -> bool:
         return bool(self.contains(x))
+
+    def check(self, x: Any, what: str = "action", bounds: bool = True) -> None:
+        """Raises `ValueError` unless the concrete value `x` is an element of this space.
+
+        The rules, checked in numpy so nothing invalid is traced: exact shape; an integer dtype
+        for discrete spaces (a float action is an error, not silently truncated); a dtype that
+        casts within its kind for boxes; no NaN; within bounds (a box's only where `bounds`).
+        """
+        if (reason := why_not_in(self, x, bounds)) is not None:
+            raise ValueError(not_in_message(what, x, self, reason))
+
+    def cast(self, x: Any) -> Any:
+        """`x` (a valid element) as arrays of exactly the space's dtypes, so a compiled step sees
+        one signature whatever integer or float type the caller used."""
+        if isinstance(self, Tuple):
+            return tuple(space.cast(part) for space, part in zip(self.spaces, x))
+        if isinstance(self, Dict):
+            return {name: space.cast(x[name]) for name, space in self.spaces.items()}
+        if isinstance(self, Batched) and isinstance(self.space, (Tuple, Dict)):
+            return _unbatched_parts(self).cast(x)
+        # A device array stays on its device; anything else is converted on the host.
+        return jnp.asarray(x, self.dtype) if isinstance(x, jax.Array) else np.asarray(x, self.dtype)
+
+
+def not_in_message(what: str, x: Any, space: Any, reason: str) -> str:
+    """The error text of a value outside a space, shared by gymx's and the adapters' checks."""
+    shown = repr(x) if isinstance(x, (str, bytes)) else str(x)
+    return f"{what} {shown} is not in {space}: {reason}"
+
+
+def _span(values: np.ndarray) -> Any:
+    """One bound for display: a scalar when every entry agrees."""
+    values = np.asarray(values)
+    return values.flat[0].item() if values.size and np.all(values == values.flat[0]) else values.tolist()
+
+
+def why_not_in(space: Space, x: Any, bounds: bool = True) -> str | None:
+    """Why the concrete value `x` is not an element of `space`, or None if it is (see `Space.check`)."""
+    if isinstance(space, Batched) and isinstance(space.space, (Tuple, Dict)):
+        return why_not_in(_unbatched_parts(space), x, bounds)
+    if isinstance(space, Tuple):
+        if not isinstance(x, (tuple, list)) or len(x) != len(space.spaces):
+            return f"expected a tuple of {len(space.spaces)} elements"
+        for i, (subspace, part) in enumerate(zip(space.spaces, x)):
+            if (reason := why_not_in(subspace, part, bounds)) is not None:
+                return f"element {i}: {reason}"
+        return None
+    if isinstance(space, Dict):
+        if not isinstance(x, Mapping) or set(x) != set(space.spaces):
+            return f"expected a mapping with keys {sorted(space.spaces)}"
+        for name, subspace in space.spaces.items():
+            if (reason := why_not_in(subspace, x[name], bounds)) is not None:
+                return f"key {name!r}: {reason}"
+        return None
+    leaf = space.space if isinstance(space, Batched) else space
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError) as error:
+        return f"not an array ({error})"
+    if array.shape != tuple(space.shape):
+        return f"expected shape {tuple(space.shape)}, got {array.shape}"
+    if isinstance(leaf, Box):
+        if not np.can_cast(array.dtype, leaf.dtype, casting="same_kind"):
+            return f"dtype {array.dtype} does not cast to {leaf.dtype}"
+        if array.dtype.kind in "fc" and np.isnan(array).any():
+            return "contains NaN"
+        if not bounds:
+            return None
+        low, high = leaf.low, leaf.high
+    elif isinstance(leaf, (Discrete, MultiDiscrete)):
+        if array.dtype.kind not in "iu":
+            return f"expected an integer dtype, got {array.dtype}"
+        low, high = leaf.start, leaf.start + (leaf.n if isinstance(leaf, Discrete) else leaf.nvec) - 1
+    elif isinstance(leaf, MultiBinary):
+        if array.dtype.kind not in "iub":
+            return f"expected an integer or bool dtype, got {array.dtype}"
+        low, high = 0, 1
+    else:
+        return None if space.contains(x) else "not contained"
+    if np.all((array >= low) & (array <= high)):
+        return None
+    return f"out of bounds, expected values in [{_span(low)}, {_span(high)}]"
 
 
 def _has_shape(x: Any, shape: tuple[int, ...]) -> bool:
@@ -344,3 +430,12 @@ class Batched(Space):
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Batched) and (self.space, self.num) == (other.space, other.num)
+
+
+def _unbatched_parts(space: Batched) -> Tuple | Dict:
+    """A batch of a Tuple or Dict space as the Tuple or Dict of its parts' batches (how its
+    samples are laid out: one batched array per part)."""
+    inner = space.space
+    if isinstance(inner, Tuple):
+        return Tuple([Batched(part, space.num) for part in inner.spaces])
+    return Dict({name: Batched(part, space.num) for name, part in inner.spaces.items()})

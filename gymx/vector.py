@@ -31,11 +31,17 @@ belongs to, so on a done step they are the finished episode's totals.
 Params: pass the env's params unbatched (shared by the batch) or with a leading `num_envs` axis
 on any leaf (one value per env, e.g. for domain randomisation); each leaf is matched against
 the default params' shape.
+
+Eager calls (see `gymx.core`): `reset`, `step`, `reset_masked` and `render` called with concrete
+values run as one cached jitted program per method, here and in every `VecWrapper`; a concrete
+batch of actions is checked against `action_space(params)` first (with per-env params, a box's
+bounds are not checked: they differ by env).
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -45,7 +51,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from gymx import render, spaces, struct
-from gymx.core import Env, TimeStep, tree_select
+from gymx.core import CompiledWhenConcrete, Env, TimeStep, compiled, eager_program, eager_step, is_traced, tree_select
 from gymx.random import fast_key, key_words
 
 
@@ -65,8 +71,28 @@ class VecState:
     reset_pending: jax.Array  # bool (num_envs,), the last step ended an episode that has not been reset
 
 
-class VecEnv:
+def _eager_vec_render(method: Callable) -> Callable:
+    """`render` of a batch: one cached jitted program per `columns` for a concrete state, unless
+    the env draws on the host (then env by env, as written)."""
+
+    @functools.wraps(method)
+    def render(self: Any, state: Any, params: Any = None, env_indices: Any = None, columns: int | None = None) -> jax.Array:
+        if self.env.render_on_host or is_traced((state, params, env_indices)):
+            return method(self, state, params, env_indices, columns)
+        indices = None if env_indices is None else np.asarray(env_indices)
+        program = compiled(self, (method, columns), lambda: lambda s, p, i: method(self, s, p, i, columns))
+        return program(state, params, indices)
+
+    return render
+
+
+_VEC_EAGER_WRAPPERS = {"reset": eager_program, "step": eager_step, "reset_masked": eager_program, "render": _eager_vec_render}
+
+
+class VecEnv(CompiledWhenConcrete):
     """`num_envs` copies of `env`, stepped together; see the module docstring."""
+
+    eager_wrappers = _VEC_EAGER_WRAPPERS
 
     def __init__(
         self,
@@ -75,7 +101,10 @@ class VecEnv:
         autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
         devices: list[jax.Device] | None = None,
     ):
-        if int(num_envs) <= 0:
+        # bool is an int subclass, and int() would quietly truncate 2.5 or parse "4".
+        if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool):
+            raise TypeError(f"num_envs must be an int, got {num_envs!r} of type {type(num_envs).__name__}")
+        if num_envs <= 0:
             raise ValueError(f"num_envs must be positive, got {num_envs}")
         self.env = env
         self.num_envs = int(num_envs)
@@ -105,6 +134,16 @@ class VecEnv:
 
     def action_space(self, params: Any = None) -> spaces.Space:
         return spaces.Batched(self.env.action_space(params), self.num_envs)
+
+    def check_action(self, action: Any, params: Any = None) -> Any:
+        """A concrete batch of actions as arrays of the action space's dtypes; raises `ValueError`
+        if it is not in `action_space(params)` (with per-env params: not in the default params'
+        space, box bounds unchecked)."""
+        params = self.env.default_params if params is None else params
+        shared = not jax.tree_util.tree_leaves(self._params_axes(params))  # no leaf has a batch axis
+        space = self.action_space(params if shared else None)
+        space.check(action, "batch of actions", bounds=shared)
+        return space.cast(action)
 
     def _params_axes(self, params: Any) -> Any:
         defaults = self.env.default_params
@@ -278,12 +317,14 @@ def _env_slice(states: Any, params: Any, params_axes: Any, index: int) -> tuple[
     return state, jax.tree_util.tree_map(lambda p, axis: p if axis is None else p[index], params, params_axes)
 
 
-class VecWrapper:
+class VecWrapper(CompiledWhenConcrete):
     """A batched env around another (a `VecEnv` or another wrapper); every part passes through.
 
     Subclasses override `reset`/`step` (and `render`) around their own state, which wraps the
     inner one.
     """
+
+    eager_wrappers = _VEC_EAGER_WRAPPERS
 
     def __init__(self, vec_env: Any):
         self.vec_env = vec_env
@@ -323,6 +364,9 @@ class VecWrapper:
 
     def action_space(self, params: Any = None) -> spaces.Space:
         return self.vec_env.action_space(params)
+
+    def check_action(self, action: Any, params: Any = None) -> Any:
+        return self.vec_env.check_action(action, params)
 
     def reset(self, key: jax.Array, params: Any = None) -> tuple[Any, TimeStep]:
         return self.vec_env.reset(key, params)

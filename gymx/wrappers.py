@@ -7,8 +7,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from jax.experimental import checkify
+
 from gymx import struct
-from gymx.core import Env, TimeStep, Wrapper
+from gymx.core import Env, TimeStep, Wrapper, is_traced, runs_as_written
 
 
 @struct.dataclass
@@ -47,3 +49,34 @@ class TimeLimit(Wrapper):
 
     def inner_state(self, state: TimeLimitState) -> Any:
         return self.env.inner_state(state.env_state)
+
+
+class CheckAction(Wrapper):
+    """Refuses out-of-space actions under `jit` too, through `jax.experimental.checkify`.
+
+    An eager `step` already raises on a bad action (see `gymx.core`); a traced one cannot. This
+    wrapper adds a `checkify.check` that the action lies in the action space of `params`
+    (default: the env's default params; fixed here because a traced params' bounds are not
+    known when tracing). Run its step, or anything that steps it (a `VecEnv`, a `rollout`-like
+    scan), under `checkify.checkify` and throw the error it returns:
+
+        env = CheckAction(gymx.make("CartPole-v1"))
+        step = jax.jit(checkify.checkify(env.step))
+        error, (state, ts) = step(state, action)
+        error.throw()  # raises JaxRuntimeError: "action 2 is not in Discrete(2) ..."
+
+    The check costs a comparison per step and the error's bookkeeping; envs without the wrapper
+    pay nothing.
+    """
+
+    def __init__(self, env: Env, params: Any = None):
+        super().__init__(env)
+        self.space = env.action_space(params)
+
+    @runs_as_written
+    def step(self, state: Any, action: Any, params: Any = None) -> tuple[Any, TimeStep]:
+        # A concrete action is checked on the host by the inner env's eager step, with the full
+        # message; a traced one gets the checkify check (which needs a checkify transform).
+        if is_traced(action):
+            checkify.check(self.space.contains(action), f"action {{}} is not in {self.space}", action)
+        return self.env.step(state, action, params)

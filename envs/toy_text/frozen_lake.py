@@ -116,6 +116,8 @@ class FrozenLake(TabularEnv[FrozenLakeState, FrozenLakeParams]):
         map_p: float = 0.8,
         map_seed: int | None = 0,
     ):
+        if desc is None and map_name is not None and map_name not in MAPS:
+            raise ValueError(f"unknown map_name {map_name!r}: choose one of {sorted(MAPS)}, or pass desc, or map_name=None for a random map")
         if desc is None:
             desc = generate_random_map(map_size, map_p, map_seed) if map_name is None else MAPS[map_name]
         self.desc = np.array([list(row) for row in desc])

@@ -25,7 +25,6 @@ single-env entry point builds the gymx env without gymx's limit (`max_episode_st
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from typing import Any
 
 import gymnasium
@@ -35,7 +34,7 @@ from gymnasium import spaces as gym_spaces
 from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode as GymAutoresetMode
 
-from gymx import registration
+from gymx import registration, spaces
 from gymx.core import Env, TimeStep, tree_select
 from gymx.vector import AutoresetMode, VecEnv, VecState
 
@@ -83,53 +82,6 @@ def _to_host(tree: Any) -> Any:
     return jax.tree_util.tree_map(np.array, jax.device_get(tree))
 
 
-def _why_not_in(space: gym_spaces.Space, x: Any) -> str | None:
-    """Why `x` is not an element of `space`, or None if it is.
-
-    gymx's rules, checked in numpy so nothing invalid is traced: exact shape; an integer dtype for
-    discrete spaces (a float action is an error, not silently truncated); a dtype that casts
-    within its kind for boxes; no NaN; within bounds.
-    """
-    if isinstance(space, gym_spaces.Tuple):
-        if not isinstance(x, (tuple, list)) or len(x) != len(space.spaces):
-            return f"expected a tuple of {len(space.spaces)} elements"
-        for i, (subspace, part) in enumerate(zip(space.spaces, x)):
-            if (reason := _why_not_in(subspace, part)) is not None:
-                return f"element {i}: {reason}"
-        return None
-    if isinstance(space, gym_spaces.Dict):
-        if not isinstance(x, Mapping) or set(x) != set(space.spaces):
-            return f"expected a mapping with keys {sorted(space.spaces)}"
-        for name, subspace in space.spaces.items():
-            if (reason := _why_not_in(subspace, x[name])) is not None:
-                return f"key {name!r}: {reason}"
-        return None
-    try:
-        array = np.asarray(x)
-    except (TypeError, ValueError) as error:
-        return f"not an array ({error})"
-    if array.shape != space.shape:
-        return f"expected shape {space.shape}, got {array.shape}"
-    if isinstance(space, gym_spaces.Box):
-        if not np.can_cast(array.dtype, space.dtype, casting="same_kind"):
-            return f"dtype {array.dtype} does not cast to {space.dtype}"
-        if array.dtype.kind in "fc" and np.isnan(array).any():
-            return "contains NaN"
-        low, high = space.low, space.high
-    elif isinstance(space, (gym_spaces.Discrete, gym_spaces.MultiDiscrete)):
-        if array.dtype.kind not in "iu":
-            return f"expected an integer dtype, got {array.dtype}"
-        size = space.n if isinstance(space, gym_spaces.Discrete) else space.nvec
-        low, high = space.start, space.start + size - 1
-    elif isinstance(space, gym_spaces.MultiBinary):
-        if array.dtype.kind not in "iub":
-            return f"expected an integer or bool dtype, got {array.dtype}"
-        low, high = 0, 1
-    else:
-        return None if space.contains(x) else "not contained"
-    return None if np.all((array >= low) & (array <= high)) else "out of bounds"
-
-
 def _as_numpy(space: gym_spaces.Space, x: Any) -> Any:
     """`x` as numpy arrays of exactly the space's dtypes, so the jitted step never retraces."""
     if isinstance(space, gym_spaces.Tuple):
@@ -139,10 +91,12 @@ def _as_numpy(space: gym_spaces.Space, x: Any) -> Any:
     return np.asarray(x, dtype=space.dtype)
 
 
-def _validated(space: gym_spaces.Space, x: Any, what: str) -> Any:
-    if (reason := _why_not_in(space, x)) is not None:
-        raise ValueError(f"{what} {x} is not in {space}: {reason}")
-    return _as_numpy(space, x)
+def _validated(space: spaces.Space, shown: gym_spaces.Space, x: Any, what: str) -> Any:
+    """`x` checked against the gymx `space` by the rules every eager gymx step applies (the error
+    names `shown`, the Gymnasium space the caller sees), then as numpy arrays of its dtypes."""
+    if (reason := spaces.why_not_in(space, x)) is not None:
+        raise ValueError(spaces.not_in_message(what, x, shown, reason))
+    return _as_numpy(shown, x)
 
 
 def _with_masks(info: dict, mask: np.ndarray) -> dict:
@@ -240,7 +194,8 @@ class GymnasiumEnv(_SettableParams, gymnasium.Env):
             )
         self.render_mode = render_mode
         self.observation_space = env.observation_space(self._params).to_gymnasium()
-        self.action_space = env.action_space(self._params).to_gymnasium()
+        self._action_space = env.action_space(self._params)
+        self.action_space = self._action_space.to_gymnasium()
         self._key: jax.Array | None = None
         self._state: Any = None
 
@@ -269,7 +224,7 @@ class GymnasiumEnv(_SettableParams, gymnasium.Env):
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
         if self._state is None:
             raise ResetNeeded("Cannot call step() before reset()")
-        action = _validated(self.action_space, action, "action")
+        action = _validated(self._action_space, self.action_space, action, "action")
         self._state, ts = _step(self._env, self._state, action, self._params)
         obs, reward, terminated, truncated, info = _to_host((ts.obs, ts.reward, ts.terminated, ts.truncated, ts.info))
         obs = _as_gymnasium_obs(obs, self.observation_space)
@@ -337,7 +292,8 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
         self.single_observation_space = vec_env.single_observation_space(self._params).to_gymnasium()
         self.single_action_space = vec_env.single_action_space(self._params).to_gymnasium()
         self.observation_space = vec_env.observation_space(self._params).to_gymnasium()
-        self.action_space = vec_env.action_space(self._params).to_gymnasium()
+        self._action_space = vec_env.action_space(self._params)
+        self.action_space = self._action_space.to_gymnasium()
         self._state: VecState | None = None
 
     @property
@@ -372,7 +328,7 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         if self._state is None:
             raise ResetNeeded("Cannot call step() before reset()")
-        actions = _validated(self.action_space, actions, "batch of actions")
+        actions = _validated(self._action_space, self.action_space, actions, "batch of actions")
         self._state, ts = _step(self._vec, self._state, actions, self._params)
         obs, reward, terminated, truncated, info = _to_host((ts.obs, ts.reward, ts.terminated, ts.truncated, ts.info))
         return obs, reward, terminated, truncated, self._step_info(info, terminated | truncated)
@@ -470,7 +426,7 @@ def make_vec_env(
     """
     mode = AutoresetMode[GymAutoresetMode(getattr(autoreset_mode, "value", autoreset_mode)).name]
     env = _gymx_env(gymx_id, max_episode_steps, kwargs)
-    return GymnasiumVectorEnv(_shared_vec_env(env, int(num_envs), mode), params=params, render_mode=render_mode)
+    return GymnasiumVectorEnv(_shared_vec_env(env, num_envs, mode), params=params, render_mode=render_mode)
 
 
 def register_gymnasium_envs() -> None:

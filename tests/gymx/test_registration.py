@@ -105,3 +105,9 @@ def test_registered_env_runs(toy_versions: None) -> None:
 def test_pprint_registry_lists_every_id() -> None:
     text = gymx.pprint_registry(disable_print=True)
     assert all(env_id in text for env_id in gymx.registry)
+
+
+@pytest.mark.parametrize("env_id, plain", [("gymx/CartPole-v1", "CartPole-v1"), ("gymx-foo/Bar-v0", "foo/Bar-v0")])
+def test_gymnasium_namespace_says_to_drop_the_prefix(env_id: str, plain: str) -> None:
+    with pytest.raises(gymx.registration.NamespaceNotFound, match=rf"gymx.make takes the id without it: '{plain}'"):
+        gymx.make(env_id)

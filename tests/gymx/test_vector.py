@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -185,3 +186,19 @@ def test_sharded_batch_matches_one_device() -> None:
     result = subprocess.run([sys.executable, "-c", MULTI_DEVICE], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "same results on 1 and 4 devices" in result.stdout
+
+
+@pytest.mark.parametrize("num_envs", [2.5, "4", True, np.float64(2), None])
+def test_num_envs_must_be_an_int(num_envs: object) -> None:
+    with pytest.raises(TypeError, match=f"num_envs must be an int, got {re.escape(repr(num_envs))}"):
+        gymx.make_vec("CartPole-v1", num_envs=num_envs)
+
+
+@pytest.mark.parametrize("num_envs", [0, -3])
+def test_num_envs_must_be_positive(num_envs: int) -> None:
+    with pytest.raises(ValueError, match=f"num_envs must be positive, got {num_envs}"):
+        gymx.make_vec("CartPole-v1", num_envs=num_envs)
+
+
+def test_numpy_integer_num_envs_is_accepted() -> None:
+    assert gymx.make_vec("CartPole-v1", num_envs=np.int64(3)).num_envs == 3

@@ -162,3 +162,8 @@ def test_rgb_frames_batch_under_vmap(env_id: str) -> None:
     if "ansi" not in env.metadata["render_modes"]:
         with pytest.raises(NotImplementedError):
             env.render(jax.tree_util.tree_map(lambda x: x[0], states), mode="ansi")
+
+
+def test_unknown_map_name_lists_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match=r"unknown map_name '5x5': choose one of \['4x4', '8x8'\]"):
+        gymx.make("FrozenLake-v1", map_name="5x5")
