@@ -85,48 +85,95 @@ def _synchronous_cpu_dispatch() -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    import time
     from pathlib import Path
 
     import jax
 
-    from gymx.train import agents, checkpoint, episodes, runner
+    from gymx.train import agents, checkpoint, config, episodes, rundir, runner
 
     _synchronous_cpu_dispatch()
 
-    if args.seeds <= 0 or args.chunks <= 0:
+    if (args.seeds is not None and args.seeds <= 0) or (args.chunks is not None and args.chunks <= 0):
         raise SystemExit("gymx train: --seeds and --chunks must be positive")
+    if args.eval_episodes < 0 or (args.select_episodes is not None and args.select_episodes < 0):
+        raise SystemExit("gymx train: --eval-episodes and --select-episodes must be 0 or more")
+    if args.resume and args.out is None:
+        raise SystemExit("gymx train: --resume needs --out DIR, the folder of the run to continue")
     registration.spec(args.env_id)  # Fail on an unknown id before compiling anything.
     overrides = {} if args.total_steps is None else {"total_steps": args.total_steps}
     try:
-        cfg = agents.load_config(args.algo, args.env_id, args.config, **overrides)
-    except (FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"gymx train: {error}") from None
-    agent = agents.make(args.algo, args.env_id, cfg)
-    seeds = list(range(args.seed, args.seed + args.seeds))
-    out = Path(args.out or f"runs/{args.algo}-{args.env_id}-{time.strftime('%Y%m%d-%H%M%S')}")
-    out.mkdir(parents=True, exist_ok=True)
-    per_chunk, num_chunks = runner.chunk_sizes(agent.num_iterations, args.chunks)
+        cfg = None if (args.resume and args.config is None) else agents.load_config(args.algo, args.env_id, args.config, **overrides)
+        if args.resume:
+            resumed = rundir.resume(
+                args.out,
+                {
+                    "algo": args.algo,
+                    "env id": args.env_id,
+                    "--seed": args.seed,
+                    "--seeds": args.seeds,
+                    "--total-steps": args.total_steps,
+                    "--chunks": args.chunks,
+                    "--select-episodes": args.select_episodes,
+                    "--config": None if cfg is None else config.to_dict(cfg),
+                },
+            )
+            out, agent, seeds, states = Path(args.out), resumed.last.agent, resumed.last.seeds, resumed.last.states
+            chunks, select_episodes, wall_before = resumed.chunks, resumed.select_episodes, resumed.wall_s
+        else:
+            agent = agents.make(args.algo, args.env_id, cfg)
+            first, count = 0 if args.seed is None else args.seed, 1 if args.seeds is None else args.seeds
+            seeds, states, resumed = list(range(first, first + count)), None, None
+            chunks = 20 if args.chunks is None else args.chunks
+            select_episodes = 20 if args.select_episodes is None else args.select_episodes
+            wall_before = 0.0
+            out = rundir.prepare_new(args.out, args.overwrite) if args.out else rundir.create_default(args.algo, args.env_id)
+    except (rundir.RunDirError, checkpoint.CheckpointError, FileNotFoundError, ValueError) as error:
+        print(f"gymx train: {error}", file=sys.stderr)
+        return 2
+
+    per_chunk, num_chunks = runner.chunk_sizes(agent.num_iterations, chunks)
     total = per_chunk * num_chunks * agent.steps_per_iteration * agent.env.num_envs
-    print(f"{args.algo} on {args.env_id}: {len(seeds)} seed(s) x {total:,} env steps, device {jax.devices()[0].device_kind}; writing {out}/")
+    doing = f"writing {out}/" if resumed is None else f"resuming {out}/ at iteration {resumed.iterations_done} of {per_chunk * num_chunks}"
+    print(f"{agent.algo} on {agent.env_id}: {len(seeds)} seed(s) x {total:,} env steps, device {jax.devices()[0].device_kind}; {doing}")
+    best = runner.BestPolicy(agent, seeds, select_episodes) if select_episodes else None
+    if best is not None and resumed is not None and resumed.best is not None:
+        best.restore(resumed.best.states, resumed.best.run["returns"], resumed.best.run["iterations"])
     bar = runner.ProgressBar(total, enabled=not args.quiet)
-    with open(out / "episodes.jsonl", "w") as log:
+    with open(out / rundir.EPISODES, "a") as log:
 
         def on_chunk(report: runner.ChunkReport) -> None:
             first = report.iterations_done - per_chunk
-            episodes.write_jsonl(episodes.episode_records(report.logs, seeds, first, agent.env.num_envs, report.wall_s), log)
-            bar.update(report.env_steps, report.mean_return, report.wall_s)
+            wall_s = wall_before + report.wall_s
+            episodes.write_jsonl(episodes.episode_records(report.logs, seeds, first, agent.env.num_envs, wall_s), log)
+            logged_bytes = rundir.sync(log)
+            # best.npz before checkpoint.npz: a run killed in between trains this chunk again and chooses the same.
+            if best is not None and best.consider(report.states, report.iterations_done).any():
+                best_run = {"returns": best.returns.tolist(), "iterations": best.iterations.tolist(), "select_episodes": select_episodes}
+                checkpoint.save(out / rundir.BEST, agent, best.states, seeds, best_run)
+            run = {"chunks": chunks, "select_episodes": select_episodes, "iterations_done": report.iterations_done, "episodes_bytes": logged_bytes, "wall_s": wall_s}
+            checkpoint.save(out / rundir.CHECKPOINT, agent, report.states, seeds, run)
+            bar.update(report.env_steps, report.mean_return, wall_s)
 
-        states, wall_s = runner.train_seeds(agent, seeds, num_chunks, on_chunk)
+        states, wall_s = runner.train_seeds(agent, seeds, chunks, on_chunk, states)
     bar.close()
-    path = checkpoint.save(out / "checkpoint.npz", agent, states, seeds)
-    print(f"trained in {wall_s:.1f} s (compile included); checkpoint {path}")
+    saved_files = f"checkpoint {out / rundir.CHECKPOINT}" + ("" if best is None else f", best policy {out / rundir.BEST}")
+    print(f"trained in {wall_before + wall_s:.1f} s (compile included); {saved_files}")
     if args.eval_episodes > 0:
-        returns = runner.evaluate(agent, states, args.eval_episodes, jax.random.PRNGKey(args.seed))
-        print(f"greedy policy, {args.eval_episodes} episodes per seed: mean return {returns.mean():.2f} (per seed {_rounded(returns.mean(1))})")
+        key = jax.random.PRNGKey(seeds[0])
+        policies = {"last": (states, "last")}
+        if best is not None:
+            policies["best"] = (best.states, f"best, chosen at iterations {best.iterations.tolist()}")
+        returns = {}
+        for name, (policy_states, label) in policies.items():
+            returns[name] = runner.evaluate(agent, policy_states, args.eval_episodes, key)
+            print(
+                f"greedy policy ({label}), {args.eval_episodes} episodes per seed: "
+                f"mean return {returns[name].mean():.2f} (per seed {_rounded(returns[name].mean(1))})"
+            )
+        print(runner.threshold_summary(agent.env_id, seeds, returns))
     if not args.no_plot:
-        episodes.plot_learning_curve(episodes.read_jsonl(out / "episodes.jsonl"), out / "learning_curve.png", f"{args.algo} {args.env_id}")
-        print(f"learning curve {out / 'learning_curve.png'}")
+        episodes.plot_learning_curve(episodes.read_jsonl(out / rundir.EPISODES), out / rundir.CURVE, f"{agent.algo} {agent.env_id}")
+        print(f"learning curve {out / rundir.CURVE}")
     return 0
 
 
@@ -139,11 +186,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     if args.episodes <= 0:
         raise SystemExit("gymx eval: --episodes must be positive")
-    agent, states, seeds = checkpoint.load(args.checkpoint)
+    try:
+        agent, states, seeds = checkpoint.load(args.checkpoint)
+    except checkpoint.CheckpointError as error:
+        print(f"gymx eval: {error}", file=sys.stderr)
+        return 2
     returns = runner.evaluate(agent, states, args.episodes, jax.random.PRNGKey(args.seed))
     print(f"{agent.algo} on {agent.env_id}, seeds {seeds}: greedy policy over {args.episodes} episodes per seed")
     print(f"per seed: {_rounded(returns.mean(1))}")
     print(f"mean return {returns.mean():.2f}")
+    print(runner.threshold_summary(agent.env_id, seeds, {"greedy policy": returns}))
     return 0
 
 
@@ -204,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--num-envs", type=int, default=4096, help="batch size N (default 4096)")
     bench.add_argument("--steps", type=int, default=1000, help="scan length T per timed call (default 1000)")
     bench.add_argument("--repeats", type=int, default=5, help="timed calls; median and min–max are reported (default 5)")
-    bench.add_argument("--compare", default="", help="comma-separated peers to run in the same process: gymnax,gymnasium")
+    bench.add_argument("--compare", default="", help="comma-separated peers to run in the same process, gymnax,gymnasium; prints a markdown table of ratios")
     bench.add_argument(
         "--autoreset-mode",
         choices=[m.name.lower() for m in AutoresetMode],
@@ -215,24 +267,33 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sync-num-envs", type=int, default=16, help="envs of Gymnasium's SyncVectorEnv (default 16)")
     bench.add_argument("--sync-steps", type=int, default=1000, help="steps of Gymnasium's SyncVectorEnv (default 1000)")
     bench.add_argument("--markdown", action="store_true", help="print a markdown table")
-    bench.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    bench.add_argument("--quiet", action="store_true", help="no progress lines on stderr (results still go to stdout)")
     bench.set_defaults(run=_cmd_bench)
 
     train = commands.add_parser("train", help="train agents (one per seed, in one compiled program); needs the train extra")
     train.add_argument("algo", choices=["ppo", "dqn"])
     train.add_argument("env_id")
-    train.add_argument("--seeds", type=int, default=1, help="agents to train together, seeds SEED ... SEED+N-1 (default 1)")
-    train.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    train.add_argument("--seeds", type=int, default=None, help="agents to train together, seeds SEED ... SEED+N-1 (default 1)")
+    train.add_argument("--seed", type=int, default=None, help="first seed (default 0)")
     train.add_argument("--total-steps", type=int, default=None, help="env steps per agent (default: the config's)")
     train.add_argument("--config", default=None, help="a TOML config file (default: the packaged one for ALGO and ID)")
-    train.add_argument("--chunks", type=int, default=20, help="compiled chunks; progress and logs between them (default 20)")
-    train.add_argument("--out", default=None, help="output folder (default runs/ALGO-ID-TIME)")
+    train.add_argument("--chunks", type=int, default=None, help="compiled chunks; progress, logs and checkpoints between them (default 20)")
+    train.add_argument("--out", default=None, help="output folder, refused if not empty (default: a new runs/ALGO-ID-TIME-SUFFIX)")
+    existing = train.add_mutually_exclusive_group()
+    existing.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint, appending to its episode log")
+    existing.add_argument("--overwrite", action="store_true", help="replace the run files in a non-empty --out")
+    train.add_argument(
+        "--select-episodes",
+        type=int,
+        default=None,
+        help="greedy episodes per seed at every chunk's end to choose the best policy (best.npz); 0: none (default 20)",
+    )
     train.add_argument("--eval-episodes", type=int, default=100, help="greedy episodes per seed after training, 0: none (default 100)")
     train.add_argument("--no-plot", action="store_true", help="skip the learning-curve PNG")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_cmd_train)
 
-    evaluate = commands.add_parser("eval", help="mean return of a checkpoint's greedy policy")
+    evaluate = commands.add_parser("eval", help="mean return of a checkpoint's greedy policy (checkpoint.npz or best.npz)")
     evaluate.add_argument("checkpoint")
     evaluate.add_argument("--episodes", type=int, default=100, help="episodes per seed (default 100)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the evaluation episodes (default 0)")

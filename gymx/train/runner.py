@@ -4,11 +4,28 @@ An agent (`PPO`, `DQN`) is a static object with pure methods over its state:
 
 - `init(key) -> state` and `train(state, num_iterations) -> (state, IterationLog)`,
 - `greedy_action(state, obs) -> action`, the deterministic policy evaluated,
-- `env` (its training `VecEnv`), `steps_per_iteration`, `num_iterations`, `config`, `env_id`, `algo`.
+- `env` (its training `VecEnv`), `steps_per_iteration`, `num_iterations`, `config`, `env_id`, `algo`;
+  the state counts its iterations in `state.iteration`.
 
 `train_seeds` vmaps both over seeds and jits one chunk of iterations: every chunk calls the same
 compiled program (compiled once), the host waits only between chunks (progress bar, episode
-records), and nothing inside a chunk syncs with the host.
+records, checkpoints, choosing the best policy), and nothing inside a chunk syncs with the host.
+Given the states of a checkpoint it continues their run, to the same states bit for bit.
+
+Seeds and reproducibility: agent i of `train_seeds(agent, seeds)` starts from the key,
+parameters and envs of a run of `seeds[i]` alone, and its PRNG keys stay the same for the whole
+run (they never depend on floats). Its floating-point results agree with the run alone to
+rounding, not bit for bit: XLA:CPU contracts `a * b + c` into one fused multiply-add in some
+loops and not in others, and which loop a small per-agent array (a size-1 bias, Adam's step
+count) goes through depends on how many agents the batch holds. Measured for PPO on CartPole-v1
+(packaged config, seed 0 alone against seed 0 among seeds 0-3, on an AVX-512 CPU): parameters
+6e-8 apart after the first iteration and 3e-7 after 10, with identical env streams; by iteration
+20 a sampled action has flipped and the runs go their own ways (parameters 0.07 apart), and
+after the run the greedy policies score 394.5 and 500. A different number of seeds is therefore
+a different, equally valid draw. On x86 CPUs `XLA_FLAGS=--xla_cpu_max_isa=AVX` (no FMA
+instructions) makes agent i equal the run alone bit for bit, at some cost in speed (see
+benchmarks/RESULTS.md). GPUs batch matrix products with other kernels than single ones; no
+bit-for-bit claim is made there.
 """
 
 from __future__ import annotations
@@ -25,7 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gymx.registration import make
+from gymx.registration import make, spec
 from gymx.train.episodes import IterationLog
 from gymx.vector import AutoresetMode, VecEnv
 
@@ -50,7 +67,10 @@ class Agent(Protocol):
 
 
 def seed_keys(seeds: Sequence[int]) -> jax.Array:
-    """One raw PRNG key per seed, (len(seeds), 2) uint32: agent i is the same as a run with seed `seeds[i]` alone."""
+    """One raw PRNG key per seed, (len(seeds), 2) uint32: agent i gets the key of a run with seed `seeds[i]` alone.
+
+    What that makes equal (keys and streams, not every rounding): see the module docstring.
+    """
     return jnp.stack([jax.random.PRNGKey(seed) for seed in seeds])
 
 
@@ -83,18 +103,27 @@ def train_seeds(
     seeds: Sequence[int],
     num_chunks: int = 20,
     on_chunk: Callable[[ChunkReport], bool | None] | None = None,
+    states: Any = None,
 ) -> tuple[Any, float]:
     """Trains one agent per seed for `agent.num_iterations` (rounded up to whole chunks) in one program.
 
     `on_chunk(report)` runs on the host after every chunk; returning True stops training early.
+    `states` (batched over seeds, e.g. from a checkpoint saved after a chunk of a run with the
+    same `num_chunks`) continues that run from their iteration count instead of starting anew;
+    the result is the uninterrupted run's, bit for bit (on the same machine and JAX).
     Returns (the states, batched over seeds; wall seconds, compile included).
     """
     start = time.perf_counter()
     per_chunk, num_chunks = chunk_sizes(agent.num_iterations, num_chunks)
-    init = jax.jit(jax.vmap(agent.init))
     train_chunk = jax.jit(jax.vmap(lambda state: agent.train(state, per_chunk)), donate_argnums=0)
-    state = init(seed_keys(seeds))
-    for chunk in range(num_chunks):
+    if states is None:
+        state, first_chunk = jax.jit(jax.vmap(agent.init))(seed_keys(seeds)), 0
+    else:
+        done = np.unique(np.asarray(states.iteration))
+        if len(done) != 1 or int(done[0]) % per_chunk:
+            raise ValueError(f"the states are at iterations {done.tolist()}, not at one boundary of {per_chunk}-iteration chunks")
+        state, first_chunk = jax.device_put(states), int(done[0]) // per_chunk
+    for chunk in range(first_chunk, num_chunks):
         state, logs = train_chunk(state)
         jax.block_until_ready(logs.return_sum)
         done = (chunk + 1) * per_chunk
@@ -109,14 +138,19 @@ def evaluate(agent: Agent, states: Any, num_episodes: int, key: jax.Array, max_s
     """Returns (seeds, num_episodes) of the greedy policy of each agent in `states` (batched over seeds).
 
     Each agent plays `num_episodes` fresh episodes at once, in a batch without auto-reset; an
-    episode's return stops accumulating at its first done. Episodes run to the env's time limit
-    (or `max_steps`, needed for an env without one).
+    episode's return stops accumulating at its first done. Every agent plays the same episodes
+    (`key`), so seeds compare on equal terms. Episodes run to the env's time limit (or
+    `max_steps`, needed for an env without one).
     """
+    return _run_evaluation(agent, states, num_episodes, key, max_steps, per_agent_keys=False)
+
+
+def _run_evaluation(agent: Agent, states: Any, num_episodes: int, keys: jax.Array, max_steps: int | None, per_agent_keys: bool) -> np.ndarray:
     env = _evaluation_env(agent.env_id, num_episodes)
     limit = max_steps or (env.spec.max_episode_steps if env.spec is not None else None)
     if limit is None:
         raise ValueError(f"{agent.env_id} has no time limit: pass max_steps")
-    return np.asarray(_evaluate(agent, env, int(limit), states, key))
+    return np.asarray(_evaluate(agent, env, int(limit), per_agent_keys, states, keys))
 
 
 @functools.lru_cache(maxsize=8)
@@ -125,10 +159,74 @@ def _evaluation_env(env_id: str, num_episodes: int) -> VecEnv:
     return VecEnv(make(env_id), num_episodes, AutoresetMode.DISABLED)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _evaluate(agent: Agent, env: VecEnv, num_steps: int, states: Any, key: jax.Array) -> jax.Array:
-    # Every agent plays the same episodes (same key), so seeds compare on equal terms.
-    return jax.vmap(lambda state: _episode_returns(agent, env, num_steps, state, key))(states)
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _evaluate(agent: Agent, env: VecEnv, num_steps: int, per_agent_keys: bool, states: Any, keys: jax.Array) -> jax.Array:
+    play = lambda state, key: _episode_returns(agent, env, num_steps, state, key)  # noqa: E731
+    return jax.vmap(play, in_axes=(0, 0 if per_agent_keys else None))(states, keys)
+
+
+class BestPolicy:
+    """Each agent's best greedy policy so far, chosen at chunk boundaries and kept as a whole state.
+
+    `consider(states, iteration)` plays `num_episodes` fresh greedy episodes per agent and keeps,
+    agent by agent, the state whose mean return is highest (the later one on ties: it trained
+    longer). The episodes' keys come from the agent's own seed and the iteration, not from the
+    other seeds of the batch, and they are never the episodes of a final `evaluate` (whose key is
+    a plain `PRNGKey`), so the choice does not flatter the report.
+    The kept states live on the device, apart from the training buffers the next chunk reuses.
+    """
+
+    def __init__(self, agent: Agent, seeds: Sequence[int], num_episodes: int):
+        if num_episodes < 1:
+            raise ValueError(f"num_episodes must be positive, got {num_episodes}")
+        self.agent = agent
+        self.seeds = list(seeds)
+        self.num_episodes = num_episodes
+        self.states: Any = None
+        self.returns = np.full(len(self.seeds), -np.inf)  # mean return of each kept state's selection episodes
+        self.iterations = np.zeros(len(self.seeds), np.int64)  # the iteration each kept state was taken at
+
+    def selection_keys(self, iteration: int) -> jax.Array:
+        return jnp.stack([jax.random.fold_in(jax.random.PRNGKey(seed), iteration) for seed in self.seeds])
+
+    def consider(self, states: Any, iteration: int) -> np.ndarray:
+        """Evaluates `states` (after `iteration` iterations) and keeps the better ones; returns which were kept."""
+        returns = _run_evaluation(self.agent, states, self.num_episodes, self.selection_keys(iteration), None, per_agent_keys=True)
+        return self.offer(states, returns.mean(axis=1), iteration)
+
+    def offer(self, states: Any, mean_returns: np.ndarray, iteration: int) -> np.ndarray:
+        """Keeps `states[i]` where `mean_returns[i]` is at least the best so far; returns which were kept."""
+        better = np.asarray(mean_returns) >= self.returns
+        if better.any():
+            self.states = _keep(jnp.asarray(better), states, states if self.states is None else self.states)
+            self.returns = np.where(better, mean_returns, self.returns)
+            self.iterations = np.where(better, iteration, self.iterations)
+        return better
+
+    def restore(self, states: Any, mean_returns: Sequence[float], iterations: Sequence[int]) -> None:
+        """Takes up the kept states of an earlier part of the run (from its `best.npz`)."""
+        self.states = jax.device_put(states)
+        self.returns = np.asarray(mean_returns, np.float64)
+        self.iterations = np.asarray(iterations, np.int64)
+
+
+@jax.jit
+def _keep(better: jax.Array, new: Any, old: Any) -> Any:
+    # New buffers in every case: the training loop donates (reuses) the arrays of `new`.
+    pick = lambda n, o: jnp.where(better.reshape(-1, *([1] * (n.ndim - 1))), n, o)  # noqa: E731
+    return jax.tree_util.tree_map(pick, new, old)
+
+
+def threshold_summary(env_id: str, seeds: Sequence[int], returns: dict[str, np.ndarray]) -> str:
+    """One line: the env's reward threshold (from its spec) and, for each policy in `returns` ((seeds, episodes) each), the seeds whose mean return reached it."""
+    threshold = spec(env_id).reward_threshold
+    if threshold is None:
+        return f"reward threshold: none in {env_id}'s spec"
+    parts = []
+    for name, policy_returns in returns.items():
+        reached = [seed for seed, mean in zip(seeds, policy_returns.mean(axis=1)) if mean >= threshold]
+        parts.append(f"{name} {len(reached)}/{len(seeds)} seeds {reached}")
+    return f"reward threshold {threshold:g} (from {env_id}'s spec) reached by the mean greedy return of: " + ", ".join(parts)
 
 
 def _episode_returns(agent: Agent, env: VecEnv, num_steps: int, state: Any, key: jax.Array) -> jax.Array:

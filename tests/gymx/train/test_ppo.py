@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import subprocess
+import sys
+import textwrap
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -95,17 +101,49 @@ def test_running_stats_match_numpy_moments() -> None:
     np.testing.assert_allclose(stats.var, data.var(0), rtol=1e-3)
 
 
-def test_vmap_over_seeds_equals_separate_runs() -> None:
+def test_an_agent_among_seeds_matches_its_seed_alone_in_keys_and_to_rounding_in_floats() -> None:
+    # What runner's docstring promises: identical keys, initial states and env streams, and
+    # parameters equal to rounding (XLA:CPU's fused multiply-adds depend on the batch's size).
     config = agents.load_config("ppo", "CartPole-v1", total_steps=3 * 256, update_epochs=2)
     agent = ppo.PPO(config, "CartPole-v1")
-    run = jax.jit(jax.vmap(agent.run))
+    init = jax.jit(jax.vmap(agent.init))
+    step = jax.jit(jax.vmap(lambda state: agent.train(state, 1)))
     # Each program finishes before the next is dispatched: two XLA:CPU programs running at once
     # on this 2-core machine have deadlocked (every runtime thread waiting, none computing).
-    together, _ = jax.block_until_ready(run(runner.seed_keys([3, 7])))
-    alone, _ = jax.block_until_ready(run(runner.seed_keys([7])))
-    for a, b in zip(jax.tree_util.tree_leaves(together.params), jax.tree_util.tree_leaves(alone.params)):
-        np.testing.assert_allclose(a[1], b[0], rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(together.obs[1], alone.obs[0])
+    together, alone = jax.block_until_ready(init(runner.seed_keys([0, 1, 2]))), jax.block_until_ready(init(runner.seed_keys([1])))
+    for a, b in zip(jax.tree_util.tree_leaves(together), jax.tree_util.tree_leaves(alone)):
+        np.testing.assert_array_equal(a[1], b[0])
+    for iteration in range(3):
+        together, _ = jax.block_until_ready(step(together))
+        alone, _ = jax.block_until_ready(step(alone))
+        np.testing.assert_array_equal(together.key[1], alone.key[0])
+        np.testing.assert_array_equal(together.obs[1], alone.obs[0])
+        for a, b in zip(jax.tree_util.tree_leaves(together.params), jax.tree_util.tree_leaves(alone.params)):
+            np.testing.assert_allclose(a[1], b[0], rtol=0, atol=1e-6, err_msg=f"iteration {iteration + 1}")
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="--xla_cpu_max_isa=AVX names an x86 instruction set")
+def test_without_fused_multiply_adds_an_agent_among_seeds_is_its_seed_alone_bit_for_bit() -> None:
+    # The opt-in of runner's docstring: XLA:CPU limited to AVX (no FMA) rounds every batch alike.
+    script = textwrap.dedent(
+        """
+        import jax, numpy as np
+        jax.config.update("jax_cpu_enable_async_dispatch", False)
+        from gymx.train import agents, ppo, runner
+        config = agents.load_config("ppo", "CartPole-v1", total_steps=4 * 256, update_epochs=2, hidden_sizes=(16,))
+        agent = ppo.PPO(config, "CartPole-v1")
+        run = jax.jit(jax.vmap(agent.run))
+        together, _ = jax.block_until_ready(run(runner.seed_keys([0, 1, 2])))
+        alone, _ = jax.block_until_ready(run(runner.seed_keys([1])))
+        for a, b in zip(jax.tree_util.tree_leaves(together), jax.tree_util.tree_leaves(alone)):
+            np.testing.assert_array_equal(a[1], b[0])
+        print("ok")
+        """
+    )
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_max_isa=AVX".strip()
+    env = {**os.environ, "XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
 
 
 @pytest.mark.parametrize("env_id", ["Pendulum-v1"])
