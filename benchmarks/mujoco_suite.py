@@ -80,6 +80,7 @@ FIRST_STEP = """
 import os, sys, time
 start = time.perf_counter()
 import jax, jax.numpy as jnp, gymx
+gymx.enable_compilation_cache()  # in $GYMX_COMPILATION_CACHE
 env_id, num_envs = sys.argv[1], int(sys.argv[2])
 vec = gymx.make_vec(env_id, num_envs)
 state, ts = jax.jit(vec.reset)(jax.random.key(0))

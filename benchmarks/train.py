@@ -31,7 +31,7 @@ import time
 
 import jax
 
-from gymx import bench
+from gymx import bench, compilation_cache
 from gymx.train import agents, runner
 
 THRESHOLD = 475.0
@@ -120,6 +120,8 @@ def main() -> None:
         return
     if args.cache_dir is None:
         bench.cold_compiles()
+    else:
+        compilation_cache.enable_compilation_cache(args.cache_dir)
     print(f"- compile cache: {'off (cold compiles)' if args.cache_dir is None else 'warm, ' + str(jax.config.jax_compilation_cache_dir)}")
     print(f"- device: `{bench.device_description()}`; load average at start {_load()}\n")
     print("| case | wall (compile included) | result | goal |")
@@ -134,7 +136,7 @@ def _warm(cases: str) -> None:
     """Fills a fresh cache directory in one child process, then times a second one against it."""
     cache = tempfile.mkdtemp(prefix="gymx-jax-cache-")
     command = [sys.executable, __file__, "--cases", cases, "--cache-dir", cache]
-    env = {**os.environ, "GYMX_COMPILATION_CACHE": cache}  # `import gymx` points JAX's cache there
+    env = {**os.environ}
     env.pop("JAX_COMPILATION_CACHE_DIR", None)
     start = time.perf_counter()
     subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)

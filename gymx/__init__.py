@@ -15,6 +15,8 @@ if not (Path(__file__).resolve().parent / "envs").is_dir() and all(
     __path__.append(str(_checkout))
 
 from gymx import compilation_cache, spaces, struct, wrappers
+from gymx.compilation_cache import enable_compilation_cache
+from gymx.cpu import configure_cpu
 from gymx.core import EmptyParams, Env, TimeStep, Wrapper
 from gymx.registration import EnvSpec, load_plugins, make, namespace, pprint_registry, register, registry, spec
 from gymx.rollout import Rollout, rollout
@@ -34,6 +36,8 @@ __all__ = [
     "VecEnv",
     "VecState",
     "Wrapper",
+    "configure_cpu",
+    "enable_compilation_cache",
     "make",
     "make_vec",
     "namespace",
@@ -47,7 +51,6 @@ __all__ = [
     "wrappers",
 ]
 
-compilation_cache.enable()
 load_plugins()
 
 if importlib.util.find_spec("gymnasium") is not None:

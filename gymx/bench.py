@@ -75,7 +75,8 @@ class BenchResult:
 def cold_compiles() -> None:
     """Turns JAX's persistent compilation cache off for this process, so compile times are cold.
 
-    `import gymx` points the cache at ~/.cache/gymx/jax; a cache hit would report milliseconds.
+    The `gymx` command turns the cache on (`gymx.enable_compilation_cache`); a hit would report
+    milliseconds.
     JAX decides once, at the process's first compile, so call this before compiling anything.
     """
     jax.config.update("jax_enable_compilation_cache", False)
@@ -91,12 +92,17 @@ def device_description() -> str:
 
 
 class Progress:
-    """A one-line status on stderr, rewritten in place on a terminal and printed per case otherwise."""
+    """A one-line status on stderr, rewritten in place on a terminal, and a line per finished case.
 
-    def __init__(self, enabled: bool = True, stream: Any = None):
+    With `log_done=False` a finished case only clears the status: for callers that print the
+    results themselves (the `gymx bench` command), so no result is shown twice.
+    """
+
+    def __init__(self, enabled: bool = True, stream: Any = None, log_done: bool = True):
         self.stream = sys.stderr if stream is None else stream
         self.enabled = enabled
         self.live = enabled and self.stream.isatty()
+        self.log_done = log_done
         self._width = 0
 
     def update(self, text: str) -> None:
@@ -111,7 +117,8 @@ class Progress:
         if self.live:
             self.stream.write("\r" + " " * self._width + "\r")
             self._width = 0
-        self.stream.write(text + "\n")
+        if self.log_done:
+            self.stream.write(text + "\n")
         self.stream.flush()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import sys
 from collections.abc import Sequence
 
@@ -61,9 +62,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         step_compile=args.step_compile,
         sync_num_envs=args.sync_num_envs,
         sync_num_steps=args.sync_steps,
-        progress=bench.Progress(enabled=not args.quiet),
+        progress=bench.Progress(enabled=not args.quiet, log_done=False),
     )
-    if args.markdown:
+    if args.markdown or peers:
         print(f"device: {bench.device_description()}\n")
         print(bench.markdown_table(results))
     else:
@@ -73,25 +74,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _synchronous_cpu_dispatch() -> None:
-    """Runs each CPU program to completion before the next is dispatched. With asynchronous
-    dispatch, XLA:CPU can deadlock on small machines when a long training program and the host's
-    next calls wait on each other's threads (jax-ml/jax#25861: seen here on 2 cores, every thread
-    idle). The command owns its process, so it can make this process-wide choice; accelerators are
-    unaffected."""
-    import jax
-
-    jax.config.update("jax_cpu_enable_async_dispatch", False)
-
-
 def _cmd_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     import jax
 
     from gymx.train import agents, checkpoint, config, episodes, rundir, runner
-
-    _synchronous_cpu_dispatch()
 
     if (args.seeds is not None and args.seeds <= 0) or (args.chunks is not None and args.chunks <= 0):
         raise SystemExit("gymx train: --seeds and --chunks must be positive")
@@ -181,8 +169,6 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     import jax
 
     from gymx.train import checkpoint, runner
-
-    _synchronous_cpu_dispatch()
 
     if args.episodes <= 0:
         raise SystemExit("gymx eval: --episodes must be positive")
@@ -315,8 +301,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_process() -> None:
+    """The command owns its process, so it makes the process-wide choices a library import must not:
+    XLA:CPU settings that avoid its deadlocks (`gymx.cpu`; `GYMX_CONFIGURE_CPU=0` leaves them, for
+    measuring their cost), JAX's persistent compilation cache (`gymx.compilation_cache`) and
+    MuJoCo's off-screen renderer when there is no display."""
+    from gymx import compilation_cache, cpu
+
+    if os.environ.get("GYMX_CONFIGURE_CPU", "1").lower() not in ("0", "off", "false", "no"):
+        cpu.configure_cpu()
+    compilation_cache.enable_from_environment()
+    # MuJoCo picks its OpenGL backend once, when first imported: with no display, off-screen EGL.
+    if "DISPLAY" not in os.environ:
+        os.environ.setdefault("MUJOCO_GL", "egl")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _configure_process()
     try:
         return args.run(args)
     except registration.Error as error:

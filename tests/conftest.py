@@ -1,4 +1,4 @@
-"""Shared test set-up: a persistent compilation cache, synchronous CPU dispatch, single-threaded Eigen, and `--all` for the full env matrix."""
+"""Shared test set-up: a persistent compilation cache, gymx's XLA:CPU settings (`gymx.configure_cpu`), and `--all` for the full env matrix."""
 
 from __future__ import annotations
 
@@ -10,20 +10,14 @@ os.environ.setdefault("GYMX_COMPILATION_CACHE", str(Path(tempfile.gettempdir()) 
 # MuJoCo picks its OpenGL backend when first imported (by Gymnasium or a test): off-screen EGL.
 if "DISPLAY" not in os.environ:
     os.environ.setdefault("MUJOCO_GL", "egl")
-# XLA:CPU's multi-threaded Eigen pool can wedge on vmapped programs with nested loops (every thread
-# idle, the result never ready; a CI run stalled so in `gymx train`); single-threaded Eigen avoids it.
-if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_multi_thread_eigen=false".strip()
 
-import jax  # noqa: E402
 import pytest  # noqa: E402
 
 import gymx  # noqa: E402
 
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-# Two programs dispatched back to back can deadlock XLA:CPU's runtime on a 2-core machine (every
-# thread waiting, none computing; jax-ml/jax#25861), so each program finishes before the next starts.
-jax.config.update("jax_cpu_enable_async_dispatch", False)
+# Before any test computes: single-threaded Eigen only takes effect before the backend starts.
+gymx.configure_cpu()
+gymx.compilation_cache.enable_from_environment(min_compile_time_secs=0.0)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

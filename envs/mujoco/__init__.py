@@ -11,14 +11,7 @@ Needs the `mjx` extra (`pip install "gymx[mjx]"`); the ids are registered withou
 says what to install.
 """
 
-import os
-
 from gymx.registration import register
-
-# MuJoCo picks its OpenGL backend when it is first imported; with no display, off-screen EGL
-# (Mesa's software EGL on a machine without a GPU). Set here, before any env module imports it.
-if "DISPLAY" not in os.environ:
-    os.environ.setdefault("MUJOCO_GL", "egl")
 
 _MODULE = "gymx.envs.mujoco"
 

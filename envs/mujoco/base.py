@@ -45,6 +45,7 @@ except ImportError:  # pragma: no cover - an MJX laid out otherwise keeps its ow
 
 from gymx import spaces, struct
 from gymx.core import Env, tree_select
+from gymx.cpu import inline_lapack_batches
 
 INTEGRATORS = {
     "euler": mujoco.mjtIntegrator.mjINT_EULER,
@@ -193,6 +194,8 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         if self.frame_skip < 1:
             raise ValueError(f"frame_skip must be at least 1, got {self.frame_skip}")
         self.mj_model = model
+        # Without it a batched step on XLA:CPU can deadlock in jaxlib 0.10's LAPACK (see gymx.cpu).
+        inline_lapack_batches()
         self.mjx_model = mjx.put_model(model)
         self.init_qpos = np.array(model.qpos0, np.float32)
         self.init_qvel = np.zeros(model.nv, np.float32)

@@ -1,8 +1,9 @@
-"""`gymx.bench.device_turn`: benchmark processes sharing one device take turns for their timed calls."""
+"""`gymx.bench`: benchmark processes sharing one device take turns for their timed calls; `gymx bench` prints each result once."""
 
 from __future__ import annotations
 
 import fcntl
+import io
 import subprocess
 import sys
 
@@ -61,3 +62,40 @@ def test_device_turn_without_a_lock_file_waits_for_nothing(tmp_path, monkeypatch
         fcntl.flock(held, fcntl.LOCK_EX)
         with bench.device_turn():  # would block until the test's timeout if it took the lock
             pass
+
+
+def run_bench(*args: str) -> subprocess.CompletedProcess:
+    # A separate process: the command turns JAX's compilation cache off for the process it runs in.
+    command = ["-c", "import sys; from gymx.cli import main; sys.exit(main())", "bench", "CartPole-v1", "--num-envs", "16", "--steps", "8", "--repeats", "2", *args]
+    return subprocess.run([sys.executable, *command], capture_output=True, text=True, check=False, timeout=600)
+
+
+def test_bench_prints_each_result_once() -> None:
+    done = run_bench()
+    assert done.returncode == 0, done.stderr
+    lines = (done.stdout + done.stderr).splitlines()
+    assert sum("gymx CartPole-v1 N=16 T=8:" in line for line in lines) == 1, lines
+
+
+def test_compare_prints_a_markdown_table_of_ratios_without_markdown() -> None:
+    done = run_bench("--compare", "gymnasium", "--sync-num-envs", "2", "--sync-steps", "4")
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("|")]
+    assert "ratio gymx/peer" in rows[0]
+    assert [row.split("|")[1].strip() for row in rows[2:]] == ["gymx", "gymnasium-numpyvec", "gymnasium-sync"]
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_can_leave_finished_cases_to_the_caller() -> None:
+    quiet_done, logged = FakeTerminal(), FakeTerminal()
+    for stream, log_done in ((quiet_done, False), (logged, True)):
+        progress = bench.Progress(stream=stream, log_done=log_done)
+        progress.update("gymx CartPole-v1: compiling")
+        progress.done("gymx CartPole-v1: 1 M steps/s")
+    assert "1 M steps/s" not in quiet_done.getvalue()
+    assert quiet_done.getvalue().endswith("\r")  # the status line is cleared
+    assert logged.getvalue().endswith("gymx CartPole-v1: 1 M steps/s\n")
