@@ -1,17 +1,37 @@
-"""The Monitor's cost on a jitted chunked rollout, and the rasterizer's frames/s.
+"""The Monitor's cost on a jitted chunked rollout, the episode log's throughput, and the rasterizer's frames/s.
 
 1. Monitor overhead: the same AOT-compiled chunk (a `lax.scan` of `--chunk` batched CartPole-v1
-   steps with auto-reset, actions from `--policy`) run `--chunks` times per repeat, once over the
-   bare `VecEnv` and once over a `Monitor` of it with `monitor.flush(state)` after every chunk
-   (the binary episode log appended and fsynced in a temporary directory). Repeats alternate the
-   two so load drifts hit both; the medians are compared. The Monitor's time is also split into
-   its device part (chunks alone) and its flushes. Each policy runs twice: with the chunk's
-   state argument not donated (each call then copies the state in, the Monitor's whole row
-   buffer included) and donated (`jit(..., donate_argnums=0)`, as training loops do).
-   Policies: `random` (uniform actions: ~22-step episodes, the most episodes per step CartPole
-   can produce) and `balance` (push toward the falling side: episodes of hundreds of steps, as
-   a trained policy's).
-2. Rendering: `jit(vmap(env.render))` of `--render-envs` CartPole states, frames/s (median).
+   steps with auto-reset, actions from `--policy`) run `--chunks` times per repeat over each of
+   `--variants`, with `flush(state)` after every chunk for the Monitor's (its log appended and
+   fsynced in a temporary directory):
+   - `bare`: the `VecEnv`;
+   - `counters`: `RecordEpisodeStatistics` only (the per-env return/length counters and
+     `info["episode"]`, nothing logged): the floor of any episode log;
+   - `records-sync`: `Monitor(..., background_writes=False)`, one record per episode, each
+     flush's block written and fsynced before `flush` returns;
+   - `records`: the default Monitor, the write and fsync on its writer thread;
+   - `summary`: `Monitor(..., episodes="summary")`, one summary block per flush;
+   - `video`: `records` with a video whose schedule films no episode (the cost of a video on
+     steps where no filmed episode runs).
+   Repeats alternate the variants so load drifts hit all; medians are compared. Each Monitor's
+   time is also split into its chunks ("chunks alone": its wall time less the time in `flush`,
+   which starts after the chunk is done) and its flushes. Bytes per episode: the log's size over the episodes it holds. Policies: `random`
+   (uniform actions: ~22-step episodes, the most episodes per step CartPole can produce) and
+   `balance` (push toward the falling side: episodes of hundreds of steps, as a trained
+   policy's). The chunk's state is donated (`jit(..., donate_argnums=0)`, as training loops do)
+   unless `--no-donate`.
+2. The log alone: `EpisodeLog.append` of `--log-records` records per block, `--log-blocks`
+   blocks (one write + fsync each) and `load_results` of them: episodes per second each way.
+3. Where to find a flush's episodes: `--compaction-envs` x `--chunk` rows in which 1 entry in
+   25 is a finished episode (random CartPole's rate), reduced to the flush's records or
+   summary by numpy on the host's view of the rows (what the Monitor does on CPU) and by
+   jitted JAX (`jnp.nonzero` with a static size, then gathers; the summary's jitted
+   reduction, which the Monitor uses off CPU), each then fetched to the host. Median and min
+   of `--repeats` calls.
+4. A video's cost on device: the chunk alone (`--video-steps` steps of `--video-envs` envs,
+   donated, no flush, each call from a copy of the reset state), without a video and with one
+   whose schedule films nothing; min and median of `--repeats` x 3 calls.
+5. Rendering: `jit(vmap(env.render))` of `--render-envs` CartPole states, frames/s (median).
 
     python benchmarks/monitor.py --num-envs 65536 --chunk 32 --chunks 4 --repeats 5
 """
@@ -19,6 +39,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -26,11 +47,14 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 import gymx
 from gymx import bench
-from gymx.monitor import Monitor
+from gymx.monitor import Monitor, RecordEpisodeStatistics, VideoConfig, load_results, log
 from gymx.monitor.monitor import DEFAULT_CAPACITY_STEPS
+
+VARIANTS = ("bare", "counters", "records-sync", "records", "summary", "video")
 
 
 def policy_fn(name: str, env: Any) -> Any:
@@ -70,39 +94,152 @@ def run_chunks(chunk: Any, state: Any, obs: Any, chunks: int, flush: Any = None)
     return time.perf_counter() - start, flush_s, state, obs
 
 
+def make_variant(name: str, venv: Any, directory: str, args: argparse.Namespace) -> Any:
+    if name == "bare":
+        return venv
+    if name == "counters":
+        return RecordEpisodeStatistics(venv)
+    options: dict[str, Any] = {"capacity_steps": args.capacity_steps, "algorithm_id": f"bench-{name}"}
+    if name == "records-sync":
+        options["background_writes"] = False
+    elif name == "summary":
+        options["episodes"] = "summary"
+    elif name == "video":
+        options["video"] = VideoConfig(schedule=lambda episode: False, capacity=args.chunk + 1)
+    elif name != "records":
+        raise SystemExit(f"unknown variant {name!r}: one of {', '.join(VARIANTS)}")
+    return Monitor(venv, os.path.join(directory, name), **options)
+
+
 def monitor_overhead(args: argparse.Namespace, policy_name: str, donate: bool) -> None:
+    names = [name.strip() for name in args.variants.split(",")]
     venv = gymx.make_vec("CartPole-v1", args.num_envs)
+    policy = policy_fn(policy_name, venv)
     with tempfile.TemporaryDirectory() as directory:
-        monitor = Monitor(venv, directory, algorithm_id=f"bench-{policy_name}", capacity_steps=args.capacity_steps)
-        policy = policy_fn(policy_name, venv)
-        plain_state, plain_obs = jax.jit(venv.reset)(jax.random.key(0))
-        mon_state, mon_first = jax.jit(monitor.reset)(jax.random.key(0))
-        plain = compiled_chunk(venv, policy, args.chunk, plain_state, plain_obs.obs, jax.random.key(0), donate)
-        monitored = compiled_chunk(monitor, policy, args.chunk, mon_state, mon_first.obs, jax.random.key(0), donate)
-        obs = plain_obs.obs
-        mon_state = monitor.flush(mon_state)
-        mon_obs = mon_first.obs
+        runs = {}
+        for name in names:
+            env = make_variant(name, venv, directory, args)
+            state, ts = jax.jit(env.reset)(jax.random.key(0))
+            flush = env.flush if isinstance(env, Monitor) else None
+            chunk = compiled_chunk(env, policy, args.chunk, state, ts.obs, jax.random.key(0), donate)
+            runs[name] = {"env": env, "chunk": chunk, "flush": flush, "state": flush(state) if flush else state, "obs": ts.obs, "walls": [], "flushes": []}
         with bench.device_turn():
-            # Warm-up: one untimed pass each (and the log file's first pages).
-            _, _, plain_state, obs = run_chunks(plain, plain_state, obs, 1)
-            _, _, mon_state, mon_obs = run_chunks(monitored, mon_state, mon_obs, 1, monitor.flush)
-            plain_walls, mon_walls, flush_walls = [], [], []
+            for warm_up in (True,) + (False,) * args.repeats:  # one untimed pass each first
+                for run in runs.values():
+                    wall, flush_s, run["state"], run["obs"] = run_chunks(run["chunk"], run["state"], run["obs"], 1 if warm_up else args.chunks, run["flush"])
+                    if not warm_up:
+                        run["walls"].append(wall)
+                        run["flushes"].append(flush_s)
+        base = statistics.median(runs["bare"]["walls"]) if "bare" in runs else None
+        counters = statistics.median(runs["counters"]["walls"]) if "counters" in runs else None
+        steps = args.num_envs * args.chunk * args.chunks
+        for name, run in runs.items():
+            wall, flush_s = statistics.median(run["walls"]), statistics.median(run["flushes"])
+            env = run["env"]
+            episodes = log_bytes = None
+            if isinstance(env, Monitor):
+                env.close()
+                episodes = env.manifest["episodes"]
+                log_bytes = os.path.getsize(log.episodes_path(env.directory, env.run_id))
+            print(
+                f"| {policy_name} | {'yes' if donate else 'no'} | {name} | {args.num_envs} | {args.chunk}×{args.chunks} | {steps / wall / 1e6:.1f} M "
+                f"| {_percent(wall, base)} | {_percent(wall, counters)} | {_percent(wall - flush_s, base)} | {1e3 * flush_s / args.chunks:.1f} ms "
+                f"| {'–' if episodes is None else f'{episodes / (args.repeats + 1) / args.chunks:,.0f}'} "
+                f"| {'–' if not episodes else f'{episodes / (args.repeats + 1) / wall / 1e6:.2f} M'} "
+                f"| {'–' if not episodes else f'{log_bytes / episodes:.2f}'} |"
+            )
+
+
+def _percent(wall: float, reference: float | None) -> str:
+    return "–" if reference is None else f"{100 * (wall / reference - 1):+.1f}%"
+
+
+def log_throughput(args: argparse.Namespace) -> None:
+    records = np.zeros(args.log_records, log.RECORD_DTYPE)
+    records["return"], records["length"] = 22.0, 22
+    with tempfile.TemporaryDirectory() as directory:
+        header = {"format": log.FORMAT, "run_id": "bench", "start_timestamp": time.time(), "mode": "training",
+                  "record_dtype": log.RECORD_DTYPE.descr, "episodes_file": "gymx.episodes.bench.bin"}  # fmt: skip
+        log.write_json_atomic(log.manifest_path(directory, "bench"), header)
+        episodes = log.EpisodeLog(log.episodes_path(directory, "bench"), header)
+        start = time.perf_counter()
+        for _ in range(args.log_blocks):
+            episodes.append(records)
+        write_s = time.perf_counter() - start
+        episodes.close()
+        start = time.perf_counter()
+        loaded = load_results(directory)
+        read_s = time.perf_counter() - start
+        total = args.log_records * args.log_blocks
+        assert len(loaded) == total
+        print(f"| {args.log_records:,} × {args.log_blocks} | {total / write_s / 1e6:.1f} M | {total / read_s / 1e6:.1f} M | {episodes.size / total:.2f} |")
+
+
+def compaction(args: argparse.Namespace) -> None:
+    # Imported here, so that the other parts also run against a gymx without summary mode.
+    from gymx.monitor.monitor import SummaryConfig, _device_summary, _host_summary
+
+    rows, num_envs = args.chunk, args.compaction_envs
+    rng = np.random.default_rng(0)
+    lengths = np.where(rng.random((rows, num_envs)) < 1 / 25, rng.integers(1, 60, (rows, num_envs)), 0).astype(np.int32)
+    returns = lengths.astype(np.float32)
+    device_returns, device_lengths = jnp.asarray(returns), jnp.asarray(lengths)
+    count = int(np.count_nonzero(lengths))
+    size = 1 << (count - 1).bit_length()  # a power of two: one compile per doubling of the episodes
+    config = SummaryConfig(bins=32, returns=(0.0, 500.0), lengths=(0.0, 500.0))
+
+    @jax.jit
+    def device_records(returns: jax.Array, lengths: jax.Array) -> tuple[jax.Array, ...]:
+        (flat,) = jnp.nonzero(lengths.ravel() > 0, size=size, fill_value=0)
+        return flat // num_envs, flat % num_envs, returns.ravel()[flat], lengths.ravel()[flat]
+
+    def host_records() -> Any:
+        host_returns, host_lengths = jax.device_get((device_returns, device_lengths))
+        flat = np.flatnonzero(host_lengths > 0)
+        return np.divmod(flat, num_envs), host_returns.reshape(-1)[flat], host_lengths.reshape(-1)[flat]
+
+    def host_summary() -> Any:
+        host_returns, host_lengths = jax.device_get((device_returns, device_lengths))
+        return _host_summary(host_returns, host_lengths, config)
+
+    ways = {
+        "records, numpy on the host's rows": host_records,
+        "records, jnp.nonzero on device, then fetched": lambda: jax.device_get(device_records(device_returns, device_lengths)),
+        "summary, numpy on the host's rows": host_summary,
+        "summary, jitted reduction, then fetched": lambda: jax.device_get(_device_summary(device_returns, device_lengths, jnp.int32(rows), config)),
+    }
+    with bench.device_turn():
+        for name, way in ways.items():
+            way()
+            walls = []
             for _ in range(args.repeats):
-                wall, _, plain_state, obs = run_chunks(plain, plain_state, obs, args.chunks)
-                plain_walls.append(wall)
-                wall, flush_s, mon_state, mon_obs = run_chunks(monitored, mon_state, mon_obs, args.chunks, monitor.flush)
-                mon_walls.append(wall)
-                flush_walls.append(flush_s)
-        monitor.close()
-        episodes = monitor.manifest["episodes"]
-        overflow = monitor.manifest["overflowed_episodes"]
-    steps = args.num_envs * args.chunk * args.chunks
-    plain_s, mon_s, flush_s = (statistics.median(w) for w in (plain_walls, mon_walls, flush_walls))
-    print(
-        f"| {policy_name} | {'yes' if donate else 'no'} | {args.num_envs} | {args.chunk}×{args.chunks} | {steps / plain_s / 1e6:.1f} M | {steps / mon_s / 1e6:.1f} M "
-        f"| {100 * (mon_s / plain_s - 1):+.1f}% | {100 * ((mon_s - flush_s) / plain_s - 1):+.1f}% | {1e3 * flush_s / args.chunks:.1f} ms "
-        f"| {episodes / (len(mon_walls) + 1) / args.chunks:,.0f} | {overflow} |"
-    )
+                start = time.perf_counter()
+                way()
+                walls.append(time.perf_counter() - start)
+            print(f"| {name} | {rows}×{num_envs} | {count:,} | {1e3 * statistics.median(walls):.1f} ms | {1e3 * min(walls):.1f} ms |")
+
+
+def video_push(args: argparse.Namespace) -> None:
+    venv = gymx.make_vec("CartPole-v1", args.video_envs)
+    policy = policy_fn("random", venv)
+    walls = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for name, video in (("no video", False), ("video filming nothing", VideoConfig(schedule=lambda episode: False, capacity=args.video_steps + 1))):
+            monitor = Monitor(venv, os.path.join(directory, str(len(walls))), capacity_steps=args.video_steps, video=video)
+            state, ts = jax.jit(monitor.reset)(jax.random.key(0))
+            chunk = compiled_chunk(monitor, policy, args.video_steps, state, ts.obs, jax.random.key(0), donate=True)
+            walls[name] = []
+            with bench.device_turn():
+                for i in range(3 * args.repeats + 1):
+                    fresh = jax.block_until_ready(jax.tree_util.tree_map(jnp.copy, state))
+                    start = time.perf_counter()
+                    jax.block_until_ready(chunk(fresh, ts.obs, jax.random.key(i)))
+                    walls[name].append(time.perf_counter() - start)
+                walls[name] = walls[name][1:]  # the first call pays for warming up
+            monitor.close()
+    plain = min(walls["no video"])
+    for name, wall in walls.items():
+        print(f"| {name} | {args.video_envs} | {args.video_steps} | {1e3 * min(wall):.2f} ms | {1e3 * statistics.median(wall):.2f} ms | {min(wall) / plain:.2f} |")
 
 
 def render_rate(args: argparse.Namespace) -> None:
@@ -129,17 +266,37 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--capacity-steps", type=int, default=DEFAULT_CAPACITY_STEPS, help="Monitor steps buffered between flushes")
     parser.add_argument("--policies", default="random,balance")
-    parser.add_argument("--render-envs", type=int, default=1024)
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of: {', '.join(VARIANTS)}")
+    parser.add_argument("--no-donate", action="store_true", help="also time chunks whose state is not donated")
+    parser.add_argument("--log-records", type=int, default=81_920, help="records per block of the log-alone test (0: skip)")
+    parser.add_argument("--log-blocks", type=int, default=20)
+    parser.add_argument("--compaction-envs", type=int, default=65536, help="0: skip")
+    parser.add_argument("--video-envs", type=int, default=64, help="0: skip")
+    parser.add_argument("--video-steps", type=int, default=512)
+    parser.add_argument("--render-envs", type=int, default=1024, help="0: skip")
     args = parser.parse_args()
     print(f"device: {bench.device_description()}\n")
-    print("| policy | state donated | N | steps per chunk × chunks | bare steps/s | with Monitor | overhead | device part only | flush per chunk | episodes per chunk | overflow |")
-    print("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name in args.policies.split(","):
-        for donate in (False, True):
+    print("| policy | state donated | variant | N | steps per chunk × chunks | steps/s | vs bare | vs counters | chunks alone vs bare | flush per chunk | episodes per chunk | episodes/s logged | log bytes per episode |")
+    print("|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name in filter(None, args.policies.split(",")):  # --policies "": no overhead rows
+        for donate in (True, False) if args.no_donate else (True,):
             monitor_overhead(args, name.strip(), donate)
-    print("\n| env | states | frame | frames/s (median) | wall per call (min–max) |")
-    print("|---|---:|---|---:|---|")
-    render_rate(args)
+    if args.log_records:
+        print("\n| records per block × blocks | written episodes/s (write + fsync per block) | read episodes/s (load_results) | bytes per episode |")
+        print("|---|---:|---:|---:|")
+        log_throughput(args)
+    if args.compaction_envs:
+        print("\n| finding a flush's episodes | rows × envs | episodes | median | min |")
+        print("|---|---|---:|---:|---:|")
+        compaction(args)
+    if args.video_envs:
+        print("\n| chunk alone | N | steps | min | median | min vs no video |")
+        print("|---|---:|---:|---:|---:|---:|")
+        video_push(args)
+    if args.render_envs:
+        print("\n| env | states | frame | frames/s (median) | wall per call (min–max) |")
+        print("|---|---:|---|---:|---|")
+        render_rate(args)
 
 
 if __name__ == "__main__":

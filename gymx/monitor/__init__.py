@@ -2,7 +2,8 @@
 
 - `RecordEpisodeStatistics`: Gymnasium's `info["episode"] = {"r", "l", "t"}` / `info["_episode"]`,
   computed on device for a `VecEnv`.
-- `Monitor`: an episode log, manifest and videos written between jitted chunks (`flush`).
+- `Monitor`: an episode log (or per-flush summaries, `SummaryConfig`), manifest and videos
+  written between jitted chunks (`flush`).
 - `load_results`, `export_gym_files`: read a Monitor directory back (checksums checked, damaged
   regions reported and skipped); write the original Gym monitor's files from it.
 - `capped_cubic_schedule`: the default video schedule (Gymnasium's).
@@ -13,8 +14,8 @@ Nothing here imports matplotlib or imageio until a plot or a video is made.
 from __future__ import annotations
 
 from gymx.monitor.log import Damage, DamagedLogWarning, Results, export_gym_files, load_results
-from gymx.monitor.monitor import Monitor, MonitorState, VideoConfig
-from gymx.monitor.scoring import Score, score, summary_table
+from gymx.monitor.monitor import Monitor, MonitorState, SummaryConfig, VideoConfig
+from gymx.monitor.scoring import Score, score, score_summaries, summary_table
 from gymx.monitor.stats import EpisodeStatsState, RecordEpisodeStatistics
 from gymx.monitor.video import capped_cubic_schedule
 
@@ -27,10 +28,12 @@ __all__ = [
     "RecordEpisodeStatistics",
     "Results",
     "Score",
+    "SummaryConfig",
     "VideoConfig",
     "capped_cubic_schedule",
     "export_gym_files",
     "load_results",
     "score",
+    "score_summaries",
     "summary_table",
 ]

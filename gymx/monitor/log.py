@@ -16,9 +16,12 @@ A run `RUN` writes, in its directory:
   damaged is recovered from it. A block is a 20-byte header (`BLOCK_MAGIC`, the block's
   sequence number from 1, its record count, the CRC32 of its records, the CRC32 of those 16
   bytes) and the records: fixed-width little-endian `RECORD_DTYPE`, one per finished episode.
-  Each flush appends its block with one `write` and then `fsync`s, so a SIGKILL loses at most
-  the episodes since the last completed flush, and a completed flush is on the disk when it
-  returns. A failed write (disk full, ...) is cut back to the last complete block.
+  A run in summary mode writes summary blocks instead: the same header with `SUMMARY_MAGIC`
+  and one `summary_dtype` record per flush (the layout is in the file header and manifest as
+  `summary_dtype`; its histogram bins as `summary`). Both kinds share the sequence numbers.
+  Each block is appended with one `write` and then `fsync`ed, so a SIGKILL loses at most the
+  blocks not written yet (see `Monitor` for when that is). A failed write (disk full, ...) is
+  cut back to the last complete block.
 
 `load_results` checks every checksum. Bytes that are not a whole, intact block (a block cut
 short by a kill, a tail of zeros or garbage left by a power cut, bytes overwritten or inserted)
@@ -62,6 +65,7 @@ RECORD_DTYPE = np.dtype([
 MODES = ("training", "evaluation")
 FILE_MAGIC = b"GYMXLOG3"
 BLOCK_MAGIC = b"GXB3"
+SUMMARY_MAGIC = b"GXS3"
 _FILE_HEADER = struct.Struct("<8sII")  # magic, length of the JSON, its CRC32
 _BLOCK_HEADER = struct.Struct("<4sIII")  # magic, sequence number, records, CRC32 of the records
 _BLOCK_HEADER_SIZE = _BLOCK_HEADER.size + 4  # and the CRC32 of those 16 bytes
@@ -85,6 +89,23 @@ class Damage:
 
     def __str__(self) -> str:
         return f"{os.path.basename(self.path)} bytes [{self.start}, {self.end}): {self.reason}"
+
+
+def summary_dtype(num_envs: int, bins: int) -> np.dtype:
+    """One summary block's record: the episodes that ended between two flushes, aggregated.
+
+    steps, time: as `RECORD_DTYPE`'s, at the flush. episodes: how many ended (every block has
+    at least one). *_mean, *_std (population), *_min, *_max: of their returns and lengths.
+    *_hist: counts in `bins` equal bins over the manifest's `summary` ranges; values below a
+    range count in its first bin, values at or above its end in its last. last_return: each
+    env's latest finished episode's return so far in the run (NaN before its first).
+    """
+    return np.dtype([
+        ("steps", "<i8"), ("time", "<f8"), ("episodes", "<i8"),
+        ("return_mean", "<f8"), ("return_std", "<f8"), ("return_min", "<f4"), ("return_max", "<f4"),
+        ("length_mean", "<f8"), ("length_std", "<f8"), ("length_min", "<i4"), ("length_max", "<i4"),
+        ("return_hist", "<i8", (bins,)), ("length_hist", "<i8", (bins,)), ("last_return", "<f4", (num_envs,)),
+    ])  # fmt: skip
 
 
 def manifest_path(directory: str, run_id: str) -> str:
@@ -117,11 +138,17 @@ def _write_all(fd: int, data: Any) -> None:
 
 
 class EpisodeLog:
-    """The append side of one run's episode log: creates the file with its header, then appends blocks."""
+    """The append side of one run's episode log: creates the file with its header, then appends blocks.
+
+    A header with a `summary_dtype` lets `append` take summary records too.
+    """
 
     def __init__(self, path: str, header: dict):
         self.path = path
         self.blocks = 0
+        self._magics = {RECORD_DTYPE: BLOCK_MAGIC}
+        if header.get("summary_dtype") is not None:
+            self._magics[_record_dtype(header["summary_dtype"])] = SUMMARY_MAGIC
         text = json.dumps(header, default=repr).encode()
         data = _FILE_HEADER.pack(FILE_MAGIC, len(text), zlib.crc32(text)) + text
         # O_EXCL: a log holds one run; appending to another run's file would mix two runs.
@@ -136,18 +163,30 @@ class EpisodeLog:
         self.size = len(data)
 
     def append(self, records: np.ndarray) -> int:
-        """Appends `records` (a `RECORD_DTYPE` array) as one block, with one write and an fsync; returns how many."""
-        if records.dtype != RECORD_DTYPE:
-            raise TypeError(f"episode records must have dtype {RECORD_DTYPE}, got {records.dtype}")
-        if len(records) == 0:
-            return 0
+        """Appends `records` (`RECORD_DTYPE`, or the summary dtype) as one block, with one write and an fsync; returns how many."""
+        if len(records):
+            self.write(self.encode(records))
+        return len(records)
+
+    def encode(self, records: np.ndarray) -> np.ndarray:
+        """The bytes of `records`' block (header and records), numbered as the next block `write` puts in the file.
+
+        Encode a block only once the previous one is written (or its write failed and is retried).
+        """
+        magic = self._magics.get(records.dtype)
+        if magic is None:
+            raise TypeError(f"log records must have one of the dtypes {list(self._magics)}, got {records.dtype}")
         # Header and records in one buffer, so one write puts the whole block in the file.
         block = np.empty(_BLOCK_HEADER_SIZE + records.nbytes, np.uint8)
         payload = block[_BLOCK_HEADER_SIZE:]
         payload[:] = np.ascontiguousarray(records).view(np.uint8)
-        head = _BLOCK_HEADER.pack(BLOCK_MAGIC, self.blocks + 1, len(records), zlib.crc32(payload))
+        head = _BLOCK_HEADER.pack(magic, self.blocks + 1, len(records), zlib.crc32(payload))
         block[: _BLOCK_HEADER.size] = np.frombuffer(head, np.uint8)
         block[_BLOCK_HEADER.size : _BLOCK_HEADER_SIZE] = np.frombuffer(struct.pack("<I", zlib.crc32(head)), np.uint8)
+        return block
+
+    def write(self, block: np.ndarray) -> None:
+        """Appends an encoded block with one write and an fsync; a failed write leaves the file as it was."""
         try:
             _write_all(self._fd, block)
             os.fsync(self._fd)
@@ -158,7 +197,6 @@ class EpisodeLog:
             raise
         self.size += len(block)
         self.blocks += 1
-        return len(records)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -173,7 +211,9 @@ class Results:
     run: index into `manifests` of the run each episode belongs to. env_ids, env_versions, modes:
     the run's (from its manifest). timestamps: Unix time of the episode's end. Other fields as
     `RECORD_DTYPE` (`returns` holds "return", `lengths` "length", `times` "time"). damaged: the
-    regions of the directory's files that were skipped (see the module docstring).
+    regions of the directory's files that were skipped (see the module docstring). summaries:
+    one array per run (as `manifests`) of its summary blocks' records (`summary_dtype`), in
+    the order written; empty for a run that logged episodes. `select` keeps them whole.
     """
 
     manifests: tuple[dict, ...]
@@ -190,6 +230,7 @@ class Results:
     times: np.ndarray
     timestamps: np.ndarray
     damaged: tuple[Damage, ...] = ()
+    summaries: tuple[np.ndarray, ...] = ()
 
     def __len__(self) -> int:
         return len(self.returns)
@@ -204,8 +245,8 @@ class Results:
         return [m["run_id"] for m in self.manifests if m.get("closed") is False]
 
     def select(self, mask: np.ndarray) -> Results:
-        arrays = {f.name: getattr(self, f.name)[mask] for f in dataclasses.fields(self) if f.name not in ("manifests", "damaged")}
-        return Results(manifests=self.manifests, damaged=self.damaged, **arrays)
+        arrays = {f.name: getattr(self, f.name)[mask] for f in dataclasses.fields(self) if f.name not in ("manifests", "damaged", "summaries")}
+        return Results(manifests=self.manifests, damaged=self.damaged, summaries=self.summaries, **arrays)
 
     def runs(self) -> list[Results]:
         """One `Results` per run (each keeps only its own manifest and damaged regions)."""
@@ -213,37 +254,47 @@ class Results:
         for index, manifest in enumerate(self.manifests):
             part = self.select(self.run == index)
             damaged = tuple(d for d in self.damaged if d.run_id == manifest["run_id"])
-            out.append(dataclasses.replace(part, manifests=(manifest,), run=np.zeros(len(part), np.int64), damaged=damaged))
+            summaries = self.summaries[index : index + 1]
+            out.append(dataclasses.replace(part, manifests=(manifest,), run=np.zeros(len(part), np.int64), damaged=damaged, summaries=summaries))
         return out
 
 
 def _record_dtype(descr: Any) -> np.dtype:
-    return np.dtype([tuple(field) for field in descr])
+    # JSON turns a subarray field's shape tuple into a list.
+    return np.dtype([tuple(tuple(part) if isinstance(part, list) else part for part in field) for field in descr])
 
 
-def _parse_block(data: bytes, at: int, itemsize: int) -> tuple[int, int, int] | str:
-    """(sequence number, records, end offset) of an intact block at `at`, else why there is none."""
+def _parse_block(data: bytes, at: int, itemsizes: dict[bytes, int]) -> tuple[bytes, int, int, int] | str:
+    """(magic, sequence number, records, end offset) of an intact block at `at`, else why there is none.
+
+    itemsizes: the record size of each block kind (magic) the file may hold.
+    """
     if len(data) - at < _BLOCK_HEADER_SIZE:
         return "an incomplete block header at the end of the file (a write cut short)"
     magic, seq, count, payload_crc = _BLOCK_HEADER.unpack_from(data, at)
-    if magic != BLOCK_MAGIC:
+    if magic not in itemsizes:
         return "not a block header"
     (header_crc,) = struct.unpack_from("<I", data, at + _BLOCK_HEADER.size)
     if header_crc != zlib.crc32(memoryview(data)[at : at + _BLOCK_HEADER.size]):
         return "block header checksum mismatch"
-    end = at + _BLOCK_HEADER_SIZE + count * itemsize
+    end = at + _BLOCK_HEADER_SIZE + count * itemsizes[magic]
     if end > len(data):
         return f"block {seq} is cut short: its {count} records end at byte {end}, the file at {len(data)} (a write cut short)"
     if payload_crc != zlib.crc32(memoryview(data)[at + _BLOCK_HEADER_SIZE : end]):
         return f"block {seq} ({count} records): checksum mismatch"
-    return seq, count, end
+    return magic, seq, count, end
 
 
-def _next_block(data: bytes, start: int, itemsize: int) -> int:
+def _find_magic(data: bytes, start: int, itemsizes: dict[bytes, int]) -> int:
+    found = [at for at in (data.find(magic, start) for magic in itemsizes) if at >= 0]
+    return min(found, default=-1)
+
+
+def _next_block(data: bytes, start: int, itemsizes: dict[bytes, int]) -> int:
     """The offset of the first intact block after `start`, else the file's size."""
-    at = data.find(BLOCK_MAGIC, start)
-    while at >= 0 and isinstance(_parse_block(data, at, itemsize), str):
-        at = data.find(BLOCK_MAGIC, at + 1)
+    at = _find_magic(data, start, itemsizes)
+    while at >= 0 and isinstance(_parse_block(data, at, itemsizes), str):
+        at = _find_magic(data, at + 1, itemsizes)
     return len(data) if at < 0 else at
 
 
@@ -258,11 +309,13 @@ def _read_header(data: bytes) -> tuple[dict | None, int]:
     return json.loads(data[_FILE_HEADER.size : end]), end
 
 
-def read_log(path: str, run_id: str, record_dtype: np.dtype | None = None) -> tuple[dict | None, np.ndarray | None, list[Damage]]:
-    """The header, intact records and damaged regions of an episode log.
+def read_log(
+    path: str, run_id: str, record_dtype: np.dtype | None = None, summary_dtype: np.dtype | None = None
+) -> tuple[dict | None, np.ndarray | None, np.ndarray | None, list[Damage]]:
+    """The header, intact episode records, intact summary records and damaged regions of a log.
 
-    record_dtype: the layout to use if the file's header is damaged (from the manifest); with
-    neither, no block can be read (records None).
+    record_dtype, summary_dtype: the layouts to use if the file's header is damaged (from the
+    manifest); without a record layout no block can be read (records None).
     """
     with open(path, "rb") as f:
         data = f.read()
@@ -270,31 +323,36 @@ def read_log(path: str, run_id: str, record_dtype: np.dtype | None = None) -> tu
     damaged = []
     if header is not None:
         record_dtype = _record_dtype(header["record_dtype"])
+        summary_dtype = None if header.get("summary_dtype") is None else _record_dtype(header["summary_dtype"])
     elif record_dtype is None:
-        return None, None, [Damage(path, 0, len(data), "the file header is damaged and there is no manifest: the record layout is unknown", run_id)]
-    parts, last_seq = [], 0
+        return None, None, None, [Damage(path, 0, len(data), "the file header is damaged and there is no manifest: the record layout is unknown", run_id)]
+    dtypes = {BLOCK_MAGIC: record_dtype} | ({} if summary_dtype is None else {SUMMARY_MAGIC: summary_dtype})
+    itemsizes = {magic: dtype.itemsize for magic, dtype in dtypes.items()}
+    parts: dict[bytes, list[np.ndarray]] = {magic: [] for magic in dtypes}
+    last_seq = 0
     while at < len(data):
-        block = _parse_block(data, at, record_dtype.itemsize)
+        block = _parse_block(data, at, itemsizes)
         if isinstance(block, str):
             # Resynchronise: whatever lies between here and the next intact block is skipped.
-            end = _next_block(data, at + 1, record_dtype.itemsize)
+            end = _next_block(data, at + 1, itemsizes)
             reason = "the file header is damaged" if at == 0 else block
             if data.count(0, at, end) == end - at:
                 reason = "zero bytes (data that never reached the disk, as after a power cut)"
             damaged.append(Damage(path, at, end, reason, run_id))
             at = end
             continue
-        seq, count, end = block
+        magic, seq, count, end = block
         if seq <= last_seq:
             damaged.append(Damage(path, at, end, f"a second copy of block {seq}", run_id))
         else:
             if seq > last_seq + 1 and not (damaged and damaged[-1].end == at):
                 damaged.append(Damage(path, at, at, f"blocks {last_seq + 1} to {seq - 1} are missing", run_id))
             # As bytes: joining byte arrays is a plain copy, where joining unaligned records is not.
-            parts.append(np.frombuffer(data, np.uint8, count * record_dtype.itemsize, at + _BLOCK_HEADER_SIZE))
+            parts[magic].append(np.frombuffer(data, np.uint8, count * itemsizes[magic], at + _BLOCK_HEADER_SIZE))
             last_seq = seq
         at = end
-    return header, np.concatenate([np.zeros(0, np.uint8), *parts]).view(record_dtype), damaged
+    joined = {magic: np.concatenate([np.zeros(0, np.uint8), *blocks]).view(dtypes[magic]) for magic, blocks in parts.items()}
+    return header, joined[BLOCK_MAGIC], joined.get(SUMMARY_MAGIC), damaged
 
 
 def _read_manifest(path: str, run_id: str) -> tuple[dict | None, Damage | None]:
@@ -321,8 +379,11 @@ def _run_ids(directory: str, prefix: str, suffix: str) -> set[str]:
     return {os.path.basename(p)[len(prefix) : -len(suffix)] for p in paths}
 
 
-def _load_run(directory: str, run_id: str) -> tuple[dict | None, np.ndarray | None, list[Damage]]:
-    """A run's manifest, records and damaged regions (manifest None: nothing of the run is readable)."""
+_NO_SUMMARIES = np.zeros(0, [("steps", "<i8"), ("time", "<f8"), ("episodes", "<i8")])
+
+
+def _load_run(directory: str, run_id: str) -> tuple[dict | None, np.ndarray | None, np.ndarray | None, list[Damage]]:
+    """A run's manifest, records, summary records and damaged regions (manifest None: nothing of the run is readable)."""
     mpath, epath = manifest_path(directory, run_id), episodes_path(directory, run_id)
     manifest, manifest_damage = _read_manifest(mpath, run_id)
     if manifest is not None and manifest["format"] == PREVIOUS_FORMAT:
@@ -330,22 +391,26 @@ def _load_run(directory: str, run_id: str) -> tuple[dict | None, np.ndarray | No
         dtype = _record_dtype(manifest["record_dtype"])
         path = os.path.join(directory, manifest["episodes_file"])
         if not os.path.exists(path):
-            return manifest, np.zeros(0, dtype), []
-        return manifest, np.fromfile(path, dtype, count=os.path.getsize(path) // dtype.itemsize), []
+            return manifest, np.zeros(0, dtype), _NO_SUMMARIES, []
+        return manifest, np.fromfile(path, dtype, count=os.path.getsize(path) // dtype.itemsize), _NO_SUMMARIES, []
+    manifest_summary = None if manifest is None or manifest.get("summary_dtype") is None else _record_dtype(manifest["summary_dtype"])
     if not os.path.exists(epath):
         if manifest is None:
-            return None, None, [manifest_damage] if manifest_damage else []
-        return manifest, np.zeros(0, _record_dtype(manifest["record_dtype"])), [Damage(epath, 0, 0, "the episode log is missing", run_id)]
-    header, records, damaged = read_log(epath, run_id, None if manifest is None else _record_dtype(manifest["record_dtype"]))
+            return None, None, None, [manifest_damage] if manifest_damage else []
+        no_summaries = _NO_SUMMARIES if manifest_summary is None else np.zeros(0, manifest_summary)
+        return manifest, np.zeros(0, _record_dtype(manifest["record_dtype"])), no_summaries, [Damage(epath, 0, 0, "the episode log is missing", run_id)]
+    manifest_records = None if manifest is None else _record_dtype(manifest["record_dtype"])
+    header, records, summaries, damaged = read_log(epath, run_id, manifest_records, manifest_summary)
+    summaries = _NO_SUMMARIES if summaries is None else summaries
     if manifest is None:
         if header is None:
-            return None, None, damaged + ([manifest_damage] if manifest_damage else [])
+            return None, None, None, damaged + ([manifest_damage] if manifest_damage else [])
         # The header is the manifest as the run began; what came later (videos, overflow counts,
         # whether it closed) is unknown.
         why = "the manifest is missing" if manifest_damage is None else manifest_damage.reason
         end = 0 if manifest_damage is None else manifest_damage.end
         damaged.append(Damage(mpath, 0, end, f"{why}: the run was recovered from its episode log", run_id))
-        return dict(header, closed=None, recovered_from_log=True, episodes=len(records)), records, damaged
+        return dict(header, closed=None, recovered_from_log=True, episodes=len(records)), records, summaries, damaged
     size, closed_size = os.path.getsize(epath), manifest.get("log_bytes", 0) if manifest.get("closed") else 0
     if closed_size > size:
         reason = f"the file ends {closed_size - size} bytes before its size when the run closed (truncated)"
@@ -354,7 +419,7 @@ def _load_run(directory: str, run_id: str) -> tuple[dict | None, np.ndarray | No
             damaged.append(dataclasses.replace(last, end=closed_size, reason=f"{last.reason}; {reason}"))
         else:
             damaged.append(Damage(epath, size, closed_size, reason, run_id))
-    return manifest, records, damaged
+    return manifest, records, summaries, damaged
 
 
 def load_results(directory: str) -> Results:
@@ -368,13 +433,14 @@ def load_results(directory: str) -> Results:
     run_ids = _run_ids(directory, MANIFEST_PREFIX, ".json") | _run_ids(directory, EPISODES_PREFIX, ".bin")
     if not run_ids:
         raise FileNotFoundError(f"no gymx monitor files ({MANIFEST_PREFIX}*.json, {EPISODES_PREFIX}*.bin) in {directory}")
-    manifests, parts, damaged = [], [], []
+    manifests, parts, summaries, damaged = [], [], [], []
     for run_id in sorted(run_ids):
-        manifest, records, run_damage = _load_run(directory, run_id)
+        manifest, records, run_summaries, run_damage = _load_run(directory, run_id)
         damaged += run_damage
         if manifest is not None:
             manifests.append(manifest)
             parts.append(records)
+            summaries.append(run_summaries)
     if damaged:
         warnings.warn(DamagedLogWarning(f"{len(damaged)} damaged region(s) skipped in {directory}: " + "; ".join(map(str, damaged))), stacklevel=2)
     if not manifests:
@@ -409,6 +475,7 @@ def load_results(directory: str) -> Results:
         times=times,
         timestamps=timestamps,
         damaged=tuple(damaged),
+        summaries=tuple(summaries),
     )
     return results.select(np.lexsort((steps, run, timestamps)))  # by end time; ties (one flush) by run, then steps
 

@@ -10,15 +10,32 @@
   device (a cumsum and scatters per step cost more than CartPole's step itself); the host finds
   the records at flush with one `nonzero` over the rows. Shapes never change and nothing leaves
   the device. Steps past `capacity_steps` since the last flush are counted, and their finished
-  episodes reported as dropped, never silently lost;
-- with video on, the recorded env's state after each step and the episode it belongs to.
+  episodes reported as dropped, never silently lost. On CPU the host finds the records in the
+  rows (a jitted `nonzero` compaction measured 8 to 12 times slower than numpy's on the same
+  rows, which are host memory there: `benchmarks/RESULTS.md`); on other backends `flush`
+  fetches the episode count, then the episodes compacted on device by a `nonzero` of the next
+  power-of-two size, so that only they cross to the host;
+- with video on, the recorded env's state after each step of an episode the schedule films,
+  and the episode it belongs to (on other steps the buffer is left as it is).
 
 Between jitted chunks the host calls `state = monitor.flush(state)`: it fetches the buffers in
 one transfer, builds the records with vectorised numpy (each env's episodes numbered from its
 finished-episode count at the previous flush), appends them to the binary episode log
 (`gymx.monitor.log`: one write and one fsync), renders and writes the scheduled episodes'
-frames, and returns the state with the buffers emptied. Flushing a state that was already
-flushed writes nothing. Each reset and each flush stamps the state it returns with a token
+frames, and returns the state with the buffers emptied. With `episodes="summary"` it writes one
+summary block instead of the records: the count, mean, standard deviation, minimum, maximum and
+a fixed-bin histogram of the returns and lengths of the episodes since the last flush, and each
+env's last return (computed by numpy on CPU, where the rows are the host's memory already, and
+by a jitted reduction on other backends, so that only the summary crosses to the host).
+
+The write and fsync run on a writer thread (`background_writes=True`, the default) while the
+next chunk computes; each flush first waits for the previous one's write. So a SIGKILL loses at
+most the chunks not flushed yet and the block of the last flush (a block cut short is reported
+and skipped by `load_results`), every file on disk loads, and `close` returns with everything
+on disk. A write that fails is raised by the next `flush` or `close`, and retried by the next
+flush after that. `manifest["episodes"]` counts the episodes whose blocks are written.
+
+Flushing a state that was already flushed writes nothing. Each reset and each flush stamps the state it returns with a token
 that the host issues once: a flush takes only the state the last flush returned, or one that
 goes on from a reset not flushed yet, so going on from a state whose records are in the log
 already (dropping what `flush` returned) raises instead of writing them twice. Wall-clock
@@ -36,12 +53,14 @@ between the previous flush (or the Monitor's creation) and this one.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import os
 import sys
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import jax
@@ -58,6 +77,9 @@ from gymx.vector import AutoresetMode, VecEnv, VecWrapper
 
 _run_counter = itertools.count()
 DEFAULT_CAPACITY_STEPS = 64
+EPISODE_MODES = ("records", "summary")
+# Episodes whose schedule is looked up on device; later ones are filmed and the host filters.
+SCHEDULE_TABLE = 1 << 16
 
 
 @struct.dataclass
@@ -92,6 +114,19 @@ class MonitorState:
 
 
 @dataclasses.dataclass(frozen=True)
+class SummaryConfig:
+    """The histograms of summary mode: `bins` equal bins over `returns` and over `lengths` (low, high).
+
+    Values outside a range count in its first or last bin. None: (0, the env's
+    max_episode_steps, else 1000), which fits envs whose rewards lie in [0, 1] (CartPole).
+    """
+
+    bins: int = 32
+    returns: tuple[float, float] | None = None
+    lengths: tuple[float, float] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class VideoConfig:
     """Which env and episodes to film: env `env_index`'s episodes where `schedule(episode)` holds.
 
@@ -118,6 +153,10 @@ class Monitor(VecWrapper):
     not donate its state (`jax.jit(chunk, donate_argnums=...)`) first copies the whole buffer
     in, so either donate the state or keep `capacity_steps` near the chunk's length.
     video: True for `VideoConfig()`, or a `VideoConfig`.
+    episodes: "records" (one record per episode) or "summary" (one summary block per flush,
+    with the histogram bins of `summary`, default `SummaryConfig()`).
+    background_writes: write and fsync each flush's block on a writer thread (see the module
+    docstring); False: `flush` returns with its block on disk.
     seed, algorithm_id: written to the manifest as given.
     """
 
@@ -130,9 +169,16 @@ class Monitor(VecWrapper):
         video: bool | VideoConfig = False,
         capacity_steps: int = DEFAULT_CAPACITY_STEPS,
         seed: int | None = None,
+        episodes: str = "records",
+        summary: SummaryConfig | None = None,
+        background_writes: bool = True,
     ):
         if mode not in log.MODES:
             raise ValueError(f"mode must be one of {log.MODES}, got {mode!r}")
+        if episodes not in EPISODE_MODES:
+            raise ValueError(f"episodes must be one of {EPISODE_MODES}, got {episodes!r}")
+        if summary is not None and episodes != "summary":
+            raise ValueError('summary configures episodes="summary"; this Monitor logs records')
         super().__init__(vec_env)
         self.stats = RecordEpisodeStatistics(vec_env)
         self.directory = directory
@@ -146,9 +192,12 @@ class Monitor(VecWrapper):
                 raise ValueError("video needs an auto-resetting VecEnv (SAME_STEP or NEXT_STEP)")
             if not 0 <= self.video.env_index < vec_env.num_envs:
                 raise ValueError(f"video env_index {self.video.env_index} is not in [0, {vec_env.num_envs})")
+        spec = vec_env.spec
+        self.summary = None
+        if episodes == "summary":
+            self.summary = _summary_ranges(summary or SummaryConfig(), spec)
         os.makedirs(directory, exist_ok=True)
 
-        spec = vec_env.spec
         self.env_id = None if spec is None else spec.id
         self.env_version = None if spec is None else spec.version
         self.run_id = f"{time.strftime('%Y%m%dT%H%M%S')}.{os.getpid()}.{next(_run_counter)}"
@@ -157,6 +206,7 @@ class Monitor(VecWrapper):
             env = vec_env.env
             fps = self.video.fps or env.metadata.get("render_fps") or 30
             self._recorder = VideoRecorder(self._render_fn, directory, self.video.prefix, int(fps), self.video.schedule, env.render_on_host)
+            self._schedule_table = np.array([bool(self.video.schedule(e)) for e in range(SCHEDULE_TABLE)])
         self._params: Any = None
         # Host-side run bookkeeping (never traced).
         now = time.time()
@@ -169,7 +219,11 @@ class Monitor(VecWrapper):
         self._tokens = itertools.count(1)
         self._live_tokens: set[int] = set()  # tokens of the states a flush may go on from (see `flush`)
         self._fresh_resets: set[int] = set()  # tokens of resets whose states were not flushed yet
-        self._episodes_written = 0
+        self._episodes_written = 0  # episodes numbered so far (in blocks written or being written)
+        self._last_return = np.full(vec_env.num_envs, np.nan, np.float32)  # summary mode: each env's last return
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="gymx-monitor-writer") if background_writes else None
+        # The last flush's encoded block and its background write (None: that write failed; the next flush retries it).
+        self._pending: tuple[np.ndarray, int, Future | None] | None = None
         episodes_file = log.episodes_path(directory, self.run_id)
         self.manifest = {
             "format": log.FORMAT,
@@ -190,6 +244,9 @@ class Monitor(VecWrapper):
             "episodes_file": os.path.basename(episodes_file),
             "record_dtype": log.RECORD_DTYPE.descr,
             "capacity_steps": self.capacity_steps,
+            "episode_mode": episodes,
+            "summary_dtype": None if self.summary is None else log.summary_dtype(vec_env.num_envs, self.summary.bins).descr,
+            "summary": None if self.summary is None else dataclasses.asdict(self.summary),
             "episodes": 0,
             "blocks": 0,
             "overflowed_steps": 0,
@@ -223,7 +280,8 @@ class Monitor(VecWrapper):
                 count=jnp.zeros((), jnp.int32),
                 overflow=jnp.zeros((), jnp.int32),
             )
-            frames = _push_frame(frames, first, jnp.zeros((), jnp.int32))
+            episode = jnp.zeros((), jnp.int32)
+            frames = _push_frame(frames, first, episode, self._filmed(episode))
         return MonitorState(stats, episodes, frames), ts
 
     def step(self, state: MonitorState, action: Any, params: Any = None) -> tuple[MonitorState, TimeStep]:
@@ -241,8 +299,14 @@ class Monitor(VecWrapper):
             # SAME_STEP: a finished env's state is already its next episode's first. NEXT_STEP:
             # it is the terminal state; the next step's reset begins the next episode.
             counter = stats.episodes if self.vec_env.autoreset_mode is AutoresetMode.SAME_STEP else state.stats.episodes
-            frames = _push_frame(frames, self._recorded_state(stats), counter[self.video.env_index])
+            episode = counter[self.video.env_index]
+            frames = _push_frame(frames, self._recorded_state(stats), episode, self._filmed(episode))
         return MonitorState(stats, episodes, frames), ts
+
+    def _filmed(self, episode: jax.Array) -> jax.Array:
+        """Whether the schedule films `episode` (past the table: yes, and the host's recorder decides)."""
+        table = jnp.asarray(self._schedule_table)
+        return (episode >= SCHEDULE_TABLE) | table[jnp.minimum(episode, SCHEDULE_TABLE - 1)]
 
     def _recorded_state(self, stats: EpisodeStatsState) -> Any:
         return jax.tree_util.tree_map(lambda x: x[self.video.env_index], stats.vec_state.env_state)
@@ -272,9 +336,21 @@ class Monitor(VecWrapper):
         if rows.row is self._flushed_row:
             # This very state was flushed already: its records are in the log.
             return _emptied(state, self._flushed_token)
+        # Raises a failed background write (and retries it on the next call) before anything changes.
+        self._settle()
+        # Off CPU the rows are reduced where they are: only the episodes, or their summary, cross.
+        on_device = _platform(rows.returns) != "cpu"
+        if not on_device:
+            buffers = (rows.returns, rows.lengths)
+        elif self.summary is not None:
+            buffers = _device_summary(rows.returns, rows.lengths, rows.row, self.summary)
+        else:
+            count = int(_live_count(rows.lengths, rows.row))
+            # A power of two: one compile per doubling of the episodes per flush.
+            buffers = _device_episodes(rows.returns, rows.lengths, rows.row, 1 << max(count - 1, 0).bit_length())
         # One transfer; on CPU the arrays come back as views of the device buffers, not copies.
-        fetched = jax.device_get((rows.returns, rows.lengths, rows.row, rows.token, state.stats.episodes, state.stats.step, state.frames))
-        returns, lengths, row, token, env_episodes, device_step, frames = fetched
+        fetched = jax.device_get((buffers, rows.row, rows.token, state.stats.episodes, state.stats.step, state.frames))
+        buffers, row, token, env_episodes, device_step, frames = fetched
         row, token, device_step = int(row), int(token), int(device_step)
         if token in self._fresh_resets:
             # The first flush since a reset: the run's clock and episode counts restarted.
@@ -291,7 +367,13 @@ class Monitor(VecWrapper):
         kept = min(row, self.capacity_steps)
         run_step = step_offset + device_step
         # Nothing above has changed the Monitor: if the write fails, flushing this state again retries it.
-        written = self._write_records(returns[:kept], lengths[:kept], flushed_episodes, run_step - row, run_step, now)
+        if self.summary is None:
+            episodes = tuple(x[:count] for x in buffers) if on_device else _host_episodes(buffers[0][:kept], buffers[1][:kept])
+            block = self._records(*episodes, kept, flushed_episodes, run_step - row, run_step, now)
+        else:
+            summary, last = buffers if on_device else _host_summary(buffers[0][:kept], buffers[1][:kept], self.summary)
+            block = self._summary_block(summary, last, run_step, now)
+        written = self._write(block)
         self._fresh_resets.discard(token)
         self._step_offset, self._last_step, self._flushed_row = step_offset, device_step, rows.row
         self._flushed_token = next(self._tokens)
@@ -303,49 +385,80 @@ class Monitor(VecWrapper):
         self._flushed_episodes = np.array(env_episodes, np.int32)
         manifest_changed = self._count_overflow(row - kept, finished - written)
         if frames is not None:
-            manifest_changed |= self._write_frames(frames, params)
+            manifest_changed |= self._write_frames(frames, params, env_episodes)
         self._anchor = (run_step, now)
         if manifest_changed:
             self._write_manifest()
         return _emptied(state, self._flushed_token)
 
-    def _write_records(self, returns: np.ndarray, lengths: np.ndarray, flushed_episodes: np.ndarray, first_step: int, run_step: int, now: float) -> int:
-        """Appends the records held in the rows (row t: run batch step `first_step + t + 1`); returns how many.
+    def _write(self, block: np.ndarray) -> int:
+        """Appends `block` (records, or one summary) to the log, here or on the writer thread; returns its episodes."""
+        episodes = len(block) if self.summary is None else int(block["episodes"].sum())
+        if self._writer is None:
+            self._log.append(block)
+            self._logged(episodes)
+        elif len(block):
+            # Encoded here: the writer thread only makes the system calls, which release the GIL.
+            encoded = self._log.encode(block)
+            self._pending = (encoded, episodes, self._writer.submit(self._log.write, encoded))
+        if self.summary is None:
+            self._episodes_written += episodes
+        return episodes
 
+    def _settle(self) -> None:
+        """Waits for the background write of the last flush; retries it here if it had failed."""
+        if self._pending is None:
+            return
+        block, episodes, future = self._pending
+        try:
+            self._log.write(block) if future is None else future.result()
+        except BaseException:
+            self._pending = (block, episodes, None)
+            raise
+        self._pending = None
+        self._logged(episodes)
+
+    def _logged(self, episodes: int) -> None:
+        self.manifest["episodes"] += episodes
+        self.manifest["blocks"] = self._log.blocks
+
+    def _summary_block(self, summary: dict, last: np.ndarray, run_step: int, now: float) -> np.ndarray:
+        """The summary block of a flush (no record when no episode ended); updates each env's last return."""
+        self._last_return = np.where(np.isnan(last), self._last_return, last).astype(np.float32)
+        if not summary["episodes"]:
+            return np.zeros(0, log.summary_dtype(self.num_envs, self.summary.bins))
+        block = np.zeros(1, log.summary_dtype(self.num_envs, self.summary.bins))
+        for name, value in summary.items():
+            block[name] = value
+        block["steps"] = run_step * self.num_envs
+        block["time"] = now - self.manifest["start_timestamp"]
+        block["last_return"] = self._last_return
+        return block
+
+    def _records(
+        self, step_row: np.ndarray, env: np.ndarray, returns: np.ndarray, lengths: np.ndarray, earlier: np.ndarray,
+        num_rows: int, flushed_episodes: np.ndarray, first_step: int, run_step: int, now: float,
+    ) -> np.ndarray:  # fmt: skip
+        """The records of the rows' episodes (row t: run batch step `first_step + t + 1`).
+
+        step_row, env, returns, lengths, earlier: each episode's row, env, return, length, and
+        its env's episodes in earlier rows, in finishing order (see `_host_episodes`).
         flushed_episodes: each env's finished episodes before the rows. run_step: the run's batch
         step now, at wall time `now`.
         """
-        num_rows = len(lengths)
-        # One pass over the rows; a bool array's nonzero is several times faster than an int's.
-        # Flat indices come out in step-then-env order: the order the episodes finished in.
-        flat = np.flatnonzero(lengths > 0)
-        step_row, env = np.divmod(flat, self.num_envs)
-        # Each env's episode index: its count at the last flush, plus its records in earlier
-        # rows. A Python loop over rows (not records): an env is in a row at most once.
-        env_episode = np.empty(len(flat), np.int32)
-        counter = flushed_episodes.copy()
-        bounds = np.searchsorted(step_row, np.arange(num_rows + 1))
-        for start, stop in itertools.pairwise(bounds):
-            envs = env[start:stop]
-            env_episode[start:stop] = counter[envs]
-            counter[envs] += 1
         run_steps = first_step + 1 + np.arange(num_rows, dtype=np.int64)
         anchor_step, anchor_time = self._anchor
         fraction = np.clip((run_steps - anchor_step) / max(run_step - anchor_step, 1), 0.0, 1.0)
         row_times = anchor_time + fraction * (now - anchor_time) - self.manifest["start_timestamp"]
-        records = np.empty(len(flat), log.RECORD_DTYPE)
+        records = np.empty(len(env), log.RECORD_DTYPE)
         records["env_index"] = env
-        records["env_episode"] = env_episode
-        records["episode"] = self._episodes_written + np.arange(len(flat))
-        records["return"] = returns.reshape(-1)[flat]
-        records["length"] = lengths.reshape(-1)[flat]
+        records["env_episode"] = flushed_episodes[env] + earlier
+        records["episode"] = self._episodes_written + np.arange(len(env))
+        records["return"] = returns
+        records["length"] = lengths
         records["steps"] = run_steps[step_row] * self.num_envs
         records["time"] = row_times[step_row]
-        written = self._log.append(records)
-        self._episodes_written += written
-        self.manifest["episodes"] = self._episodes_written
-        self.manifest["blocks"] = self._log.blocks
-        return written
+        return records
 
     def _count_overflow(self, steps: int, episodes: int) -> bool:
         if not steps:
@@ -360,7 +473,7 @@ class Monitor(VecWrapper):
         )
         return True
 
-    def _write_frames(self, frames: FrameBuffer, params: Any) -> bool:
+    def _write_frames(self, frames: FrameBuffer, params: Any, env_episodes: np.ndarray) -> bool:
         if params is not None:
             defaults = self.vec_env.env.default_params
             index = self.video.env_index
@@ -374,12 +487,15 @@ class Monitor(VecWrapper):
                 stacklevel=3,
             )
         states = jax.tree_util.tree_map(lambda x: x[:count], frames.env_state)
-        completed = self._recorder.add(states, frames.episode[:count])
+        completed = self._recorder.add(states, frames.episode[:count], int(env_episodes[self.video.env_index]))
         self.manifest["videos"].extend(dict(v, env_index=self.video.env_index) for v in completed)
         return bool(completed or overflow)
 
     def close(self) -> None:
-        """Finishes the open video and marks the manifest closed. Flush the last state first."""
+        """Waits for the last write, finishes the open video and marks the manifest closed. Flush the last state first."""
+        self._settle()
+        if self._writer is not None:
+            self._writer.shutdown()
         if self._recorder is not None:
             self.manifest["videos"].extend(dict(v, env_index=self.video.env_index) for v in self._recorder.close())
         self._log.close()
@@ -394,20 +510,129 @@ class Monitor(VecWrapper):
         return f"Monitor({self.vec_env!r}, {self.directory!r}, run_id={self.run_id!r})"
 
 
-def _push_frame(frames: FrameBuffer, env_state: Any, episode: jax.Array) -> FrameBuffer:
+def _push_frame(frames: FrameBuffer, env_state: Any, episode: jax.Array, wanted: jax.Array) -> FrameBuffer:
+    """Appends the state if `wanted` and there is room; either way one slot is written, never the whole buffer."""
     capacity = frames.episode.shape[0]
     fits = frames.count < capacity
+    push = wanted & fits
     at = jnp.minimum(frames.count, capacity - 1)
 
     def put(column: jax.Array, value: jax.Array) -> jax.Array:
-        return jnp.where(fits, jax.lax.dynamic_update_index_in_dim(column, value, at, 0), column)
+        # Rewriting the slot with itself when nothing is pushed keeps the update in place.
+        kept = jax.lax.dynamic_index_in_dim(column, at, 0, keepdims=False)
+        return jax.lax.dynamic_update_index_in_dim(column, jnp.where(push, value, kept), at, 0)
 
     return FrameBuffer(
         env_state=jax.tree_util.tree_map(put, frames.env_state, env_state),
         episode=put(frames.episode, episode),
-        count=frames.count + fits,
-        overflow=frames.overflow + ~fits,
+        count=frames.count + push,
+        overflow=frames.overflow + (wanted & ~fits),
     )
+
+
+def _host_episodes(returns: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each episode in the rows: its row, env, return, length and its env's episodes in earlier rows."""
+    num_rows, num_envs = lengths.shape
+    # One pass over the rows; a bool array's nonzero is several times faster than an int's.
+    # Flat indices come out in step-then-env order: the order the episodes finished in.
+    flat = np.flatnonzero(lengths > 0)
+    step_row, env = np.divmod(flat, num_envs)
+    # A Python loop over rows (not records): an env is in a row at most once.
+    earlier = np.empty(len(flat), np.int32)
+    counter = np.zeros(num_envs, np.int32)
+    for start, stop in itertools.pairwise(np.searchsorted(step_row, np.arange(num_rows + 1))):
+        envs = env[start:stop]
+        earlier[start:stop] = counter[envs]
+        counter[envs] += 1
+    return step_row, env, returns.reshape(-1)[flat], lengths.reshape(-1)[flat], earlier
+
+
+def _live(lengths: jax.Array, row: jax.Array) -> jax.Array:
+    steps = jnp.arange(lengths.shape[0])[:, None]
+    return (steps < jnp.minimum(row, lengths.shape[0] - 1)) & (lengths > 0)  # the spare last row is never read
+
+
+@jax.jit
+def _live_count(lengths: jax.Array, row: jax.Array) -> jax.Array:
+    return _live(lengths, row).sum()
+
+
+@functools.partial(jax.jit, static_argnums=3)
+def _device_episodes(returns: jax.Array, lengths: jax.Array, row: jax.Array, size: int) -> tuple[jax.Array, ...]:
+    """`_host_episodes` of the first `row` rows (at most all), compacted on device into `size` slots (the rest padding)."""
+    live = _live(lengths, row)
+    (flat,) = jnp.nonzero(live.ravel(), size=size, fill_value=0)
+    earlier = (jnp.cumsum(live, axis=0, dtype=jnp.int32) - live).ravel()
+    num_envs = lengths.shape[1]
+    return flat // num_envs, flat % num_envs, returns.ravel()[flat], lengths.ravel()[flat], earlier[flat]
+
+
+def _summary_ranges(config: SummaryConfig, spec: Any) -> SummaryConfig:
+    if int(config.bins) != config.bins or config.bins < 1:
+        raise ValueError(f"SummaryConfig.bins must be a positive integer, got {config.bins!r}")
+    high = float((spec.max_episode_steps if spec is not None else None) or 1000)
+    ranges = {}
+    for name in ("returns", "lengths"):
+        low_high = getattr(config, name) or (0.0, high)
+        if len(low_high) != 2 or not float(low_high[0]) < float(low_high[1]):
+            raise ValueError(f"SummaryConfig.{name} must be (low, high) with low < high, got {low_high!r}")
+        ranges[name] = (float(low_high[0]), float(low_high[1]))
+    return SummaryConfig(bins=int(config.bins), **ranges)
+
+
+def _bins(values: Any, low_high: tuple[float, float], bins: int, xp: Any) -> Any:
+    # Multiplying before dividing keeps whole-number values on bin edges exact in float32 too.
+    low, high = low_high
+    return xp.clip(xp.floor((values - low) * bins / (high - low)), 0, bins - 1).astype(xp.int32)
+
+
+def _host_summary(returns: np.ndarray, lengths: np.ndarray, config: SummaryConfig) -> tuple[dict, np.ndarray]:
+    """The summary of the episodes in the rows (see `log.summary_dtype`), and each env's last return in them (else NaN)."""
+    num_rows, num_envs = lengths.shape
+    flat = np.flatnonzero(lengths > 0)
+    last = np.full(num_envs, np.nan, np.float32)
+    if not len(flat):
+        return {"episodes": 0}, last
+    finished_returns, finished_lengths = returns.reshape(-1)[flat], lengths.reshape(-1)[flat]
+    # Rows in step order, an env at most once per row: the last row an env is in holds its last return.
+    step_row, env = np.divmod(flat, num_envs)
+    for start, stop in itertools.pairwise(np.searchsorted(step_row, np.arange(num_rows + 1))):
+        last[env[start:stop]] = finished_returns[start:stop]
+    summary = {"episodes": len(flat)}
+    for name, values, low_high in (("return", finished_returns, config.returns), ("length", finished_lengths, config.lengths)):
+        wide = values.astype(np.float64)
+        summary |= {
+            f"{name}_mean": wide.mean(), f"{name}_std": wide.std(), f"{name}_min": values.min(), f"{name}_max": values.max(),
+            f"{name}_hist": np.bincount(_bins(wide, low_high, config.bins, np), minlength=config.bins),
+        }  # fmt: skip
+    return summary, last
+
+
+@functools.partial(jax.jit, static_argnums=3)
+def _device_summary(returns: jax.Array, lengths: jax.Array, row: jax.Array, config: SummaryConfig) -> tuple[dict, jax.Array]:
+    """`_host_summary` of the first `row` rows (at most all), reduced on device (float32 sums)."""
+    steps = jnp.arange(returns.shape[0])[:, None]
+    live = _live(lengths, row)
+    count = live.sum()
+    last_row = jnp.max(jnp.where(live, steps, -1), axis=0)
+    last = jnp.take_along_axis(returns, jnp.maximum(last_row, 0)[None], axis=0)[0]
+    summary = {"episodes": count}
+    for name, values, low_high in (("return", returns, config.returns), ("length", lengths, config.lengths)):
+        wide = values.astype(jnp.float32)
+        mean = jnp.where(live, wide, 0.0).sum() / jnp.maximum(count, 1)
+        bin_index = _bins(wide, low_high, config.bins, jnp)
+        summary |= {
+            f"{name}_mean": mean,
+            f"{name}_std": jnp.sqrt(jnp.where(live, (wide - mean) ** 2, 0.0).sum() / jnp.maximum(count, 1)),
+            f"{name}_min": jnp.where(live, values, jnp.iinfo(jnp.int32).max if values.dtype == jnp.int32 else jnp.inf).min(),
+            f"{name}_max": jnp.where(live, values, jnp.iinfo(jnp.int32).min if values.dtype == jnp.int32 else -jnp.inf).max(),
+            f"{name}_hist": jnp.zeros(config.bins + 1, jnp.int32).at[jnp.where(live, bin_index, config.bins).ravel()].add(1)[: config.bins],
+        }
+    return summary, jnp.where(last_row >= 0, last, jnp.nan)
+
+
+def _platform(array: jax.Array) -> str:
+    return next(iter(array.devices())).platform
 
 
 def _emptied(state: MonitorState, token: int) -> MonitorState:

@@ -2,7 +2,8 @@
 
 Each directory is one curve: the mean over its runs (seeds) of the smoothed episode return,
 against env steps and against wall time, with a band from the lowest to the highest run. Runs
-are put on a common x grid by linear interpolation, over the range every run covers.
+are put on a common x grid by linear interpolation, over the range every run covers. A run that
+logged summaries gives the mean return of each flush's episodes (not smoothed further).
 """
 
 from __future__ import annotations
@@ -28,10 +29,14 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 def _curves(runs: list[Results], x_field: str, window: int) -> tuple[np.ndarray, np.ndarray] | None:
     series = []
     for run in runs:
-        order = np.argsort(getattr(run, x_field), kind="stable")
-        x = getattr(run, x_field)[order].astype(np.float64)
+        if run.manifests[0].get("episode_mode") == "summary":
+            summaries = run.summaries[0]
+            x, y = summaries["steps" if x_field == "steps" else "time"].astype(np.float64), summaries["return_mean"]
+        else:
+            order = np.argsort(getattr(run, x_field), kind="stable")
+            x, y = getattr(run, x_field)[order].astype(np.float64), smooth(run.returns[order], window)
         if len(x):
-            series.append((x, smooth(run.returns[order], window)))
+            series.append((x, y))
     if not series:
         return None
     low, high = max(x[0] for x, _ in series), min(x[-1] for x, _ in series)
@@ -43,7 +48,7 @@ def plot_learning_curves(directories: Sequence[str], out: str, window: int = 100
     """Writes the curves of `directories` to the PNG `out` and returns its path."""
     # Every directory is read before matplotlib is imported, so a bad one fails fast.
     loaded = [(directory, load_results(directory)) for directory in directories]
-    if not any(len(results) for _, results in loaded):
+    if not any(len(results) or sum(len(s) for s in results.summaries) for _, results in loaded):
         raise ValueError(f"no episodes in {', '.join(directories)}: nothing to plot")
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -56,7 +61,7 @@ def plot_learning_curves(directories: Sequence[str], out: str, window: int = 100
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, 2, sharey=True)
     for directory, results in loaded:
-        runs = [run for run in results.runs() if len(run)]
+        runs = [run for run in results.runs() if len(run) or len(run.summaries[0])]
         env_ids = sorted({str(m.get("env_id")) for m in results.manifests})
         label = f"{os.path.basename(os.path.normpath(directory))} ({', '.join(env_ids)}; {len(runs)} run{'s' * (len(runs) != 1)})"
         for ax, field in zip(axes, ("steps", "times")):

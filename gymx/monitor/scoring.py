@@ -7,6 +7,11 @@ run is solved at the first i where it reaches the spec's `reward_threshold`: i i
 before episode i, and `seconds_to_solve` the time from the first reset to the end of episode i
 (as the original measured it). `mean` and `error` are those of the best window, with
 error = std / (sqrt(trials) - 1).
+
+A run that logged summaries (`Monitor(..., episodes="summary")`) has no per-episode order to
+slide a window over: `score_summaries` uses its flushes that hold at least `trials` episodes as
+the windows (each with its own episode count in the error), and counts the episodes and their
+summed lengths in the flushes before the first that reaches the threshold.
 """
 
 from __future__ import annotations
@@ -68,6 +73,41 @@ def score(results: Results, reward_threshold: float | None, trials: int = 100) -
     )
 
 
+def score_summaries(summaries: np.ndarray, reward_threshold: float | None, trials: int = 100) -> Score:
+    """`score` of a summary-mode run's summary records (see the module docstring)."""
+    counts = summaries["episodes"].astype(np.int64)
+    windows = np.flatnonzero(counts >= trials)
+    mean = error = episode_t = timestep_t = seconds_to_solve = None
+    if len(windows):
+        means = summaries["return_mean"][windows]
+        best = windows[int(np.argmax(means))]
+        mean = float(summaries["return_mean"][best])
+        error = 0.0 if counts[best] == 1 else float(summaries["return_std"][best] / (math.sqrt(counts[best]) - 1))
+        if reward_threshold is not None:
+            (above,) = np.nonzero(means >= reward_threshold)
+            if len(above):
+                first = windows[above[0]]
+                episode_t = int(counts[:first].sum())
+                timestep_t = int(round(float(np.sum(summaries["length_mean"][:first] * counts[:first]))))
+                seconds_to_solve = float(summaries["time"][first])
+    return Score(
+        episodes=int(counts.sum()),
+        timesteps=int(round(float(np.sum(summaries["length_mean"] * counts)))) if len(counts) else 0,
+        steps=int(summaries["steps"].max()) if len(counts) else 0,
+        seconds_in_total=float(summaries["time"].max()) if len(counts) else None,
+        reward_threshold=reward_threshold,
+        mean=mean,
+        error=error,
+        episode_t_value=episode_t,
+        timestep_t_value=timestep_t,
+        seconds_to_solve=seconds_to_solve,
+    )
+
+
+def is_summary_run(run: Results) -> bool:
+    return run.manifests[0].get("episode_mode") == "summary"
+
+
 def reward_threshold_of(manifest: dict) -> float | None:
     spec = manifest.get("env_spec") or {}
     return spec.get("reward_threshold")
@@ -85,20 +125,23 @@ def summary_table(results: Results, trials: int = 100) -> str:
     for run in results.runs():
         manifest = run.manifests[0]
         threshold = reward_threshold_of(manifest)
-        s = score(run, threshold, trials)
+        summarised = is_summary_run(run)
+        s = score_summaries(run.summaries[0], threshold, trials) if summarised else score(run, threshold, trials)
         solved = s.episode_t_value is not None
         # Only damage to the episode log loses episodes; a recovered manifest loses none.
         damaged = "*" if any(os.path.basename(d.path).startswith(EPISODES_PREFIX) for d in run.damaged) else ""
         if manifest.get("closed") is False:
             notes.append(f"run {manifest['run_id']} did not close (still running, or killed): episodes after its last flush are missing")
         notes.extend(f"run {manifest['run_id']}: {damage}" for damage in run.damaged)
+        if summarised:
+            notes.append(f"run {manifest['run_id']} logged summaries: its {trials}-episode windows are its flushes of at least {trials} episodes")
         rows.append((
             manifest["run_id"],
             str(manifest.get("env_id")),
             manifest.get("mode", "training"),
-            str(len(run)),
-            str(int(run.steps.max()) if len(run) else 0),
-            _fmt(None if not len(run) else float(run.times.max())),
+            str(s.episodes),
+            str(s.steps if summarised else int(run.steps.max()) if len(run) else 0),
+            _fmt(s.seconds_in_total if summarised else None if not len(run) else float(run.times.max())),
             "–" if s.mean is None else f"{s.mean:.2f} ± {s.error:.2f}",
             _fmt(threshold),
             ("yes" if solved else "no") + damaged if threshold is not None else "–",

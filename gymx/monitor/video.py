@@ -1,7 +1,7 @@
 """Video of one env of a batch, rendered after the fact from its stored states.
 
-Inside `jit` the Monitor only keeps the recorded env's state after every step (a few floats for
-a classic-control env). At flush, `VideoRecorder` renders the frames of the scheduled episodes
+Inside `jit` the Monitor only keeps the recorded env's state after every step of the episodes
+the schedule films (a few floats for a classic-control env). At flush, `VideoRecorder` renders the frames of the scheduled episodes
 with a jitted `vmap` of the env's pure `render` over those states (an env that renders on the
 host, such as a MuJoCo env, draws them one by one), and appends them to one MP4
 per episode through imageio's ffmpeg plugin (`pip install gymx[monitor]`). A video is written to
@@ -69,11 +69,12 @@ class VideoRecorder:
         # ffmpeg picks the container from the extension, so the temporary name ends in .mp4 too.
         return os.path.join(self.directory, f".{self.prefix}-episode-{episode}.part.mp4")
 
-    def add(self, states: Any, episodes: np.ndarray) -> list[dict]:
-        """Takes the frames' states (leading axis: frames, in order) and the episode each shows.
+    def add(self, states: Any, episodes: np.ndarray, running: int) -> list[dict]:
+        """Takes the frames' states (leading axis: frames, in order), the episode each shows, and
+        the episode the env is in now (every frame of earlier ones has been given).
 
         Returns a record for each video this call completed (an episode whose frames ended
-        because a later episode's frames began).
+        because a later episode's frames began, or because the env is past it).
         """
         done = []
         for episode in np.unique(episodes):
@@ -83,6 +84,8 @@ class VideoRecorder:
                 continue
             chosen = np.flatnonzero(episodes == episode)
             self._append(int(episode), _take(states, chosen), len(chosen))
+        if self._episode is not None and self._episode < running:
+            done.append(self._close())
         return done
 
     def _append(self, episode: int, states: Any, count: int) -> None:

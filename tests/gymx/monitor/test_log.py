@@ -195,6 +195,26 @@ def test_a_failed_append_leaves_no_partial_block(tmp_path: Path, run: tuple, mon
     assert os.path.getsize(episodes.path) == size
     episodes.append(records[10:12])
     episodes.close()
-    header, got, damaged = log.read_log(episodes.path, "second")
-    assert damaged == [] and header == {"record_dtype": [list(f) for f in log.RECORD_DTYPE.descr]}
+    header, got, summaries, damaged = log.read_log(episodes.path, "second")
+    assert damaged == [] and summaries is None and header == {"record_dtype": [list(f) for f in log.RECORD_DTYPE.descr]}
     np.testing.assert_array_equal(got, np.r_[records[:5], records[10:12]])
+
+
+def test_summary_blocks_share_the_checks(tmp_path: Path) -> None:
+    dtype = log.summary_dtype(num_envs=3, bins=4)
+    header = {"format": log.FORMAT, "run_id": "s", "start_timestamp": 1.0e9, "mode": "training", "record_dtype": log.RECORD_DTYPE.descr,
+              "summary_dtype": dtype.descr, "episode_mode": "summary", "episodes_file": "gymx.episodes.s.bin"}  # fmt: skip
+    episodes = log.EpisodeLog(log.episodes_path(str(tmp_path), "s"), header)
+    summaries = np.zeros(3, dtype)
+    summaries["episodes"], summaries["return_hist"][:, 1], summaries["last_return"] = [5, 6, 7], [5, 6, 7], [[1, 2, 3]]
+    for summary in summaries:
+        episodes.append(summary[None])
+    with pytest.raises(TypeError, match="log records must have one of the dtypes"):
+        episodes.append(np.zeros(1, log.summary_dtype(num_envs=3, bins=5)))
+    episodes.close()
+    os.truncate(episodes.path, os.path.getsize(episodes.path) - 1)  # the last block cut short, the manifest lost
+    results = load_damaged(tmp_path)
+    (got,) = results.summaries
+    assert len(results) == 0 and results.manifests[0]["recovered_from_log"]
+    np.testing.assert_array_equal(got, summaries[:2])
+    assert [d.reason for d in results.damaged][0].startswith("block 3 is cut short")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,15 +16,18 @@ import numpy as np
 import pytest
 
 import gymx
+from gymx import cli
 from gymx.monitor import (
     Monitor,
     RecordEpisodeStatistics,
+    SummaryConfig,
     VideoConfig,
     capped_cubic_schedule,
     export_gym_files,
     load_results,
     log,
 )
+from gymx.monitor import monitor as monitor_module
 
 NUM_ENVS, CHUNK, CHUNKS = 8, 40, 3
 
@@ -57,8 +61,8 @@ def python_recount(rewards: np.ndarray, dones: np.ndarray) -> list[tuple[int, in
     return out
 
 
-def monitored_run(directory: Path, capacity_steps: int = 64, video: VideoConfig | None = None, flushes: int = 1) -> tuple:
-    monitor = Monitor(gymx.make_vec("CartPole-v1", NUM_ENVS), str(directory), algorithm_id="random", seed=3, capacity_steps=capacity_steps, video=video or False)
+def monitored_run(directory: Path, capacity_steps: int = 64, video: VideoConfig | None = None, flushes: int = 1, **options: object) -> tuple:
+    monitor = Monitor(gymx.make_vec("CartPole-v1", NUM_ENVS), str(directory), algorithm_id="random", seed=3, capacity_steps=capacity_steps, video=video or False, **options)
 
     @jax.jit
     def chunk(state: object, actions: jax.Array) -> object:
@@ -99,7 +103,15 @@ def test_stats_info_equals_vecenv_and_a_python_recount() -> None:
     assert [(int(info["episode"]["t"][a, b]), int(b), float(info["episode"]["r"][a, b]), int(info["episode"]["l"][a, b])) for a, b in zip(t, i)] == [e[:4] for e in expected]
 
 
-def test_log_equals_recount_and_round_trips(tmp_path: Path) -> None:
+@pytest.fixture(params=["host", "device"], ids=["found by numpy on the host's rows", "compacted on device"])
+def where_found(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the flush finds the episodes: the device path is the one taken off CPU, where the rows stay on the device."""
+    if request.param == "device":
+        monkeypatch.setattr(monitor_module, "_platform", lambda array: "gpu")
+    return request.param
+
+
+def test_log_equals_recount_and_round_trips(tmp_path: Path, where_found: str) -> None:
     monitor, actions = monitored_run(tmp_path, flushes=2)  # the second flush of each chunk must add nothing
     rewards, dones, _, _ = jax.device_get(plain_rollout(jax.random.key(3), actions))
     expected = python_recount(rewards, dones)
@@ -118,7 +130,7 @@ def test_log_equals_recount_and_round_trips(tmp_path: Path) -> None:
     assert results.damaged == () and results.unclosed == []
 
 
-def test_overflow_is_counted_and_reported(tmp_path: Path) -> None:
+def test_overflow_is_counted_and_reported(tmp_path: Path, where_found: str) -> None:
     kept = CHUNK - 15  # the last 15 steps of every chunk find the buffer full
     with pytest.warns(UserWarning, match="15 steps since the last flush found the buffer of 25 steps full"):
         _, actions = monitored_run(tmp_path, capacity_steps=kept)
@@ -166,11 +178,11 @@ def test_going_on_from_a_flushed_state_raises_and_writes_nothing_twice(tmp_path:
         state, done = monitor.flush(chunk(state, actions[:CHUNK])), CHUNK
     first = chunk(state, actions[done : done + CHUNK])
     monitor.flush(first)  # the returned state is dropped
-    written = monitor.manifest["episodes"]
     # Either way the next state goes on from one whose episodes are in the log already.
     again = chunk(first if misuse == "flush result dropped" else state, actions[done + CHUNK : done + 2 * CHUNK])
     with pytest.raises(ValueError, match=r"flushed already.*state = monitor.flush\(state\)"):
         monitor.flush(again)
+    written = monitor.manifest["episodes"]  # the raising flush waited for the previous write
     monitor.close()
     rewards, dones, _, _ = jax.device_get(plain_rollout(jax.random.key(3), actions))
     expected = python_recount(rewards[: done + CHUNK], dones[: done + CHUNK])
@@ -180,8 +192,9 @@ def test_going_on_from_a_flushed_state_raises_and_writes_nothing_twice(tmp_path:
     assert [(int(s), int(i), float(r), int(n), int(e)) for s, i, r, n, e in got] == expected
 
 
-def test_a_flush_that_took_nothing_may_be_dropped_and_a_failed_write_retried(tmp_path: Path) -> None:
-    monitor = Monitor(gymx.make_vec("CartPole-v1", NUM_ENVS), str(tmp_path))
+@pytest.mark.parametrize("background_writes", [False, True])
+def test_a_flush_that_took_nothing_may_be_dropped_and_a_failed_write_retried(tmp_path: Path, background_writes: bool) -> None:
+    monitor = Monitor(gymx.make_vec("CartPole-v1", NUM_ENVS), str(tmp_path), background_writes=background_writes)
 
     @jax.jit
     def chunk(state: object, actions: jax.Array) -> object:
@@ -191,18 +204,28 @@ def test_a_flush_that_took_nothing_may_be_dropped_and_a_failed_write_retried(tmp
     state, _ = jax.jit(monitor.reset)(jax.random.key(3))
     monitor.flush(state)  # nothing buffered yet: dropping the returned state loses and repeats nothing
     state = chunk(state, actions[:CHUNK])
-    append = monitor._log.append
+    write = monitor._log.write
 
-    def disk_full(records: np.ndarray) -> int:
+    def disk_full(block: np.ndarray) -> None:
         raise OSError(28, "No space left on device")
 
-    monitor._log.append = disk_full
-    with pytest.raises(OSError, match="No space"):
-        monitor.flush(state)
-    monitor._log.append = append
-    state = monitor.flush(state)  # the same state again: written once, now
-    state = monitor.flush(chunk(state, actions[CHUNK:]))
+    monitor._log.write = disk_full
+    if background_writes:
+        # The write fails on the writer thread: the next flush raises it, before taking anything.
+        state = monitor.flush(state)
+        state = chunk(state, actions[CHUNK:])
+        with pytest.raises(OSError, match="No space"):
+            monitor.flush(state)
+        monitor._log.write = write
+        state = monitor.flush(state)  # the failed block first, then this state's
+    else:
+        with pytest.raises(OSError, match="No space"):
+            monitor.flush(state)
+        monitor._log.write = write
+        state = monitor.flush(state)  # the same state again: written once, now
+        state = monitor.flush(chunk(state, actions[CHUNK:]))
     monitor.close()
+    assert monitor.manifest["episodes"] == len(load_results(str(tmp_path))) and monitor.manifest["blocks"] == 2
     rewards, dones, _, _ = jax.device_get(plain_rollout(jax.random.key(3), actions))
     results = load_results(str(tmp_path))
     got = list(zip(results.steps // NUM_ENVS, results.env_index, results.returns, results.lengths, results.env_episode))
@@ -234,6 +257,77 @@ def test_records_equal_the_step_info_across_a_reset(tmp_path: Path, autoreset_mo
     results = load_results(str(tmp_path))
     got = list(zip(results.steps // NUM_ENVS, results.env_index, results.returns, results.lengths, results.env_episode))
     assert [(int(s), int(i), float(r), int(n), int(e)) for s, i, r, n, e in got] == expected and expected
+
+
+SUMMARY = SummaryConfig(bins=8, returns=(12.0, 28.0), lengths=(10.0, 30.0))  # CartPole's random episodes fall outside at both ends
+
+
+def expected_summaries(records: log.Results) -> list[dict]:
+    """Per flush (chunk): numpy's aggregates of the per-episode records that ended in it."""
+    out, last = [], np.full(NUM_ENVS, np.nan, np.float32)
+    for c in range(CHUNKS):
+        chunk = records.select((records.steps > c * CHUNK * NUM_ENVS) & (records.steps <= (c + 1) * CHUNK * NUM_ENVS))
+        for env, value in zip(chunk.env_index, chunk.returns):  # in finishing order
+            last[env] = value
+        r, n = chunk.returns.astype(np.float64), chunk.lengths
+        out.append({
+            "steps": (c + 1) * CHUNK * NUM_ENVS, "episodes": len(chunk),
+            "return_mean": r.mean(), "return_std": r.std(), "return_min": r.min(), "return_max": r.max(),
+            "length_mean": n.mean(), "length_std": n.std(), "length_min": n.min(), "length_max": n.max(),
+            "return_hist": np.histogram(np.clip(r, *SUMMARY.returns), SUMMARY.bins, SUMMARY.returns)[0],
+            "length_hist": np.histogram(np.clip(n, *SUMMARY.lengths), SUMMARY.bins, SUMMARY.lengths)[0],
+            "last_return": last.copy(),
+        })  # fmt: skip
+    return out
+
+
+def test_summaries_equal_numpy_over_the_same_episodes_logged_as_records(tmp_path: Path, where_found: str) -> None:
+    monitored_run(tmp_path / "records")
+    monitor, _ = monitored_run(tmp_path / "summary", episodes="summary", summary=SUMMARY)
+    records = load_results(str(tmp_path / "records"))
+    summary = load_results(str(tmp_path / "summary"))
+    assert len(summary) == 0 and monitor.manifest["episodes"] == len(records) and monitor.manifest["blocks"] == CHUNKS
+    (got,) = summary.summaries
+    assert len(got) == CHUNKS and summary.manifests[0]["summary"] == {"bins": 8, "returns": [12.0, 28.0], "lengths": [10.0, 30.0]}
+    r, n = records.returns, records.lengths
+    assert (r < 12).any() and (r >= 28).any() and (n < 10).any() and (n >= 30).any()  # the end bins take values outside
+    for flush, expected in zip(got, expected_summaries(records), strict=True):
+        for name, value in expected.items():
+            if name.endswith(("mean", "std")):
+                np.testing.assert_allclose(flush[name], value, rtol=1e-6, err_msg=name)
+            else:
+                np.testing.assert_array_equal(flush[name], value, err_msg=name)
+
+
+def test_summary_runs_in_the_summary_table_and_the_plot(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    monitored_run(tmp_path, episodes="summary", summary=SUMMARY)
+    summaries = load_results(str(tmp_path)).summaries[0]
+    assert cli.main(["monitor", "summary", str(tmp_path), "--trials", "10"]) == 0
+    table, _, notes = capsys.readouterr().out.partition("\n\n")
+    header, row = (re.split(r"\s{2,}", line) for line in table.splitlines())
+    cells = dict(zip(header, row))
+    best = int(np.argmax(summaries["return_mean"]))
+    error = summaries["return_std"][best] / (np.sqrt(summaries["episodes"][best]) - 1)
+    assert (cells["episodes"], cells["steps"]) == (str(summaries["episodes"].sum()), str(CHUNK * CHUNKS * NUM_ENVS))
+    assert cells["best 10-ep mean"] == f"{summaries['return_mean'][best]:.2f} ± {error:.2f}" and cells["solved"] == "no"
+    assert "logged summaries: its 10-episode windows are its flushes of at least 10 episodes" in notes
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "curves.png"
+    assert cli.main(["plot", str(tmp_path), "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_summary_settings_are_refused(tmp_path: Path) -> None:
+    venv = gymx.make_vec("CartPole-v1", NUM_ENVS)
+    with pytest.raises(ValueError, match="episodes must be one of \\('records', 'summary'\\), got 'summaries'"):
+        Monitor(venv, str(tmp_path), episodes="summaries")
+    with pytest.raises(ValueError, match="summary configures episodes=\"summary\""):
+        Monitor(venv, str(tmp_path), summary=SummaryConfig())
+    with pytest.raises(ValueError, match="SummaryConfig.returns must be \\(low, high\\) with low < high, got \\(1, 1\\)"):
+        Monitor(venv, str(tmp_path), episodes="summary", summary=SummaryConfig(returns=(1, 1)))
+    with pytest.raises(ValueError, match="SummaryConfig.bins must be a positive integer, got 0"):
+        Monitor(venv, str(tmp_path), episodes="summary", summary=SummaryConfig(bins=0))
+    assert os.listdir(tmp_path) == []
 
 
 def test_gym_export_has_the_original_fields(tmp_path: Path) -> None:
@@ -270,6 +364,32 @@ def test_video_of_scheduled_episodes_has_one_frame_per_step(tmp_path: Path) -> N
     export_gym_files(str(tmp_path))
     meta = json.loads(Path(tmp_path, "rl-video-episode-0.meta.json").read_text())
     assert meta["content_type"] == "video/mp4"
+
+
+def test_video_buffer_takes_only_filmed_steps_and_a_video_ends_with_its_episode(tmp_path: Path) -> None:
+    pytest.importorskip("imageio")
+    video = VideoConfig(env_index=0, capacity=CHUNK + 1, schedule=lambda episode: episode == 2)
+    monitor = Monitor(gymx.make_vec("CartPole-v1", NUM_ENVS), str(tmp_path), video=video)
+
+    @jax.jit
+    def chunk(state: object, actions: jax.Array) -> object:
+        return jax.lax.scan(lambda s, a: (monitor.step(s, a)[0], None), state, actions)[0]
+
+    actions = random_actions(monitor, jax.random.key(1), CHUNK * CHUNKS)
+    state, _ = jax.jit(monitor.reset)(jax.random.key(3))
+    pushed = []
+    for c in range(CHUNKS):
+        state = chunk(state, actions[c * CHUNK : (c + 1) * CHUNK])
+        count = int(state.frames.count)
+        assert np.all(np.asarray(state.frames.episode[:count]) == 2)  # nothing of unfilmed episodes
+        pushed.append(count)
+        state = monitor.flush(state)
+    assert int(state.stats.episodes[0]) > 2  # env 0 is past episode 2: its video is complete before close
+    (done,) = monitor.manifest["videos"]
+    monitor.close()
+    results = load_results(str(tmp_path))
+    (length,) = results.lengths[(results.env_index == 0) & (results.env_episode == 2)]
+    assert done["episode"] == 2 and done["frames"] == sum(pushed) == length and monitor.manifest["dropped_frames"] == 0
 
 
 def test_sigkill_loses_at_most_the_unflushed_episodes(tmp_path: Path) -> None:
