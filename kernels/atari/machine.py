@@ -1,0 +1,396 @@
+"""The Atari 2600: the 6507 wired to the RIOT, the TIA and a cartridge, stepped a frame at a time as ALE steps it.
+
+`Console` is one machine's whole state (a pytree; add a leading axis for many). `Machine` holds
+what all consoles of a batch share: the cartridge, the controllers ALE plugs in for that ROM, and
+the displayed window. Its `frame` runs instructions until the TIA ends the frame, which is ALE's
+unit of emulation.
+
+The bus: the CPU core reads through `Machine.peek`, which decodes the 13-bit address (TIA at A12=0
+A7=0, RIOT RAM at A7=1 A9=0, RIOT I/O at A7=1 A9=1, cartridge at A12=1) and answers device
+registers as they stand at the instruction's reading cycle (the last cycle for loads, the third
+from last for read-modify-writes); instruction and pointer fetches see memory only. The commit
+(`Machine._commit`) then applies the instruction's traffic: hotspot accesses switch banks (only
+reads the 6502 really makes count), an INTIM read marks a seen timer interrupt, and the written
+byte reaches RAM, RIOT, cartridge or TIA on the instruction's last cycle. A WSYNC write stretches
+the instruction to the end of the scanline, the way Stella adds the halted cycles to the system
+clock. The last TIA and RIOT writes are kept in a small ring (`log`: frame, cycle, address,
+value) so a parity failure can show what the program did last. Device work runs under
+`lax.cond`, so a single console pays for it only on the instructions that touch a device.
+
+ALE's frame: the system clock is moved back to zero at each frame start (Stella's
+`resetCycles`), keeping the beam's position in the line, and the frame ends after the
+instruction that switched VSYNC off (or after 25,000 instructions, Stella's cap per update).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gymx import struct
+from gymx.kernels.atari import cartridge as cart_lib
+from gymx.kernels.atari import cpu as cpu_lib
+from gymx.kernels.atari import riot as riot_lib
+from gymx.kernels.atari import tia as tia_lib
+
+MAX_INSTRUCTIONS_PER_FRAME = 25_000
+LOG_SIZE = 16
+SYSTEM_SEED = 4753849  # ALE's system_random_seed: power-on RAM and the timer's reset value
+
+# ALE's paddle model: positions are resistances, moved 23,000 per frame by LEFT/RIGHT.
+PADDLE_MIN, PADDLE_MAX, PADDLE_DELTA = 27450, 790196, 23000
+PADDLE_DEFAULT = (PADDLE_MIN + PADDLE_MAX) // 2
+NO_RESISTANCE, INFINITE_RESISTANCE = 0, 0x7FFFFFFF
+
+# ALE action ids (player A).
+NOOP, FIRE, UP, RIGHT, LEFT, DOWN = 0, 1, 2, 3, 4, 5
+UPRIGHT, UPLEFT, DOWNRIGHT, DOWNLEFT = 6, 7, 8, 9
+UPFIRE, RIGHTFIRE, LEFTFIRE, DOWNFIRE = 10, 11, 12, 13
+UPRIGHTFIRE, UPLEFTFIRE, DOWNRIGHTFIRE, DOWNLEFTFIRE = 14, 15, 16, 17
+RESET = 40  # ALE's console-reset pseudo action
+_RIGHTS = (RIGHT, UPRIGHT, DOWNRIGHT, RIGHTFIRE, UPRIGHTFIRE, DOWNRIGHTFIRE)
+_LEFTS = (LEFT, UPLEFT, DOWNLEFT, LEFTFIRE, UPLEFTFIRE, DOWNLEFTFIRE)
+_UPS = (UP, UPRIGHT, UPLEFT, UPFIRE, UPRIGHTFIRE, UPLEFTFIRE)
+_DOWNS = (DOWN, DOWNRIGHT, DOWNLEFT, DOWNFIRE, DOWNRIGHTFIRE, DOWNLEFTFIRE)
+_FIRES = (FIRE, UPFIRE, RIGHTFIRE, LEFTFIRE, DOWNFIRE, UPRIGHTFIRE, UPLEFTFIRE, DOWNRIGHTFIRE, DOWNLEFTFIRE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Controls:
+    """The controllers in each port ("JOYSTICK" or "PADDLES") and whether a paddle pair is swapped,
+    as the ROM's properties in ALE's Stella set them."""
+
+    left: str = "JOYSTICK"
+    right: str = "JOYSTICK"
+    swap_paddles: bool = False
+
+
+# Properties ALE's Stella has for the ROMs this module is checked against (by md5).
+CONTROLS = {
+    "60e0ea3cbe0913d39803477945e9e5ec": Controls("PADDLES", "PADDLES", True),   # Pong (Video Olympics)
+    "f34f08e5eb96e500e851a80be3277a56": Controls("PADDLES", "JOYSTICK", False),  # Breakout
+}
+
+
+@struct.dataclass
+class Console:
+    """One 2600's state: CPU, RIOT RAM and timer, TIA, cartridge bank and RAM, inputs."""
+
+    cpu: cpu_lib.CPU
+    ram: jax.Array          # uint8[128]
+    bank: jax.Array         # int32
+    cart_ram: jax.Array     # uint8[128] (Superchip)
+    riot: riot_lib.RIOT
+    tia: tia_lib.TIA
+    swcha: jax.Array        # int32: port A as the controllers drive it
+    swchb: jax.Array        # int32: console switches
+    resistance: jax.Array   # int32[4]: INPT0-3
+    fire: jax.Array         # int32[2]: INPT4/5 bit 7
+    paddles: jax.Array      # int32[2]: ALE's paddle positions (players A, B)
+    read_cycle: jax.Array   # int32: cycle count at the current instruction's operand read
+    noise: jax.Array        # int32: the data bus before that read (undriven TIA bits)
+    frame: jax.Array        # int32: frames emulated
+    log: jax.Array          # int32[LOG_SIZE, 4]: frame, cycle, address, value of recent TIA/RIOT writes
+    log_pos: jax.Array      # int32
+
+
+def _bcast(mask, new, old):
+    return jax.tree.map(lambda n, o: jnp.where(mask, n, o), new, old)
+
+
+@dataclasses.dataclass(frozen=True)
+class Machine:
+    """What a batch of consoles shares: the cartridge, controllers, displayed window and ALE's
+    `difficulty` (bit 0: left difficulty switch at A, bit 1: right at A)."""
+
+    cart: cart_lib.Cartridge
+    controls: Controls = Controls()
+    ystart: int = 34
+    height: int = 210
+    difficulty: int = 0
+
+    def __post_init__(self):
+        if self.difficulty not in range(4):
+            raise ValueError(f"difficulty must be 0-3 (bit 0 left switch, bit 1 right switch); got {self.difficulty}")
+
+    @property
+    def switches(self) -> int:
+        """SWCHB with no console button held: colour TV, the difficulty switches, unused bits high."""
+        return 0x3F | ((self.difficulty & 1) << 6) | ((self.difficulty & 2) << 6)
+
+    @classmethod
+    def for_rom(cls, path, difficulty: int = 0) -> Machine:
+        """The machine for a ROM file, with the controllers ALE's Stella plugs in for it."""
+        cart = cart_lib.load(path)
+        return cls(cart, CONTROLS.get(cart.md5, Controls()), difficulty=difficulty)
+
+    # ---- bus ---------------------------------------------------------------------------------
+    def peek(self, c: Console, addr: jax.Array) -> jax.Array:
+        """The byte at `addr`. Only a single address (the CPU's operand read) is answered by the
+        TIA and RIOT registers; the instruction and pointer fetches see memory (ROM, RAM)."""
+        a = jnp.asarray(addr, jnp.int32) & 0x1FFF
+        is_cart = (a & 0x1000) != 0
+        rom = cart_lib.rom_byte(self.cart, c.bank, a)
+        cart = jnp.where(cart_lib.superchip_read(self.cart, a), c.cart_ram[a & 0x7F].astype(jnp.int32), rom)
+        memory = jnp.where(is_cart, cart, c.ram[a & 0x7F].astype(jnp.int32))
+        if a.ndim:
+            return memory
+        is_device = ~is_cart & ((a & 0x280) != 0x80)
+        return jax.lax.cond(is_device, lambda: self._device_read(c, a), lambda: memory)
+
+    def _device_read(self, c: Console, a: jax.Array) -> jax.Array:
+        timer, _ = riot_lib.read_timer(c.riot, c.read_cycle)
+        status = riot_lib.read_status(c.riot, c.read_cycle)
+        io = jnp.stack([c.swcha, c.riot.ddra, c.swchb, jnp.int32(0), timer, status, timer, status])[a & 7]
+        reg = a & 0xF
+        paddle = tia_lib.paddle_bit(c.tia, c.resistance[reg & 3], c.read_cycle)
+        tia = jnp.where(reg < 8, tia_lib.read_collision(c.tia, reg),
+                        jnp.where(reg < 12, paddle, jnp.where(reg < 14, c.fire[reg & 1], 0)))
+        tia = tia | (c.noise & 0x3F)
+        return jnp.where((a & 0x1280) == 0x280, io, tia)
+
+    def step(self, cpu: cpu_lib.CPU, c: Console) -> tuple[cpu_lib.CPU, Console]:
+        """One instruction."""
+        opcode, op1, op2 = cpu_lib.fetch(cpu, c, self)
+        row = cpu_lib.decode(jnp.where(cpu.jammed, 0x02, opcode))
+        start = cpu.cycles.astype(jnp.int32)
+        rmw = (row["writes"] == 1) & (row["reads"] == 1)
+        read_cycle = start + row["cycles"] - jnp.where(rmw, 2, 0)
+        noise = jnp.where((row["ea"] >= 4) & (row["ea"] <= 6), op2, op1)
+        c = c.replace(read_cycle=read_cycle, noise=noise)
+        new_cpu, acc = cpu_lib.execute(cpu, c, self, op1, op2, row)
+        c, stall = self._commit(c, acc, start, row)
+        return new_cpu.replace(cycles=new_cpu.cycles + stall.astype(jnp.uint32)), c
+
+    def _commit(self, c: Console, acc: cpu_lib.Accesses, start: jax.Array, row) -> tuple[Console, jax.Array]:
+        ra = acc.read_addr & 0x1FFF
+        # The operand read of INTIM marks a seen interrupt.
+        operand = ra[5]
+        reads_timer = acc.read_active[5] & ((operand & 0x1280) == 0x280) & ((operand & 5) == 4)
+        _, riot_after = riot_lib.read_timer(c.riot, c.read_cycle)
+        riot = _bcast(reads_timer, riot_after, c.riot)
+
+        wa = acc.write_addr & 0x1FFF
+        bank = cart_lib.touch(self.cart, c.bank, jnp.concatenate([ra, wa]),
+                              jnp.concatenate([acc.read_active, acc.write_active]))
+        # RAM (and stack) writes, every slot.
+        is_ram = acc.write_active & ((wa & 0x1280) == 0x80)
+        ram = c.ram.at[jnp.where(is_ram, wa & 0x7F, 128)].set(acc.write_value.astype(jnp.uint8), mode="drop")
+        sc = acc.write_active & cart_lib.superchip_write(self.cart, wa)
+        cart_ram = c.cart_ram.at[jnp.where(sc, wa & 0x7F, 128)].set(acc.write_value.astype(jnp.uint8), mode="drop")
+        # Device writes: the first slot (the others are stack pushes), on the instruction's last cycle.
+        addr, value, active = wa[0], acc.write_value[0], acc.write_active[0]
+        cycle = start + acc.cycles - (row["writes"] - 1)
+        to_tia = active & ((addr & 0x1080) == 0)
+        to_io = active & ((addr & 0x1280) == 0x280)
+        riot = riot_lib.write(riot, addr, value, cycle, to_io)
+        reg = addr & 0x3F
+        tia = jax.lax.cond(to_tia, lambda t: tia_lib.write(t, reg, value, cycle, jnp.asarray(True), self.ystart, self.height),
+                           lambda t: t, c.tia)
+        stall = jnp.where(to_tia & (reg == tia_lib.WSYNC), tia_lib.wsync_stall(c.tia, cycle), 0)
+        logged = to_tia | to_io
+        entry = jnp.stack([c.frame, cycle, addr, value])
+        log = jnp.where(logged, c.log.at[c.log_pos % LOG_SIZE].set(entry), c.log)
+        log_pos = c.log_pos + logged.astype(jnp.int32)
+        c = c.replace(ram=ram, cart_ram=cart_ram, bank=bank, riot=riot, tia=tia, log=log, log_pos=log_pos)
+        return c, stall
+
+    # ---- frames ------------------------------------------------------------------------------
+    def frame(self, cpu: cpu_lib.CPU, c: Console) -> tuple[cpu_lib.CPU, Console]:
+        """One ALE frame: rebase the clock, then instructions until the frame ends."""
+        cycles = cpu.cycles
+        c = c.replace(tia=tia_lib.rebase(c.tia, cycles), riot=c.riot.rebase(cycles))
+        cpu = cpu.replace(cycles=jnp.zeros_like(cpu.cycles))
+
+        def cond(carry):
+            _, con, n = carry
+            return ~con.tia.frame_done & (n < MAX_INSTRUCTIONS_PER_FRAME)
+
+        def body(carry):
+            p, con, n = carry
+            p, con = self.step(p, con)
+            return p, con, n + 1
+
+        cpu, c, _ = jax.lax.while_loop(cond, body, (cpu, c, jnp.int32(0)))
+        return cpu, c.replace(frame=c.frame + 1)
+
+    # ---- inputs ------------------------------------------------------------------------------
+    def apply_action(self, c: Console, action: jax.Array, paddle_strength: float = 1.0) -> Console:
+        """Set the ports for one frame of player A's ALE `action` (player B idle), as ALE does:
+        paddles move by their delta first, then buttons and console switches are read from it."""
+        action = jnp.asarray(action, jnp.int32)
+        member = lambda xs: jnp.isin(action, jnp.asarray(xs))  # noqa: E731
+        fire = member(_FIRES)
+        reset = action == RESET
+        paddles = c.paddles
+        if "PADDLES" in (self.controls.left, self.controls.right):
+            delta = int(PADDLE_DELTA * abs(paddle_strength))
+            move = jnp.where(member(_RIGHTS), -delta, jnp.where(member(_LEFTS), delta, 0))
+            paddles = paddles.at[0].set(jnp.clip(paddles[0] + move, PADDLE_MIN, PADDLE_MAX))
+        swcha, resistance, fire_bits = self.ports(paddles, fire, member(_UPS), member(_DOWNS), member(_LEFTS),
+                                                  member(_RIGHTS))
+        swchb = jnp.int32(self.switches) & ~jnp.where(reset, 1, 0)
+        return c.replace(swcha=swcha, swchb=swchb, resistance=resistance, fire=fire_bits, paddles=paddles)
+
+    def press_select(self, c: Console) -> Console:
+        """The ports with only the console's SELECT switch pressed."""
+        swcha, resistance, fire_bits = self.ports(c.paddles, False, False, False, False, False)
+        return c.replace(swcha=swcha, swchb=jnp.int32(self.switches & ~2), resistance=resistance, fire=fire_bits)
+
+    def ports(self, paddles, fire, up, down, left, right):
+        """SWCHA, INPT0-3 resistances and INPT4/5 for player A's inputs (player B idle)."""
+        controls = self.controls
+        swcha = jnp.int32(0)
+        resistance = []
+        fires = []
+        for port, kind in enumerate((controls.left, controls.right)):
+            shift = 4 if port == 0 else 0
+            if kind == "PADDLES":
+                # Port 0 carries paddles 0/1 (player A's is paddle 0), port 1 paddles 2/3 (idle, zero resistance).
+                if port == 0:
+                    zero, one = paddles[0], paddles[1]
+                    pressed_zero = jnp.asarray(fire)
+                    five, nine = (zero, one) if controls.swap_paddles else (one, zero)
+                    three_pressed, four_pressed = (pressed_zero, False) if controls.swap_paddles else (False, pressed_zero)
+                else:
+                    five = nine = jnp.int32(NO_RESISTANCE)
+                    three_pressed = four_pressed = False
+                pins = 0x3 | (jnp.where(three_pressed, 0, 0x4)) | (jnp.where(four_pressed, 0, 0x8))
+                resistance += [nine, five]
+                fires.append(jnp.int32(0x80))
+            else:
+                if port == 0:
+                    pins = (jnp.where(up, 0, 1) | jnp.where(down, 0, 2) | jnp.where(left, 0, 4) | jnp.where(right, 0, 8))
+                    fires.append(jnp.where(fire, 0, 0x80).astype(jnp.int32))
+                else:
+                    pins = jnp.int32(0xF)
+                    fires.append(jnp.int32(0x80))
+                resistance += [jnp.int32(INFINITE_RESISTANCE)] * 2
+            swcha = swcha | (jnp.asarray(pins, jnp.int32) << shift)
+        return swcha, jnp.stack([jnp.asarray(r, jnp.int32) for r in resistance]), jnp.stack(fires)
+
+    # ---- power and reset ---------------------------------------------------------------------
+    def power_on(self) -> tuple[cpu_lib.CPU, Console, SystemRandom]:
+        """The console as ALE's Stella builds it: RAM from the system generator (seeded with
+        ALE's fixed seed), then the reset (which draws the timer's start value)."""
+        rng = SystemRandom(SYSTEM_SEED)
+        ram = np.array([rng.next() & 0xFF for _ in range(128)], np.uint8)
+        rng.next()  # the RIOT constructor's reset draws a timer value that the system reset replaces
+        tia = tia_lib.TIA.make()
+        swcha, resistance, fire = self.ports(jnp.asarray([NO_RESISTANCE] * 2, jnp.int32), False, False, False, False,
+                                             False)
+        c = Console(cpu=cpu_lib.CPU.make(), ram=jnp.asarray(ram), bank=jnp.int32(self.cart.scheme.start_bank),
+                    cart_ram=jnp.zeros(128, jnp.uint8), riot=riot_lib.RIOT.make(), tia=tia, swcha=swcha,
+                    swchb=jnp.int32(0x3F), resistance=resistance, fire=fire,
+                    paddles=jnp.asarray([NO_RESISTANCE] * 2, jnp.int32), read_cycle=jnp.int32(0),
+                    noise=jnp.int32(0), frame=jnp.int32(0), log=jnp.zeros((LOG_SIZE, 4), jnp.int32),
+                    log_pos=jnp.int32(0))
+        cpu, c = self.system_reset(c, rng)
+        return cpu, c, rng
+
+    def system_reset(self, c: Console, rng: SystemRandom) -> tuple[cpu_lib.CPU, Console]:
+        """Stella's `System::reset`: RIOT timer (random start), TIA registers, cartridge bank and
+        Superchip RAM, then the CPU (A=X=Y=0, S=$FF, PC from the reset vector); RAM is kept."""
+        timer = 25 + rng.next() % 75
+        cart_ram = c.cart_ram
+        if self.cart.superchip:
+            cart_ram = jnp.asarray([rng.next() & 0xFF for _ in range(128)], jnp.uint8)
+        c = c.replace(riot=riot_lib.RIOT.make(timer=timer), tia=tia_lib.TIA.make(), cart_ram=cart_ram,
+                      bank=jnp.int32(self.cart.scheme.start_bank))
+        vector = self.peek(c, jnp.asarray([cpu_lib.RESET_VECTOR, cpu_lib.RESET_VECTOR + 1]))
+        cpu = cpu_lib.CPU.make(S=0xFF, P=0x20, PC=vector[0] | (vector[1] << 8), cycles=0)
+        return cpu, c
+
+
+class SystemRandom:
+    """std::mt19937 seeded with one integer (Stella's system generator): 32-bit outputs."""
+
+    def __init__(self, seed: int):
+        self._bits = np.random.MT19937()
+        self._bits._legacy_seeding(seed)
+
+    def next(self) -> int:
+        return int(self._bits.random_raw())
+
+
+@dataclasses.dataclass(frozen=True)
+class GameReset:
+    """What ALE's reset does for one game beyond the common part: the RAM byte its `setMode`
+    reads (None: the game has no `setMode`; one that has presses SELECT until that byte equals
+    the mode, then soft-resets), the mode, the frames SELECT is held per press, starting actions."""
+
+    mode_ram: int | None = None
+    mode: int = 0
+    select_frames: int = 1
+    starting_actions: tuple[int, ...] = ()
+
+
+GAME_RESETS = {
+    "60e0ea3cbe0913d39803477945e9e5ec": GameReset(mode_ram=0x96, select_frames=2),  # Pong
+    "f34f08e5eb96e500e851a80be3277a56": GameReset(mode_ram=0xB2, select_frames=1),  # Breakout
+}
+
+NOOP_RESET_FRAMES = 60
+SOFT_RESET_FRAMES = 4
+DISPLAY_DETECT_FRAMES = 60
+MAX_SELECT_PRESSES = 64
+
+
+class Emulator:
+    """One console driven eagerly the way ale-py drives Stella (a debugging and parity tool; the
+    batched environments build on `Machine.frame`). Each frame is one jitted call."""
+
+    def __init__(self, machine: Machine):
+        self.machine = machine
+        self.game = GAME_RESETS.get(machine.cart.md5, GameReset())
+        self._emulate = jax.jit(self._frame_with_action)
+        self._idle = jax.jit(machine.frame)
+        self._select = jax.jit(lambda cpu, c: machine.frame(cpu, machine.press_select(c)))
+        self.cpu, self.console, self.rng = machine.power_on()
+        # Stella detects the display format by running 60 frames with every input idle.
+        for _ in range(DISPLAY_DETECT_FRAMES):
+            self.cpu, self.console = self._idle(self.cpu, self.console)
+        self.reset()  # ALEInterface.loadROM resets the game once
+
+    def _frame_with_action(self, cpu, c, action):
+        return self.machine.frame(cpu, self.machine.apply_action(c, action))
+
+    def ram(self) -> np.ndarray:
+        return np.asarray(self.console.ram)
+
+    def act(self, action: int) -> None:
+        """One emulated frame with player A's `action`."""
+        self.cpu, self.console = self._emulate(self.cpu, self.console, jnp.int32(action))
+
+    def _ram_byte(self, index: int) -> int:
+        return int(self.console.ram[index & 0x7F])
+
+    def reset(self) -> None:
+        """ALE's `reset_game`: system reset, 60 NOOP frames, RESET held 4 frames, the game's mode
+        selected with SELECT (and its own RESET), RESET again, then the game's starting actions."""
+        self.console = self.console.replace(paddles=jnp.asarray([PADDLE_DEFAULT] * 2, jnp.int32))
+        self.cpu, self.console = self.machine.system_reset(self.console, self.rng)
+        for _ in range(NOOP_RESET_FRAMES):
+            self.act(NOOP)
+        self._soft_reset()
+        if self.game.mode_ram is not None:
+            presses = 0
+            while self._ram_byte(self.game.mode_ram) != self.game.mode:
+                presses += 1
+                if presses > MAX_SELECT_PRESSES:
+                    raise RuntimeError(f"mode {self.game.mode} not reached after {MAX_SELECT_PRESSES} SELECT presses "
+                                       f"(RAM[{self.game.mode_ram:#x}] = {self._ram_byte(self.game.mode_ram)})")
+                for _ in range(self.game.select_frames):
+                    self.cpu, self.console = self._select(self.cpu, self.console)
+                self.act(NOOP)
+            self._soft_reset()  # the game's setMode ends with a soft reset of its own
+        self._soft_reset()
+        for action in self.game.starting_actions:
+            self.act(action)
+
+    def _soft_reset(self) -> None:
+        for _ in range(SOFT_RESET_FRAMES):
+            self.act(RESET)

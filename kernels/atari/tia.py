@@ -1,0 +1,249 @@
+"""The TIA as far as the CPU can observe it: beam timing, the registers, object positions and collisions.
+
+Time is the colour clock (3 per CPU cycle, 228 per scanline, the first 68 of each line in
+horizontal blank), counted from the start of the current frame's first line, as ALE's Stella
+counts it: a frame starts on the line where the previous one ended (`frame_start` is minus the
+clocks already gone on that line), and ends when VSYNC is switched off at least one line after it
+was switched on, or when a TIA write finds the beam past scanline 290.
+
+Collisions are what Stella computes while it draws: only inside the displayed window (`ystart`
+lines from the frame start, `height` lines tall), only on visible clocks, and not while VBLANK
+is on. Drawing is lazy: before a register write takes effect (after Stella's per-register delay),
+the span of clocks since the last update is processed with the registers as they were. Under
+those registers every line looks the same, so a span reduces to "which of the 160 pixel columns
+did the beam pass": each object's coverage of the line is a 160-wide mask (playfield, players
+with NUSIZ copies and stretch, missiles, ball), and each collision latch is an AND of two masks
+over the passed columns. The same masks with the colour registers give pixels later.
+
+Approximations kept on purpose for now (they do not move Pong's or Breakout's objects): HMOVE
+applies the full motion wherever in the line it is strobed (Stella's table reduces it late in
+the line), a RESPx during a copy's display does not hide that copy for the rest of the line,
+playfield reflection is read at each update instead of being latched at the half line, and
+RESMPx recentres the missile on its player with the normal-width offset.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gymx import struct
+
+LINE = 228
+HBLANK = 68
+MAX_SCANLINES = 290
+NEVER = 0x7FFFFFFF
+
+# Register numbers (write side).
+VSYNC, VBLANK, WSYNC, RSYNC, NUSIZ0, NUSIZ1 = 0x00, 0x01, 0x02, 0x03, 0x04, 0x05
+CTRLPF, REFP0, REFP1, PF0, PF1, PF2 = 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F
+RESP0, RESP1, RESM0, RESM1, RESBL = 0x10, 0x11, 0x12, 0x13, 0x14
+GRP0, GRP1, ENAM0, ENAM1, ENABL = 0x1B, 0x1C, 0x1D, 0x1E, 0x1F
+HMP0, HMP1, HMM0, HMM1, HMBL = 0x20, 0x21, 0x22, 0x23, 0x24
+VDELP0, VDELP1, VDELBL, RESMP0, RESMP1, HMOVE, HMCLR, CXCLR = 0x25, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C
+
+# Object order in `pos` and in the coverage masks.
+P0, P1, M0, M1, BL, PF = range(6)
+
+# Clocks a write waits before it shows (Stella's measured delays; -1: playfield, by beam phase).
+POKE_DELAY = np.zeros(64, np.int32)
+POKE_DELAY[[NUSIZ0, NUSIZ1, RESM0, RESM1]] = 8
+POKE_DELAY[[VBLANK, REFP0, REFP1, GRP0, GRP1]] = 1
+POKE_DELAY[[PF0, PF1, PF2]] = -1
+PF_DELAY = np.array([4, 5, 2, 3], np.int32)
+
+# Collision latch bits (Stella's order) as pairs of objects.
+COLLISION_PAIRS = ((M0, P1), (M0, P0), (M1, P0), (M1, P1), (P0, PF), (P0, BL), (P1, PF), (P1, BL),
+                   (M0, PF), (M0, BL), (M1, PF), (M1, BL), (BL, PF), (P0, P1), (M0, M1))
+
+# Copies of players and missiles per NUSIZ mode: offsets, and the player's pixel width.
+COPIES = ((0,), (0, 16), (0, 32), (0, 16, 32), (0, 64), (0,), (0, 32, 64), (0,))
+PLAYER_SCALE = (1, 1, 1, 1, 1, 2, 1, 4)
+
+
+def _copy_mask() -> np.ndarray:
+    mask = np.zeros((8, 160), bool)
+    for mode, offsets in enumerate(COPIES):
+        mask[mode, list(offsets)] = True
+    return mask
+
+
+COPY_START = _copy_mask()
+
+
+def _pf_bits() -> np.ndarray:
+    """Bit of the 20-bit playfield word shown at each column: [normal, reflected] x 160."""
+    column = np.arange(160) // 4
+    left = np.where(column < 20, column, column - 20)
+    mirrored = np.where(column < 20, column, 39 - column)
+    return np.stack([left, mirrored]).astype(np.int32)
+
+
+PF_BITS = _pf_bits()
+
+
+@struct.dataclass
+class TIA:
+    """Register and beam state of one TIA; leading batch axes allowed."""
+
+    regs: jax.Array          # int32[64]: the last value written to each register
+    pf: jax.Array            # int32: PF0..PF2 as 20 bits in beam order
+    grp: jax.Array           # int32[2]: GRP0, GRP1
+    dgrp: jax.Array          # int32[2]: their vertical-delay copies
+    denabl: jax.Array        # bool: ENABL's vertical-delay copy
+    pos: jax.Array           # int32[5]: P0, P1, M0, M1, BL columns (0-159)
+    collision: jax.Array     # int32: 15 latches
+    frame_start: jax.Array   # int32: colour clock of the frame's first line start
+    last_update: jax.Array   # int32: clock up to which collisions were computed
+    vsync_finish: jax.Array  # int32: clock after which VSYNC off ends the frame
+    dump_enabled: jax.Array  # bool: paddle capacitors grounded (VBLANK bit 7)
+    dump_cycle: jax.Array    # uint32: cycle the grounding was removed
+    frame_done: jax.Array    # bool
+
+    @classmethod
+    def make(cls) -> TIA:
+        i = jnp.int32
+        return cls(regs=jnp.zeros(64, jnp.int32), pf=i(0), grp=jnp.zeros(2, jnp.int32), dgrp=jnp.zeros(2, jnp.int32),
+                   denabl=jnp.asarray(False), pos=jnp.zeros(5, jnp.int32), collision=i(0), frame_start=i(0),
+                   last_update=i(0), vsync_finish=i(NEVER), dump_enabled=jnp.asarray(False), dump_cycle=jnp.uint32(0),
+                   frame_done=jnp.asarray(False))
+
+
+def coverage(tia: TIA) -> jax.Array:
+    """bool[6, 160]: which columns of a line each object (P0, P1, M0, M1, BL, PF) covers now."""
+    regs = tia.regs
+    x = jnp.arange(160)
+    out = []
+    for p in (0, 1):
+        nusiz = regs[NUSIZ0 + p] & 7
+        g = jnp.where(regs[VDELP0 + p] & 1, tia.dgrp[p], tia.grp[p])
+        d = (x - tia.pos[p]) % 160
+        scale = jnp.asarray(PLAYER_SCALE)[nusiz]
+        # Copies sit at multiples of 8 columns; stretched players have one copy, a column late.
+        in_copy = jnp.where(scale == 1, jnp.asarray(COPY_START)[nusiz][d & ~7], (d >= 1) & (d <= 8 * scale))
+        pixel = jnp.where(scale == 1, d % 8, (d - 1) // scale)
+        bit = jnp.where(regs[REFP0 + p] & 8, pixel, 7 - pixel)
+        out.append(in_copy & (((g >> bit) & 1) == 1))
+    for m in (0, 1):
+        nusiz = regs[NUSIZ0 + m]
+        width = 1 << ((nusiz >> 4) & 3)
+        d = (x - tia.pos[M0 + m]) % 160
+        first = jnp.asarray(COPY_START)[nusiz & 7]
+        hit = jnp.zeros(160, bool)
+        for offset in (0, 16, 32, 64):
+            e = (d - offset) % 160
+            hit = hit | (first[offset] & (e < width))
+        enabled = ((regs[ENAM0 + m] & 2) != 0) & ((regs[RESMP0 + m] & 2) == 0)
+        out.append(hit & enabled)
+    ball_on = jnp.where(regs[VDELBL] & 1, tia.denabl, (regs[ENABL] & 2) != 0)
+    width = 1 << ((regs[CTRLPF] >> 4) & 3)
+    out.append(ball_on & (((x - tia.pos[BL]) % 160) < width))
+    pf_bits = jnp.asarray(PF_BITS)[regs[CTRLPF] & 1]
+    out.append(((tia.pf >> pf_bits) & 1) == 1)
+    return jnp.stack(out)
+
+
+def collide_span(tia: TIA, until: jax.Array, ystart: int, height: int) -> TIA:
+    """Latch the collisions of the beam's path from `last_update` to clock `until` (exclusive)."""
+    start_display = tia.frame_start + LINE * ystart
+    stop_display = start_display + LINE * height
+    lo = jnp.maximum(tia.last_update, start_display)
+    hi = jnp.minimum(until, stop_display)
+    runs = (until >= start_display) & (tia.last_update < stop_display) & (tia.last_update < until)
+    # Column x is passed when some line's clock for x falls in [lo, hi).
+    offset = tia.frame_start + HBLANK + jnp.arange(160)
+    first_line = -((offset - lo) // LINE)
+    passed = (offset + LINE * first_line < hi) & runs & ((tia.regs[VBLANK] & 2) == 0)
+    cover = coverage(tia) & passed
+    bits = jnp.int32(0)
+    for i, (a, b) in enumerate(COLLISION_PAIRS):
+        bits = bits | (jnp.any(cover[a] & cover[b]).astype(jnp.int32) << i)
+    return tia.replace(collision=tia.collision | bits, last_update=jnp.where(runs, hi, tia.last_update))
+
+
+def read_collision(tia: TIA, reg: jax.Array) -> jax.Array:
+    """Bits 7 and 6 of collision register `reg` (0-7)."""
+    c = tia.collision
+    hi = jnp.asarray([0, 2, 4, 6, 8, 10, 12, 13])[reg & 7]
+    lo = jnp.asarray([1, 3, 5, 7, 9, 11, -1, 14])[reg & 7]
+    return (((c >> hi) & 1) << 7) | jnp.where(lo >= 0, ((c >> jnp.maximum(lo, 0)) & 1) << 6, 0)
+
+
+def write(tia: TIA, reg: jax.Array, value: jax.Array, cycle: jax.Array, active: jax.Array, ystart: int,
+          height: int) -> TIA:
+    """A register write at system cycle `cycle` (the count after the writing cycle); nothing
+    unless `active`. WSYNC's stall is the caller's (`wsync_stall`)."""
+    clock = cycle.astype(jnp.int32) * 3
+    hpos = (clock - tia.frame_start) % LINE
+    delay = jnp.asarray(POKE_DELAY)[reg]
+    delay = jnp.where(delay < 0, jnp.asarray(PF_DELAY)[(hpos // 3) & 3], delay)
+    updated = collide_span(tia, clock + delay, ystart, height)
+    tia = jax.tree.map(lambda new, old: jnp.where(active, new, old), updated, tia)
+    regs = tia.regs.at[reg].set(jnp.where(active, value, tia.regs[reg]))
+    done = tia.frame_done | (active & ((clock - tia.frame_start) // LINE > MAX_SCANLINES))
+
+    is_reg = lambda r: active & (reg == r)  # noqa: E731
+    # VSYNC: on starts the one-line minimum; off after it ends the frame.
+    vsync_on = (value & 2) != 0
+    ends = is_reg(VSYNC) & ~vsync_on & (clock >= tia.vsync_finish)
+    vsync_finish = jnp.where(is_reg(VSYNC) & vsync_on, clock + LINE, jnp.where(ends, NEVER, tia.vsync_finish))
+    done = done | ends
+    # VBLANK bit 7 grounds the paddle capacitors; releasing it starts their charge timer.
+    old_dump = (tia.regs[VBLANK] & 0x80) != 0
+    new_dump = (value & 0x80) != 0
+    dump_enabled = jnp.where(is_reg(VBLANK), new_dump, tia.dump_enabled)
+    dump_cycle = jnp.where(is_reg(VBLANK) & old_dump & ~new_dump, cycle.astype(jnp.uint32), tia.dump_cycle)
+    # Playfield bits in beam order: PF0 4-7, PF1 7-0, PF2 0-7.
+    rev = jnp.asarray([int(f"{i:08b}"[::-1], 2) for i in range(256)], jnp.int32)
+    pf = tia.pf
+    pf = jnp.where(is_reg(PF0), (pf & 0xFFFF0) | ((value >> 4) & 0xF), pf)
+    pf = jnp.where(is_reg(PF1), (pf & 0xFF00F) | (rev[value & 0xFF] << 4), pf)
+    pf = jnp.where(is_reg(PF2), (pf & 0x00FFF) | ((value & 0xFF) << 12), pf)
+    # Graphics and their vertical-delay copies.
+    grp = jnp.where(is_reg(GRP0), tia.grp.at[0].set(value), jnp.where(is_reg(GRP1), tia.grp.at[1].set(value), tia.grp))
+    dgrp = jnp.where(is_reg(GRP0), tia.dgrp.at[1].set(tia.grp[1]), jnp.where(is_reg(GRP1), tia.dgrp.at[0].set(tia.grp[0]), tia.dgrp))
+    denabl = jnp.where(is_reg(GRP1), (tia.regs[ENABL] & 2) != 0, tia.denabl)
+    # Position resets, HMOVE, RESMP.
+    player_x = jnp.where(hpos < HBLANK, 3, (hpos - HBLANK + 5) % 160)
+    other_x = jnp.where(hpos < HBLANK, 2, (hpos - HBLANK + 4) % 160)
+    pos = tia.pos
+    for r, i, new_x in ((RESP0, P0, player_x), (RESP1, P1, player_x), (RESM0, M0, other_x), (RESM1, M1, other_x),
+                        (RESBL, BL, other_x)):
+        pos = jnp.where(is_reg(r), pos.at[i].set(new_x), pos)
+    hm = (regs[HMP0:HMBL + 1] >> 4) & 0xF
+    motion = jnp.where(hm < 8, -hm, 16 - hm)
+    pos = jnp.where(is_reg(HMOVE), (pos + motion) % 160, pos)
+    regs = jnp.where(is_reg(HMCLR), regs.at[HMP0:HMBL + 1].set(0), regs)
+    for m in (0, 1):
+        released = is_reg(RESMP0 + m) & ((tia.regs[RESMP0 + m] & 2) != 0) & ((value & 2) == 0)
+        pos = jnp.where(released, pos.at[M0 + m].set((pos[m] + 3) % 160), pos)
+    collision = jnp.where(is_reg(CXCLR), 0, tia.collision)
+    return tia.replace(regs=regs, pf=pf, grp=grp, dgrp=dgrp, denabl=denabl, pos=pos, collision=collision,
+                       vsync_finish=vsync_finish, dump_enabled=dump_enabled, dump_cycle=dump_cycle, frame_done=done)
+
+
+def wsync_stall(tia: TIA, cycle: jax.Array) -> jax.Array:
+    """CPU cycles a WSYNC written at `cycle` halts the CPU: to the start of the next line."""
+    frame_cycle = -((-tia.frame_start) // 3)  # C division truncates toward zero
+    left = 76 - (cycle.astype(jnp.int32) - frame_cycle) % 76
+    return jnp.where(left < 76, left, 0)
+
+
+def paddle_bit(tia: TIA, resistance: jax.Array, cycle: jax.Array) -> jax.Array:
+    """Bit 7 of an INPT0-3 read at `cycle` for a paddle of `resistance` (0: always set,
+    0x7FFFFFFF: never): set once the capacitor has charged since the grounding was removed."""
+    # Stella: t = 1.6 * R * 0.01 uF, in cycles of 1.19 MHz: R * 119 / 6250.
+    needed = (resistance.astype(jnp.int32) * 119 // 6250).astype(jnp.uint32)
+    charged = cycle.astype(jnp.uint32) > tia.dump_cycle + needed
+    bit = jnp.where(tia.dump_enabled, False, charged)
+    bit = jnp.where(resistance == 0, True, jnp.where(resistance == NEVER, False, bit))
+    return bit.astype(jnp.int32) << 7
+
+
+def rebase(tia: TIA, cycles: jax.Array) -> TIA:
+    """The TIA at the start of a new frame, with the system clock moved back by `cycles`."""
+    clock = cycles.astype(jnp.int32) * 3
+    into_line = (clock - tia.frame_start) % LINE
+    return tia.replace(frame_start=-into_line, last_update=-into_line, vsync_finish=tia.vsync_finish - clock,
+                       dump_cycle=tia.dump_cycle - cycles.astype(jnp.uint32), frame_done=jnp.asarray(False))

@@ -1,0 +1,109 @@
+"""RAM parity with ale-py: the same actions into ALE and into the JAX 2600, the 128 RAM bytes compared every frame.
+
+Both sides start from `loadROM` + `reset_game` (ALE's reset procedure: system reset, 60 NOOP
+frames, RESET, mode selection, RESET, starting actions) with sticky actions off and frameskip 1,
+then take the same seeded random actions from the game's minimal set. On the first mismatch the
+failure names the frame, every differing byte (address, ALE, JAX) and the JAX console's last
+TIA/RIOT writes, so the run doubles as the debugging tool: `python -m pytest -p no:xdist
+tests/kernels/atari/test_ale_parity.py -k pong` (short window) or with `--all` (20,000 frames).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+ale_py = pytest.importorskip("ale_py", reason="ale-py is not installed (pip install 'ale-py>=0.10')")
+
+from gymx.kernels.atari import machine as M  # noqa: E402
+
+SHORT_FRAMES = 300
+LONG_FRAMES = 20_000
+
+
+@dataclasses.dataclass
+class Divergence:
+    frame: int                      # frames after the first reset (0: right after it)
+    diffs: list[tuple[int, int, int]]  # (RAM address, ALE byte, JAX byte)
+    writes: list[tuple[int, int, int, int]]  # (frame, cycle, address, value), oldest first
+    after_reset: bool = False        # found right after a reset (at the start or after a game over)
+
+    def __str__(self) -> str:
+        where = f"after frame {self.frame}" + (" and the reset that followed it" if self.after_reset and self.frame else "")
+        lines = [f"RAM differs {'after the first reset' if self.frame == 0 else where}: "
+                 + ", ".join(f"${a:02X} ale={x:02X} jax={y:02X}" for a, x, y in self.diffs),
+                 "last TIA/RIOT writes of the JAX console (frame, cycle, address, value):"]
+        lines += [f"  {f:6d} {c:6d} ${a:04X} {v:02X}" for f, c, a, v in self.writes]
+        return "\n".join(lines)
+
+
+def _ale(game: str):
+    ale = ale_py.ALEInterface()
+    ale.setLoggerMode(ale_py.LoggerMode.Error)
+    ale.setInt("random_seed", 0)
+    ale.setFloat("repeat_action_probability", 0.0)
+    ale.setInt("frame_skip", 1)
+    ale.loadROM(ale_py.roms.get_rom_path(game))
+    ale.reset_game()
+    return ale
+
+
+def _writes(emu: M.Emulator) -> list[tuple[int, int, int, int]]:
+    log = np.asarray(emu.console.log)
+    pos = int(emu.console.log_pos)
+    order = [(pos + i) % M.LOG_SIZE for i in range(M.LOG_SIZE)] if pos >= M.LOG_SIZE else range(pos)
+    return [tuple(int(v) for v in log[i]) for i in order]
+
+
+def _compare(frame: int, ale, emu: M.Emulator, after_reset: bool = False) -> Divergence | None:
+    want, got = ale.getRAM(), emu.ram()
+    diff = np.flatnonzero(want != got)
+    if diff.size == 0:
+        return None
+    return Divergence(frame, [(0x80 + int(i), int(want[i]), int(got[i])) for i in diff], _writes(emu), after_reset)
+
+
+def run_parity(game: str, frames: int, seed: int = 0, emu: M.Emulator | None = None) -> tuple[int, Divergence | None]:
+    """Frames matched before the first divergence (and the divergence, or None). At a game over
+    both sides reset (ALE emulates nothing past a terminal frame) and the reset RAM is compared."""
+    ale = _ale(game)
+    if emu is None:
+        emu = M.Emulator(M.Machine.for_rom(ale_py.roms.get_rom_path(game)))
+    emu.reset()
+    actions = [int(a.value) for a in ale.getMinimalActionSet()]
+    rng = np.random.default_rng(seed)
+    if (bad := _compare(0, ale, emu, after_reset=True)) is not None:
+        return 0, bad
+    for frame in range(1, frames + 1):
+        action = actions[rng.integers(len(actions))]
+        ale.act(ale_py.Action(action))
+        emu.act(action)
+        if (bad := _compare(frame, ale, emu)) is not None:
+            return frame - 1, bad
+        if ale.game_over():
+            ale.reset_game()
+            emu.reset()
+            if (bad := _compare(frame, ale, emu, after_reset=True)) is not None:
+                return frame, bad
+    return frames, None
+
+
+@pytest.fixture(scope="module", params=["pong", "breakout"])
+def emulator(request):
+    return request.param, M.Emulator(M.Machine.for_rom(ale_py.roms.get_rom_path(request.param)))
+
+
+def test_ram_matches_ale_short(emulator):
+    game, emu = emulator
+    matched, bad = run_parity(game, SHORT_FRAMES, seed=1, emu=emu)
+    assert bad is None, f"{game}: {matched} frames matched\n{bad}"
+
+
+@pytest.mark.full
+@pytest.mark.timeout(7200)  # about 0.1 s per frame for one console on a CPU
+def test_ram_matches_ale_long(emulator):
+    game, emu = emulator
+    matched, bad = run_parity(game, LONG_FRAMES, seed=2, emu=emu)
+    assert bad is None, f"{game}: {matched} frames matched\n{bad}"

@@ -1,0 +1,223 @@
+"""The 2600 around the CPU: cartridge detection and bank switching, the RIOT timer, TIA timing."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gymx.kernels.atari import cartridge, riot, tia
+
+
+def _image(size: int, superchip: bool = False) -> bytes:
+    rng = np.random.default_rng(size)
+    rom = rng.integers(0, 256, size, dtype=np.uint8)
+    banks = rom.reshape(-1, min(size, 4096))
+    if superchip:
+        banks[:, :256] = 0xFF
+    else:
+        banks[:, 0] = banks[:, 1] ^ 1  # the RAM area is not one repeated byte
+    return rom.tobytes()
+
+
+@pytest.mark.parametrize("size, superchip, name, start", [
+    (2048, False, "2K", 0), (4096, False, "4K", 0), (8192, False, "F8", 1), (16384, False, "F6", 0),
+    (32768, False, "F4", 0), (8192, True, "F8SC", 1), (16384, True, "F6SC", 0), (32768, True, "F4SC", 0),
+])
+def test_detect_schemes_and_start_banks(size, superchip, name, start):
+    cart = cartridge.detect(_image(size, superchip))
+    assert cart.name == name
+    assert cart.scheme.start_bank == start
+    assert cart.image.size == max(size, 4096)
+
+
+def test_detect_mirrored_images():
+    half = _image(2048)
+    assert cartridge.detect(half + half).name == "2K"
+    four = _image(4096)
+    assert cartridge.detect(four + four).name == "4K"
+
+
+def test_detect_refuses_unknown_size():
+    with pytest.raises(ValueError, match="unsupported cartridge size 3000"):
+        cartridge.detect(bytes(3000))
+
+
+def test_two_k_rom_is_mirrored():
+    data = _image(2048)
+    cart = cartridge.detect(data)
+    got = cartridge.rom_byte(cart, jnp.int32(0), jnp.asarray([0x1000, 0x1800, 0x17FF, 0x1FFF]))
+    assert list(np.asarray(got)) == [data[0], data[0], data[0x7FF], data[0x7FF]]
+
+
+def test_f6_hotspots_switch_on_real_accesses_only():
+    cart = cartridge.detect(_image(16384))
+    bank = jnp.int32(0)
+    addr = jnp.asarray([0x1FF8, 0x1FF7, 0x1FF9])
+    assert int(cartridge.touch(cart, bank, addr, jnp.asarray([True, True, False]))) == 1
+    assert int(cartridge.touch(cart, bank, addr, jnp.asarray([False, False, False]))) == 0
+    # A hotspot offset without A12 (a TIA/RIOT address) does not switch.
+    assert int(cartridge.touch(cart, bank, jnp.asarray([0x0FF9]), jnp.asarray([True]))) == 0
+    # The last hotspot access of the instruction wins.
+    assert int(cartridge.touch(cart, bank, jnp.asarray([0x1FF9, 0x1FF6]), jnp.asarray([True, True]))) == 0
+
+
+def test_f4_bank_bytes_follow_the_bank():
+    data = _image(32768)
+    cart = cartridge.detect(data)
+    for bank in range(8):
+        assert int(cartridge.rom_byte(cart, jnp.int32(bank), jnp.int32(0x1123))) == data[bank * 4096 + 0x123]
+
+
+def test_superchip_ports():
+    cart = cartridge.detect(_image(8192, superchip=True))
+    addr = jnp.asarray([0x1000, 0x107F, 0x1080, 0x10FF, 0x1100])
+    assert list(np.asarray(cartridge.superchip_write(cart, addr))) == [True, True, False, False, False]
+    assert list(np.asarray(cartridge.superchip_read(cart, addr))) == [False, False, True, True, False]
+
+
+def _timer(value, shift, at=0):
+    return riot.write(riot.RIOT.make(), jnp.int32(0x294 + {0: 0, 3: 1, 6: 2, 10: 3}[shift]), jnp.int32(value),
+                      jnp.int32(at), jnp.asarray(True))
+
+
+def test_timer_counts_down_per_interval():
+    r = _timer(10, 6, at=100)
+    # Stella's INTIM: value - (cycles - 1 - set) / 64 - 1, from the read's cycle count.
+    reads = {101: 9, 164: 9, 165: 8, 100 + 64 * 10: 0}
+    for cycle, want in reads.items():
+        value, _ = riot.read_timer(r, jnp.uint32(cycle))
+        assert int(value) == want, cycle
+
+
+def test_timer_underflow_counts_per_cycle_and_flags_interrupt():
+    r = _timer(2, 3, at=0)  # expires after 3 intervals of 8 cycles
+    # 24 cycles after the write: (2 << 3) - 24 - 1 = -9, two or more past zero, so this read
+    # marks the interrupt seen and already answers from its own cycle: 2 - 3 - (25 - 16) = -10.
+    value, r1 = riot.read_timer(r, jnp.uint32(1 + 24))
+    assert int(value) == 0xF6 and bool(r1.irq_seen)
+    assert int(riot.read_status(r, jnp.uint32(25))) == 0x80
+    assert int(riot.read_status(r1, jnp.uint32(25))) == 0  # the INTIM read cleared it
+    # After the flagged read the timer counts on from that read's cycle.
+    later, _ = riot.read_timer(r1, jnp.uint32(35))
+    assert int(later) == (2 - ((34 >> 3)) - (25 - 16)) & 0xFF
+    # Writing the timer again clears the flag.
+    assert not bool(riot.write(r1, jnp.int32(0x296), jnp.int32(5), jnp.int32(40), jnp.asarray(True)).irq_seen)
+
+
+def test_timer_write_sets_each_divider():
+    for addr, shift in ((0x294, 0), (0x295, 3), (0x296, 6), (0x297, 10)):
+        r = riot.write(riot.RIOT.make(), jnp.int32(addr), jnp.int32(7), jnp.int32(3), jnp.asarray(True))
+        assert (int(r.shift), int(r.timer), int(r.set_cycle)) == (shift, 7, 3)
+    untouched = riot.write(riot.RIOT.make(), jnp.int32(0x296), jnp.int32(7), jnp.int32(3), jnp.asarray(False))
+    assert int(untouched.timer) == 0
+
+
+def test_rebase_keeps_the_timer_reading():
+    r = _timer(50, 6, at=1000)
+    before, _ = riot.read_timer(r, jnp.uint32(3000))
+    after, _ = riot.read_timer(r.rebase(jnp.uint32(2500)), jnp.uint32(500))
+    assert int(before) == int(after)
+
+
+def test_wsync_stalls_to_the_line_end():
+    t = tia.TIA.make()
+    assert int(tia.wsync_stall(t, jnp.int32(10))) == 66
+    assert int(tia.wsync_stall(t, jnp.int32(76))) == 0
+    # A frame that started 30 clocks (10 cycles) into a line keeps the beam phase.
+    shifted = tia.rebase(t, jnp.uint32(10))
+    assert int(tia.wsync_stall(shifted, jnp.int32(0))) == 66
+
+
+def test_vsync_ends_frame_only_after_a_line():
+    t = tia.TIA.make()
+    write = lambda t, reg, value, cycle: tia.write(t, jnp.int32(reg), jnp.int32(value), jnp.int32(cycle),  # noqa: E731
+                                                   jnp.asarray(True), 34, 210)
+    t = write(t, tia.VSYNC, 2, 10)
+    assert not bool(write(t, tia.VSYNC, 0, 40).frame_done)
+    assert bool(write(t, tia.VSYNC, 0, 10 + 76).frame_done)
+
+
+def test_ball_and_playfield_collide_in_the_displayed_window_only():
+    t = tia.TIA.make()
+    write = lambda t, reg, value, cycle: tia.write(t, jnp.int32(reg), jnp.int32(value), jnp.int32(cycle),  # noqa: E731
+                                                   jnp.asarray(True), 34, 210)
+    t = write(t, tia.PF0, 0xF0, 1)      # playfield columns 0-15 and 80-95
+    t = write(t, tia.ENABL, 2, 2)
+    t = t.replace(pos=t.pos.at[tia.BL].set(5))
+    t = write(t, tia.CXCLR, 0, 3)
+    early = write(t, tia.CXCLR, 0, 76 * 30)  # lines 0-29: outside the window, nothing latched
+    assert int(early.collision) == 0
+    assert int(tia.read_collision(write(t, tia.HMCLR, 0, 76 * 40), jnp.int32(6))) == 0x80
+
+
+@pytest.fixture(scope="module")
+def pong():
+    ale_py = pytest.importorskip("ale_py", reason="the ROMs come from ale-py, which is not installed")
+    import jax
+
+    from gymx.kernels.atari import machine
+
+    m = machine.Machine.for_rom(ale_py.roms.get_rom_path("pong"))
+    return m, jax.jit(m.frame), jax.jit(jax.vmap(lambda cpu, c, a: m.frame(cpu, m.apply_action(c, a))))
+
+
+def test_pong_frames_are_262_lines(pong):
+    m, frame, _ = pong
+    cpu, console, _ = m.power_on()
+    assert m.cart.name == "2K" and m.controls.swap_paddles
+    cpu, console = frame(cpu, console)  # from power-on to the first VSYNC: a partial frame
+    assert 0 < int(cpu.cycles) < 262 * 76
+    for _ in range(3):
+        cpu, console = frame(cpu, console)
+        # The frame ended on VSYNC off, and WSYNC stalls made every line exactly 76 cycles.
+        assert bool(console.tia.frame_done)
+        assert int(cpu.cycles) == 262 * 76
+
+
+def test_batched_frames_match_single_consoles(pong):
+    import jax
+
+    from gymx.kernels.atari import machine
+
+    m, frame, batched = pong
+    cpu, console, _ = m.power_on()
+    console = console.replace(paddles=jnp.full(2, machine.PADDLE_DEFAULT, jnp.int32))
+    actions = jnp.asarray([machine.NOOP, machine.LEFT])
+    stack = lambda tree: jax.tree.map(lambda x: jnp.stack([x, x]), tree)  # noqa: E731
+    bcpu, bcon = stack(cpu), stack(console)
+    singles = [(cpu, console), (cpu, console)]
+    for _ in range(4):
+        bcpu, bcon = batched(bcpu, bcon, actions)
+        singles = [frame(p, m.apply_action(c, a)) for (p, c), a in zip(singles, [machine.NOOP, machine.LEFT])]
+    for i, (p, c) in enumerate(singles):
+        assert np.array_equal(np.asarray(bcon.ram[i]), np.asarray(c.ram))
+        assert int(bcpu.cycles[i]) == int(p.cycles) and int(bcpu.PC[i]) == int(p.PC)
+    assert int(bcon.paddles[1, 0]) == machine.PADDLE_DEFAULT + 4 * machine.PADDLE_DELTA
+
+
+def test_console_switches_follow_ale_difficulty():
+    from gymx.kernels.atari import machine
+
+    cart = cartridge.detect(_image(4096))
+    assert machine.Machine(cart).switches == 0x3F  # both switches at B, colour, RESET/SELECT up
+    assert machine.Machine(cart, difficulty=1).switches == 0x7F
+    assert machine.Machine(cart, difficulty=3).switches == 0xFF
+    with pytest.raises(ValueError, match="difficulty must be 0-3"):
+        machine.Machine(cart, difficulty=4)
+
+
+def test_actions_drive_ports():
+    from gymx.kernels.atari import machine
+
+    cart = cartridge.detect(_image(4096))
+    joystick = machine.Machine(cart)
+    swcha, resistance, fire = joystick.ports(jnp.zeros(2, jnp.int32), True, True, False, False, True)
+    # Player A's stick is the high nibble, active low: up (bit 4) and right (bit 7) pressed.
+    assert int(swcha) == 0x6F and list(np.asarray(fire)) == [0x00, 0x80]
+    assert list(np.asarray(resistance)) == [machine.INFINITE_RESISTANCE] * 4
+    pong = machine.Machine(cart, machine.Controls("PADDLES", "PADDLES", swap_paddles=True))
+    swcha, resistance, fire = pong.ports(jnp.asarray([1000, 2000], jnp.int32), True, False, False, False, False)
+    # Swapped pair: player A's paddle is read on INPT1 and its button on pin 3 (bit 6).
+    assert list(np.asarray(resistance)) == [2000, 1000, 0, 0]
+    assert int(swcha) == 0xBF and list(np.asarray(fire)) == [0x80, 0x80]
