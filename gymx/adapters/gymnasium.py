@@ -4,10 +4,11 @@ Both speak numpy: actions are validated on the host before they reach JAX (a bad
 `ValueError` naming the space); each `step` runs one jitted program (a vector `reset`, up to
 three) with everything kept on the device, and its results come back in one `jax.device_get` of
 the whole `TimeStep`, copied into fresh writable arrays that the caller owns (no memory is shared
-across calls). Programs are jitted with the env as a static
-argument, so every adapter over the same gymx env object reuses them; the entry points below hand
-out one shared gymx env per (id, time limit, kwargs), so a second `gymnasium.make` of an id does
-not recompile.
+across calls). Programs are compiled once per gymx env object and cached on it, so every adapter
+over the same env reuses them and they are freed with the env; the entry points below hand out
+one shared gymx env per (id, time limit, kwargs) while any adapter still holds it, so a second
+`gymnasium.make` of an id does not recompile, and a process that makes many ids does not keep
+every id's compiled code (a few memory maps per XLA:CPU kernel, thousands per MuJoCo id) alive.
 
 Seeding follows Gymnasium: an int seed gives a JAX key derived from it (and reseeds `np_random`);
 `seed=None` continues the key stream, or on the first reset starts one from `np_random`'s entropy;
@@ -25,6 +26,8 @@ single-env entry point builds the gymx env without gymx's limit (`max_episode_st
 from __future__ import annotations
 
 import functools
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium
@@ -35,7 +38,7 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode as GymAutoresetMode
 
 from gymx import registration, spaces
-from gymx.core import Env, TimeStep, tree_select
+from gymx.core import Env, TimeStep, compiled, tree_select
 from gymx.vector import AutoresetMode, VecEnv, VecState
 
 NAMESPACE = "gymx"
@@ -132,36 +135,48 @@ class _SettableParams:
         self._params = params
 
 
-@functools.partial(jax.jit, static_argnums=0)
+def _per_env(body: Callable) -> Callable:
+    """`body(env, *args)` as one jitted program per env object, cached on the env
+    (`gymx.core.compiled`), so the program lives as long as the env. A module-level jit with the
+    env as a static argument would hold every env it ever ran, and its machine code, for good."""
+
+    @functools.wraps(body)
+    def run(env: Any, *args: Any) -> Any:
+        return compiled(env, run, lambda: functools.partial(body, env))(*args)
+
+    return run
+
+
+@_per_env
 def _reset(env: Env, key: jax.Array, params: Any) -> tuple[jax.Array, Any, TimeStep]:
     key, reset_key = jax.random.split(key)
     state, ts = env.reset(reset_key, params)
     return key, state, ts
 
 
-@functools.partial(jax.jit, static_argnums=0)
+@_per_env
 def _step(env: Env | VecEnv, state: Any, action: Any, params: Any) -> tuple[Any, TimeStep]:
     return env.step(state, action, params)
 
 
-@functools.partial(jax.jit, static_argnums=0)
+@_per_env
 def _vec_reset(vec: VecEnv, key: jax.Array, params: Any) -> tuple[VecState, TimeStep]:
     return vec.reset(key, params)
 
 
-@functools.partial(jax.jit, static_argnums=0)
+@_per_env
 def _vec_reset_masked(vec: VecEnv, state: VecState, mask: jax.Array, params: Any) -> tuple[VecState, TimeStep]:
     return vec.reset_masked(state, mask, params)
 
 
-@functools.partial(jax.jit, static_argnums=0)
+@_per_env
 def _vec_reset_each(one: VecEnv, keys: jax.Array, params: Any) -> tuple[VecState, TimeStep]:
     """Env i reset as env 0 of `one.reset(keys[i])` (`one` has a single env), batched over i."""
     batch = jax.vmap(one.reset, in_axes=(0, None))(keys, params)
     return jax.tree_util.tree_map(lambda x: x[:, 0], batch)
 
 
-@functools.partial(jax.jit, static_argnums=0)
+@_per_env
 def _vec_frames(vec: VecEnv, state: VecState, params: Any) -> jax.Array:
     """Every env's rgb_array frame, (num_envs, h, w, 3), drawn in one batched call."""
     return jax.vmap(lambda env_state: vec.env.render(env_state, params, "rgb_array"))(state.env_state)
@@ -380,9 +395,9 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
         return out
 
 
-@functools.lru_cache(maxsize=None)
-def _shared_env(gymx_id: str, max_episode_steps: int | None, frozen_kwargs: tuple) -> Env:
-    return registration.make(gymx_id, max_episode_steps=max_episode_steps, **dict(frozen_kwargs))
+# Shared envs, held only while something else holds them (see the module docstring).
+_SHARED_ENVS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_SHARED_VEC_ENVS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 def _gymx_env(gymx_id: str, max_episode_steps: int | None, kwargs: dict) -> Env:
@@ -393,14 +408,23 @@ def _gymx_env(gymx_id: str, max_episode_steps: int | None, kwargs: dict) -> Env:
         hash(frozen)
     except TypeError:  # unhashable kwargs (e.g. arrays): an env of its own
         return registration.make(gymx_id, max_episode_steps=max_episode_steps, **kwargs)
-    return _shared_env(gymx_id, max_episode_steps, frozen)
+    key = (gymx_id, max_episode_steps, frozen)
+    env = _SHARED_ENVS.get(key)
+    if env is None:
+        env = _SHARED_ENVS[key] = registration.make(gymx_id, max_episode_steps=max_episode_steps, **kwargs)
+    return env
 
 
-@functools.lru_cache(maxsize=None)
 def _shared_vec_env(
     env: Env, num_envs: int, autoreset_mode: AutoresetMode, devices: tuple[jax.Device, ...] | None = None
 ) -> VecEnv:
-    return VecEnv(env, num_envs, autoreset_mode, None if devices is None else list(devices))
+    # Keyed by id(env): an entry lives only while its VecEnv, which holds `env`, does, so the id
+    # names that env and no other.
+    key = (id(env), num_envs, autoreset_mode, devices)
+    vec = _SHARED_VEC_ENVS.get(key)
+    if vec is None:
+        vec = _SHARED_VEC_ENVS[key] = VecEnv(env, num_envs, autoreset_mode, None if devices is None else list(devices))
+    return vec
 
 
 def make_env(gymx_id: str, render_mode: str | None = None, params: Any = None, **kwargs: Any) -> GymnasiumEnv:

@@ -144,5 +144,6 @@ def test_one_process_makes_and_checks_one_id_per_family() -> None:
 
 
 @pytest.mark.full
+@pytest.mark.timeout(7200)  # 52 ids, 22 of them MuJoCo programs compiling for a minute each on a 2-core CPU
 def test_one_process_makes_and_checks_every_id() -> None:
     make_and_check(sorted(gymx.registry))
