@@ -6,7 +6,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-
 from jax.experimental import checkify
 
 from gymx import struct
