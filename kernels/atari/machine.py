@@ -1,9 +1,10 @@
 """The Atari 2600: the 6507 wired to the RIOT, the TIA and a cartridge, stepped a frame at a time as ALE steps it.
 
 `Console` is one machine's whole state (a pytree; add a leading axis for many). `Machine` holds
-what all consoles of a batch share: the cartridge, the controllers ALE plugs in for that ROM, and
-the displayed window. Its `frame` runs instructions until the TIA ends the frame, which is ALE's
-unit of emulation.
+what all consoles of a batch share: the cartridge, the controllers ALE plugs in for that ROM, the
+displayed window, and whether the TIA draws it (`pixels`: off, a run pays only for collisions;
+on, the console carries the window's colour values, which `palette` turns into RGB or grey). Its
+`frame` runs instructions until the TIA ends the frame, which is ALE's unit of emulation.
 
 The bus: the CPU core reads through `Machine.peek`, which decodes the 13-bit address (TIA at A12=0
 A7=0, RIOT RAM at A7=1 A9=0, RIOT I/O at A7=1 A9=1, cartridge at A12=1) and answers device
@@ -103,14 +104,16 @@ def _bcast(mask, new, old):
 
 @dataclasses.dataclass(frozen=True)
 class Machine:
-    """What a batch of consoles shares: the cartridge, controllers, displayed window and ALE's
-    `difficulty` (bit 0: left difficulty switch at A, bit 1: right at A)."""
+    """What a batch of consoles shares: the cartridge, controllers, displayed window, whether the
+    TIA draws it (`pixels`), and ALE's `difficulty` (bit 0: left difficulty switch at A, bit 1:
+    right at A)."""
 
     cart: cart_lib.Cartridge
     controls: Controls = Controls()
     ystart: int = 34
     height: int = 210
     difficulty: int = 0
+    pixels: bool = False
 
     def __post_init__(self):
         if self.difficulty not in range(4):
@@ -122,10 +125,14 @@ class Machine:
         return 0x3F | ((self.difficulty & 1) << 6) | ((self.difficulty & 2) << 6)
 
     @classmethod
-    def for_rom(cls, path, difficulty: int = 0) -> Machine:
+    def for_rom(cls, path, difficulty: int = 0, pixels: bool = False) -> Machine:
         """The machine for a ROM file, with the controllers ALE's Stella plugs in for it."""
         cart = cart_lib.load(path)
-        return cls(cart, CONTROLS.get(cart.md5, Controls()), difficulty=difficulty)
+        return cls(cart, CONTROLS.get(cart.md5, Controls()), difficulty=difficulty, pixels=pixels)
+
+    def new_tia(self) -> tia_lib.TIA:
+        """A reset TIA, with a screen of the displayed window when this machine draws pixels."""
+        return tia_lib.TIA.make(self.height if self.pixels else 0)
 
     # ---- bus ---------------------------------------------------------------------------------
     def peek(self, c: Console, addr: jax.Array) -> jax.Array:
@@ -188,7 +195,9 @@ class Machine:
         to_io = active & ((addr & 0x1280) == 0x280)
         riot = riot_lib.write(riot, addr, value, cycle, to_io)
         reg = addr & 0x3F
-        tia = jax.lax.cond(to_tia, lambda t: tia_lib.write(t, reg, value, cycle, jnp.asarray(True), self.ystart, self.height),
+        # `to_tia` goes in as well: under vmap both branches run, and the write then skips the
+        # drawing of consoles that wrote nothing.
+        tia = jax.lax.cond(to_tia, lambda t: tia_lib.write(t, reg, value, cycle, to_tia, self.ystart, self.height),
                            lambda t: t, c.tia)
         stall = jnp.where(to_tia & (reg == tia_lib.WSYNC), tia_lib.wsync_stall(c.tia, cycle), 0)
         logged = to_tia | to_io
@@ -279,7 +288,7 @@ class Machine:
         rng = SystemRandom(SYSTEM_SEED)
         ram = np.array([rng.next() & 0xFF for _ in range(128)], np.uint8)
         rng.next()  # the RIOT constructor's reset draws a timer value that the system reset replaces
-        tia = tia_lib.TIA.make()
+        tia = self.new_tia()
         swcha, resistance, fire = self.ports(jnp.asarray([NO_RESISTANCE] * 2, jnp.int32), False, False, False, False,
                                              False)
         c = Console(cpu=cpu_lib.CPU.make(), ram=jnp.asarray(ram), bank=jnp.int32(self.cart.scheme.start_bank),
@@ -298,7 +307,7 @@ class Machine:
         cart_ram = c.cart_ram
         if self.cart.superchip:
             cart_ram = jnp.asarray([rng.next() & 0xFF for _ in range(128)], jnp.uint8)
-        c = c.replace(riot=riot_lib.RIOT.make(timer=timer), tia=tia_lib.TIA.make(), cart_ram=cart_ram,
+        c = c.replace(riot=riot_lib.RIOT.make(timer=timer), tia=self.new_tia(), cart_ram=cart_ram,
                       bank=jnp.int32(self.cart.scheme.start_bank))
         vector = self.peek(c, jnp.asarray([cpu_lib.RESET_VECTOR, cpu_lib.RESET_VECTOR + 1]))
         cpu = cpu_lib.CPU.make(S=0xFF, P=0x20, PC=vector[0] | (vector[1] << 8), cycles=0)
@@ -360,6 +369,12 @@ class Emulator:
 
     def ram(self) -> np.ndarray:
         return np.asarray(self.console.ram)
+
+    def screen(self) -> np.ndarray:
+        """uint8[height, 160]: the last frame's colour values, as ale-py's `getScreen` gives them."""
+        if not self.machine.pixels:
+            raise ValueError("this emulator's machine draws no pixels; build it with Machine(..., pixels=True)")
+        return np.asarray(self.console.tia.screen)
 
     def act(self, action: int) -> None:
         """One emulated frame with player A's `action`."""

@@ -13,7 +13,11 @@ the span of clocks since the last update is processed with the registers as they
 those registers every line looks the same, so a span reduces to "which of the 160 pixel columns
 did the beam pass": each object's coverage of the line is a 160-wide mask (playfield, players
 with NUSIZ copies and stretch, missiles, ball), and each collision latch is an AND of two masks
-over the passed columns. The same masks with the colour registers give pixels later.
+over the passed columns. The same masks with the colour registers give the pixels: when the TIA
+carries a screen (`TIA.make(lines)` with lines > 0), each span also paints the displayed lines it
+passes with colour values (register value, bit 0 clear) in Stella's priority order (`colours`),
+black while VBLANK is on, and black over the first 8 columns of the line after an HMOVE strobed
+in horizontal blank (Stella's HMOVE blanks). With no screen, nothing of this is traced.
 
 Approximations kept on purpose for now (they do not move Pong's or Breakout's objects): HMOVE
 applies the full motion wherever in the line it is strobed (Stella's table reduces it late in
@@ -41,6 +45,7 @@ CTRLPF, REFP0, REFP1, PF0, PF1, PF2 = 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F
 RESP0, RESP1, RESM0, RESM1, RESBL = 0x10, 0x11, 0x12, 0x13, 0x14
 GRP0, GRP1, ENAM0, ENAM1, ENABL = 0x1B, 0x1C, 0x1D, 0x1E, 0x1F
 HMP0, HMP1, HMM0, HMM1, HMBL = 0x20, 0x21, 0x22, 0x23, 0x24
+COLUP0, COLUP1, COLUPF, COLUBK = 0x06, 0x07, 0x08, 0x09
 VDELP0, VDELP1, VDELBL, RESMP0, RESMP1, HMOVE, HMCLR, CXCLR = 0x25, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C
 
 # Object order in `pos` and in the coverage masks.
@@ -82,6 +87,10 @@ def _pf_bits() -> np.ndarray:
 
 PF_BITS = _pf_bits()
 
+# CPU cycles of the line (0-75) at which an HMOVE strobe blanks the next 8 columns drawn.
+HMOVE_BLANK_CYCLES = np.zeros(76, bool)
+HMOVE_BLANK_CYCLES[list(range(21)) + [75]] = True
+
 
 @struct.dataclass
 class TIA:
@@ -100,14 +109,20 @@ class TIA:
     dump_enabled: jax.Array  # bool: paddle capacitors grounded (VBLANK bit 7)
     dump_cycle: jax.Array    # uint32: cycle the grounding was removed
     frame_done: jax.Array    # bool
+    hmove_blank: jax.Array   # bool: the next columns 0-7 drawn are black
+    screen: jax.Array        # uint8[lines, 160]: colour values of the displayed window (lines 0: not drawn)
 
     @classmethod
-    def make(cls) -> TIA:
+    def make(cls, lines: int = 0) -> TIA:
+        """A reset TIA; `lines` > 0 gives it a screen of that many lines (Stella clears it to black)."""
+        if lines < 0:
+            raise ValueError(f"screen lines must be >= 0 (0: no screen); got {lines}")
         i = jnp.int32
         return cls(regs=jnp.zeros(64, jnp.int32), pf=i(0), grp=jnp.zeros(2, jnp.int32), dgrp=jnp.zeros(2, jnp.int32),
                    denabl=jnp.asarray(False), pos=jnp.zeros(5, jnp.int32), collision=i(0), frame_start=i(0),
                    last_update=i(0), vsync_finish=i(NEVER), dump_enabled=jnp.asarray(False), dump_cycle=jnp.uint32(0),
-                   frame_done=jnp.asarray(False))
+                   frame_done=jnp.asarray(False), hmove_blank=jnp.asarray(False),
+                   screen=jnp.zeros((lines, 160), jnp.uint8))
 
 
 def coverage(tia: TIA) -> jax.Array:
@@ -144,6 +159,67 @@ def coverage(tia: TIA) -> jax.Array:
     return jnp.stack(out)
 
 
+def colours(tia: TIA, cover: jax.Array) -> jax.Array:
+    """uint8[160]: the colour value Stella draws at each column of a line under `cover` (from
+    `coverage`) and the current registers."""
+    regs = tia.regs
+    p0 = cover[P0] | cover[M0]
+    p1 = cover[P1] | cover[M1]
+    bl, pf = cover[BL], cover[PF]
+    score = (regs[CTRLPF] & 2) != 0
+    priority = (regs[CTRLPF] & 4) != 0
+    left = jnp.arange(160) < 80
+    bk_c, pf_c, p0_c, p1_c = (regs[r] & 0xFE for r in (COLUBK, COLUPF, COLUP0, COLUP1))
+    score_c = jnp.where(left, p0_c, p1_c)
+    # Score mode's left-half playfield wears COLUP0 and so stays in front of player 1.
+    pf_left_score = pf & score & left
+    normal = jnp.where(bl, pf_c, bk_c)
+    normal = jnp.where(pf, jnp.where(score, score_c, pf_c), normal)
+    normal = jnp.where(p1 & ~pf_left_score, p1_c, normal)
+    normal = jnp.where(p0, p0_c, normal)
+    front = jnp.where(p1, p1_c, bk_c)
+    front = jnp.where(p0, p0_c, front)
+    front = jnp.where(bl | pf, pf_c, front)
+    # Stella's fast path for a line with only the playfield enabled keeps the score colours
+    # under priority too.
+    grp = jnp.where(regs[VDELP0:VDELP1 + 1] & 1, tia.dgrp, tia.grp)
+    ball_on = jnp.where(regs[VDELBL] & 1, tia.denabl, (regs[ENABL] & 2) != 0)
+    missiles_on = ((regs[ENAM0:ENAM1 + 1] & 2) != 0) & ((regs[RESMP0:RESMP1 + 1] & 2) == 0)
+    only_pf = (tia.pf != 0) & jnp.all(grp == 0) & ~ball_on & ~jnp.any(missiles_on)
+    front = jnp.where(only_pf & score, jnp.where(pf, score_c, bk_c), front)
+    out = jnp.where(priority, front, normal)
+    return jnp.where(regs[VBLANK] & 2, 0, out).astype(jnp.uint8)
+
+
+def draw_span(tia: TIA, until: jax.Array, ystart: int, active: jax.Array) -> TIA:
+    """Paint the beam's path from `last_update` to clock `until` (exclusive) into the screen, a
+    line at a time; nothing unless `active` (so a batch loops only over the lines that its
+    writing consoles pass) or when the TIA has no screen."""
+    lines = tia.screen.shape[-2]
+    if lines == 0:
+        return tia
+    start_display = tia.frame_start + LINE * ystart
+    lo = jnp.maximum(tia.last_update, start_display)
+    hi = jnp.minimum(until, start_display + LINE * lines)
+    runs = active & (lo < hi)
+    first = (lo - start_display) // LINE
+    last = jnp.where(runs, (hi - 1 - start_display) // LINE, first - 1)
+    # The HMOVE blank falls on the first line whose columns 0-7 this span reaches.
+    blank_line = first + ((lo - start_display) % LINE >= HBLANK + 8).astype(jnp.int32)
+    line_colours = colours(tia, coverage(tia))
+    x = jnp.arange(160)
+
+    def paint(line, screen):
+        t = start_display + LINE * line + HBLANK + x
+        blank = tia.hmove_blank & (line == blank_line) & (x < 8)
+        row = jnp.where((t >= lo) & (t < hi), jnp.where(blank, 0, line_colours).astype(jnp.uint8), screen[line])
+        return jax.lax.dynamic_update_slice(screen, row[None], (line, 0))
+
+    screen = jax.lax.fori_loop(first, last + 1, paint, tia.screen)
+    blank_done = runs & (hi >= start_display + LINE * blank_line + HBLANK + 8)
+    return tia.replace(screen=screen, hmove_blank=tia.hmove_blank & ~blank_done)
+
+
 def collide_span(tia: TIA, until: jax.Array, ystart: int, height: int) -> TIA:
     """Latch the collisions of the beam's path from `last_update` to clock `until` (exclusive)."""
     start_display = tia.frame_start + LINE * ystart
@@ -178,7 +254,7 @@ def write(tia: TIA, reg: jax.Array, value: jax.Array, cycle: jax.Array, active: 
     hpos = (clock - tia.frame_start) % LINE
     delay = jnp.asarray(POKE_DELAY)[reg]
     delay = jnp.where(delay < 0, jnp.asarray(PF_DELAY)[(hpos // 3) & 3], delay)
-    updated = collide_span(tia, clock + delay, ystart, height)
+    updated = collide_span(draw_span(tia, clock + delay, ystart, active), clock + delay, ystart, height)
     tia = jax.tree.map(lambda new, old: jnp.where(active, new, old), updated, tia)
     regs = tia.regs.at[reg].set(jnp.where(active, value, tia.regs[reg]))
     done = tia.frame_done | (active & ((clock - tia.frame_start) // LINE > MAX_SCANLINES))
@@ -214,13 +290,15 @@ def write(tia: TIA, reg: jax.Array, value: jax.Array, cycle: jax.Array, active: 
     hm = (regs[HMP0:HMBL + 1] >> 4) & 0xF
     motion = jnp.where(hm < 8, -hm, 16 - hm)
     pos = jnp.where(is_reg(HMOVE), (pos + motion) % 160, pos)
+    hmove_blank = tia.hmove_blank | (is_reg(HMOVE) & jnp.asarray(HMOVE_BLANK_CYCLES)[hpos // 3])
     regs = jnp.where(is_reg(HMCLR), regs.at[HMP0:HMBL + 1].set(0), regs)
     for m in (0, 1):
         released = is_reg(RESMP0 + m) & ((tia.regs[RESMP0 + m] & 2) != 0) & ((value & 2) == 0)
         pos = jnp.where(released, pos.at[M0 + m].set((pos[m] + 3) % 160), pos)
     collision = jnp.where(is_reg(CXCLR), 0, tia.collision)
     return tia.replace(regs=regs, pf=pf, grp=grp, dgrp=dgrp, denabl=denabl, pos=pos, collision=collision,
-                       vsync_finish=vsync_finish, dump_enabled=dump_enabled, dump_cycle=dump_cycle, frame_done=done)
+                       vsync_finish=vsync_finish, dump_enabled=dump_enabled, dump_cycle=dump_cycle, frame_done=done,
+                       hmove_blank=hmove_blank)
 
 
 def wsync_stall(tia: TIA, cycle: jax.Array) -> jax.Array:

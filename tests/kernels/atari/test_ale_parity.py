@@ -1,10 +1,11 @@
-"""RAM parity with ale-py: the same actions into ALE and into the JAX 2600, the 128 RAM bytes compared every frame.
+"""RAM and screen parity with ale-py: the same actions into ALE and into the JAX 2600, the 128 RAM bytes and the
+210x160 frame of colour values (`getScreen`) compared every frame.
 
 Both sides start from `loadROM` + `reset_game` (ALE's reset procedure: system reset, 60 NOOP
 frames, RESET, mode selection, RESET, starting actions) with sticky actions off and frameskip 1,
 then take the same seeded random actions from the game's minimal set. On the first mismatch the
-failure names the frame, every differing byte (address, ALE, JAX) and the JAX console's last
-TIA/RIOT writes, so the run doubles as the debugging tool: `python -m pytest -p no:xdist
+failure names the frame, every differing RAM byte (address, ALE, JAX), the differing screen's
+region and first pixel, and the JAX console's last TIA/RIOT writes, so the run doubles as the debugging tool: `python -m pytest -p no:xdist
 tests/kernels/atari/test_ale_parity.py -k pong` (short window) or with `--all` (20,000 frames).
 """
 
@@ -29,12 +30,21 @@ class Divergence:
     diffs: list[tuple[int, int, int]]  # (RAM address, ALE byte, JAX byte)
     writes: list[tuple[int, int, int, int]]  # (frame, cycle, address, value), oldest first
     after_reset: bool = False        # found right after a reset (at the start or after a game over)
+    screen: str = ""                 # the screen's differences, if any
 
     def __str__(self) -> str:
-        where = f"after frame {self.frame}" + (" and the reset that followed it" if self.after_reset and self.frame else "")
-        lines = [f"RAM differs {'after the first reset' if self.frame == 0 else where}: "
-                 + ", ".join(f"${a:02X} ale={x:02X} jax={y:02X}" for a, x, y in self.diffs),
-                 "last TIA/RIOT writes of the JAX console (frame, cycle, address, value):"]
+        when = f"after frame {self.frame}"
+        if self.frame == 0:
+            when = "after the first reset"
+        elif self.after_reset:
+            when += " and the reset that followed it"
+        lines = []
+        if self.diffs:
+            ram = ", ".join(f"${a:02X} ale={x:02X} jax={y:02X}" for a, x, y in self.diffs)
+            lines.append(f"RAM differs {when}: {ram}")
+        if self.screen:
+            lines.append(f"screen differs {when}: {self.screen}")
+        lines.append("last TIA/RIOT writes of the JAX console (frame, cycle, address, value):")
         lines += [f"  {f:6d} {c:6d} ${a:04X} {v:02X}" for f, c, a, v in self.writes]
         return "\n".join(lines)
 
@@ -57,20 +67,33 @@ def _writes(emu: M.Emulator) -> list[tuple[int, int, int, int]]:
     return [tuple(int(v) for v in log[i]) for i in order]
 
 
+def screen_difference(want: np.ndarray, got: np.ndarray) -> str:
+    """The differing pixels of two frames of colour values, as a region and the first pixel ("" if none)."""
+    bad = np.argwhere(want != got)
+    if bad.size == 0:
+        return ""
+    (r, c), (r0, c0), (r1, c1) = bad[0], bad.min(0), bad.max(0)
+    return (f"{len(bad)} pixels in rows {r0}-{r1}, columns {c0}-{c1}; "
+            f"first at row {r} column {c}: ale={want[r, c]:#04x} jax={got[r, c]:#04x}")
+
+
 def _compare(frame: int, ale, emu: M.Emulator, after_reset: bool = False) -> Divergence | None:
     want, got = ale.getRAM(), emu.ram()
     diff = np.flatnonzero(want != got)
-    if diff.size == 0:
+    screen = screen_difference(ale.getScreen(), emu.screen()) if emu.machine.pixels else ""
+    if diff.size == 0 and not screen:
         return None
-    return Divergence(frame, [(0x80 + int(i), int(want[i]), int(got[i])) for i in diff], _writes(emu), after_reset)
+    return Divergence(frame, [(0x80 + int(i), int(want[i]), int(got[i])) for i in diff], _writes(emu), after_reset,
+                      screen)
 
 
 def run_parity(game: str, frames: int, seed: int = 0, emu: M.Emulator | None = None) -> tuple[int, Divergence | None]:
-    """Frames matched before the first divergence (and the divergence, or None). At a game over
-    both sides reset (ALE emulates nothing past a terminal frame) and the reset RAM is compared."""
+    """Frames matched before the first divergence (and the divergence, or None). The screen is
+    compared too when `emu` draws pixels (the default emulator does). At a game over both sides
+    reset (ALE emulates nothing past a terminal frame) and the state after the reset is compared."""
     ale = _ale(game)
     if emu is None:
-        emu = M.Emulator(M.Machine.for_rom(ale_py.roms.get_rom_path(game)))
+        emu = M.Emulator(M.Machine.for_rom(ale_py.roms.get_rom_path(game), pixels=True))
     emu.reset()
     actions = [int(a.value) for a in ale.getMinimalActionSet()]
     rng = np.random.default_rng(seed)
@@ -92,10 +115,10 @@ def run_parity(game: str, frames: int, seed: int = 0, emu: M.Emulator | None = N
 
 @pytest.fixture(scope="module", params=["pong", "breakout"])
 def emulator(request):
-    return request.param, M.Emulator(M.Machine.for_rom(ale_py.roms.get_rom_path(request.param)))
+    return request.param, M.Emulator(M.Machine.for_rom(ale_py.roms.get_rom_path(request.param), pixels=True))
 
 
-def test_ram_matches_ale_short(emulator):
+def test_ram_and_screen_match_ale_short(emulator):
     game, emu = emulator
     matched, bad = run_parity(game, SHORT_FRAMES, seed=1, emu=emu)
     assert bad is None, f"{game}: {matched} frames matched\n{bad}"
@@ -103,7 +126,17 @@ def test_ram_matches_ale_short(emulator):
 
 @pytest.mark.full
 @pytest.mark.timeout(7200)  # about 0.1 s per frame for one console on a CPU
-def test_ram_matches_ale_long(emulator):
+def test_ram_and_screen_match_ale_long(emulator):
     game, emu = emulator
     matched, bad = run_parity(game, LONG_FRAMES, seed=2, emu=emu)
     assert bad is None, f"{game}: {matched} frames matched\n{bad}"
+
+
+def test_screen_difference_names_the_region_and_first_pixel():
+    want = np.zeros((210, 160), np.uint8)
+    got = want.copy()
+    assert screen_difference(want, got) == ""
+    got[5, 7] = 0x1E
+    got[9, 3] = 0x44
+    assert screen_difference(want, got) == ("2 pixels in rows 5-9, columns 3-7; "
+                                            "first at row 5 column 7: ale=0x00 jax=0x1e")

@@ -1,0 +1,109 @@
+"""The TIA's pixels: NTSC palette, Stella's object priorities and score mode, VBLANK, HMOVE blanks, mid-line writes."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gymx.kernels.atari import cartridge, palette, tia
+from gymx.kernels.atari import machine as M
+
+BK, PF, P0, P1 = 0x02, 0x44, 0x86, 0xC8  # colour values of COLUBK, COLUPF, COLUP0, COLUP1 in these tests
+
+_write = jax.jit(tia.write, static_argnums=(5, 6))
+_colours = jax.jit(lambda t: tia.colours(t, tia.coverage(t)))
+
+
+def write(t: tia.TIA, reg: int, value: int, cycle: int) -> tia.TIA:
+    """A write with the displayed window starting at the frame's first line."""
+    return _write(t, jnp.int32(reg), jnp.int32(value), jnp.int32(cycle), jnp.asarray(True), 0, t.screen.shape[0] or 1)
+
+
+def _line(ctrlpf: int = 0, pf: int = 0, grp0: int = 0, grp1: int = 0, vblank: int = 0) -> tia.TIA:
+    """Registers for one line: the test colours (COLUBK with bit 0 set), playfield bits `pf` (20
+    bits in beam order), player 0 at column 20 and player 1 at column 60, one copy each."""
+    t = tia.TIA.make()
+    regs = t.regs
+    for reg, value in ((tia.COLUBK, BK | 1), (tia.COLUPF, PF), (tia.COLUP0, P0), (tia.COLUP1, P1),
+                       (tia.CTRLPF, ctrlpf), (tia.VBLANK, vblank)):
+        regs = regs.at[reg].set(value)
+    return t.replace(regs=regs, pf=jnp.int32(pf), grp=jnp.asarray([grp0, grp1], jnp.int32),
+                     pos=jnp.asarray([20, 60, 0, 0, 0], jnp.int32))
+
+
+def test_palette_matches_ale_tables():
+    values = np.array([[0x00, 0x0E, 0x1E, 0x44, 0xFE]], np.uint8)
+    assert np.asarray(palette.rgb(values)).tolist() == [[[0, 0, 0], [236, 236, 236], [252, 252, 84],
+                                                          [184, 50, 50], [252, 224, 112]]]
+    assert np.asarray(palette.grayscale(values)).tolist() == [[0, 236, 233, 90, 220]]
+
+
+def test_players_in_front_of_playfield_and_background():
+    left_pf = 0xFFC00  # the right 10 bits of the 20: columns 40-79 and 120-159
+    row = np.asarray(_colours(_line(pf=left_pf, grp0=0xFF, grp1=0xFF)))
+    assert row[0] == BK                       # register bit 0 is not shown
+    assert row[20:28].tolist() == [P0] * 8    # on background
+    assert row[60:68].tolist() == [P1] * 8    # on playfield
+    assert row[40] == PF and row[59] == PF and row[68] == PF
+
+
+def test_playfield_priority_puts_playfield_and_ball_in_front():
+    row = np.asarray(_colours(_line(ctrlpf=4, pf=0xFFC00, grp0=0xFF, grp1=0xFF)))
+    assert row[20] == P0 and row[60] == PF
+
+
+def test_score_mode_colours_the_halves_with_the_players():
+    row = np.asarray(_colours(_line(ctrlpf=2, pf=0xFFFFF)))
+    assert row[:80].tolist() == [P0] * 80 and row[80:].tolist() == [P1] * 80
+    # The left half's playfield wears COLUP0 and hides player 1.
+    row = np.asarray(_colours(_line(ctrlpf=2, pf=0xFFFFF, grp1=0xFF)))
+    assert row[60] == P0
+    # Under priority the score colours stay only while nothing but the playfield is enabled.
+    assert np.asarray(_colours(_line(ctrlpf=6, pf=0xFFFFF)))[10] == P0
+    assert np.asarray(_colours(_line(ctrlpf=6, pf=0xFFFFF, grp1=0x01)))[10] == PF
+
+
+def test_vblank_is_black():
+    assert not np.asarray(_colours(_line(pf=0xFFFFF, grp0=0xFF, vblank=2))).any()
+
+
+def test_mid_line_colour_write_splits_the_line():
+    t = tia.TIA.make(2)
+    t = write(t, tia.COLUBK, 0x10, 1)
+    t = write(t, tia.COLUBK, 0x20, 40)     # clock 120: column 52 onwards
+    t = write(t, tia.COLUBK, 0x30, 76 + 70)  # clock 438: column 142 of line 1
+    t = write(t, tia.VSYNC, 0, 76 * 3)
+    screen = np.asarray(t.screen)
+    assert screen[0, :52].tolist() == [0x10] * 52
+    assert screen[0, 52:].tolist() == [0x20] * 108
+    assert screen[1, :142].tolist() == [0x20] * 142 and screen[1, 142:].tolist() == [0x30] * 18
+
+
+def test_hmove_in_horizontal_blank_blanks_eight_columns_once():
+    t = write(tia.TIA.make(2), tia.COLUBK, 0x10, 1)
+    t = write(t, tia.HMOVE, 0, 3)
+    t = write(t, tia.VSYNC, 0, 76 * 3)
+    screen = np.asarray(t.screen)
+    assert screen[0, :8].tolist() == [0] * 8 and screen[0, 8:].tolist() == [0x10] * 152
+    assert screen[1].tolist() == [0x10] * 160
+    # Strobed in the visible part of the line, HMOVE blanks nothing.
+    t = write(tia.TIA.make(2), tia.COLUBK, 0x10, 1)
+    t = write(write(t, tia.HMOVE, 0, 40), tia.VSYNC, 0, 76 * 3)
+    assert (np.asarray(t.screen) == 0x10).all()
+
+
+def test_no_screen_unless_asked():
+    assert tia.TIA.make().screen.shape == (0, 160)
+    assert tia.TIA.make(210).screen.shape == (210, 160)
+    with pytest.raises(ValueError, match="screen lines must be >= 0"):
+        tia.TIA.make(-1)
+    cart = cartridge.detect(bytes(range(256)) * 16)
+    assert M.Machine(cart).new_tia().screen.shape == (0, 160)
+    assert M.Machine(cart, pixels=True).new_tia().screen.shape == (210, 160)
+    # Only the screen call of a pixel-less emulator matters here, not its 60 start-up frames.
+    blind = M.Emulator.__new__(M.Emulator)
+    blind.machine = M.Machine(cart)
+    with pytest.raises(ValueError, match="draws no pixels"):
+        blind.screen()
