@@ -214,8 +214,10 @@ def test_continuous_mountain_car_reward_terms():
     env = ContinuousMountainCar()
     _, reset_ts = env.reset(jax.random.key(0))
     state = MountainCarState(position=jnp.float32(0.44), velocity=jnp.float32(0.07))
-    # Past the throttle's clip: the dynamics see 1, the cost sees 2.
-    _, ts = env.step(state, jnp.array([2.0]))
+    # Past the throttle's clip, traced (an eager step refuses it): the dynamics see 1, the cost sees 2.
+    with pytest.raises(ValueError, match=r"out of bounds"):
+        env.step(state, jnp.array([2.0]))
+    _, ts = jax.jit(env.step)(state, jnp.array([2.0]))
     assert bool(ts.terminated)
     assert set(ts.info) == set(reset_ts.info) == {"reward_goal", "reward_ctrl"}
     np.testing.assert_allclose([ts.info["reward_goal"], ts.info["reward_ctrl"]], [100.0, -0.4], rtol=1e-6)
@@ -226,7 +228,8 @@ def test_pendulum_reward_terms_and_no_termination():
     env = Pendulum()
     _, reset_ts = env.reset(jax.random.key(0))
     state = PendulumState(theta=jnp.float32(7.0), theta_dot=jnp.float32(-3.0))
-    next_state, ts = env.step(state, jnp.array([5.0]))
+    # A torque past the bound, traced (an eager step refuses it): the dynamics and the cost see it clipped to 2.
+    next_state, ts = jax.jit(env.step)(state, jnp.array([5.0]))
     assert set(ts.info) == set(reset_ts.info) == {"reward_angle", "reward_velocity", "reward_ctrl"}
     expected = {"reward_angle": -((7.0 - 2 * math.pi) ** 2), "reward_velocity": -0.9, "reward_ctrl": -0.004}
     for name, value in expected.items():

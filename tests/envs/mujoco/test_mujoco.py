@@ -156,7 +156,7 @@ def test_line_search_early_exit_gives_mjx_own_results_bit_for_bit() -> None:
 
 def test_wrong_action_shape_is_named() -> None:
     state, _ = RESET(jax.random.key(0))
-    with pytest.raises(ValueError, match=r"action shape must be \(1,\), got \(2,\)"):
+    with pytest.raises(ValueError, match=r"expected shape \(1,\), got \(2,\)"):
         ENV.step(state, jnp.zeros(2))
 
 
