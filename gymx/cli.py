@@ -79,6 +79,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     import jax
 
+    from gymx.monitor.plot import plot_learning_curves
     from gymx.train import agents, checkpoint, config, episodes, rundir, runner
 
     if (args.seeds is not None and args.seeds <= 0) or (args.chunks is not None and args.chunks <= 0):
@@ -106,7 +107,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 },
             )
             out, agent, seeds, states = Path(args.out), resumed.last.agent, resumed.last.seeds, resumed.last.states
-            chunks, select_episodes, wall_before = resumed.chunks, resumed.select_episodes, resumed.wall_s
+            chunks, select_episodes, wall_before, logs = resumed.chunks, resumed.select_episodes, resumed.wall_s, resumed.logs
         else:
             agent = agents.make(args.algo, args.env_id, cfg)
             first, count = 0 if args.seed is None else args.seed, 1 if args.seeds is None else args.seeds
@@ -115,6 +116,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             select_episodes = 20 if args.select_episodes is None else args.select_episodes
             wall_before = 0.0
             out = rundir.prepare_new(args.out, args.overwrite) if args.out else rundir.create_default(args.algo, args.env_id)
+            logs = rundir.open_logs(out, agent, seeds)
     except (rundir.RunDirError, checkpoint.CheckpointError, FileNotFoundError, ValueError) as error:
         print(f"gymx train: {error}", file=sys.stderr)
         return 2
@@ -127,22 +129,30 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if best is not None and resumed is not None and resumed.best is not None:
         best.restore(resumed.best.states, resumed.best.run["returns"], resumed.best.run["iterations"])
     bar = runner.ProgressBar(total, enabled=not args.quiet)
-    with open(out / rundir.EPISODES, "a") as log:
 
-        def on_chunk(report: runner.ChunkReport) -> None:
-            first = report.iterations_done - per_chunk
-            wall_s = wall_before + report.wall_s
-            episodes.write_jsonl(episodes.episode_records(report.logs, seeds, first, agent.env.num_envs, wall_s), log)
-            logged_bytes = rundir.sync(log)
-            # best.npz before checkpoint.npz: a run killed in between trains this chunk again and chooses the same.
-            if best is not None and best.consider(report.states, report.iterations_done).any():
-                best_run = {"returns": best.returns.tolist(), "iterations": best.iterations.tolist(), "select_episodes": select_episodes}
-                checkpoint.save(out / rundir.BEST, agent, best.states, seeds, best_run)
-            run = {"chunks": chunks, "select_episodes": select_episodes, "iterations_done": report.iterations_done, "episodes_bytes": logged_bytes, "wall_s": wall_s}
-            checkpoint.save(out / rundir.CHECKPOINT, agent, report.states, seeds, run)
-            bar.update(report.env_steps, report.mean_return, wall_s)
+    def on_chunk(report: runner.ChunkReport) -> None:
+        wall_s = wall_before + report.wall_s
+        chunk_episodes = episodes.episode_records(report.logs, report.iterations_done - per_chunk, agent.env.num_envs)
+        for seed_log, found in zip(logs, chunk_episodes):
+            seed_log.append(found.env_index, found.returns, found.lengths, found.env_steps, wall_s)
+        # best.npz before checkpoint.npz: a run killed in between trains this chunk again and chooses the same.
+        if best is not None and best.consider(report.states, report.iterations_done).any():
+            best_run = {"returns": best.returns.tolist(), "iterations": best.iterations.tolist(), "select_episodes": select_episodes}
+            checkpoint.save(out / rundir.BEST, agent, best.states, seeds, best_run)
+        run = {
+            "chunks": chunks,
+            "select_episodes": select_episodes,
+            "iterations_done": report.iterations_done,
+            "episode_logs": rundir.log_positions(logs),
+            "wall_s": wall_s,
+        }
+        checkpoint.save(out / rundir.CHECKPOINT, agent, report.states, seeds, run)
+        bar.update(report.env_steps, report.mean_return, wall_s)
 
-        states, wall_s = runner.train_seeds(agent, seeds, chunks, on_chunk, states)
+    # An interrupted run leaves its logs unclosed: their manifests say so, and --resume goes on from the checkpoint.
+    states, wall_s = runner.train_seeds(agent, seeds, chunks, on_chunk, states)
+    for seed_log in logs:
+        seed_log.close()
     bar.close()
     saved_files = f"checkpoint {out / rundir.CHECKPOINT}" + ("" if best is None else f", best policy {out / rundir.BEST}")
     print(f"trained in {wall_before + wall_s:.1f} s (compile included); {saved_files}")
@@ -160,7 +170,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             )
         print(runner.threshold_summary(agent.env_id, seeds, returns))
     if not args.no_plot:
-        episodes.plot_learning_curve(episodes.read_jsonl(out / rundir.EPISODES), out / rundir.CURVE, f"{agent.algo} {agent.env_id}")
+        plot_learning_curves([str(out)], str(out / rundir.CURVE), title=f"{agent.algo} {agent.env_id}, {len(seeds)} seed(s)")
         print(f"learning curve {out / rundir.CURVE}")
     return 0
 
@@ -266,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--chunks", type=int, default=None, help="compiled chunks; progress, logs and checkpoints between them (default 20)")
     train.add_argument("--out", default=None, help="output folder, refused if not empty (default: a new runs/ALGO-ID-TIME-SUFFIX)")
     existing = train.add_mutually_exclusive_group()
-    existing.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint, appending to its episode log")
+    existing.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint, appending to its episode logs")
     existing.add_argument("--overwrite", action="store_true", help="replace the run files in a non-empty --out")
     train.add_argument(
         "--select-episodes",

@@ -162,6 +162,26 @@ class EpisodeLog:
             raise
         self.size = len(data)
 
+    @classmethod
+    def reopen(cls, path: str, header: dict, size: int, blocks: int) -> EpisodeLog:
+        """The log at `path` (written with `header`) cut back to its first `size` bytes, which hold `blocks` blocks; appends go on from there.
+
+        For a run taken up again from a point it recorded (`size`, `blocks`): the blocks written
+        after that point are dropped, and the next block is numbered `blocks + 1`.
+        """
+        actual = os.path.getsize(path)
+        if actual < size:
+            raise ValueError(f"{path}: {actual} bytes, shorter than the {size} to go on from")
+        self = cls.__new__(cls)
+        self.path, self.blocks, self.size = path, blocks, size
+        self._magics = {RECORD_DTYPE: BLOCK_MAGIC}
+        if header.get("summary_dtype") is not None:
+            self._magics[_record_dtype(header["summary_dtype"])] = SUMMARY_MAGIC
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        os.ftruncate(self._fd, size)
+        os.fsync(self._fd)
+        return self
+
     def append(self, records: np.ndarray) -> int:
         """Appends `records` (`RECORD_DTYPE`, or the summary dtype) as one block, with one write and an fsync; returns how many."""
         if len(records):

@@ -8,7 +8,7 @@
 Or, purejaxrl-style, `jax.jit(jax.vmap(agent.run))(runner.seed_keys(range(8)))`. Modules:
 `ppo`, `dqn` (one algorithm each), `networks` (MLP and distributions), `replay` (device replay
 buffer), `config` (TOML -> frozen dataclass), `runner` (chunked training, resuming, evaluation,
-the best policy), `episodes` (JSONL episode logs, learning curves), `checkpoint` (save/load),
-`rundir` (a run's folder: new, resumed or overwritten). Needs the `train` extra (optax;
+the best policy), `episodes` (the finished episodes a chunk reports), `checkpoint` (save/load),
+`rundir` (a run's folder, a Monitor directory: new, resumed or overwritten). Needs the `train` extra (optax;
 matplotlib for the plot).
 """

@@ -2,7 +2,7 @@
 
 The file holds the state's leaves as arrays `leaf_0 ... leaf_k` (in pytree order) and a JSON
 string `meta` with the algorithm, env id, seeds, the full config and, for a run in progress, the
-run's bookkeeping (`run`: chunking, iterations done, how much of the episode log belongs to this
+run's bookkeeping (`run`: chunking, iterations done, how much of each seed's episode log belongs to this
 state). The state is the whole of training: parameters, optimiser state with its step count, the
 envs, replay buffer and PRNG key, so training continued from a checkpoint is the run that was
 checkpointed. Loading rebuilds the agent from `meta`, finds the state's structure with

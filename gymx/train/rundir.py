@@ -1,35 +1,39 @@
 """A training run's folder: created fresh, continued (`--resume`) or replaced (`--overwrite`), never clobbered by accident.
 
 A run writes `checkpoint.npz` (the last state, rewritten after every chunk), `best.npz` (each
-agent's best state by greedy evaluation), `episodes.jsonl` (one record per finished episode) and
-`learning_curve.png`. A folder that holds anything is refused unless the run resumes it or is told
-to overwrite it; default folder names carry the time and a random suffix and are created
-atomically, so two runs started in the same second get two folders.
+agent's best state by greedy evaluation), one Monitor run per seed (`gymx.episodes.seedS.bin`
+and `gymx.manifest.seedS.json`: one record per finished episode, see `gymx.monitor.RunLog`),
+so the folder is a Monitor directory that `gymx plot`, `gymx monitor summary` and
+`export_gym_files` read, and `learning_curve.png`. A folder that holds anything is refused unless
+the run resumes it or is told to overwrite it; default folder names carry the time and a random
+suffix and are created atomically, so two runs started in the same second get two folders.
 
-Order of writes after each chunk: its episodes are appended to the log and synced, then `best.npz`
-(when a best policy changed), then `checkpoint.npz`, whose run bookkeeping records the iterations
-done and the log's length. A run stopped anywhere resumes from the last checkpoint: the log is cut
-back to that length and the chunks after it are trained again, to the same states and episodes,
-so the resumed run's files are the uninterrupted run's (wall times apart).
+Order of writes after each chunk: its episodes are appended to each seed's log (one block each,
+synced), then `best.npz` (when a best policy changed), then `checkpoint.npz`, whose run
+bookkeeping records the iterations done and each log's length and block count. A run stopped
+anywhere resumes from the last checkpoint: each log is cut back to that length and the chunks
+after it are trained again, to the same states and episodes, so the resumed run's files are the
+uninterrupted run's (wall times apart).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import secrets
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gymx.monitor import RunLog, log
 from gymx.train import checkpoint, config
+from gymx.train.runner import Agent
 
 CHECKPOINT = "checkpoint.npz"
 BEST = "best.npz"
-EPISODES = "episodes.jsonl"
 CURVE = "learning_curve.png"
-RUN_FILES = (CHECKPOINT, BEST, EPISODES, CURVE, CHECKPOINT + ".partial", BEST + ".partial")
+RUN_FILES = (CHECKPOINT, BEST, CURVE, CHECKPOINT + ".partial", BEST + ".partial")
+MONITOR_FILES = (log.MANIFEST_PREFIX + "*.json", log.EPISODES_PREFIX + "*.bin")
 
 
 class RunDirError(ValueError):
@@ -53,7 +57,7 @@ def create_default(algo: str, env_id: str, root: str | Path = "runs", attempts: 
 def prepare_new(out: str | Path, overwrite: bool) -> Path:
     """`out` ready for a new run: created if missing; refused if it holds anything, unless `overwrite`.
 
-    Overwriting deletes the files a run writes (`RUN_FILES`) and leaves any others alone.
+    Overwriting deletes the files a run writes (`RUN_FILES` and the Monitor runs) and leaves any others alone.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -66,6 +70,9 @@ def prepare_new(out: str | Path, overwrite: bool) -> Path:
             )
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
+        for pattern in MONITOR_FILES:
+            for path in out.glob(pattern):
+                path.unlink()
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -80,10 +87,11 @@ class Resumed:
     select_episodes: int
     iterations_done: int
     wall_s: float  # spent by the earlier parts of the run
+    logs: list[RunLog]  # each seed's Monitor run, cut back to the checkpoint and open for appending
 
 
 def resume(out: str | Path, requested: Mapping[str, Any]) -> Resumed:
-    """The run in `out`, ready to continue: its episode log cut back to what its checkpoint accounts for.
+    """The run in `out`, ready to continue: its episode logs cut back to what its checkpoint accounts for.
 
     `requested` maps a setting's name (as the command line spells it) to the value asked for, None
     where none was; the run continues with its saved settings, so any other value is an error.
@@ -118,21 +126,32 @@ def resume(out: str | Path, requested: Mapping[str, Any]) -> Resumed:
         if not (out / BEST).is_file():
             raise RunDirError(f"{out} has no {BEST}, which its checkpoint's run wrote: cannot resume choosing the best policy")
         best = checkpoint.read(out / BEST)
-    _cut_episode_log(out / EPISODES, run["episodes_bytes"])
-    return Resumed(last, best, run["chunks"], run["select_episodes"], run["iterations_done"], run["wall_s"])
+    if "episode_logs" not in run:
+        raise RunDirError(f"{path} was written by a gymx that logged episodes to episodes.jsonl: start a new run (--overwrite)")
+    missing = [seed for seed in last.seeds if run_id(seed) not in run["episode_logs"]]
+    if missing:
+        raise RunDirError(f"{path} accounts for no episode log of seeds {missing}")
+    logs = []
+    try:
+        for seed in last.seeds:
+            size, blocks = run["episode_logs"][run_id(seed)]
+            # Episodes of a chunk logged but not checkpointed are trained, and logged, again.
+            logs.append(RunLog.reopen(str(out), run_id(seed), size, blocks))
+    except ValueError as error:
+        raise RunDirError(f"{out}: cannot go on with the episode log of its checkpoint: {error}") from None
+    return Resumed(last, best, run["chunks"], run["select_episodes"], run["iterations_done"], run["wall_s"], logs)
 
 
-def _cut_episode_log(path: Path, length: int) -> None:
-    # Episodes of a chunk logged but not checkpointed are trained, and logged, again.
-    size = path.stat().st_size if path.is_file() else 0
-    if size < length:
-        raise RunDirError(f"{path}: {size} bytes, shorter than the {length} its checkpoint accounts for")
-    with open(path, "r+b") as file:
-        file.truncate(length)
+def run_id(seed: int) -> str:
+    """The Monitor run id of a seed's episodes."""
+    return f"seed{seed}"
 
 
-def sync(file: Any) -> int:
-    """Flushes `file` to the disk; returns its size in bytes (what a checkpoint taken now accounts for)."""
-    file.flush()
-    os.fsync(file.fileno())
-    return os.fstat(file.fileno()).st_size
+def open_logs(out: str | Path, agent: Agent, seeds: list[int]) -> list[RunLog]:
+    """A new Monitor run per seed in `out`, mode "training", with the seed and the algorithm in its manifest."""
+    return [RunLog(str(out), run_id(seed), agent.env, seed=seed, algorithm_id=agent.algo) for seed in seeds]
+
+
+def log_positions(logs: list[RunLog]) -> dict[str, list[int]]:
+    """Each log's length and block count, by run id: the checkpoint's record of what it accounts for."""
+    return {opened.run_id: [opened.size, opened.blocks] for opened in logs}

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from gymx.cli import main
+from gymx.monitor import export_gym_files, load_results
 from gymx.train import agents, checkpoint, config, runner
 from gymx.train.ppo import PPOConfig
 
@@ -55,17 +56,53 @@ def test_configs_are_complete_data_files() -> None:
         cfg.gamma = 0.5  # type: ignore[misc]
 
 
-def test_train_then_eval_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_writes_a_monitor_directory_then_eval_reads_its_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What the training loop itself counted, chunk by chunk, per seed.
+    counted = np.zeros(2, np.int64)
+    real_train_seeds = runner.train_seeds
+
+    def counting(agent, seeds, chunks, on_chunk, states):  # type: ignore[no-untyped-def]
+        def count_then_log(report: runner.ChunkReport) -> None:
+            counted[:] += np.asarray(report.logs.episodes).sum(axis=1)
+            on_chunk(report)
+
+        return real_train_seeds(agent, seeds, chunks, count_then_log, states)
+
+    monkeypatch.setattr(runner, "train_seeds", counting)
     out = tmp_path / "run"
     args = ["train", "ppo", "CartPole-v1", "--seeds", "2", "--total-steps", "2048", "--chunks", "2", "--out", str(out), "--eval-episodes", "4", "--quiet"]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "mean return" in printed and (out / "learning_curve.png").stat().st_size > 1000
-    records = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
-    assert records and {r["seed"] for r in records} == {0, 1}
-    assert set(records[0]) == {"seed", "env", "return", "length", "env_steps", "wall_s"}
-    assert all(r["return"] == r["length"] for r in records)  # CartPole: +1 per step
-    assert max(r["env_steps"] for r in records) <= 2048 and all(0 <= r["env"] < 8 for r in records)
+    assert not list(out.glob("*.jsonl"))
+
+    results = load_results(str(out))
+    assert [(m["run_id"], m["seed"], m["algorithm_id"], m["mode"], m["closed"]) for m in results.manifests] == [
+        ("seed0", 0, "ppo", "training", True),
+        ("seed1", 1, "ppo", "training", True),
+    ]
+    runs = results.runs()
+    assert [len(run) for run in runs] == counted.tolist() and counted.min() > 0
+    for run in runs:
+        order = np.argsort(run.episode)
+        np.testing.assert_array_equal(run.episode[order], np.arange(len(run)))
+        np.testing.assert_array_equal(run.returns, run.lengths)  # CartPole: +1 per step
+        assert run.steps.max() <= 2048 and run.env_index.min() >= 0 and run.env_index.max() < 8
+        for env in np.unique(run.env_index):  # each env's episodes numbered 0, 1, ... in the order they ended
+            mine = np.sort(run.env_episode[run.env_index == env])
+            np.testing.assert_array_equal(mine, np.arange(len(mine)))
+
+    assert main(["plot", str(out), "--out", str(tmp_path / "curve.png")]) == 0
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+    assert main(["monitor", "summary", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "seed0" in table and "seed1" in table and "did not close" not in table
+    written = export_gym_files(str(out), str(tmp_path / "gym"))
+    stats = json.loads((tmp_path / "gym" / "openaigym.episode_batch.seed1.stats.json").read_text())
+    assert len(written) == 4 and len(stats["episode_rewards"]) == counted[1] and set(stats["episode_types"]) == {"t"}
+
     assert main(["eval", str(out / "checkpoint.npz"), "--episodes", "3"]) == 0
     assert "mean return" in capsys.readouterr().out
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from gymx.cli import main
+from gymx.monitor import RunLog, load_results, log
 from gymx.train import agents, checkpoint, rundir, runner
 
 TINY = ["--total-steps", "1024", "--chunks", "4", "--eval-episodes", "2", "--select-episodes", "2", "--no-plot", "--quiet"]
@@ -25,9 +26,14 @@ def arrays(path: Path) -> dict[str, np.ndarray]:
         return {name: file[name] for name in file.files if name != "meta"}
 
 
-def records(out: Path) -> list[dict]:
-    # wall_s is the host's clock; everything else in a record is the run's.
-    return [{k: v for k, v in json.loads(line).items() if k != "wall_s"} for line in (out / "episodes.jsonl").read_text().splitlines()]
+def records(out: Path) -> dict[str, list[tuple]]:
+    """Each seed's logged episodes, as read back from its Monitor run, without the host's clock."""
+    runs = {}
+    for run in load_results(str(out)).runs():
+        assert not run.damaged, run.damaged
+        fields = (run.env_index, run.env_episode, run.episode, run.returns, run.lengths, run.steps)
+        runs[run.manifests[0]["run_id"]] = sorted(zip(*(field.tolist() for field in fields)), key=lambda r: r[2])
+    return runs
 
 
 def test_a_non_empty_out_folder_is_refused_before_training(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,8 +85,19 @@ def test_resume_after_an_interruption_ends_where_the_uninterrupted_run_ends(
         train(cut, "--seeds", "2")
     monkeypatch.setattr(runner.ProgressBar, "update", real_update)
     assert checkpoint.read(cut / "checkpoint.npz").run["iterations_done"] == 2
-    with open(cut / "episodes.jsonl", "a") as log:  # as if killed after logging a chunk it did not checkpoint
-        log.write('{"seed": 0, "env": 0, "return": 1.0}\n')
+    assert sorted(load_results(str(cut)).unclosed) == ["seed0", "seed1"]  # the interrupted run did not close its logs
+    seed1_log = Path(log.episodes_path(str(cut), "seed1"))
+    kept = seed1_log.read_bytes()
+    seed1_log.write_bytes(kept[:-10])  # shorter than the checkpoint accounts for
+    assert train(cut, "--resume") == 2
+    error = capsys.readouterr().err
+    assert "cannot go on with the episode log of its checkpoint" in error and "seed1.bin" in error and "shorter than" in error
+    seed1_log.write_bytes(kept)
+    # As if killed after logging a chunk it did not checkpoint: one block more in seed 0's log.
+    size, blocks = checkpoint.read(cut / "checkpoint.npz").run["episode_logs"]["seed0"]
+    extra = RunLog.reopen(str(cut), "seed0", size, blocks)
+    assert extra.append(np.array([0]), np.array([1.0]), np.array([1]), np.array([10**9]), 1.0) == 1
+    assert sum(1 for e in log.read_log(log.episodes_path(str(cut), "seed0"), "seed0")[1] if e["steps"] == 10**9) == 1
 
     assert train(cut, "--seeds", "3", "--resume") == 2  # settings of the saved run cannot change
     assert "--seeds 3 (saved run: 2)" in capsys.readouterr().err
@@ -91,12 +108,12 @@ def test_resume_after_an_interruption_ends_where_the_uninterrupted_run_ends(
         assert expected.keys() == resumed.keys()
         for key in expected:
             np.testing.assert_array_equal(resumed[key], expected[key], err_msg=f"{name} {key}")
-    assert records(cut) == records(whole)
+    assert records(whole)["seed0"] and records(whole)["seed1"] and records(cut) == records(whole)
     assert main(["eval", str(cut / "best.npz"), "--episodes", "1"]) == 0
     assert "ppo on CartPole-v1, seeds [0, 1]" in capsys.readouterr().out
 
     assert train(whole, "--seeds", "1", "--overwrite") == 0
-    assert checkpoint.read(whole / "checkpoint.npz").seeds == [0] and {r["seed"] for r in records(whole)} == {0}
+    assert checkpoint.read(whole / "checkpoint.npz").seeds == [0] and set(records(whole)) == {"seed0"}
 
 
 def test_best_policy_keeps_each_agents_best_state_later_on_ties() -> None:
