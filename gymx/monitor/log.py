@@ -43,6 +43,7 @@ import glob
 import json
 import os
 import struct
+import sys
 import tempfile
 import warnings
 import zlib
@@ -106,6 +107,53 @@ def summary_dtype(num_envs: int, bins: int) -> np.dtype:
         ("length_mean", "<f8"), ("length_std", "<f8"), ("length_min", "<i4"), ("length_max", "<i4"),
         ("return_hist", "<i8", (bins,)), ("length_hist", "<i8", (bins,)), ("last_return", "<f4", (num_envs,)),
     ])  # fmt: skip
+
+
+def new_manifest(run_id: str, vec_env: Any, seed: int | None, algorithm_id: str | None, mode: str, start_timestamp: float, **extra: Any) -> dict:
+    """The manifest of a run that has written nothing yet: what `Monitor` and `RunLog` start from.
+
+    vec_env: the batch the episodes come from (its spec, size and auto-reset mode are recorded);
+    extra: fields of the writer's own (e.g. the Monitor's `capacity_steps`, summary settings).
+    """
+    import jax  # here, not at the top: reading logs needs numpy alone
+
+    from gymx import __version__
+
+    spec = vec_env.spec
+    spec_fields = None
+    if spec is not None:
+        spec_fields = dataclasses.asdict(spec)
+        spec_fields["entry_point"] = spec.entry_point if isinstance(spec.entry_point, str) else repr(spec.entry_point)
+    return {
+        "format": FORMAT,
+        "run_id": run_id,
+        "gymx_version": __version__,
+        "jax_version": jax.__version__,
+        "env_id": None if spec is None else spec.id,
+        "env_version": None if spec is None else spec.version,
+        "env_spec": spec_fields,
+        "num_envs": vec_env.num_envs,
+        "autoreset_mode": vec_env.autoreset_mode.name,
+        "seed": seed,
+        "algorithm_id": algorithm_id,
+        "mode": mode,
+        "command_line": list(sys.argv),
+        "pid": os.getpid(),
+        "start_timestamp": start_timestamp,
+        "episodes_file": os.path.basename(episodes_path("", run_id)),
+        "record_dtype": RECORD_DTYPE.descr,
+        "episode_mode": "records",
+        "summary_dtype": None,
+        "summary": None,
+        **extra,
+        "episodes": 0,
+        "blocks": 0,
+        "overflowed_steps": 0,
+        "overflowed_episodes": 0,
+        "dropped_frames": 0,
+        "videos": [],
+        "closed": False,
+    }
 
 
 def manifest_path(directory: str, run_id: str) -> str:

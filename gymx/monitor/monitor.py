@@ -56,7 +56,6 @@ import dataclasses
 import functools
 import itertools
 import os
-import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -225,36 +224,18 @@ class Monitor(VecWrapper):
         # The last flush's encoded block and its background write (None: that write failed; the next flush retries it).
         self._pending: tuple[np.ndarray, int, Future | None] | None = None
         episodes_file = log.episodes_path(directory, self.run_id)
-        self.manifest = {
-            "format": log.FORMAT,
-            "run_id": self.run_id,
-            "gymx_version": _gymx_version(),
-            "jax_version": jax.__version__,
-            "env_id": self.env_id,
-            "env_version": self.env_version,
-            "env_spec": _spec_dict(spec),
-            "num_envs": vec_env.num_envs,
-            "autoreset_mode": vec_env.autoreset_mode.name,
-            "seed": seed,
-            "algorithm_id": algorithm_id,
-            "mode": mode,
-            "command_line": list(sys.argv),
-            "pid": os.getpid(),
-            "start_timestamp": now,
-            "episodes_file": os.path.basename(episodes_file),
-            "record_dtype": log.RECORD_DTYPE.descr,
-            "capacity_steps": self.capacity_steps,
-            "episode_mode": episodes,
-            "summary_dtype": None if self.summary is None else log.summary_dtype(vec_env.num_envs, self.summary.bins).descr,
-            "summary": None if self.summary is None else dataclasses.asdict(self.summary),
-            "episodes": 0,
-            "blocks": 0,
-            "overflowed_steps": 0,
-            "overflowed_episodes": 0,
-            "dropped_frames": 0,
-            "videos": [],
-            "closed": False,
-        }
+        self.manifest = log.new_manifest(
+            self.run_id,
+            vec_env,
+            seed,
+            algorithm_id,
+            mode,
+            now,
+            capacity_steps=self.capacity_steps,
+            episode_mode=episodes,
+            summary_dtype=None if self.summary is None else log.summary_dtype(vec_env.num_envs, self.summary.bins).descr,
+            summary=None if self.summary is None else dataclasses.asdict(self.summary),
+        )
         self._log = log.EpisodeLog(episodes_file, self.manifest)
         self._write_manifest()
 
@@ -644,17 +625,3 @@ def _emptied(state: MonitorState, token: int) -> MonitorState:
 
     frames = None if state.frames is None else state.frames.replace(count=zero(), overflow=zero())
     return state.replace(episodes=state.episodes.replace(row=zero(), token=jnp.asarray(token, jnp.int32)), frames=frames)
-
-
-def _spec_dict(spec: Any) -> dict | None:
-    if spec is None:
-        return None
-    fields = dataclasses.asdict(spec)
-    fields["entry_point"] = spec.entry_point if isinstance(spec.entry_point, str) else repr(spec.entry_point)
-    return fields
-
-
-def _gymx_version() -> str:
-    import gymx
-
-    return gymx.__version__

@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from typing import Any
 
-import jax
 import numpy as np
 
 from gymx.monitor import log
-from gymx.monitor.monitor import _gymx_version, _spec_dict
 
 
 class RunLog:
@@ -48,38 +45,9 @@ class RunLog:
         if mode not in log.MODES:
             raise ValueError(f"mode must be one of {log.MODES}, got {mode!r}")
         os.makedirs(directory, exist_ok=True)
-        spec = vec_env.spec
         episodes_file = log.episodes_path(directory, run_id)
         self.directory, self.run_id = directory, run_id
-        self.manifest = {
-            "format": log.FORMAT,
-            "run_id": run_id,
-            "gymx_version": _gymx_version(),
-            "jax_version": jax.__version__,
-            "env_id": None if spec is None else spec.id,
-            "env_version": None if spec is None else spec.version,
-            "env_spec": _spec_dict(spec),
-            "num_envs": vec_env.num_envs,
-            "autoreset_mode": vec_env.autoreset_mode.name,
-            "seed": seed,
-            "algorithm_id": algorithm_id,
-            "mode": mode,
-            "command_line": list(sys.argv),
-            "pid": os.getpid(),
-            "start_timestamp": time.time(),
-            "episodes_file": os.path.basename(episodes_file),
-            "record_dtype": log.RECORD_DTYPE.descr,
-            "episode_mode": "records",
-            "summary_dtype": None,
-            "summary": None,
-            "episodes": 0,
-            "blocks": 0,
-            "overflowed_steps": 0,
-            "overflowed_episodes": 0,
-            "dropped_frames": 0,
-            "videos": [],
-            "closed": False,
-        }
+        self.manifest = log.new_manifest(run_id, vec_env, seed, algorithm_id, mode, time.time())
         self._env_episodes = np.zeros(vec_env.num_envs, np.int64)
         self._log = log.EpisodeLog(episodes_file, self.manifest)
         self._write_manifest()
