@@ -69,7 +69,7 @@ BLOCK_MAGIC = b"GXB3"
 SUMMARY_MAGIC = b"GXS3"
 _FILE_HEADER = struct.Struct("<8sII")  # magic, length of the JSON, its CRC32
 _BLOCK_HEADER = struct.Struct("<4sIII")  # magic, sequence number, records, CRC32 of the records
-_BLOCK_HEADER_SIZE = _BLOCK_HEADER.size + 4  # and the CRC32 of those 16 bytes
+BLOCK_HEADER_SIZE = _BLOCK_HEADER.size + 4  # and the CRC32 of those 16 bytes
 _MANIFEST_KEYS = ("run_id", "start_timestamp", "mode", "record_dtype")
 _GYM_EPISODE_TYPES = {"training": "t", "evaluation": "e"}
 
@@ -245,12 +245,12 @@ class EpisodeLog:
         if magic is None:
             raise TypeError(f"log records must have one of the dtypes {list(self._magics)}, got {records.dtype}")
         # Header and records in one buffer, so one write puts the whole block in the file.
-        block = np.empty(_BLOCK_HEADER_SIZE + records.nbytes, np.uint8)
-        payload = block[_BLOCK_HEADER_SIZE:]
+        block = np.empty(BLOCK_HEADER_SIZE + records.nbytes, np.uint8)
+        payload = block[BLOCK_HEADER_SIZE:]
         payload[:] = np.ascontiguousarray(records).view(np.uint8)
         head = _BLOCK_HEADER.pack(magic, self.blocks + 1, len(records), zlib.crc32(payload))
         block[: _BLOCK_HEADER.size] = np.frombuffer(head, np.uint8)
-        block[_BLOCK_HEADER.size : _BLOCK_HEADER_SIZE] = np.frombuffer(struct.pack("<I", zlib.crc32(head)), np.uint8)
+        block[_BLOCK_HEADER.size : BLOCK_HEADER_SIZE] = np.frombuffer(struct.pack("<I", zlib.crc32(head)), np.uint8)
         return block
 
     def write(self, block: np.ndarray) -> None:
@@ -332,12 +332,12 @@ def _record_dtype(descr: Any) -> np.dtype:
     return np.dtype([tuple(tuple(part) if isinstance(part, list) else part for part in field) for field in descr])
 
 
-def _parse_block(data: bytes, at: int, itemsizes: dict[bytes, int]) -> tuple[bytes, int, int, int] | str:
+def parse_block(data: bytes, at: int, itemsizes: dict[bytes, int]) -> tuple[bytes, int, int, int] | str:
     """(magic, sequence number, records, end offset) of an intact block at `at`, else why there is none.
 
     itemsizes: the record size of each block kind (magic) the file may hold.
     """
-    if len(data) - at < _BLOCK_HEADER_SIZE:
+    if len(data) - at < BLOCK_HEADER_SIZE:
         return "an incomplete block header at the end of the file (a write cut short)"
     magic, seq, count, payload_crc = _BLOCK_HEADER.unpack_from(data, at)
     if magic not in itemsizes:
@@ -345,10 +345,10 @@ def _parse_block(data: bytes, at: int, itemsizes: dict[bytes, int]) -> tuple[byt
     (header_crc,) = struct.unpack_from("<I", data, at + _BLOCK_HEADER.size)
     if header_crc != zlib.crc32(memoryview(data)[at : at + _BLOCK_HEADER.size]):
         return "block header checksum mismatch"
-    end = at + _BLOCK_HEADER_SIZE + count * itemsizes[magic]
+    end = at + BLOCK_HEADER_SIZE + count * itemsizes[magic]
     if end > len(data):
         return f"block {seq} is cut short: its {count} records end at byte {end}, the file at {len(data)} (a write cut short)"
-    if payload_crc != zlib.crc32(memoryview(data)[at + _BLOCK_HEADER_SIZE : end]):
+    if payload_crc != zlib.crc32(memoryview(data)[at + BLOCK_HEADER_SIZE : end]):
         return f"block {seq} ({count} records): checksum mismatch"
     return magic, seq, count, end
 
@@ -361,12 +361,12 @@ def _find_magic(data: bytes, start: int, itemsizes: dict[bytes, int]) -> int:
 def _next_block(data: bytes, start: int, itemsizes: dict[bytes, int]) -> int:
     """The offset of the first intact block after `start`, else the file's size."""
     at = _find_magic(data, start, itemsizes)
-    while at >= 0 and isinstance(_parse_block(data, at, itemsizes), str):
+    while at >= 0 and isinstance(parse_block(data, at, itemsizes), str):
         at = _find_magic(data, at + 1, itemsizes)
     return len(data) if at < 0 else at
 
 
-def _read_header(data: bytes) -> tuple[dict | None, int]:
+def read_header(data: bytes) -> tuple[dict | None, int]:
     """The log's header JSON and where the blocks begin; (None, 0) if the header is not intact."""
     if len(data) < _FILE_HEADER.size:
         return None, 0
@@ -387,7 +387,7 @@ def read_log(
     """
     with open(path, "rb") as f:
         data = f.read()
-    header, at = _read_header(data)
+    header, at = read_header(data)
     damaged = []
     if header is not None:
         record_dtype = _record_dtype(header["record_dtype"])
@@ -399,7 +399,7 @@ def read_log(
     parts: dict[bytes, list[np.ndarray]] = {magic: [] for magic in dtypes}
     last_seq = 0
     while at < len(data):
-        block = _parse_block(data, at, itemsizes)
+        block = parse_block(data, at, itemsizes)
         if isinstance(block, str):
             # Resynchronise: whatever lies between here and the next intact block is skipped.
             end = _next_block(data, at + 1, itemsizes)
@@ -416,7 +416,7 @@ def read_log(
             if seq > last_seq + 1 and not (damaged and damaged[-1].end == at):
                 damaged.append(Damage(path, at, at, f"blocks {last_seq + 1} to {seq - 1} are missing", run_id))
             # As bytes: joining byte arrays is a plain copy, where joining unaligned records is not.
-            parts[magic].append(np.frombuffer(data, np.uint8, count * itemsizes[magic], at + _BLOCK_HEADER_SIZE))
+            parts[magic].append(np.frombuffer(data, np.uint8, count * itemsizes[magic], at + BLOCK_HEADER_SIZE))
             last_seq = seq
         at = end
     joined = {magic: np.concatenate([np.zeros(0, np.uint8), *blocks]).view(dtypes[magic]) for magic, blocks in parts.items()}

@@ -133,17 +133,17 @@ class RunLog:
 
 def _kept_part(path: str, data: bytes, blocks: int) -> tuple[dict, np.ndarray]:
     """The header and records of `data`, the start of a log that must be its header and exactly `blocks` intact blocks."""
-    header, at = log._read_header(data)
+    header, at = log.read_header(data)
     if header is None:
         raise ValueError(f"{path}: its file header is damaged")
     itemsizes = {log.BLOCK_MAGIC: log.RECORD_DTYPE.itemsize}
     parts = [np.zeros(0, log.RECORD_DTYPE)]
     while at < len(data):
-        block = log._parse_block(data, at, itemsizes)
+        block = log.parse_block(data, at, itemsizes)
         if isinstance(block, str):
             raise ValueError(f"{path}: its first {len(data)} bytes do not load whole: at byte {at}, {block}")
         _, _, count, end = block
-        parts.append(np.frombuffer(data, log.RECORD_DTYPE, count, at + log._BLOCK_HEADER_SIZE))
+        parts.append(np.frombuffer(data, log.RECORD_DTYPE, count, at + log.BLOCK_HEADER_SIZE))
         at = end
     if len(parts) - 1 != blocks:
         raise ValueError(f"{path}: its first {len(data)} bytes hold {len(parts) - 1} blocks, not {blocks}")
