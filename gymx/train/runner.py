@@ -42,6 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gymx.cpu import inline_lapack_batches
 from gymx.registration import make, spec
 from gymx.train.episodes import IterationLog
 from gymx.vector import AutoresetMode, VecEnv
@@ -114,6 +115,8 @@ def train_seeds(
     Returns (the states, batched over seeds; wall seconds, compile included).
     """
     start = time.perf_counter()
+    # The networks' orthogonal initialisation is a QR per layer, batched over seeds: see gymx/cpu.py.
+    inline_lapack_batches()
     per_chunk, num_chunks = chunk_sizes(agent.num_iterations, num_chunks)
     train_chunk = jax.jit(jax.vmap(lambda state: agent.train(state, per_chunk)), donate_argnums=0)
     if states is None:
