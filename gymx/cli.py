@@ -308,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("directory", metavar="DIR")
     summary.add_argument("--trials", type=int, default=100, help="episodes of the scoring window (default 100)")
     summary.set_defaults(run=_cmd_monitor_summary)
+    from gymx.scoreboard.cli import add_commands as add_scoreboard_commands
+
+    add_scoreboard_commands(commands)
     return parser
 
 

@@ -1,0 +1,284 @@
+"""The upload bundle: a Monitor directory, its policy and writeup, and a manifest of SHA-256 hashes.
+
+A bundle is a tar (optionally gzip-compressed) or zip archive of regular files only:
+
+- `bundle.json`: `{"format": BUNDLE_FORMAT, "env_id", "algorithm", "code_url", "command", "config",
+  "files": {name: sha256 of every other file}}`;
+- `run/NAME`: the Monitor directory's files (`gymx.manifest.*.json`, `gymx.episodes.*.bin`, videos);
+- optionally `policy.json` and `policy.safetensors` (see `gymx.scoreboard.policy`) and `writeup.md`.
+
+`pack` builds one from a directory (the client). `check` is the server's side: every member must be
+a regular file with an allowed name (no `..`, no absolute path, no link), listed in the manifest with
+its hash, within the size limits; the Monitor logs must load whole (`load_results` verifies their
+checksums), name a known env id and the bundle's, hold finite returns, lengths within the env's
+time limit and step counts that add up. Any fault raises `BundleError` with the HTTP status to
+answer and a message naming the fault.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import re
+import tarfile
+import tempfile
+import warnings
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BUNDLE_FORMAT = "gymx-scoreboard-bundle-1"
+MAX_FILES = 256
+MAX_UNPACKED = 256 * 1024 * 1024
+_RUN_NAME = re.compile(r"^run/[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}\.(json|bin|mp4|webm)$")
+_TOP_NAMES = {"bundle.json", "policy.json", "policy.safetensors", "writeup.md"}
+
+
+class BundleError(ValueError):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class Checked:
+    """A bundle that passed every check, with what the board needs from it."""
+
+    manifest: dict[str, Any]
+    files: dict[str, bytes]  # name -> content, manifest included
+    env_id: str
+    env_version: int | None
+    seed_scores: list[float]  # per training run, in run order
+    seeds: list[Any]
+    episodes: int
+    episodes_before_solve: int | None
+    best_100_mean: float | None
+    log_hashes: list[str]
+
+
+def pack(
+    run_dir: str | Path,
+    env_id: str,
+    algorithm: str,
+    writeup: str | Path | None = None,
+    policy: tuple[bytes, bytes] | None = None,
+    code_url: str | None = None,
+    command: str | None = None,
+    config: Any = None,
+) -> bytes:
+    """The bundle (gzip-compressed tar) of the Monitor directory `run_dir`; `policy` is (policy.json, policy.safetensors)."""
+    run_dir = Path(run_dir)
+    files: dict[str, bytes] = {}
+    for path in sorted(run_dir.iterdir()):
+        name = f"run/{path.name}"
+        monitor_file = path.name.startswith(("gymx.manifest.", "gymx.episodes.")) or path.suffix in (".mp4", ".webm")
+        if monitor_file and path.is_file() and not path.is_symlink() and _RUN_NAME.match(name):
+            files[name] = path.read_bytes()
+    if not any(name.startswith("run/gymx.episodes.") for name in files):
+        raise FileNotFoundError(f"gymx: no Monitor episode logs (gymx.episodes.*.bin) in {run_dir}")
+    if policy is not None:
+        files["policy.json"], files["policy.safetensors"] = policy
+    if writeup is not None:
+        files["writeup.md"] = Path(writeup).read_bytes()
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "env_id": env_id,
+        "algorithm": algorithm,
+        "code_url": code_url,
+        "command": command,
+        "config": config,
+        "files": {name: sha256(data) for name, data in files.items()},
+    }
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in [("bundle.json", json.dumps(manifest, indent=1).encode()), *files.items()]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _check_name(name: str) -> None:
+    if name.startswith("/") or "\\" in name or any(part in ("..", "") for part in name.split("/")):
+        raise BundleError(400, f"gymx: archive member {name!r} has an unsafe path (absolute, '..' or empty parts)")
+    if name not in _TOP_NAMES and not _RUN_NAME.match(name):
+        raise BundleError(400, f"gymx: archive member {name!r} is not an allowed bundle file name")
+
+
+def read_archive(path: str) -> dict[str, bytes]:
+    """Every member of the archive at `path`, by name, after the name, type and size checks."""
+    files: dict[str, bytes] = {}
+    total = 0
+
+    def add(name: str, data: bytes) -> None:
+        nonlocal total
+        if name in files:
+            raise BundleError(400, f"gymx: archive member {name!r} appears twice")
+        total += len(data)
+        if total > MAX_UNPACKED or len(files) >= MAX_FILES:
+            raise BundleError(413, f"gymx: the bundle unpacks to more than {MAX_UNPACKED} bytes or {MAX_FILES} files")
+        files[name] = data
+
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                for info in archive.infolist():
+                    _check_name(info.filename.rstrip("/") if info.is_dir() else info.filename)
+                    mode = info.external_attr >> 16
+                    if info.is_dir() or (mode and (mode & 0o170000) not in (0, 0o100000)):
+                        raise BundleError(400, f"gymx: archive member {info.filename!r} is not a regular file (links and folders are refused)")
+                    if info.file_size > MAX_UNPACKED:
+                        raise BundleError(413, f"gymx: archive member {info.filename!r} is larger than {MAX_UNPACKED} bytes")
+                    add(info.filename, archive.read(info))
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as error:
+            raise BundleError(400, f"gymx: the zip archive is damaged ({error})") from None
+        return files
+    try:
+        with tarfile.open(path, mode="r:*") as archive:
+            for member in archive:
+                _check_name(member.name)
+                if not member.isreg():
+                    raise BundleError(400, f"gymx: archive member {member.name!r} is not a regular file (links and folders are refused)")
+                if member.size > MAX_UNPACKED:
+                    raise BundleError(413, f"gymx: archive member {member.name!r} is larger than {MAX_UNPACKED} bytes")
+                extracted = archive.extractfile(member)
+                assert extracted is not None  # a regular file always has content
+                add(member.name, extracted.read())
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+        raise BundleError(400, f"gymx: the body is not a readable tar or zip archive ({error})") from None
+    return files
+
+
+def check(path: str) -> Checked:
+    """The bundle in the archive file at `path`, checked (see the module docstring)."""
+    from gymx import registration
+    from gymx.monitor import DamagedLogWarning, load_results
+    from gymx.monitor import log as monitor_log
+    from gymx.monitor.scoring import score
+    from gymx.scoreboard import scoring
+
+    files = read_archive(path)
+    if "bundle.json" not in files:
+        raise BundleError(400, "gymx: the bundle has no bundle.json manifest")
+    try:
+        manifest = json.loads(files["bundle.json"])
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BundleError(400, f"gymx: bundle.json is not valid JSON ({error})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        raise BundleError(400, f"gymx: bundle.json must be an object with format {BUNDLE_FORMAT!r}")
+    for key in ("env_id", "algorithm"):
+        if not isinstance(manifest.get(key), str) or not manifest[key] or len(manifest[key]) > 128:
+            raise BundleError(400, f"gymx: bundle.json needs {key} as a string of 1 to 128 characters")
+    for key in ("code_url", "command"):
+        if manifest.get(key) is not None and (not isinstance(manifest[key], str) or len(manifest[key]) > 4096):
+            raise BundleError(400, f"gymx: bundle.json's {key} must be a string of at most 4096 characters or null")
+    listed = manifest.get("files")
+    if not isinstance(listed, dict) or not all(isinstance(v, str) for v in listed.values()):
+        raise BundleError(400, "gymx: bundle.json needs files, a map of file name to SHA-256")
+    present = set(files) - {"bundle.json"}
+    if set(listed) != present:
+        raise BundleError(422, f"gymx: bundle.json lists files {sorted(set(listed) - present)} that are missing and omits {sorted(present - set(listed))}")
+    for name in sorted(present):
+        if sha256(files[name]) != listed[name].lower():
+            raise BundleError(422, f"gymx: {name} does not match its SHA-256 in bundle.json (tampered or damaged)")
+    if ("policy.json" in files) != ("policy.safetensors" in files):
+        raise BundleError(422, "gymx: a policy needs both policy.json and policy.safetensors")
+
+    env_id = manifest["env_id"]
+    try:
+        env_spec = registration.spec(env_id)
+    except registration.Error:
+        raise BundleError(422, f"gymx: unknown env id {env_id!r}: this server's gymx does not register it") from None
+
+    with tempfile.TemporaryDirectory(prefix="gymx-bundle-") as directory:
+        for name, data in files.items():
+            if name.startswith("run/"):
+                Path(directory, name[4:]).write_bytes(data)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", DamagedLogWarning)
+                results = load_results(directory)
+        except DamagedLogWarning as warning:
+            raise BundleError(422, f"gymx: the Monitor logs are damaged: {warning}") from None
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise BundleError(422, f"gymx: the Monitor logs do not load: {error}") from None
+    for manifest_run in results.manifests:
+        if manifest_run.get("format") != monitor_log.FORMAT:
+            raise BundleError(422, f"gymx: run {manifest_run.get('run_id')!r} has format {manifest_run.get('format')!r}, expected {monitor_log.FORMAT!r}")
+        if manifest_run.get("env_id") != env_id:
+            raise BundleError(422, f"gymx: run {manifest_run.get('run_id')!r} is of env {manifest_run.get('env_id')!r}, the upload says {env_id!r}")
+        if manifest_run.get("env_version") != env_spec.version:
+            raise BundleError(
+                422,
+                f"gymx: run {manifest_run.get('run_id')!r} is of version {manifest_run.get('env_version')!r} of {env_id}, this server's is {env_spec.version}",
+            )
+        if manifest_run.get("episode_mode", "records") != "records" or not manifest_run.get("closed"):
+            raise BundleError(422, f"gymx: run {manifest_run.get('run_id')!r} must log every episode (not summaries) and be closed")
+    if not np.all(np.isfinite(results.returns)):
+        raise BundleError(422, "gymx: the Monitor logs hold non-finite returns (NaN or infinity)")
+    limit = env_spec.max_episode_steps
+    if len(results) and (results.lengths.min() < 1 or (limit is not None and results.lengths.max() > limit)):
+        raise BundleError(422, f"gymx: episode lengths {results.lengths.min()}..{results.lengths.max()} fall outside 1..{limit} ({env_id}'s time limit)")
+    seed_scores, seeds = [], []
+    for index, run_manifest in enumerate(results.manifests):
+        run = results.select(results.run == index)
+        _check_steps(run, run_manifest)
+        training = run.select(run.modes == "training")
+        if run_manifest.get("mode") == "training" and len(training):
+            seed_scores.append(scoring.seed_score(training.returns))
+            seeds.append(run_manifest.get("seed"))
+    if not seed_scores:
+        raise BundleError(422, "gymx: the Monitor logs hold no training episodes")
+    if len(set(map(repr, seeds))) != len(seeds):
+        raise BundleError(422, f"gymx: the runs' seeds {seeds} repeat: each run must be a different seed")
+    historical = score(results, env_spec.reward_threshold, trials=100)
+    log_hashes = sorted(listed[name] for name in listed if name.startswith("run/gymx.episodes."))
+    return Checked(
+        manifest=manifest,
+        files=files,
+        env_id=env_id,
+        env_version=env_spec.version,
+        seed_scores=seed_scores,
+        seeds=seeds,
+        episodes=int(np.sum(results.modes == "training")),
+        episodes_before_solve=historical.episode_t_value,
+        best_100_mean=historical.mean,
+        log_hashes=log_hashes,
+    )
+
+
+def _check_steps(run: Any, manifest: dict[str, Any]) -> None:
+    """Each env's summed episode lengths never exceed its share of the batch's steps at each episode's end."""
+    num_envs = manifest.get("num_envs")
+    if not isinstance(num_envs, int) or num_envs < 1:
+        raise BundleError(422, f"gymx: run {manifest.get('run_id')!r} has no valid num_envs")
+    order = np.argsort(run.episode, kind="stable")
+    episode, env_index, lengths, steps = run.episode[order], run.env_index[order], run.lengths[order], run.steps[order]
+    if len(episode) and (np.any(np.diff(episode) != 1) or episode[0] != 0 or np.any(np.diff(steps) < 0)):
+        raise BundleError(422, f"gymx: run {manifest.get('run_id')!r}: episode numbers or step counts are out of order")
+    if len(env_index) and (env_index.min() < 0 or env_index.max() >= num_envs):
+        raise BundleError(422, f"gymx: run {manifest.get('run_id')!r}: env indices outside its {num_envs} envs")
+    for env in np.unique(env_index):
+        mine = env_index == env
+        if np.any(np.cumsum(lengths[mine]) * num_envs > steps[mine]):
+            raise BundleError(422, f"gymx: run {manifest.get('run_id')!r}: env {env}'s episode lengths add up to more steps than the run took")
+
+
+def unpack_dir(files: dict[str, bytes], out: str | Path) -> None:
+    """Writes the bundle's Monitor files (`run/...`) into the folder `out`."""
+    os.makedirs(out, exist_ok=True)
+    for name, data in files.items():
+        if name.startswith("run/"):
+            Path(out, name[4:]).write_bytes(data)
