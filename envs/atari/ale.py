@@ -1,0 +1,302 @@
+"""ALE's environment over the JAX 2600: ale-py's `AtariEnv` (the `ALE/<Game>-v5` ids) as a pure function.
+
+An agent step repeats its action for `frameskip` emulated frames (static). Sticky actions follow
+ALE: before every emulated frame one uniform draw decides whether the console keeps the action
+it had on the previous frame (probability `repeat_action_probability`, a traced param) or takes
+the agent's. The reward is the change of the game's score over the step; once the game is over
+or the episode has run `max_num_frames_per_episode` emulated frames, ALE emulates nothing more
+and the remaining frames of the step are skipped.
+
+Truncation: ALE counts its episode limit in emulated frames inside the emulator and stops
+emulating there, so this env reports `truncated=True` itself once the limit is reached (ale-py's
+`game_truncated()`), and a truncated state is absorbing like a terminated one. The registered
+ids therefore carry no `max_episode_steps` (no `TimeLimit` wrapper): 108,000 frames are the
+27,000 agent steps of a v5 episode. `gymx.make(..., max_episode_steps=n)` still adds a step limit.
+
+Resets: ALE's reset (system reset, 60 idle frames, RESET, mode selection, RESET, the game's
+starting actions) costs about 70 emulated frames, too much to pay inside a batched step. The env
+runs it on the host once, the first time it needs a start (the first `reset`), exactly as
+ale-py does after loading the ROM, and keeps the resulting console states as a bank that every
+later `reset` samples with its key. ale-py's reset involves no randomness that reaches the game:
+sticky actions do not apply during it, and the console's one random draw (the RIOT timer's start
+value) is overwritten by the game before the reset ends, so for Pong and Breakout every reset,
+seeded or not, gives the same console (tests/envs/atari check this against ale-py). The bank
+therefore holds `num_start_states` copies of consecutive ALE resets (default 1); random starts
+come from the no-op starts of `gymx.wrappers.AtariPreprocessing`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from gymx.envs.atari import games as G
+from gymx.kernels.atari import cpu as cpu_lib
+from gymx.kernels.atari import machine as M
+from gymx.kernels.atari import palette
+
+from gymx import spaces, struct
+from gymx.core import Env, TimeStep
+
+OBS_TYPES = ("rgb", "grayscale", "ram")
+SCREEN_HEIGHT, SCREEN_WIDTH = 210, 160
+
+
+@struct.dataclass
+class AtariParams:
+    repeat_action_probability: float = 0.25  # chance, per emulated frame, that the previous action repeats
+    max_num_frames_per_episode: int = 0  # emulated frames before truncation; 0: no limit
+
+
+@struct.dataclass
+class AtariState:
+    cpu: cpu_lib.CPU
+    console: M.Console
+    action: jax.Array  # int32 (), the ALE action the console had on the last emulated frame (sticky actions)
+    progress: G.Progress  # the game's score, lives and end, as ALE's settings track them
+    episode_frame: jax.Array  # int32 (), frames emulated since the reset
+    key: jax.Array  # PRNG key for the sticky-action draws
+
+
+def _ale_py() -> Any:
+    try:
+        return importlib.import_module("ale_py")
+    except ImportError as error:
+        raise ImportError(
+            "gymx: the Atari envs read their ROMs from the ale-py package: pip install 'ale-py>=0.10'"
+        ) from error
+
+
+# Start banks by (rom, mode, difficulty, num_start_states): building one emulates ~200 frames.
+_START_BANKS: dict[tuple, tuple[cpu_lib.CPU, M.Console]] = {}
+
+
+class AtariEnv(Env[AtariState, AtariParams]):
+    """An Atari 2600 game from its ROM, with ALE v5's semantics (ale-py's `AtariEnv`).
+
+    Observation: `obs_type="rgb"` uint8 (210, 160, 3); "grayscale" uint8 (210, 160); "ram" uint8 (128,).
+    Action: Discrete(n) int32, an index into the minimal action set (Pong 6, Breakout 4) or, with
+        `full_action_space=True`, into ALE's 18 actions.
+    Reward: float32, the change of the game's score over the step's emulated frames.
+    Termination: the game is over (Pong: a side reaches 21; Breakout: the last ball is lost).
+    Truncation: `max_num_frames_per_episode` emulated frames (v5: 108,000), reported by the env.
+    Info: `lives` (int32, ALE's `lives()`), `episode_frame_number` (int32).
+
+        env = gymx.make("ALE/Pong-v5")
+        state, ts = env.reset(jax.random.key(0))
+        state, ts = env.step(state, 1)
+    """
+
+    metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 60}
+
+    def __init__(
+        self,
+        game: str,
+        mode: int | None = None,
+        difficulty: int | None = None,
+        obs_type: str = "rgb",
+        frameskip: int = 4,
+        repeat_action_probability: float = 0.25,
+        full_action_space: bool = False,
+        max_num_frames_per_episode: int | None = None,
+        continuous: bool = False,
+        sound_obs: bool = False,
+        num_start_states: int = 1,
+    ):
+        if game not in G.GAMES:
+            raise ValueError(f"gymx: no Atari game {game!r}; the games are {sorted(G.GAMES)}")
+        self.game = G.GAMES[game]
+        if obs_type not in OBS_TYPES:
+            raise ValueError(f"gymx: obs_type must be one of {list(OBS_TYPES)}, got {obs_type!r}")
+        if isinstance(frameskip, tuple):
+            raise ValueError(
+                f"gymx: frameskip must be a fixed int (v5); the stochastic frameskip {frameskip} of v4 ids is not supported"
+            )
+        if isinstance(frameskip, bool) or not isinstance(frameskip, (int, np.integer)) or frameskip < 1:
+            raise ValueError(f"gymx: frameskip must be a positive int, got {frameskip!r}")
+        if not 0.0 <= float(repeat_action_probability) <= 1.0:
+            raise ValueError(f"gymx: repeat_action_probability must be in [0, 1], got {repeat_action_probability}")
+        if max_num_frames_per_episode is not None and int(max_num_frames_per_episode) < 0:
+            raise ValueError(
+                f"gymx: max_num_frames_per_episode must be >= 0 (0: no limit), got {max_num_frames_per_episode}"
+            )
+        if continuous:
+            raise ValueError(
+                "gymx: continuous=True (ALE's polar-coordinate actions) is not supported; use the discrete actions"
+            )
+        if sound_obs:
+            raise ValueError("gymx: sound_obs=True is not supported: the emulator has no audio")
+        mode = self.game.default_mode if mode is None else int(mode)
+        if mode not in self.game.modes:
+            raise ValueError(f"gymx: {self.game.name} has no mode {mode}; its modes are {list(self.game.modes)}")
+        difficulty = 0 if difficulty is None else int(difficulty)
+        if difficulty not in self.game.difficulties:
+            raise ValueError(
+                f"gymx: {self.game.name} has no difficulty {difficulty}; its difficulties are {list(self.game.difficulties)}"
+            )
+        if int(num_start_states) < 1:
+            raise ValueError(f"gymx: num_start_states must be at least 1, got {num_start_states}")
+        self.mode, self.difficulty = mode, difficulty
+        self.obs_type = obs_type
+        self.frameskip = int(frameskip)
+        self.full_action_space = bool(full_action_space)
+        self.action_set = G.FULL_ACTIONS if self.full_action_space else self.game.minimal_actions
+        self.num_start_states = int(num_start_states)
+        self._params = AtariParams(float(repeat_action_probability), int(max_num_frames_per_episode or 0))
+        self.rom_path = str(_ale_py().roms.get_rom_path(self.game.rom))
+        # Pixels cost a drawing pass per TIA write: only observations of the screen pay for them.
+        self.pixels = obs_type != "ram"
+        self.machine = M.Machine.for_rom(self.rom_path, difficulty=difficulty, pixels=self.pixels)
+        if self.machine.cart.md5 != self.game.md5:
+            raise ValueError(
+                f"gymx: the ROM at {self.rom_path} (md5 {self.machine.cart.md5}) is not the {self.game.name} ROM "
+                f"this env was checked against (md5 {self.game.md5})"
+            )
+        if not self.pixels:
+            self.metadata = {**type(self).metadata, "render_modes": []}
+
+    @property
+    def default_params(self) -> AtariParams:
+        return self._params
+
+    @property
+    def name(self) -> str:
+        return f"Atari{self.game.name}"
+
+    def get_action_meanings(self) -> list[str]:
+        return [G.ACTION_MEANINGS[a] for a in self.action_set]
+
+    def observation_space(self, params: AtariParams | None = None) -> spaces.Box:
+        shape = {"rgb": (SCREEN_HEIGHT, SCREEN_WIDTH, 3), "grayscale": (SCREEN_HEIGHT, SCREEN_WIDTH), "ram": (128,)}
+        return spaces.Box(0, 255, shape[self.obs_type], jnp.uint8)
+
+    def action_space(self, params: AtariParams | None = None) -> spaces.Discrete:
+        return spaces.Discrete(len(self.action_set))
+
+    # ---- starts ------------------------------------------------------------------------------
+    def start_states(self) -> tuple[cpu_lib.CPU, M.Console]:
+        """The bank of start consoles (leading axis `num_start_states`), built on the host on first use.
+
+        ale-py loads the ROM (power-on, Stella's 60-frame display detection, one reset in the
+        default mode), then its env's `reset` resets again in the chosen mode; the bank holds the
+        consoles of that reset and the ones after it.
+        """
+        key = (self.game.rom, self.mode, self.difficulty, self.num_start_states)
+        if key not in _START_BANKS:
+            with jax.ensure_compile_time_eval():  # run on the host even when first asked inside a trace
+                _START_BANKS[key] = self._build_start_states()
+        cpu, console = _START_BANKS[key]
+        if not self.pixels:
+            console = console.replace(
+                tia=console.tia.replace(screen=np.zeros((self.num_start_states, 0, SCREEN_WIDTH), np.uint8))
+            )
+        return cpu, console
+
+    def _build_start_states(self) -> tuple[cpu_lib.CPU, M.Console]:
+        emulator = M.Emulator(M.Machine.for_rom(self.rom_path, difficulty=self.difficulty, pixels=True))
+        emulator.game = self.game.reset_procedure(self.mode)
+        starts = []
+        for _ in range(self.num_start_states):
+            emulator.reset()
+            starts.append((emulator.cpu, emulator.console))
+        return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *starts)
+
+    def start(self, index: jax.Array, key: jax.Array) -> AtariState:
+        """The start state `index` of the bank, its sticky-action draws keyed by `key`."""
+        cpu, console = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[index], self.start_states())
+        # ALE resets its settings after the first RESET; the frames after that have only updated
+        # the score and lives, which the start console's RAM shows.
+        progress = self.game.update(G.initial_progress(self.game.lives), console.ram)
+        return AtariState(
+            cpu=cpu,
+            console=console,
+            action=jnp.int32(M.NOOP),
+            progress=progress,
+            episode_frame=jnp.zeros((), jnp.int32),
+            key=key,
+        )
+
+    def start_bank(self) -> AtariState:
+        """Every start state of the bank, stacked (leading axis `num_start_states`); their keys are placeholders."""
+        return jax.vmap(lambda i: self.start(i, jax.random.key(0)))(jnp.arange(self.num_start_states))
+
+    def reseed(self, state: AtariState, key: jax.Array) -> AtariState:
+        """`state` with its sticky-action draws keyed by `key`."""
+        return state.replace(key=key)
+
+    def reset_env(self, key: jax.Array, params: AtariParams) -> AtariState:
+        index_key, sticky_key = jax.random.split(key)
+        # The start ~ uniform over the bank.
+        index = jax.random.randint(index_key, (), 0, self.num_start_states)
+        return self.start(index, sticky_key)
+
+    # ---- steps -------------------------------------------------------------------------------
+    def is_truncated(self, state: AtariState, params: AtariParams) -> jax.Array:
+        limit = jnp.asarray(params.max_num_frames_per_episode, jnp.int32)
+        return (limit > 0) & (state.episode_frame >= limit)
+
+    def is_terminal(self, state: AtariState, params: AtariParams) -> jax.Array:
+        return state.progress.terminal
+
+    def emulate(self, state: AtariState, action: jax.Array, params: AtariParams) -> AtariState:
+        """One emulated frame with the ALE `action` in effect (no sticky draw); nothing once the episode is over."""
+
+        def frame(s: AtariState) -> AtariState:
+            cpu, console = self.machine.frame(s.cpu, self.machine.apply_action(s.console, action))
+            return s.replace(
+                cpu=cpu,
+                console=console,
+                progress=self.game.update(s.progress, console.ram),
+                episode_frame=s.episode_frame + 1,
+            )
+
+        over = self.is_terminal(state, params) | self.is_truncated(state, params)
+        return jax.lax.cond(over, lambda s: s, frame, state).replace(action=jnp.asarray(action, jnp.int32))
+
+    def step_env(self, state: AtariState, action: jax.Array, params: AtariParams) -> tuple[AtariState, jax.Array, dict]:
+        wanted = jnp.asarray(self.action_set, jnp.int32)[action]
+        key, sticky_key = jax.random.split(state.key)
+        # Per emulated frame ~ U[0, 1): below the repeat probability, the previous frame's action stays.
+        repeats = jax.random.uniform(sticky_key, (self.frameskip,)) < params.repeat_action_probability
+
+        def frame(s: AtariState, repeat: jax.Array) -> tuple[AtariState, jax.Array]:
+            after = self.emulate(s, jnp.where(repeat, s.action, wanted), params)
+            return after, after.progress.score - s.progress.score
+
+        state, rewards = jax.lax.scan(frame, state, repeats)
+        state = state.replace(key=key)
+        return state, jnp.sum(rewards).astype(jnp.float32), self.info(state)
+
+    def step(self, state: AtariState, action: Any, params: AtariParams | None = None) -> tuple[AtariState, TimeStep]:
+        params = self.default_params if params is None else params
+        next_state, ts = super().step(state, action, params)
+        return next_state, ts.replace(truncated=self.is_truncated(next_state, params))
+
+    def info(self, state: AtariState) -> dict:
+        return {"lives": state.progress.lives, "episode_frame_number": state.episode_frame}
+
+    def reset_info(self, state: AtariState, params: AtariParams) -> dict:
+        return self.info(state)
+
+    # ---- observations ------------------------------------------------------------------------
+    def screen(self, state: AtariState, grayscale: bool = False) -> jax.Array:
+        """The last frame as ale-py's `getScreenRGB` (uint8 (210, 160, 3)) or `getScreenGrayscale` (uint8 (210, 160))."""
+        if not self.pixels:
+            raise ValueError(
+                "gymx: this Atari env was made with obs_type='ram' and draws no screen; use 'rgb' or 'grayscale'"
+            )
+        colours = state.console.tia.screen
+        return palette.grayscale(colours) if grayscale else palette.rgb(colours)
+
+    def observe(self, state: AtariState, params: AtariParams) -> jax.Array:
+        if self.obs_type == "ram":
+            return state.console.ram
+        return self.screen(state, grayscale=self.obs_type == "grayscale")
+
+    def render(self, state: AtariState, params: AtariParams | None = None, mode: str = "rgb_array") -> jax.Array:
+        if mode != "rgb_array" or not self.pixels:
+            return super().render(state, params, mode)
+        return self.screen(state)
