@@ -16,6 +16,8 @@ import platform
 import sys
 from collections.abc import Sequence
 
+from common import SHARED_MACHINE, default_steps, suite_parser
+
 import gymx
 from gymx import bench
 
@@ -28,8 +30,13 @@ def algorithmic_ids() -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = bench.suite_parser(__doc__, "algorithmic")
-    parser.add_argument("--min-repeat-s", type=float, default=0.0, help="make each repeat at least this long by calling the program repeatedly")
+    parser = suite_parser(__doc__, "algorithmic")
+    parser.add_argument(
+        "--min-repeat-s",
+        type=float,
+        default=0.0,
+        help="make each repeat at least this long by calling the program repeatedly",
+    )
     parser.add_argument("--no-step-compile", action="store_true", help="skip timing the compile of one batched step")
     args = parser.parse_args(argv)
     bench.cold_compiles()
@@ -42,11 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench.bench_gymx(
             env_id,
             num_envs,
-            args.steps or bench.default_steps(num_envs),
+            args.steps or default_steps(num_envs),
             args.repeats,
             step_compile=i == 0 and not args.no_step_compile,
             progress=progress,
             min_repeat_s=args.min_repeat_s,
+            turns=SHARED_MACHINE,
         )
         for i, num_envs in enumerate(args.num_envs)
         for env_id in ids
@@ -54,7 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_end = os.getloadavg()
 
     print(f"## Algorithmic tasks: gymx throughput ({bench.device_description()})\n")
-    print(f"- date (UTC): {start:%Y-%m-%d %H:%M}, wall {(datetime.datetime.now(datetime.timezone.utc) - start).total_seconds():.0f} s")
+    print(
+        f"- date (UTC): {start:%Y-%m-%d %H:%M}, wall {(datetime.datetime.now(datetime.timezone.utc) - start).total_seconds():.0f} s"
+    )
     print(f"- host: {platform.node() or 'unknown'}, {platform.platform()}, python {platform.python_version()}")
     print(f"- load average (1/5/15 min) at start {_load(load_start)}, at end {_load(load_end)}")
     print(f"- command: `{' '.join([os.path.basename(sys.argv[0]), *(argv if argv is not None else sys.argv[1:])])}`")

@@ -34,6 +34,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from common import SHARED_MACHINE, default_steps
 from gymx.envs.board_games.connect_four import ConnectFour
 from gymx.envs.board_games.hex import Hex
 from gymx.envs.board_games.othello import Othello
@@ -45,8 +46,12 @@ from gymx.two_player import TwoPlayerEnv, kth_legal
 from gymx.vector import VecEnv
 
 # Pgx's ids; Hex is 11x11 with the swap rule on both sides.
-GAMES: dict[str, Callable[[], TwoPlayerEnv]] = {"connect_four": ConnectFour, "hex": Hex, "othello": Othello, "tic_tac_toe": TicTacToe}
-
+GAMES: dict[str, Callable[[], TwoPlayerEnv]] = {
+    "connect_four": ConnectFour,
+    "hex": Hex,
+    "othello": Othello,
+    "tic_tac_toe": TicTacToe,
+}
 
 
 def gymx_program(venv: VecEnv, num_steps: int) -> Callable[[jax.Array], Any]:
@@ -89,7 +94,11 @@ def pgx_program(game: str, num_envs: int, num_steps: int, fast_keys: bool) -> Ca
             action_key, env_key = jax.random.split(step_key)
             action = kth_legal(state.legal_action_mask, jax.random.uniform(action_key, (num_envs,)))
             state = step(state, action, split(env_key, num_envs))
-            return (state, reward_sum + jnp.sum(state.rewards), obs_sum + jnp.sum(state.observation, dtype=jnp.float32)), None
+            return (
+                state,
+                reward_sum + jnp.sum(state.rewards),
+                obs_sum + jnp.sum(state.observation, dtype=jnp.float32),
+            ), None
 
         init_carry = (state, jnp.zeros((), jnp.float32), jnp.sum(state.observation, dtype=jnp.float32))
         (_, reward_sum, obs_sum), _ = jax.lax.scan(move, init_carry, jax.random.split(scan_key, num_steps))
@@ -102,28 +111,36 @@ def pgx_step_compile_seconds(game: str, num_envs: int, fast_keys: bool) -> float
     init, step, split = pgx_functions(game, fast_keys)
     keys = jax.eval_shape(lambda: split(jax.random.key(0), num_envs))
     state = jax.eval_shape(init, keys)
-    return bench._compile_seconds(step, state, jnp.zeros(num_envs, jnp.int32), keys)
+    return bench.compile_seconds(step, state, jnp.zeros(num_envs, jnp.int32), keys)
 
 
 def bench_gymx(game: str, num_envs: int, num_steps: int, repeats: int, progress: bench.Progress) -> bench.BenchResult:
     venv = VecEnv(GAMES[game](), num_envs)
     label = f"gymx {game} N={num_envs} T={num_steps}"
-    compile_s, walls, calls = bench._time_program(label, lambda: gymx_program(venv, num_steps), repeats, progress)
+    compile_s, walls, calls = bench.time_program(
+        label, lambda: gymx_program(venv, num_steps), repeats, progress, turns=SHARED_MACHINE
+    )
     step_s = bench.gymx_step_compile_seconds(venv)
-    result = bench.BenchResult("gymx", game, num_envs, num_steps, tuple(walls), calls, compile_s, step_s, "auto-reset same_step")
+    result = bench.BenchResult(
+        "gymx", game, num_envs, num_steps, tuple(walls), calls, compile_s, step_s, "auto-reset same_step"
+    )
     progress.done(bench.summary(result))
     return result
 
 
-def bench_pgx(game: str, num_envs: int, num_steps: int, repeats: int, fast_keys: bool, progress: bench.Progress) -> bench.BenchResult:
+def bench_pgx(
+    game: str, num_envs: int, num_steps: int, repeats: int, fast_keys: bool, progress: bench.Progress
+) -> bench.BenchResult:
     peer = "pgx-fastkeys" if fast_keys else "pgx"
-    missing = bench._missing("pgx")
+    missing = bench.missing_peer("pgx")
     if missing:
         return bench.BenchResult(peer, game, num_envs, num_steps, note=missing)
     import pgx
 
     label = f"{peer} {game} N={num_envs} T={num_steps}"
-    compile_s, walls, calls = bench._time_program(label, lambda: pgx_program(game, num_envs, num_steps, fast_keys), repeats, progress)
+    compile_s, walls, calls = bench.time_program(
+        label, lambda: pgx_program(game, num_envs, num_steps, fast_keys), repeats, progress, turns=SHARED_MACHINE
+    )
     step_s = pgx_step_compile_seconds(game, num_envs, fast_keys)
     note = f"pgx {pgx.__version__}, experimental.auto_reset, {'hashed-counter' if fast_keys else 'threefry'} keys"
     result = bench.BenchResult(peer, game, num_envs, num_steps, tuple(walls), calls, compile_s, step_s, note)
@@ -133,8 +150,12 @@ def bench_pgx(game: str, num_envs: int, num_steps: int, repeats: int, fast_keys:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--num-envs", type=int, nargs="+", default=[1024, 65536], help="batch sizes N (default 1024 65536)")
-    parser.add_argument("--steps", type=int, default=None, help="scan length T per call (default: about 2^23 / N, in [16, 1000])")
+    parser.add_argument(
+        "--num-envs", type=int, nargs="+", default=[1024, 65536], help="batch sizes N (default 1024 65536)"
+    )
+    parser.add_argument(
+        "--steps", type=int, default=None, help="scan length T per call (default: about 2^23 / N, in [16, 1000])"
+    )
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per case (default 5)")
     parser.add_argument("--games", nargs="+", default=list(GAMES), choices=list(GAMES), help="games (default: all)")
     args = parser.parse_args(argv)
@@ -145,13 +166,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[bench.BenchResult] = []
     for game in args.games:
         for num_envs in args.num_envs:
-            steps = args.steps or bench.default_steps(num_envs)
+            steps = args.steps or default_steps(num_envs)
             results.append(bench_gymx(game, num_envs, steps, args.repeats, progress))
             results.append(bench_pgx(game, num_envs, steps, args.repeats, False, progress))
             results.append(bench_pgx(game, num_envs, steps, args.repeats, True, progress))
 
     print(f"## Board games: gymx vs Pgx ({bench.device_description()})\n")
-    print(f"- date (UTC): {start:%Y-%m-%d %H:%M}, wall {(datetime.datetime.now(datetime.timezone.utc) - start).total_seconds():.0f} s")
+    print(
+        f"- date (UTC): {start:%Y-%m-%d %H:%M}, wall {(datetime.datetime.now(datetime.timezone.utc) - start).total_seconds():.0f} s"
+    )
     print(f"- host: {platform.node() or 'unknown'}, {platform.platform()}, python {platform.python_version()}")
     print(f"- load average (1/5/15 min) at end {'/'.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"- command: `{' '.join([os.path.basename(sys.argv[0]), *(argv if argv is not None else sys.argv[1:])])}`")

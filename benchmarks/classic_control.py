@@ -18,6 +18,8 @@ import platform
 import sys
 from collections.abc import Sequence
 
+from common import SHARED_MACHINE, default_steps, suite_parser
+
 import gymx
 from gymx import bench
 
@@ -36,7 +38,6 @@ def classic_control_ids() -> list[str]:
     return sorted(s.id for s in newest.values())
 
 
-
 def bar_verdicts(results: Sequence[bench.BenchResult]) -> list[str]:
     """One line per bar clause that the results can decide, with the measured value."""
     gymx_rows = {(r.env_id, r.num_envs): r for r in results if r.peer == "gymx" and r.ok}
@@ -53,15 +54,24 @@ def bar_verdicts(results: Sequence[bench.BenchResult]) -> list[str]:
     for r in gymx_rows.values():
         if r.step_compile_s is not None:
             verdict = "meets" if r.step_compile_s < 2.0 else "MISSES"
-            lines.append(f"- {r.env_id} N={r.num_envs} batched-step compile: {r.step_compile_s:.2f} s (bar < 2 s) — {verdict}")
+            lines.append(
+                f"- {r.env_id} N={r.num_envs} batched-step compile: {r.step_compile_s:.2f} s (bar < 2 s) — {verdict}"
+            )
     return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = bench.suite_parser(__doc__, "classic-control")
-    parser.add_argument("--min-repeat-s", type=float, default=0.0, help="make each repeat at least this long by calling the program repeatedly")
+    parser = suite_parser(__doc__, "classic-control")
+    parser.add_argument(
+        "--min-repeat-s",
+        type=float,
+        default=0.0,
+        help="make each repeat at least this long by calling the program repeatedly",
+    )
     parser.add_argument("--peers", default="gymnax,gymnasium", help="comma-separated peers (default gymnax,gymnasium)")
-    parser.add_argument("--sync-steps", type=int, default=bench.SYNC_NUM_STEPS, help="steps of the 16-env SyncVectorEnv")
+    parser.add_argument(
+        "--sync-steps", type=int, default=bench.SYNC_NUM_STEPS, help="steps of the 16-env SyncVectorEnv"
+    )
     parser.add_argument("--no-step-compile", action="store_true", help="skip timing the compile of one batched step")
     args = parser.parse_args(argv)
     bench.cold_compiles()
@@ -73,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_start = os.getloadavg()
     results: list[bench.BenchResult] = []
     for i, num_envs in enumerate(args.num_envs):
-        steps = args.steps or bench.default_steps(num_envs)
+        steps = args.steps or default_steps(num_envs)
         for env_id in ids:
             # Gymnasium only for CartPole-v1: its only numpy vector env, and the bar's only Gymnasium clause.
             env_peers = [p for p in peers if p != "gymnasium" or env_id == "CartPole-v1"]
@@ -87,16 +97,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sync_num_steps=args.sync_steps,
                 progress=progress,
                 min_repeat_s=args.min_repeat_s,
+                turns=SHARED_MACHINE,
             )
     load_end = os.getloadavg()
 
     print(f"## Classic control: gymx vs peers ({bench.device_description()})\n")
-    print(f"- date (UTC): {start:%Y-%m-%d %H:%M}, wall {(datetime.datetime.now(datetime.timezone.utc) - start).total_seconds():.0f} s")
+    print(
+        f"- date (UTC): {start:%Y-%m-%d %H:%M}, wall {(datetime.datetime.now(datetime.timezone.utc) - start).total_seconds():.0f} s"
+    )
     print(f"- host: {platform.node() or 'unknown'}, {platform.platform()}, python {platform.python_version()}")
     print(f"- versions: {versions()}")
     print(f"- load average (1/5/15 min) at start {_load(load_start)}, at end {_load(load_end)}")
     print(f"- command: `{' '.join([os.path.basename(sys.argv[0]), *(argv if argv is not None else sys.argv[1:])])}`")
-    print("- steps/s = N·T·calls / wall, median over repeats; compile s = AOT compile of the timed program (reset + T-step scan);")
+    print(
+        "- steps/s = N·T·calls / wall, median over repeats; compile s = AOT compile of the timed program (reset + T-step scan);"
+    )
     print("  step compile s = AOT compile of one batched step (both cold: persistent compilation cache off);")
     print("  ratio = gymx median / peer median at the same id and N.\n")
     print(bench.markdown_table(results))

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 try:
-    from gymx.bench import device_turn
+    from common import device_turn
 except ImportError:  # the Pgx worker's own virtualenv has no gymx, and no other process to wait for
     device_turn = contextlib.nullcontext
 
@@ -70,7 +70,7 @@ def rollout(init: Callable, step: Callable, num_envs: int, num_steps: int) -> Ca
     return program
 
 
-def time_program(program: Callable, num_envs: int, num_steps: int, repeats: int) -> dict:
+def time_plies(program: Callable, num_envs: int, num_steps: int, repeats: int) -> dict:
     key = jax.random.key(0)
     start = time.perf_counter()
     compiled = jax.jit(program).lower(key).compile()
@@ -86,7 +86,7 @@ def time_program(program: Callable, num_envs: int, num_steps: int, repeats: int)
     return {"median": statistics.median(rates), "min": min(rates), "max": max(rates), "compile_s": compile_s}
 
 
-def gymx_program(size: int, num_envs: int, num_steps: int) -> Callable:
+def gymx_go_program(size: int, num_envs: int, num_steps: int) -> Callable:
     from gymx.envs.board_games.go import Go
 
     env = Go(size)
@@ -102,7 +102,7 @@ def gymx_program(size: int, num_envs: int, num_steps: int) -> Callable:
     return rollout(init, step, num_envs, num_steps)
 
 
-def pgx_program(size: int, num_envs: int, num_steps: int) -> Callable:
+def pgx_go_program(size: int, num_envs: int, num_steps: int) -> Callable:
     import pgx
 
     env = pgx.make(f"go_{size}x{size}")
@@ -114,7 +114,7 @@ def pgx_program(size: int, num_envs: int, num_steps: int) -> Callable:
     return rollout(jax.vmap(env.init), step, num_envs, num_steps)
 
 
-def default_steps(size: int, num_envs: int) -> int:
+def default_plies(size: int, num_envs: int) -> int:
     """About 2^17 plies per call at 9x9 and 2^15 at 19x19 (at least 20 plies)."""
     return max(20, (2**17 if size == 9 else 2**15) // num_envs)
 
@@ -123,22 +123,29 @@ def pgx_worker(cases: list[tuple[int, int, int]], repeats: int) -> None:
     import pgx
 
     for size, num_envs, steps in cases:
-        result = time_program(pgx_program(size, num_envs, steps), num_envs, steps, repeats)
-        print(json.dumps({"size": size, "num_envs": num_envs, "steps": steps, "version": pgx.__version__, **result}), flush=True)
+        result = time_plies(pgx_go_program(size, num_envs, steps), num_envs, steps, repeats)
+        print(
+            json.dumps({"size": size, "num_envs": num_envs, "steps": steps, "version": pgx.__version__, **result}),
+            flush=True,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="+", default=list(DEFAULT_CASES), help="SIZE:N pairs (default: %(default)s)")
-    parser.add_argument("--steps", type=int, default=None, help="plies T per call (default: about 2^17/N at 9x9, 2^15/N at 19x19)")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="plies T per call (default: about 2^17/N at 9x9, 2^15/N at 19x19)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--pgx-python", default="/tmp/pgxvenv/bin/python", help="a python with pgx installed ('' to skip)")
+    parser.add_argument(
+        "--pgx-python", default="/tmp/pgxvenv/bin/python", help="a python with pgx installed ('' to skip)"
+    )
     parser.add_argument("--pgx-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cases = []
     for case in args.cases:
         size, num_envs = (int(v) for v in case.split(":"))
-        cases.append((size, num_envs, args.steps or default_steps(size, num_envs)))
+        cases.append((size, num_envs, args.steps or default_plies(size, num_envs)))
     if args.pgx_worker:
         pgx_worker(cases, args.repeats)
         return 0
@@ -146,11 +153,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = []
     for size, num_envs, steps in cases:
         print(f"gymx go {size}x{size} N={num_envs} T={steps} ...", file=sys.stderr, flush=True)
-        rows.append(("gymx", size, num_envs, steps, time_program(gymx_program(size, num_envs, steps), num_envs, steps, args.repeats)))
+        rows.append(
+            (
+                "gymx",
+                size,
+                num_envs,
+                steps,
+                time_plies(gymx_go_program(size, num_envs, steps), num_envs, steps, args.repeats),
+            )
+        )
     pgx_rows, pgx_note = {}, "not run (--pgx-python '')"
     if args.pgx_python:
         print("pgx (subprocess) ...", file=sys.stderr, flush=True)
-        command = [args.pgx_python, os.path.abspath(__file__), "--pgx-worker", "--repeats", str(args.repeats), "--cases", *args.cases]
+        command = [
+            args.pgx_python,
+            os.path.abspath(__file__),
+            "--pgx-worker",
+            "--repeats",
+            str(args.repeats),
+            "--cases",
+            *args.cases,
+        ]
         if args.steps:
             command += ["--steps", str(args.steps)]
         done = subprocess.run(command, check=False, capture_output=True, text=True)
@@ -160,11 +183,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 pgx_rows[(r["size"], r["num_envs"])] = r
             pgx_note = f"pgx {next(iter(pgx_rows.values()))['version']}" if pgx_rows else "pgx printed nothing"
         else:
-            pgx_note = "pgx failed: " + done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"pgx exited {done.returncode}"
+            pgx_note = (
+                "pgx failed: " + done.stderr.strip().splitlines()[-1]
+                if done.stderr.strip()
+                else f"pgx exited {done.returncode}"
+            )
 
-    print(f"## Go, random legal plies with same-step auto-reset ({jax.devices()[0].device_kind}, jax {jax.__version__})\n")
-    print(f"- host: {platform.node() or 'unknown'}, {os.cpu_count()} CPUs, load average at end {'/'.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"- command: `python benchmarks/go.py {' '.join(argv if argv is not None else sys.argv[1:])}`; peer: {pgx_note}")
+    print(
+        f"## Go, random legal plies with same-step auto-reset ({jax.devices()[0].device_kind}, jax {jax.__version__})\n"
+    )
+    print(
+        f"- host: {platform.node() or 'unknown'}, {os.cpu_count()} CPUs, load average at end {'/'.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    print(
+        f"- command: `python benchmarks/go.py {' '.join(argv if argv is not None else sys.argv[1:])}`; peer: {pgx_note}"
+    )
     print("- plies/s = N*T / wall, median (min-max) over repeats; compile s = AOT compile of reset + T-ply scan\n")
     print("| board | N | T | gymx plies/s | gymx compile s | pgx plies/s | pgx compile s | gymx / pgx |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -174,7 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         theirs = f"{p['median'] / 1e3:.1f} k ({p['min'] / 1e3:.1f}-{p['max'] / 1e3:.1f})" if p else "-"
         ratio = f"{r['median'] / p['median']:.2f}x" if p else "-"
         pgx_compile = f"{p['compile_s']:.1f}" if p else "-"
-        print(f"| go {size}x{size} | {num_envs} | {steps} | {mine} | {r['compile_s']:.1f} | {theirs} | {pgx_compile} | {ratio} |")
+        print(
+            f"| go {size}x{size} | {num_envs} | {steps} | {mine} | {r['compile_s']:.1f} | {theirs} | {pgx_compile} | {ratio} |"
+        )
     return 0
 
 

@@ -10,8 +10,8 @@
 #
 # Compiling, not running, is what takes the time here (an MJX program compiles for a minute or
 # more), so each measurement is its own process, PARALLEL at a time, and they take turns: every
-# compile runs inside `gymx.bench.compile_turn()` and every timed call inside
-# `gymx.bench.device_turn()`, the shared and the exclusive side of one file lock, so compiles
+# compile runs inside `compile_turn()` and every timed call inside `device_turn()`
+# (benchmarks/common.py), the shared and the exclusive side of one file lock, so compiles
 # overlap one another but no timed program shares the device or the host's cores with anything
 # (an MJX program waits on the host at each solver iteration: timed beside 15 compiles, Ant-v5 ran
 # 42% slower, benchmarks/RESULTS.md). Compile times are therefore measured PARALLEL processes at a time. Every job

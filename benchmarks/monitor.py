@@ -48,6 +48,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from common import device_turn
 
 import gymx
 from gymx import bench
@@ -122,11 +123,21 @@ def monitor_overhead(args: argparse.Namespace, policy_name: str, donate: bool) -
             state, ts = jax.jit(env.reset)(jax.random.key(0))
             flush = env.flush if isinstance(env, Monitor) else None
             chunk = compiled_chunk(env, policy, args.chunk, state, ts.obs, jax.random.key(0), donate)
-            runs[name] = {"env": env, "chunk": chunk, "flush": flush, "state": flush(state) if flush else state, "obs": ts.obs, "walls": [], "flushes": []}
-        with bench.device_turn():
+            runs[name] = {
+                "env": env,
+                "chunk": chunk,
+                "flush": flush,
+                "state": flush(state) if flush else state,
+                "obs": ts.obs,
+                "walls": [],
+                "flushes": [],
+            }
+        with device_turn():
             for warm_up in (True,) + (False,) * args.repeats:  # one untimed pass each first
                 for run in runs.values():
-                    wall, flush_s, run["state"], run["obs"] = run_chunks(run["chunk"], run["state"], run["obs"], 1 if warm_up else args.chunks, run["flush"])
+                    wall, flush_s, run["state"], run["obs"] = run_chunks(
+                        run["chunk"], run["state"], run["obs"], 1 if warm_up else args.chunks, run["flush"]
+                    )
                     if not warm_up:
                         run["walls"].append(wall)
                         run["flushes"].append(flush_s)
@@ -172,7 +183,9 @@ def log_throughput(args: argparse.Namespace) -> None:
         read_s = time.perf_counter() - start
         total = args.log_records * args.log_blocks
         assert len(loaded) == total
-        print(f"| {args.log_records:,} × {args.log_blocks} | {total / write_s / 1e6:.1f} M | {total / read_s / 1e6:.1f} M | {episodes.size / total:.2f} |")
+        print(
+            f"| {args.log_records:,} × {args.log_blocks} | {total / write_s / 1e6:.1f} M | {total / read_s / 1e6:.1f} M | {episodes.size / total:.2f} |"
+        )
 
 
 def compaction(args: argparse.Namespace) -> None:
@@ -204,11 +217,15 @@ def compaction(args: argparse.Namespace) -> None:
 
     ways = {
         "records, numpy on the host's rows": host_records,
-        "records, jnp.nonzero on device, then fetched": lambda: jax.device_get(device_records(device_returns, device_lengths)),
+        "records, jnp.nonzero on device, then fetched": lambda: jax.device_get(
+            device_records(device_returns, device_lengths)
+        ),
         "summary, numpy on the host's rows": host_summary,
-        "summary, jitted reduction, then fetched": lambda: jax.device_get(_device_summary(device_returns, device_lengths, jnp.int32(rows), config)),
+        "summary, jitted reduction, then fetched": lambda: jax.device_get(
+            _device_summary(device_returns, device_lengths, jnp.int32(rows), config)
+        ),
     }
-    with bench.device_turn():
+    with device_turn():
         for name, way in ways.items():
             way()
             walls = []
@@ -216,7 +233,9 @@ def compaction(args: argparse.Namespace) -> None:
                 start = time.perf_counter()
                 way()
                 walls.append(time.perf_counter() - start)
-            print(f"| {name} | {rows}×{num_envs} | {count:,} | {1e3 * statistics.median(walls):.1f} ms | {1e3 * min(walls):.1f} ms |")
+            print(
+                f"| {name} | {rows}×{num_envs} | {count:,} | {1e3 * statistics.median(walls):.1f} ms | {1e3 * min(walls):.1f} ms |"
+            )
 
 
 def video_push(args: argparse.Namespace) -> None:
@@ -224,12 +243,17 @@ def video_push(args: argparse.Namespace) -> None:
     policy = policy_fn("random", venv)
     walls = {}
     with tempfile.TemporaryDirectory() as directory:
-        for name, video in (("no video", False), ("video filming nothing", VideoConfig(schedule=lambda episode: False, capacity=args.video_steps + 1))):
-            monitor = Monitor(venv, os.path.join(directory, str(len(walls))), capacity_steps=args.video_steps, video=video)
+        for name, video in (
+            ("no video", False),
+            ("video filming nothing", VideoConfig(schedule=lambda episode: False, capacity=args.video_steps + 1)),
+        ):
+            monitor = Monitor(
+                venv, os.path.join(directory, str(len(walls))), capacity_steps=args.video_steps, video=video
+            )
             state, ts = jax.jit(monitor.reset)(jax.random.key(0))
             chunk = compiled_chunk(monitor, policy, args.video_steps, state, ts.obs, jax.random.key(0), donate=True)
             walls[name] = []
-            with bench.device_turn():
+            with device_turn():
                 for i in range(3 * args.repeats + 1):
                     fresh = jax.block_until_ready(jax.tree_util.tree_map(jnp.copy, state))
                     start = time.perf_counter()
@@ -239,7 +263,9 @@ def video_push(args: argparse.Namespace) -> None:
             monitor.close()
     plain = min(walls["no video"])
     for name, wall in walls.items():
-        print(f"| {name} | {args.video_envs} | {args.video_steps} | {1e3 * min(wall):.2f} ms | {1e3 * statistics.median(wall):.2f} ms | {min(wall) / plain:.2f} |")
+        print(
+            f"| {name} | {args.video_envs} | {args.video_steps} | {1e3 * min(wall):.2f} ms | {1e3 * statistics.median(wall):.2f} ms | {min(wall) / plain:.2f} |"
+        )
 
 
 def render_rate(args: argparse.Namespace) -> None:
@@ -247,7 +273,7 @@ def render_rate(args: argparse.Namespace) -> None:
     keys = jax.random.split(jax.random.key(0), args.render_envs)
     states = jax.vmap(lambda k: env.reset(k)[0])(keys)
     draw = jax.jit(jax.vmap(env.render)).lower(states).compile()
-    with bench.device_turn():
+    with device_turn():
         jax.block_until_ready(draw(states))
         walls = []
         for _ in range(args.repeats):
@@ -255,7 +281,9 @@ def render_rate(args: argparse.Namespace) -> None:
             jax.block_until_ready(draw(states))
             walls.append(time.perf_counter() - start)
     wall = statistics.median(walls)
-    print(f"| CartPole-v1 | {args.render_envs} | 600×400 | {args.render_envs / wall:,.0f} | {wall * 1e3:.0f} ms ({min(walls) * 1e3:.0f}–{max(walls) * 1e3:.0f}) |")
+    print(
+        f"| CartPole-v1 | {args.render_envs} | 600×400 | {args.render_envs / wall:,.0f} | {wall * 1e3:.0f} ms ({min(walls) * 1e3:.0f}–{max(walls) * 1e3:.0f}) |"
+    )
 
 
 def main() -> None:
@@ -264,11 +292,15 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=32, help="steps per jitted chunk (a flush after each)")
     parser.add_argument("--chunks", type=int, default=4, help="chunks per timed repeat")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--capacity-steps", type=int, default=DEFAULT_CAPACITY_STEPS, help="Monitor steps buffered between flushes")
+    parser.add_argument(
+        "--capacity-steps", type=int, default=DEFAULT_CAPACITY_STEPS, help="Monitor steps buffered between flushes"
+    )
     parser.add_argument("--policies", default="random,balance")
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of: {', '.join(VARIANTS)}")
     parser.add_argument("--no-donate", action="store_true", help="also time chunks whose state is not donated")
-    parser.add_argument("--log-records", type=int, default=81_920, help="records per block of the log-alone test (0: skip)")
+    parser.add_argument(
+        "--log-records", type=int, default=81_920, help="records per block of the log-alone test (0: skip)"
+    )
     parser.add_argument("--log-blocks", type=int, default=20)
     parser.add_argument("--compaction-envs", type=int, default=65536, help="0: skip")
     parser.add_argument("--video-envs", type=int, default=64, help="0: skip")
@@ -276,13 +308,17 @@ def main() -> None:
     parser.add_argument("--render-envs", type=int, default=1024, help="0: skip")
     args = parser.parse_args()
     print(f"device: {bench.device_description()}\n")
-    print("| policy | state donated | variant | N | steps per chunk × chunks | steps/s | vs bare | vs counters | chunks alone vs bare | flush per chunk | episodes per chunk | episodes/s logged | log bytes per episode |")
+    print(
+        "| policy | state donated | variant | N | steps per chunk × chunks | steps/s | vs bare | vs counters | chunks alone vs bare | flush per chunk | episodes per chunk | episodes/s logged | log bytes per episode |"
+    )
     print("|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in filter(None, args.policies.split(",")):  # --policies "": no overhead rows
         for donate in (True, False) if args.no_donate else (True,):
             monitor_overhead(args, name.strip(), donate)
     if args.log_records:
-        print("\n| records per block × blocks | written episodes/s (write + fsync per block) | read episodes/s (load_results) | bytes per episode |")
+        print(
+            "\n| records per block × blocks | written episodes/s (write + fsync per block) | read episodes/s (load_results) | bytes per episode |"
+        )
         print("|---|---:|---:|---:|")
         log_throughput(args)
     if args.compaction_envs:

@@ -43,6 +43,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from common import SHARED_MACHINE
 
 import gymx
 from gymx import bench
@@ -92,7 +93,14 @@ print(time.perf_counter() - start)
 
 def first_step_seconds(env_id: str, num_envs: int, cache_dir: str) -> float:
     env = {**os.environ, "GYMX_COMPILATION_CACHE": cache_dir}
-    result = subprocess.run([sys.executable, "-c", FIRST_STEP, env_id, str(num_envs)], env=env, capture_output=True, text=True, timeout=1800, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_STEP, env_id, str(num_envs)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"{env_id}: {result.stderr[-2000:]}")
     return float(result.stdout.split()[-1])
@@ -141,7 +149,11 @@ def brax_solver(name: str) -> dict[str, Any]:
     from brax import envs
 
     opt = envs.get_environment(BRAX_NAMES[name], backend="mjx").sys.opt
-    return {"integrator": INTEGRATOR_NAMES[int(opt.integrator)], "iterations": int(opt.iterations), "ls_iterations": int(opt.ls_iterations)}
+    return {
+        "integrator": INTEGRATOR_NAMES[int(opt.integrator)],
+        "iterations": int(opt.iterations),
+        "ls_iterations": int(opt.ls_iterations),
+    }
 
 
 def bare_program(env: Any, num_envs: int, num_steps: int) -> Any:
@@ -188,9 +200,13 @@ def endless(name: str, **options: Any) -> Any:
 
 
 def bench_vec(label: str, venv: VecEnv, num_steps: int, repeats: int, progress: bench.Progress) -> bench.BenchResult:
-    compile_s, walls, calls = bench._time_program(label, lambda: bench.gymx_program(venv, num_steps), repeats, progress)
+    compile_s, walls, calls = bench.time_program(
+        label, lambda: bench.gymx_program(venv, num_steps), repeats, progress, turns=SHARED_MACHINE
+    )
     note = solver_label(venv.env.unwrapped.solver)
-    result = bench.BenchResult(label, venv.env.spec.id, venv.num_envs, num_steps, tuple(walls), calls, compile_s, None, note)
+    result = bench.BenchResult(
+        label, venv.env.spec.id, venv.num_envs, num_steps, tuple(walls), calls, compile_s, None, note
+    )
     progress.done(bench.summary(result))
     return result
 
@@ -201,7 +217,7 @@ TABLE_HEADER = "| case | id | N | T | steps/s (median) | compile s | solver |\n|
 
 def print_row(r: bench.BenchResult) -> None:
     compile_s = "–" if r.compile_s is None else f"{r.compile_s:.1f}"
-    rate = bench._format_rate(r.median) if r.ok else "–"
+    rate = bench.format_rate(r.median) if r.ok else "–"
     print(f"| {r.peer} | {r.env_id} | {r.num_envs} | {r.num_steps} | {rate} | {compile_s} | {r.note} |", flush=True)
 
 
@@ -215,17 +231,45 @@ def run_speed(names: Sequence[str], sizes: Sequence[int], num_steps: int, repeat
                 print_row(bench_vec("gymx", gymx.make_vec(f"{name}-v5", num_envs), num_steps, repeats, progress))
             if "ls-scan" in cases:
                 # MJX's own fixed-length line search, for the before/after of the early exit.
-                print_row(bench_vec("gymx-ls-scan", gymx.make_vec(f"{name}-v5", num_envs, ls_early_exit=False), num_steps, repeats, progress))
+                print_row(
+                    bench_vec(
+                        "gymx-ls-scan",
+                        gymx.make_vec(f"{name}-v5", num_envs, ls_early_exit=False),
+                        num_steps,
+                        repeats,
+                        progress,
+                    )
+                )
             if "fast" in cases:
-                print_row(bench_vec("gymx-fast", gymx.make_vec(f"{name}Fast-v5", num_envs), num_steps, repeats, progress))
+                print_row(
+                    bench_vec("gymx-fast", gymx.make_vec(f"{name}Fast-v5", num_envs), num_steps, repeats, progress)
+                )
             if "overhead" in cases:
                 # The same physics with and without the env around it, nothing ending.
                 endless_env = endless(name)
-                no_resets = bench_vec("gymx-no-resets", VecEnv(endless_env, num_envs, AutoresetMode.DISABLED), num_steps, repeats, progress)
+                no_resets = bench_vec(
+                    "gymx-no-resets",
+                    VecEnv(endless_env, num_envs, AutoresetMode.DISABLED),
+                    num_steps,
+                    repeats,
+                    progress,
+                )
                 print_row(no_resets)
                 bare = bare_program(endless_env.unwrapped, num_envs, num_steps)
-                compile_s, walls, calls = bench._time_program(f"bare mjx {name}", lambda bare=bare: bare, repeats, progress)
-                result = bench.BenchResult("bare-mjx-step", f"{name}-v5", num_envs, num_steps, tuple(walls), calls, compile_s, None, no_resets.note)
+                compile_s, walls, calls = bench.time_program(
+                    f"bare mjx {name}", lambda bare=bare: bare, repeats, progress, turns=SHARED_MACHINE
+                )
+                result = bench.BenchResult(
+                    "bare-mjx-step",
+                    f"{name}-v5",
+                    num_envs,
+                    num_steps,
+                    tuple(walls),
+                    calls,
+                    compile_s,
+                    None,
+                    no_resets.note,
+                )
                 progress.done(bench.summary(result))
                 print_row(result)
             if "gymnasium" in cases:
@@ -235,9 +279,13 @@ def run_speed(names: Sequence[str], sizes: Sequence[int], num_steps: int, repeat
                 matched = VecEnv(gymx.make(f"{name}-v5", **solver), num_envs, AutoresetMode.SAME_STEP)
                 print_row(bench_vec("gymx-brax-solver", matched, num_steps, repeats, progress))
                 program, _ = brax_program(name, num_envs, num_steps)
-                compile_s, walls, calls = bench._time_program(f"brax {name}", lambda program=program: program, repeats, progress)
+                compile_s, walls, calls = bench.time_program(
+                    f"brax {name}", lambda program=program: program, repeats, progress, turns=SHARED_MACHINE
+                )
                 note = f"brax model; {solver_label(solver)}"
-                result = bench.BenchResult("brax", f"{name}-v5", num_envs, num_steps, tuple(walls), calls, compile_s, None, note)
+                result = bench.BenchResult(
+                    "brax", f"{name}-v5", num_envs, num_steps, tuple(walls), calls, compile_s, None, note
+                )
                 progress.done(bench.summary(result))
                 print_row(result)
 
@@ -254,7 +302,11 @@ def episode_rollout(env_id: str, num_envs: int, num_steps: int, seed: int) -> di
 
         def one_step(state: Any, action: jax.Array) -> tuple[Any, dict[str, jax.Array]]:
             state, ts = vec.step(state, action)
-            return state, {"reward": ts.reward, "terminated": ts.terminated, "qpos": vec.env.inner_state(state.env_state).data.qpos}
+            return state, {
+                "reward": ts.reward,
+                "terminated": ts.terminated,
+                "qpos": vec.env.inner_state(state.env_state).data.qpos,
+            }
 
         return jax.lax.scan(one_step, state, actions)[1]
 
@@ -262,7 +314,9 @@ def episode_rollout(env_id: str, num_envs: int, num_steps: int, seed: int) -> di
 
 
 def run_drift(names: Sequence[str], num_envs: int, num_steps: int) -> None:
-    print("| env | v5 mean return | Fast-v5 mean return | mean length v5 / Fast | max qpos diff after 20 steps | at first termination |")
+    print(
+        "| env | v5 mean return | Fast-v5 mean return | mean length v5 / Fast | max qpos diff after 20 steps | at first termination |"
+    )
     print("|---|---:|---:|---|---:|---:|")
     for name in names:
         steps = num_steps or gymx.spec(f"{name}-v5").max_episode_steps
@@ -291,12 +345,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("suite", choices=["first-step", "speed", "drift"])
     parser.add_argument("--envs", nargs="+", default=list(NAMES), choices=NAMES, help="env names (default: all)")
     parser.add_argument("--num-envs", nargs="+", type=int, default=None, help="batch sizes (first-step: 1; speed: 128)")
-    parser.add_argument("--steps", type=int, default=None, help="steps per program (speed: 50) or episode (drift: the time limit)")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="steps per program (speed: 50) or episode (drift: the time limit)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-fast", action="store_true", help="first-step: the faithful ids only")
-    parser.add_argument("--cases", nargs="+", default=list(SPEED_CASES), choices=SPEED_CASES, help="speed: what to measure (default: all)")
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        default=list(SPEED_CASES),
+        choices=SPEED_CASES,
+        help="speed: what to measure (default: all)",
+    )
     args = parser.parse_args(argv)
-    print(f"{datetime.date.today()} · {bench.device_description()} · {platform.machine()} · python {platform.python_version()}")
+    print(
+        f"{datetime.date.today()} · {bench.device_description()} · {platform.machine()} · python {platform.python_version()}"
+    )
     start = time.perf_counter()
     if args.suite == "first-step":
         run_first_step(args.envs, (args.num_envs or [1])[0], not args.no_fast)

@@ -18,6 +18,8 @@ import platform
 import sys
 from collections.abc import Sequence
 
+from common import SHARED_MACHINE, default_steps, suite_parser
+
 import gymx
 from gymx import bench
 
@@ -28,7 +30,6 @@ GYMNAX_NAMES = {"FrozenLake-v1": "FrozenLake-misc"}  # gymx id -> gymnax's id of
 def toy_text_ids() -> list[str]:
     gymx.load_plugins()
     return sorted(spec.id for spec in gymx.registry.values() if str(spec.entry_point).startswith(TOY_TEXT))
-
 
 
 def gymnax_ratios(results: Sequence[bench.BenchResult]) -> list[str]:
@@ -44,8 +45,10 @@ def gymnax_ratios(results: Sequence[bench.BenchResult]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = bench.suite_parser(__doc__, "toy-text")
-    parser.add_argument("--sync-steps", type=int, default=bench.SYNC_NUM_STEPS, help="steps of the 16-env SyncVectorEnv")
+    parser = suite_parser(__doc__, "toy-text")
+    parser.add_argument(
+        "--sync-steps", type=int, default=bench.SYNC_NUM_STEPS, help="steps of the 16-env SyncVectorEnv"
+    )
     args = parser.parse_args(argv)
     bench.cold_compiles()
 
@@ -54,22 +57,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = datetime.datetime.now(datetime.timezone.utc)
     results: list[bench.BenchResult] = []
     for num_envs in args.num_envs:
-        steps = args.steps or bench.default_steps(num_envs)
+        steps = args.steps or default_steps(num_envs)
         for env_id in ids:
-            results.append(bench.bench_gymx(env_id, num_envs, steps, args.repeats, progress=progress))
+            results.append(
+                bench.bench_gymx(env_id, num_envs, steps, args.repeats, progress=progress, turns=SHARED_MACHINE)
+            )
             if env_id in GYMNAX_NAMES:
-                results.append(bench.bench_gymnax(env_id, num_envs, steps, args.repeats, progress=progress))
-                results.append(bench.bench_gymnax(GYMNAX_NAMES[env_id], num_envs, steps, args.repeats, progress=progress))
+                results.append(
+                    bench.bench_gymnax(env_id, num_envs, steps, args.repeats, progress=progress, turns=SHARED_MACHINE)
+                )
+                results.append(
+                    bench.bench_gymnax(
+                        GYMNAX_NAMES[env_id], num_envs, steps, args.repeats, progress=progress, turns=SHARED_MACHINE
+                    )
+                )
     for env_id in ids:
-        results.append(bench.bench_gymnasium(env_id, "sync", bench.SYNC_NUM_ENVS, args.sync_steps, args.repeats, progress))
+        results.append(
+            bench.bench_gymnasium(env_id, "sync", bench.SYNC_NUM_ENVS, args.sync_steps, args.repeats, progress)
+        )
 
     print(f"## Toy text: gymx vs peers ({bench.device_description()})\n")
-    print(f"- date (UTC): {start:%Y-%m-%d %H:%M}, wall {(datetime.datetime.now(datetime.timezone.utc) - start).total_seconds():.0f} s")
+    print(
+        f"- date (UTC): {start:%Y-%m-%d %H:%M}, wall {(datetime.datetime.now(datetime.timezone.utc) - start).total_seconds():.0f} s"
+    )
     print(f"- host: {platform.node() or 'unknown'}, {platform.platform()}, python {platform.python_version()}")
     print(f"- load average (1/5/15 min) at end {'/'.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"- command: `{' '.join([os.path.basename(sys.argv[0]), *(argv if argv is not None else sys.argv[1:])])}`")
     print("- steps/s = N·T / wall, median over repeats; compile s = cold AOT compile of reset + T-step scan;")
-    print(f"  gymnasium-sync: {bench.SYNC_NUM_ENVS} envs in Gymnasium's SyncVectorEnv; ratio = gymx / peer at the same id.\n")
+    print(
+        f"  gymnasium-sync: {bench.SYNC_NUM_ENVS} envs in Gymnasium's SyncVectorEnv; ratio = gymx / peer at the same id.\n"
+    )
     print(bench.markdown_table(results))
     print("\n".join(["", *gymnax_ratios(results)]))
     return 0

@@ -20,24 +20,23 @@ Peers (optional imports; a missing one is reported, not raised):
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
-import fcntl
 import importlib
 import importlib.metadata
 import math
 import os
 import statistics
-import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import IO, Any
 
 import jax
 import jax.numpy as jnp
 
+from gymx.progress import StatusLine, si_number
 from gymx.vector import AutoresetMode, VecEnv, make_vec
 
 PEERS = ("gymnax", "gymnasium")
@@ -91,106 +90,73 @@ def device_description() -> str:
     return f"{text}, jax {jax.__version__}"
 
 
-class Progress:
+class Progress(StatusLine):
     """A one-line status on stderr, rewritten in place on a terminal, and a line per finished case.
 
     With `log_done=False` a finished case only clears the status: for callers that print the
     results themselves (the `gymx bench` command), so no result is shown twice.
     """
 
-    def __init__(self, enabled: bool = True, stream: Any = None, log_done: bool = True):
-        self.stream = sys.stderr if stream is None else stream
-        self.enabled = enabled
-        self.live = enabled and self.stream.isatty()
+    def __init__(self, enabled: bool = True, stream: IO[str] | None = None, log_done: bool = True):
+        super().__init__(enabled, stream)
         self.log_done = log_done
-        self._width = 0
-
-    def update(self, text: str) -> None:
-        if self.live:
-            self.stream.write("\r" + text.ljust(self._width))
-            self._width = len(text)
-            self.stream.flush()
 
     def done(self, text: str) -> None:
-        if not self.enabled:
-            return
-        if self.live:
-            self.stream.write("\r" + " " * self._width + "\r")
-            self._width = 0
         if self.log_done:
-            self.stream.write(text + "\n")
-        self.stream.flush()
+            self.print(text)
+        else:
+            self.clear()
 
 
-def _format_rate(rate: float) -> str:
-    for scale, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
-        if rate >= scale:
-            return f"{rate / scale:.2f}{suffix}"
-    return f"{rate:.0f}"
+def format_rate(rate: float) -> str:
+    """Steps per second as the tables show them: `format_rate(1.5e6) == "1.50 M"`."""
+    return si_number(rate, ".2f", " ")
+
+
+@dataclasses.dataclass(frozen=True)
+class Turns:
+    """When a process may compile and when it may run its timed calls: by default, at any time.
+
+    Benchmark processes that share one machine take turns through a file lock
+    (`benchmarks/common.py`'s `SHARED_MACHINE`).
+    """
+
+    compiling: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
+    timing: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
+
+
+ANY_TIME = Turns()
 
 
 def _tree_sum(tree: Any) -> jax.Array:
-    return sum((jnp.sum(leaf, dtype=jnp.float32) for leaf in jax.tree_util.tree_leaves(tree)), jnp.zeros((), jnp.float32))
+    return sum(
+        (jnp.sum(leaf, dtype=jnp.float32) for leaf in jax.tree_util.tree_leaves(tree)), jnp.zeros((), jnp.float32)
+    )
 
 
-def _hold_bench_lock(mode: int) -> contextlib.AbstractContextManager[None]:
-    path = os.environ.get("GYMX_BENCH_LOCK")
-    if not path:
-        return contextlib.nullcontext()
-
-    @contextlib.contextmanager
-    def held() -> Iterator[None]:
-        with open(path, "a") as lock:
-            fcntl.flock(lock, mode)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    return held()
-
-
-def device_turn() -> contextlib.AbstractContextManager[None]:
-    """Holds the file lock named by `$GYMX_BENCH_LOCK` (when set) alone, for the block.
-
-    Benchmark processes that share one machine compile side by side and take turns to run: each
-    times its programs inside `device_turn()`, so no timed call shares the device with another
-    process's program, and compiles inside `compile_turn()`, so no timed call shares the host's
-    cores with a compile either (a GPU program with solver loops waits on the host at every
-    iteration, and a busy host slows it). Compiling is where the time goes on a GPU machine (an
-    MJX program can take a minute).
-    """
-    return _hold_bench_lock(fcntl.LOCK_EX)
-
-
-def compile_turn() -> contextlib.AbstractContextManager[None]:
-    """Holds `$GYMX_BENCH_LOCK` (when set) shared with other compiles, for the block: any number
-    of processes compile at once, and none while another times its calls (see `device_turn`)."""
-    return _hold_bench_lock(fcntl.LOCK_SH)
-
-
-def _time_program(
+def time_program(
     label: str,
     make_program: Callable[[], Callable[[jax.Array], Any]],
     repeats: int,
     progress: Progress,
     min_repeat_s: float = 0.0,
+    turns: Turns = ANY_TIME,
 ) -> tuple[float, list[float], int]:
     """AOT-compiles `make_program()` on a key, warms it up, then times `repeats` repeats.
 
     A repeat is one call, or, with `min_repeat_s`, as many back-to-back calls as the warm-up
     says fill that time (so small batches on a fast device are not timed as launch latency).
-    The compile runs inside `compile_turn()`, the warm-up and the repeats inside `device_turn()`.
+    The compile runs inside `turns.compiling()`, the warm-up and the repeats inside `turns.timing()`.
     Returns (compile seconds, wall seconds per repeat, calls per repeat).
     """
     jax.jit(lambda x: x + 1).lower(jnp.zeros(())).compile()  # Backend start-up is not the program's compile.
     progress.update(f"{label}: compiling")
-    with compile_turn():
+    with turns.compiling():
         start = time.perf_counter()
         compiled = jax.jit(make_program()).lower(jax.random.key(0)).compile()
         compile_s = time.perf_counter() - start
     progress.update(f"{label}: waiting for the device (compile {compile_s:.2f} s)")
-    with device_turn():
+    with turns.timing():
         progress.update(f"{label}: warm-up (compile {compile_s:.2f} s)")
         jax.block_until_ready(compiled(jax.random.key(0)))
         calls = 1
@@ -208,7 +174,7 @@ def _time_program(
     return compile_s, walls, calls
 
 
-def _compile_seconds(fn: Callable[..., Any], *args: Any) -> float:
+def compile_seconds(fn: Callable[..., Any], *args: Any) -> float:
     start = time.perf_counter()
     jax.jit(fn).lower(*args).compile()
     return time.perf_counter() - start
@@ -238,7 +204,7 @@ def gymx_step_compile_seconds(venv: VecEnv) -> float:
     """AOT compile time of one batched `VecEnv.step` (the unit a training loop jits)."""
     state, _ = jax.eval_shape(venv.reset, jax.random.key(0))
     action = jax.eval_shape(venv.action_space().sample, jax.random.key(0))
-    return _compile_seconds(venv.step, state, action)
+    return compile_seconds(venv.step, state, action)
 
 
 def bench_gymx(
@@ -250,12 +216,15 @@ def bench_gymx(
     step_compile: bool = False,
     progress: Progress | None = None,
     min_repeat_s: float = 0.0,
+    turns: Turns = ANY_TIME,
 ) -> BenchResult:
     """Times gymx's batched rollout of `env_id`; `step_compile` also times compiling one batched step."""
     progress = progress or Progress(enabled=False)
     venv = make_vec(env_id, num_envs, autoreset_mode=autoreset_mode)
     label = f"gymx {env_id} N={num_envs} T={num_steps}"
-    compile_s, walls, calls = _time_program(label, lambda: gymx_program(venv, num_steps), repeats, progress, min_repeat_s)
+    compile_s, walls, calls = time_program(
+        label, lambda: gymx_program(venv, num_steps), repeats, progress, min_repeat_s, turns
+    )
     step_s = gymx_step_compile_seconds(venv) if step_compile else None
     note = f"auto-reset {venv.autoreset_mode.name.lower()}"
     result = BenchResult("gymx", env_id, num_envs, num_steps, tuple(walls), calls, compile_s, step_s, note)
@@ -296,25 +265,10 @@ def gymnax_step_compile_seconds(env_id: str, num_envs: int) -> float:
     keys = jax.random.split(jax.random.key(0), num_envs)
     _, state = jax.eval_shape(jax.vmap(env.reset, in_axes=(0, None)), keys, params)
     action = jax.eval_shape(jax.vmap(env.action_space(params).sample), keys)
-    return _compile_seconds(jax.vmap(env.step, in_axes=(0, 0, 0, None)), keys, state, action, params)
+    return compile_seconds(jax.vmap(env.step, in_axes=(0, 0, 0, None)), keys, state, action, params)
 
 
-def default_steps(num_envs: int) -> int:
-    """About 2^23 env steps per timed call: long enough to time, short enough for a CPU at 65,536 envs."""
-    return max(16, min(1000, 2**23 // num_envs))
-
-
-def suite_parser(description: str, family: str) -> argparse.ArgumentParser:
-    """The arguments every benchmark suite takes: batch sizes, scan length, repeats and ids."""
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--num-envs", type=int, nargs="+", default=[65536], help="batch sizes N (default 65536)")
-    parser.add_argument("--steps", type=int, default=None, help="scan length T per call (default: about 2^23 / N, in [16, 1000])")
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per case (default 5)")
-    parser.add_argument("--ids", nargs="+", default=None, help=f"env ids (default: every {family} id)")
-    return parser
-
-
-def _missing(module: str) -> str | None:
+def missing_peer(module: str) -> str | None:
     """Why `module` cannot be used as a peer (None if it imports): not installed, or a broken install."""
     try:
         importlib.import_module(module)
@@ -331,10 +285,11 @@ def bench_gymnax(
     step_compile: bool = False,
     progress: Progress | None = None,
     min_repeat_s: float = 0.0,
+    turns: Turns = ANY_TIME,
 ) -> BenchResult:
     """Times gymnax's batched rollout of the same id, or says why it cannot."""
     progress = progress or Progress(enabled=False)
-    missing = _missing("gymnax")
+    missing = missing_peer("gymnax")
     if missing:
         return BenchResult("gymnax", env_id, num_envs, num_steps, note=missing)
     import gymnax
@@ -342,9 +297,13 @@ def bench_gymnax(
     if env_id not in gymnax.registered_envs:
         return BenchResult("gymnax", env_id, num_envs, num_steps, note=f"gymnax {gymnax_version()} has no {env_id}")
     label = f"gymnax {env_id} N={num_envs} T={num_steps}"
-    compile_s, walls, calls = _time_program(label, lambda: gymnax_program(env_id, num_envs, num_steps), repeats, progress, min_repeat_s)
+    compile_s, walls, calls = time_program(
+        label, lambda: gymnax_program(env_id, num_envs, num_steps), repeats, progress, min_repeat_s, turns
+    )
     step_s = gymnax_step_compile_seconds(env_id, num_envs) if step_compile else None
-    result = BenchResult("gymnax", env_id, num_envs, num_steps, tuple(walls), calls, compile_s, step_s, "auto-reset same_step")
+    result = BenchResult(
+        "gymnax", env_id, num_envs, num_steps, tuple(walls), calls, compile_s, step_s, "auto-reset same_step"
+    )
     progress.done(summary(result))
     return result
 
@@ -353,7 +312,9 @@ def gymnax_version() -> str:
     return importlib.metadata.version("gymnax")
 
 
-def _time_python_loop(label: str, envs: Any, num_steps: int, repeats: int, progress: Progress, seed: int = 0) -> list[float]:
+def _time_python_loop(
+    label: str, envs: Any, num_steps: int, repeats: int, progress: Progress, seed: int = 0
+) -> list[float]:
     """Times `repeats` runs of `num_steps` `envs.step(envs.action_space.sample())` calls."""
     envs.action_space.seed(seed)
     envs.reset(seed=seed)
@@ -380,7 +341,7 @@ def bench_gymnasium(
     """Gymnasium's vector env of `env_id`: mode "vector_entry_point" (numpy-vectorised) or "sync"."""
     progress = progress or Progress(enabled=False)
     peer = {"vector_entry_point": "gymnasium-numpyvec", "sync": "gymnasium-sync"}[mode]
-    missing = _missing("gymnasium")
+    missing = missing_peer("gymnasium")
     if missing:
         return BenchResult(peer, env_id, num_envs, num_steps, note=missing)
     import gymnasium
@@ -412,7 +373,7 @@ def summary(result: BenchResult) -> str:
     compile_text = "" if result.compile_s is None else f", compile {result.compile_s:.2f} s"
     return (
         f"{result.peer} {result.env_id} N={result.num_envs} T={result.num_steps}: "
-        f"{_format_rate(result.median)} steps/s (min {_format_rate(min(result.rates))}, max {_format_rate(max(result.rates))}){compile_text}"
+        f"{format_rate(result.median)} steps/s (min {format_rate(min(result.rates))}, max {format_rate(max(result.rates))}){compile_text}"
     )
 
 
@@ -428,6 +389,7 @@ def compare(
     sync_num_steps: int = SYNC_NUM_STEPS,
     progress: Progress | None = None,
     min_repeat_s: float = 0.0,
+    turns: Turns = ANY_TIME,
 ) -> list[BenchResult]:
     """gymx and each requested peer on each id, same N and T (the sync vector env uses its own small N and T)."""
     unknown = set(peers) - set(PEERS)
@@ -435,9 +397,15 @@ def compare(
         raise ValueError(f"unknown peers {sorted(unknown)}; choose from {list(PEERS)}")
     results = []
     for env_id in env_ids:
-        results.append(bench_gymx(env_id, num_envs, num_steps, repeats, autoreset_mode, step_compile, progress, min_repeat_s))
+        results.append(
+            bench_gymx(
+                env_id, num_envs, num_steps, repeats, autoreset_mode, step_compile, progress, min_repeat_s, turns
+            )
+        )
         if "gymnax" in peers:
-            results.append(bench_gymnax(env_id, num_envs, num_steps, repeats, step_compile, progress, min_repeat_s))
+            results.append(
+                bench_gymnax(env_id, num_envs, num_steps, repeats, step_compile, progress, min_repeat_s, turns)
+            )
         if "gymnasium" in peers:
             results.append(bench_gymnasium(env_id, "vector_entry_point", num_envs, num_steps, repeats, progress))
             results.append(bench_gymnasium(env_id, "sync", sync_num_envs, sync_num_steps, repeats, progress))
@@ -452,12 +420,15 @@ def markdown_table(results: Sequence[BenchResult]) -> str:
     header = ["peer", "env", "N", "T", "steps/s (median)", "min–max", "compile s"]
     header += ["step compile s"] if show_step else []
     header += ["ratio gymx/peer", "notes"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i in (0, 1, 5, len(header) - 1) else "---:" for i in range(len(header))) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" if i in (0, 1, 5, len(header) - 1) else "---:" for i in range(len(header))) + "|",
+    ]
     for r in results:
         if r.ok:
-            cells = [r.peer, r.env_id, str(r.num_envs), str(r.num_steps), _format_rate(r.median)]
+            cells = [r.peer, r.env_id, str(r.num_envs), str(r.num_steps), format_rate(r.median)]
             calls = f" × {r.calls} calls" if r.calls > 1 else ""
-            cells.append(f"{_format_rate(min(r.rates))}–{_format_rate(max(r.rates))} ({len(r.walls)} reps{calls})")
+            cells.append(f"{format_rate(min(r.rates))}–{format_rate(max(r.rates))} ({len(r.walls)} reps{calls})")
             cells.append("–" if r.compile_s is None else f"{r.compile_s:.2f}")
             if show_step:
                 cells.append("–" if r.step_compile_s is None else f"{r.step_compile_s:.2f}")

@@ -1,8 +1,15 @@
-"""`check_env`: the conformance harness every registered environment passes."""
+"""`check_env`: the conformance harness every registered environment passes, as named checks.
+
+Each check is a function of an `EnvUnderCheck` (the env, its params and its compiled
+functions) that raises `EnvCheckError` naming the broken rule; `check_env` runs `CHECKS` in
+order and reports a failure under the check's name. A check can be run alone, or a list of them
+passed as `check_env(env, checks=...)`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -14,13 +21,9 @@ from gymx.core import Env, TimeStep
 
 
 class EnvCheckError(AssertionError):
-    """An env broke the functional API's contract; the message says which rule."""
+    """An env broke the functional API's contract; the message says which rule, `check` which check."""
 
-
-def _require(condition: Any, message: Callable[[], str]) -> None:
-    """Raises with `message()`; the message is built only on failure (formatting arrays is slow)."""
-    if not bool(condition):
-        raise EnvCheckError(message())
+    check: str | None = None
 
 
 def _signature(tree: Any) -> Any:
@@ -31,7 +34,9 @@ def _signature(tree: Any) -> Any:
 
 def _all_finite(tree: Any) -> bool:
     return all(
-        np.all(np.isfinite(x)) for x in jax.device_get(jax.tree_util.tree_leaves(tree)) if np.issubdtype(x.dtype, np.inexact)
+        np.all(np.isfinite(x))
+        for x in jax.device_get(jax.tree_util.tree_leaves(tree))
+        if np.issubdtype(x.dtype, np.inexact)
     )
 
 
@@ -53,19 +58,30 @@ class _ObsChecker:
 
     def check(self, obs: Any, where: str) -> None:
         actual = [(jnp.shape(x), jnp.result_type(x)) for x in jax.tree_util.tree_leaves(obs)]
-        _require(actual == self.expected, lambda: f"{where}: observation shapes and dtypes {actual} differ from the space's {self.expected}")
-        _require(bool(self.contains(obs)), lambda: f"{where}: observation {obs} is not in {self.space}")
+        if actual != self.expected:
+            raise EnvCheckError(
+                f"{where}: observation shapes and dtypes {actual} differ from the space's {self.expected}"
+            )
+        if not bool(self.contains(obs)):
+            raise EnvCheckError(f"{where}: observation {obs} is not in {self.space}")
 
 
 def _check_timestep(ts: TimeStep, obs_checker: _ObsChecker, info_signature: Any, where: str) -> None:
     obs_checker.check(ts.obs, where)
-    _require(jnp.shape(ts.reward) == () and ts.reward.dtype == jnp.float32, lambda: f"{where}: reward must be a float32 scalar, got {ts.reward!r}")
+    if not (jnp.shape(ts.reward) == () and ts.reward.dtype == jnp.float32):
+        raise EnvCheckError(f"{where}: reward must be a float32 scalar, got {ts.reward!r}")
     for flag in ("terminated", "truncated"):
         value = getattr(ts, flag)
-        _require(jnp.shape(value) == () and value.dtype == jnp.bool_, lambda: f"{where}: {flag} must be a bool scalar, got {value!r}")
-    _require(isinstance(ts.info, dict), lambda: f"{where}: info must be a dict, got {type(ts.info)}")
-    _require(_signature(ts.info) == info_signature, lambda: f"{where}: info keys, shapes or dtypes differ from reset's: {jax.tree_util.tree_map(jnp.shape, ts.info)}")
-    _require(_all_finite((ts.obs, ts.reward, ts.info)), lambda: f"{where}: non-finite values in {ts}")
+        if not (jnp.shape(value) == () and value.dtype == jnp.bool_):
+            raise EnvCheckError(f"{where}: {flag} must be a bool scalar, got {value!r}")
+    if not isinstance(ts.info, dict):
+        raise EnvCheckError(f"{where}: info must be a dict, got {type(ts.info)}")
+    if _signature(ts.info) != info_signature:
+        raise EnvCheckError(
+            f"{where}: info keys, shapes or dtypes differ from reset's: {jax.tree_util.tree_map(jnp.shape, ts.info)}"
+        )
+    if not _all_finite((ts.obs, ts.reward, ts.info)):
+        raise EnvCheckError(f"{where}: non-finite values in {ts}")
 
 
 def _check_render(env: Env, params: Any, state: Any) -> None:
@@ -73,25 +89,20 @@ def _check_render(env: Env, params: Any, state: Any) -> None:
     renders on the host; depth_array a float32 (h, w) image; ansi a str."""
     for mode in env.metadata.get("render_modes", []):
         if mode == "rgb_array":
-            draw = (lambda s: env.render(s, params, mode)) if env.render_on_host else jax.jit(lambda s: env.render(s, params, mode))
-            frame = draw(state)
-            _require(
-                frame.dtype == jnp.uint8 and frame.ndim == 3 and frame.shape[2] == 3,
-                lambda: f"rgb_array frames must be uint8 (h, w, 3), got {frame.dtype} {frame.shape}",
-            )
+            draw = functools.partial(env.render, params=params, mode=mode)
+            frame = (draw if env.render_on_host else jax.jit(draw))(state)
+            if not (frame.dtype == jnp.uint8 and frame.ndim == 3 and frame.shape[2] == 3):
+                raise EnvCheckError(f"rgb_array frames must be uint8 (h, w, 3), got {frame.dtype} {frame.shape}")
         elif mode == "depth_array":
             depth = env.render(state, params, mode)
-            _require(
-                depth.dtype == jnp.float32 and depth.ndim == 2,
-                lambda: f"depth_array images must be float32 (h, w), got {depth.dtype} {depth.shape}",
-            )
+            if not (depth.dtype == jnp.float32 and depth.ndim == 2):
+                raise EnvCheckError(f"depth_array images must be float32 (h, w), got {depth.dtype} {depth.shape}")
         elif mode == "ansi":
             text = env.render(state, params, mode)
-            _require(isinstance(text, str) and text, lambda: f"ansi must render a non-empty str, got {text!r}")
-    _require(
-        "render_fps" in env.metadata or not env.metadata.get("render_modes"),
-        lambda: "an env that renders must declare metadata['render_fps']",
-    )
+            if not (isinstance(text, str) and text):
+                raise EnvCheckError(f"ansi must render a non-empty str, got {text!r}")
+    if not ("render_fps" in env.metadata or not env.metadata.get("render_modes")):
+        raise EnvCheckError("an env that renders must declare metadata['render_fps']")
 
 
 def _close_to_rounding(x: Any, y: Any) -> bool:
@@ -105,101 +116,180 @@ def _close_to_rounding(x: Any, y: Any) -> bool:
     return bool(np.allclose(x, y, rtol=1e-4, atol=1e-5 + 1e-4 * scale, equal_nan=True))
 
 
-def check_env(env: Env, params: Any = None, num_steps: int = 200, seed: int = 0) -> None:
-    """Checks the functional API's contract on `env`; raises `EnvCheckError` naming the broken rule.
+class EnvUnderCheck:
+    """An env with its params, spaces and compiled reset, step and observe (whose traces it counts),
+    and its trajectories from the same key, played once each when a check first asks for them."""
 
-    Checks: spaces are gymx spaces; every observation equals `env.observe` of its state; reset and step run under `jit` and `vmap` (vmapped results
-    equal per-env results, steps' outputs to float32 reassociation); observations lie in the observation space with its shape and dtype
-    on every step; reward is a float32 scalar, terminated/truncated bool scalars, info has the
-    same keys, shapes and dtypes on every step; values stay finite; equal keys give equal
-    trajectories; a terminated state is absorbing (same obs, zero reward, terminated stays
-    True); a bare env never sets truncated; a second call of the compiled step with a stepped
-    state does not retrace; every declared render mode renders (rgb_array under jit).
-    """
-    params = env.default_params if params is None else params
-    obs_space, action_space = env.observation_space(params), env.action_space(params)
-    _require(isinstance(obs_space, spaces.Space), lambda: f"observation_space must be a gymx Space, got {type(obs_space)}")
-    _require(isinstance(action_space, spaces.Space), lambda: f"action_space must be a gymx Space, got {type(action_space)}")
+    def __init__(self, env: Env, params: Any = None, num_steps: int = 200, seed: int = 0):
+        self.env = env
+        self.params = env.default_params if params is None else params
+        self.num_steps = num_steps
+        self.seed = seed
+        self.obs_space = env.observation_space(self.params)
+        self.action_space = env.action_space(self.params)
+        self.traces = {"reset": 0, "step": 0}
+        self.reset = jax.jit(self._counted_reset)
+        self.step = jax.jit(self._counted_step)
+        self.observe = jax.jit(lambda state: env.observe(state, self.params))
 
-    obs_checker = _ObsChecker(obs_space)
-    traces = {"reset": 0, "step": 0}
+    def _counted_reset(self, key: jax.Array) -> tuple[Any, TimeStep]:
+        self.traces["reset"] += 1
+        return self.env.reset(key, self.params)
 
-    def counted_reset(key: jax.Array) -> tuple[Any, TimeStep]:
-        traces["reset"] += 1
-        return env.reset(key, params)
+    def _counted_step(self, state: Any, action: Any) -> tuple[Any, TimeStep]:
+        self.traces["step"] += 1
+        return self.env.step(state, action, self.params)
 
-    def counted_step(state: Any, action: Any) -> tuple[Any, TimeStep]:
-        traces["step"] += 1
-        return env.step(state, action, params)
+    @functools.cached_property
+    def obs_checker(self) -> _ObsChecker:
+        return _ObsChecker(self.obs_space)
 
-    reset, step = jax.jit(counted_reset), jax.jit(counted_step)
-    observe = jax.jit(lambda state: env.observe(state, params))
+    @functools.cached_property
+    def sample_action(self) -> Callable[[jax.Array], Any]:
+        return jax.jit(self.action_space.sample)
 
-    def check_observe(state: Any, ts: TimeStep, where: str) -> None:
-        _require(
-            _trees_equal(observe(state), ts.obs), lambda: f"{where}: obs differs from env.observe(state): {ts.obs}"
-        )
-    sample_action = jax.jit(action_space.sample)
+    @functools.cached_property
+    def trajectory(self) -> list[Any]:
+        """(state, timestep) of every reset and step of `num_steps` random actions, each checked as it comes."""
+        return _play(self)
 
-    def run(key: jax.Array) -> list[Any]:
-        reset_key, action_key = jax.random.split(key)
-        state, ts = reset(reset_key)
-        info_signature, state_signature = _signature(ts.info), _signature(state)
-        trajectory: list[Any] = []
-        for t in range(num_steps):
-            if t == 0 or bool(ts.terminated | ts.truncated):
-                state, ts = reset(jax.random.fold_in(reset_key, t))
-                _check_timestep(ts, obs_checker, info_signature, f"reset before step {t}")
-                _require(not bool(ts.terminated | ts.truncated), lambda: "reset must return terminated=False, truncated=False")
-                check_observe(state, ts, f"reset before step {t}")
-                trajectory.append((state, ts))
-            action_key, key_t = jax.random.split(action_key)
-            action = sample_action(key_t)
-            state, ts = step(state, action)
-            where = f"step {t}"
-            _check_timestep(ts, obs_checker, info_signature, where)
-            _require(_signature(state) == state_signature, lambda: f"{where}: state structure, shapes or dtypes changed: {state}")
-            _require(_all_finite(state), lambda: f"{where}: non-finite state {state}")
-            check_observe(state, ts, where)
-            _require(not bool(ts.truncated) or env.unwrapped is not env, lambda: f"{where}: a bare env must never set truncated")
+    @functools.cached_property
+    def replayed_trajectory(self) -> list[Any]:
+        """The same play again, from the same key."""
+        self.trajectory  # noqa: B018 - played first, so `traces` counts two plays of one compiled pair
+        return _play(self)
+
+
+def _check_observe(subject: EnvUnderCheck, state: Any, ts: TimeStep, where: str) -> None:
+    if not _trees_equal(subject.observe(state), ts.obs):
+        raise EnvCheckError(f"{where}: obs differs from env.observe(state): {ts.obs}")
+
+
+def _play(subject: EnvUnderCheck) -> list[Any]:
+    env, step, reset = subject.env, subject.step, subject.reset
+    reset_key, action_key = jax.random.split(jax.random.key(subject.seed))
+    state, ts = reset(reset_key)
+    info_signature, state_signature = _signature(ts.info), _signature(state)
+    trajectory: list[Any] = []
+    for t in range(subject.num_steps):
+        if t == 0 or bool(ts.terminated | ts.truncated):
+            state, ts = reset(jax.random.fold_in(reset_key, t))
+            _check_timestep(ts, subject.obs_checker, info_signature, f"reset before step {t}")
+            if not not bool(ts.terminated | ts.truncated):
+                raise EnvCheckError("reset must return terminated=False, truncated=False")
+            _check_observe(subject, state, ts, f"reset before step {t}")
             trajectory.append((state, ts))
-            if bool(ts.terminated):
-                again_state, again_ts = step(state, action)
-                _require(bool(again_ts.terminated), lambda: f"{where}: a terminated episode must stay terminated when stepped again")
-                _require(float(again_ts.reward) == 0.0, lambda: f"{where}: stepping a terminated episode must give zero reward")
-                _require(
-                    _trees_equal(env.inner_state(again_state), env.inner_state(state)) and _trees_equal(again_ts.obs, ts.obs),
-                    lambda: f"{where}: a terminated state must be absorbing",
-                )
-        return trajectory
+        action_key, key_t = jax.random.split(action_key)
+        action = subject.sample_action(key_t)
+        state, ts = step(state, action)
+        where = f"step {t}"
+        _check_timestep(ts, subject.obs_checker, info_signature, where)
+        if _signature(state) != state_signature:
+            raise EnvCheckError(f"{where}: state structure, shapes or dtypes changed: {state}")
+        if not _all_finite(state):
+            raise EnvCheckError(f"{where}: non-finite state {state}")
+        _check_observe(subject, state, ts, where)
+        if bool(ts.truncated) and env.unwrapped is env:
+            raise EnvCheckError(f"{where}: a bare env must never set truncated")
+        trajectory.append((state, ts))
+        if bool(ts.terminated):
+            again_state, again_ts = step(state, action)
+            if not bool(again_ts.terminated):
+                raise EnvCheckError(f"{where}: a terminated episode must stay terminated when stepped again")
+            if float(again_ts.reward) != 0.0:
+                raise EnvCheckError(f"{where}: stepping a terminated episode must give zero reward")
+            if not (
+                _trees_equal(env.inner_state(again_state), env.inner_state(state))
+                and _trees_equal(again_ts.obs, ts.obs)
+            ):
+                raise EnvCheckError(f"{where}: a terminated state must be absorbing")
+    return trajectory
 
-    key = jax.random.key(seed)
-    first, second = run(key), run(key)
-    _require(len(first) == len(second) and _trees_equal(first, second), lambda: "equal keys must give equal trajectories")
-    _require(traces["reset"] == 1 and traces["step"] == 1, lambda: f"jit retraced: {traces} (expected one trace each)")
 
-    _check_render(env, params, first[-1][0])
+def spaces_are_gymx_spaces(subject: EnvUnderCheck) -> None:
+    """The observation and action spaces are gymx spaces."""
+    for name, space in (("observation_space", subject.obs_space), ("action_space", subject.action_space)):
+        if not isinstance(space, spaces.Space):
+            raise EnvCheckError(f"{name} must be a gymx Space, got {type(space)}")
 
-    batch = 3
-    keys = jax.random.split(jax.random.key(seed + 1), batch)
+
+def steps_keep_the_contract(subject: EnvUnderCheck) -> None:
+    """On every reset and step of a random-action play: the observation lies in its space with its
+    shape and dtype and equals `env.observe` of the state; reward is a float32 scalar,
+    terminated/truncated bool scalars; info keeps reset's keys, shapes and dtypes; the state keeps
+    its structure; values stay finite; a bare env never truncates; a terminated state is absorbing
+    (same obs, zero reward, terminated stays True)."""
+    subject.trajectory  # noqa: B018 - playing it checks every step
+
+
+def equal_keys_give_equal_trajectories(subject: EnvUnderCheck) -> None:
+    """Two plays from the same key are equal, leaf by leaf."""
+    first, second = subject.trajectory, subject.replayed_trajectory
+    if not (len(first) == len(second) and _trees_equal(first, second)):
+        raise EnvCheckError("equal keys must give equal trajectories")
+
+
+def compiles_once(subject: EnvUnderCheck) -> None:
+    """Two plays trace the compiled reset and step once each: a stepped state does not retrace."""
+    subject.replayed_trajectory  # noqa: B018 - both plays, through the same compiled pair
+    traces = dict(subject.traces)
+    if traces != {"reset": 1, "step": 1}:
+        raise EnvCheckError(f"jit retraced: {traces} (expected one trace each)")
+
+
+def render_modes_render(subject: EnvUnderCheck) -> None:
+    """Every declared render mode renders the last state of the play (see `_check_render`)."""
+    _check_render(subject.env, subject.params, subject.trajectory[-1][0])
+
+
+def vmap_matches_single(subject: EnvUnderCheck) -> None:
+    """vmapped reset and step run under jit and equal the single env's results with the same keys,
+    states and actions, to float32 reassociation (see `_close_to_rounding`)."""
+    env, params, batch = subject.env, subject.params, 3
+    keys = jax.random.split(jax.random.key(subject.seed + 1), batch)
     batched_state, batched_ts = jax.jit(jax.vmap(lambda k: env.reset(k, params)))(keys)
-    actions = jax.vmap(action_space.sample)(jax.random.split(jax.random.key(seed + 2), batch))
+    actions = jax.vmap(subject.action_space.sample)(jax.random.split(jax.random.key(subject.seed + 2), batch))
     _, stepped_ts = jax.jit(jax.vmap(lambda s, a: env.step(s, a, params)))(batched_state, actions)
+    row = lambda tree, i: jax.tree_util.tree_map(lambda x: x[i], tree)
+    close = lambda a, b: all(map(_close_to_rounding, jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)))
     for i in range(batch):
-        single_state, single_ts = reset(keys[i])
-        _require(
-            all(
-                _close_to_rounding(x, y)
-                for x, y in zip(jax.tree_util.tree_leaves(single_ts), jax.tree_util.tree_leaves(jax.tree_util.tree_map(lambda x: x[i], batched_ts)))
-            ),
-            lambda: "vmapped reset differs from a single reset with the same key",
-        )
-        single_state, single_ts = step(single_state, jax.tree_util.tree_map(lambda x: x[i], actions))
-        batched_i = jax.tree_util.tree_map(lambda x: x[i], stepped_ts)
-        # As for the reset, what the step emits is compared to float32 rounding (see
-        # `_close_to_rounding`); an iterative physics solver's internals (MJX's constraint forces
-        # and warm starts) differ in their last digits, so internal state is not compared.
-        _require(
-            all(_close_to_rounding(x, y) for x, y in zip(jax.tree_util.tree_leaves(single_ts), jax.tree_util.tree_leaves(batched_i))),
-            lambda: "vmapped step differs from a single step with the same state and action",
-        )
+        single_state, single_ts = subject.reset(keys[i])
+        if not close(single_ts, row(batched_ts, i)):
+            raise EnvCheckError("vmapped reset differs from a single reset with the same key")
+        # What the step emits is compared; an iterative physics solver's internals (MJX's
+        # constraint forces and warm starts) differ in their last digits, so internal state is not.
+        _, single_ts = subject.step(single_state, row(actions, i))
+        if not close(single_ts, row(stepped_ts, i)):
+            raise EnvCheckError("vmapped step differs from a single step with the same state and action")
+
+
+CHECKS: tuple[Callable[[EnvUnderCheck], None], ...] = (
+    spaces_are_gymx_spaces,
+    steps_keep_the_contract,
+    equal_keys_give_equal_trajectories,
+    compiles_once,
+    render_modes_render,
+    vmap_matches_single,
+)
+
+
+def check_env(
+    env: Env,
+    params: Any = None,
+    num_steps: int = 200,
+    seed: int = 0,
+    checks: Sequence[Callable[[EnvUnderCheck], None]] = CHECKS,
+) -> None:
+    """Runs `checks` (by default every one of `CHECKS`) on `env`, in order.
+
+    Raises `EnvCheckError` from the first that fails, its message prefixed with the check's name
+    (also in `error.check`).
+    """
+    subject = EnvUnderCheck(env, params, num_steps, seed)
+    for check in checks:
+        try:
+            check(subject)
+        except EnvCheckError as error:
+            failure = EnvCheckError(f"{check.__name__}: {error}")
+            failure.check = check.__name__
+            raise failure from error

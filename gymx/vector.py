@@ -76,7 +76,9 @@ def _eager_vec_render(method: Callable) -> Callable:
     the env draws on the host (then env by env, as written)."""
 
     @functools.wraps(method)
-    def render(self: Any, state: Any, params: Any = None, env_indices: Any = None, columns: int | None = None) -> jax.Array:
+    def render(
+        self: Any, state: Any, params: Any = None, env_indices: Any = None, columns: int | None = None
+    ) -> jax.Array:
         if self.env.render_on_host or is_traced((state, params, env_indices)):
             return method(self, state, params, env_indices, columns)
         indices = None if env_indices is None else np.asarray(env_indices)
@@ -86,7 +88,12 @@ def _eager_vec_render(method: Callable) -> Callable:
     return render
 
 
-_VEC_EAGER_WRAPPERS = {"reset": eager_program, "step": eager_step, "reset_masked": eager_program, "render": _eager_vec_render}
+_VEC_EAGER_WRAPPERS = {
+    "reset": eager_program,
+    "step": eager_step,
+    "reset_masked": eager_program,
+    "render": _eager_vec_render,
+}
 
 
 class VecEnv(CompiledWhenConcrete):
@@ -111,7 +118,9 @@ class VecEnv(CompiledWhenConcrete):
         self.autoreset_mode = _as_mode(autoreset_mode)
         devices = jax.local_devices() if devices is None else list(devices)
         if self.num_envs % len(devices):
-            raise ValueError(f"num_envs={self.num_envs} must be a multiple of the {len(devices)} devices it is sharded over")
+            raise ValueError(
+                f"num_envs={self.num_envs} must be a multiple of the {len(devices)} devices it is sharded over"
+            )
         self.devices = devices
         self._sharding = NamedSharding(Mesh(np.asarray(devices), ("envs",)), PartitionSpec("envs"))
 
@@ -181,9 +190,8 @@ class VecEnv(CompiledWhenConcrete):
     ) -> Any:
         """`current` (batched) with the entries where `mask` holds replaced by `pick(fresh reset)`.
 
-        Every env's reset is computed and selected (cheap with `hashed_counter` keys; compacting
-        the finished envs' indices, resetting only those and scattering back measured slower on
-        CPU). On CPU the reset is skipped on steps where no env finished; on accelerators that
+        Every env's reset is computed and selected (cheap with `hashed_counter` keys, and faster
+        than compacting the finished envs' indices, resetting only those and scattering back). On CPU the reset is skipped on steps where no env finished; on accelerators that
         `lax.cond` would cost a device-to-host sync of its predicate per step, more than the
         batched reset it saves, so the reset is always computed there.
         """
@@ -200,7 +208,9 @@ class VecEnv(CompiledWhenConcrete):
     def reset(self, key: jax.Array, params: Any = None) -> tuple[VecState, TimeStep]:
         params = self.env.default_params if params is None else params
         axes = self._params_axes(params)
-        env_key = self._shard(key_words(jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jnp.arange(self.num_envs))))
+        env_key = self._shard(
+            key_words(jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jnp.arange(self.num_envs)))
+        )
         episode = jnp.zeros(self.num_envs, jnp.int32)
         env_state, ts = self._reset_envs(env_key, episode, params, axes)
         ts = ts.replace(info=self._with_stats(ts.info, ts.obs, jnp.zeros(self.num_envs), jnp.zeros(self.num_envs)))
@@ -215,7 +225,10 @@ class VecEnv(CompiledWhenConcrete):
         return self._shard((state, ts))
 
     def _with_stats(self, info: dict, final_obs: Any, episode_return: jax.Array, episode_length: jax.Array) -> dict:
-        extra = {"episode_return": episode_return.astype(jnp.float32), "episode_length": episode_length.astype(jnp.int32)}
+        extra = {
+            "episode_return": episode_return.astype(jnp.float32),
+            "episode_length": episode_length.astype(jnp.int32),
+        }
         if self.autoreset_mode is AutoresetMode.SAME_STEP:
             extra["final_obs"] = final_obs
         return {**info, **extra}
@@ -249,7 +262,9 @@ class VecEnv(CompiledWhenConcrete):
         new_state = new_state.replace(env_state=env_state, episode=episode, reset_pending=jnp.zeros_like(done))
         return self._shard((new_state, ts.replace(obs=self._observe(env_state, params, axes), info=info)))
 
-    def _step_next(self, state: VecState, env_state: Any, ts: TimeStep, params: Any, axes: Any) -> tuple[VecState, TimeStep]:
+    def _step_next(
+        self, state: VecState, env_state: Any, ts: TimeStep, params: Any, axes: Any
+    ) -> tuple[VecState, TimeStep]:
         pending = state.reset_pending
         episode = state.episode + pending
 
@@ -294,7 +309,9 @@ class VecEnv(CompiledWhenConcrete):
         info = self._with_stats(reset_ts.info, obs, new_state.episode_return, new_state.episode_length)
         return self._shard((new_state, reset_ts.replace(obs=obs, info=info)))
 
-    def render(self, state: VecState, params: Any = None, env_indices: Any = None, columns: int | None = None) -> jax.Array:
+    def render(
+        self, state: VecState, params: Any = None, env_indices: Any = None, columns: int | None = None
+    ) -> jax.Array:
         """One rgb_array frame tiling the frames of `env_indices` (default: every env) in a grid."""
         params = self.env.default_params if params is None else params
         axes = self._params_axes(params)
@@ -302,7 +319,9 @@ class VecEnv(CompiledWhenConcrete):
         env_params = jax.tree_util.tree_map(lambda p, axis: p if axis is None else p[indices], params, axes)
         chosen = jax.tree_util.tree_map(lambda x: x[indices], state.env_state)
         if self.env.render_on_host:
-            frames = jnp.stack([self.env.render(*_env_slice(chosen, env_params, axes, i), "rgb_array") for i in range(len(indices))])
+            frames = jnp.stack(
+                [self.env.render(*_env_slice(chosen, env_params, axes, i), "rgb_array") for i in range(len(indices))]
+            )
         else:
             frames = jax.vmap(lambda s, p: self.env.render(s, p, "rgb_array"), in_axes=(0, axes))(chosen, env_params)
         return render.tile(frames, columns)

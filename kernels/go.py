@@ -13,27 +13,11 @@ work). Points are numbered row-major, `point = row * N + col`; `N * N` is the "n
 - `area_score`: Tromp-Taylor area (stones plus empty regions that reach only that colour), on
   bitboards.
 
-Each has a plain reference (`*_reference`: flood fill by repeated dilation from every point at
-once, obviously correct and O(N^4) per sweep) that the tests check the fast ones against.
+Each is checked against a plain flood-fill reference in the tests (tests/kernels/go_reference.py).
 
-Why `label` is plain min-label propagation (each sweep: a point takes the smallest label among
-itself and its equal-valued neighbours) in a `lax.while_loop` to a fixed point: it was timed
-against the same sweep followed by pointer jumping (`labels[labels]`, which lets labels travel
-along already-merged chains in fewer sweeps) and against four sweeps per convergence test. Under
-`vmap` the loop runs until the slowest board of the batch converges. On this CPU (2 shared cores,
-XLA:CPU, jax 0.10; ms per batched call labelling every point; boards with stones on 67% / 20%
-of the points, colours uniform) the batched gather of the jump costs more than the sweeps it
-saves, and unrolling only helps the sparse 19x19 boards:
-
-    N   batch   stones   propagate   propagate x4   propagate + jump
-    9   1024    67%         3.2           5.8             4.3
-    9   4096    67%        18.1          25.8            34.2
-    19  1024    67%        30.8          21.9            46.3
-    19  4096    67%       119.5         147.7           226.4
-    9   1024    20%         8.2           8.8            13.3
-    9   4096    20%        22.8          23.5            54.6
-    19  1024    20%        53.9          28.0           112.7
-    19  4096    20%       262.9         208.1           728.0
+`label` is plain min-label propagation (each sweep: a point takes the smallest label among itself
+and its equal-valued neighbours) in a `lax.while_loop` to a fixed point: under `vmap`, pointer
+jumping's batched gather cost more than the sweeps it saved (timings: benchmarks/RESULTS.md).
 
 The env does not call `label`: it merges its group labels incrementally, and scores with
 `area_score`'s bitboard flood.
@@ -52,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def neighbour_table(size: int) -> np.ndarray:
     """int32 (N*N + 1, 4): the up, down, left, right neighbours of each point, `N*N` off the board.
 
@@ -77,7 +61,7 @@ def neighbours(x: jax.Array, fill: int | bool) -> jax.Array:
     return jnp.stack([padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:]])
 
 
-def _dilate(mask: jax.Array) -> jax.Array:
+def dilate(mask: jax.Array) -> jax.Array:
     """`mask` (..., N, N) grown by one point in the four directions."""
     padded = jnp.pad(mask, [(0, 0)] * (mask.ndim - 2) + [(1, 1), (1, 1)])
     return mask | padded[..., :-2, 1:-1] | padded[..., 2:, 1:-1] | padded[..., 1:-1, :-2] | padded[..., 1:-1, 2:]
@@ -115,7 +99,9 @@ def liberty_counts(board: jax.Array, groups: jax.Array) -> jax.Array:
     return jnp.where(board != 0, counts[groups], 0)
 
 
-def captures(board: jax.Array, groups: jax.Array, liberties: jax.Array, point: jax.Array, colour: jax.Array) -> jax.Array:
+def captures(
+    board: jax.Array, groups: jax.Array, liberties: jax.Array, point: jax.Array, colour: jax.Array
+) -> jax.Array:
     """bool (N, N): the stones that `colour` playing on the empty `point` (flat index) captures.
 
     A group is captured when its last liberty is filled: the opponent groups next to `point` that
@@ -167,60 +153,3 @@ def area_score(board: jax.Array) -> tuple[jax.Array, jax.Array]:
 
     reaches_black, reaches_white = reached_from(black), reached_from(white)
     return count(black) + count(reaches_black & ~reaches_white), count(white) + count(reaches_white & ~reaches_black)
-
-
-# References: flood fill from every point at once by repeated dilation (N^2 masks of (N, N)).
-
-
-def _components_reference(board: jax.Array) -> jax.Array:
-    """bool (N*N, N, N): row p is the component of point p (points of equal value reachable from p)."""
-    size = board.shape[-1]
-    same = board[None] == board.reshape(-1)[:, None, None]
-    seeds = jnp.eye(size * size, dtype=jnp.bool_).reshape(-1, size, size)
-
-    def grow(carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
-        masks, _ = carry
-        grown = _dilate(masks) & same
-        return grown, jnp.any(grown != masks)
-
-    return jax.lax.while_loop(lambda carry: carry[1], grow, (seeds, jnp.asarray(True)))[0]
-
-
-def label_reference(board: jax.Array) -> jax.Array:
-    size = board.shape[-1]
-    components = _components_reference(board)
-    index = jnp.arange(size * size).reshape(size, size)
-    return jnp.min(jnp.where(components, index, size * size), axis=(1, 2)).reshape(size, size).astype(jnp.int32)
-
-
-def liberty_counts_reference(board: jax.Array) -> jax.Array:
-    size = board.shape[-1]
-    components = _components_reference(board)
-    counts = jnp.sum(_dilate(components) & (board == 0)[None], axis=(1, 2)).reshape(size, size)
-    return jnp.where(board != 0, counts, 0).astype(jnp.int32)
-
-
-def captures_reference(board: jax.Array, point: jax.Array, colour: jax.Array) -> jax.Array:
-    """The opponent stones that had a liberty and have none once `colour` stands on `point`
-    (random test boards may hold groups that never had one)."""
-    size = board.shape[-1]
-    placed = jnp.where(jnp.arange(size * size).reshape(size, size) == point, colour, board)
-    return (placed == -colour) & (liberty_counts_reference(placed) == 0) & (liberty_counts_reference(board) > 0)
-
-
-def area_score_reference(board: jax.Array) -> tuple[jax.Array, jax.Array]:
-    empty = board == 0
-
-    def reach(colour: int) -> jax.Array:
-        def grow(carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
-            mask, _ = carry
-            grown = mask | (_dilate(mask) & empty)
-            return grown, jnp.any(grown != mask)
-
-        return jax.lax.while_loop(lambda carry: carry[1], grow, (board == colour, jnp.asarray(True)))[0]
-
-    black, white = reach(1), reach(-1)
-    return (
-        jnp.sum(black & ~(white & empty)).astype(jnp.int32),
-        jnp.sum(white & ~(black & empty)).astype(jnp.int32),
-    )

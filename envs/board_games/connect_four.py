@@ -5,7 +5,15 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gymx.envs.board_games.tic_tac_toe import EMPTY, MARKS, completes_line, lines_through_cells, pixel_cells, planes, status_line
+from gymx.envs.board_games.grid import (
+    EMPTY,
+    MARKS,
+    completes_line,
+    lines_through_cells,
+    pixel_cells,
+    planes,
+    status_line,
+)
 
 from gymx import render, spaces, struct
 from gymx.two_player import TwoPlayerEnv, TwoPlayerState
@@ -17,7 +25,9 @@ BOARD_COLOR, HOLE_COLOR = (30, 80, 200), (255, 255, 255)
 
 @struct.dataclass
 class ConnectFourGame:
-    board: jax.Array  # int8 (42,), row-major cells, row 0 at the top: -1 empty, else the player (0 or 1) whose disc it is
+    board: (
+        jax.Array
+    )  # int8 (42,), row-major cells, row 0 at the top: -1 empty, else the player (0 or 1) whose disc it is
     heights: jax.Array  # int8 (7,), discs in each column (a disc dropped into column c lands in row 5 - heights[c])
 
 
@@ -59,14 +69,18 @@ class ConnectFour(TwoPlayerEnv[ConnectFourGame]):
     def _legal_actions(self, game: ConnectFourGame, player: jax.Array, params: object) -> jax.Array:
         return game.heights < ROWS
 
-    def _apply_move(self, game: ConnectFourGame, action: jax.Array, player: jax.Array, params: object) -> ConnectFourGame:
+    def _apply_move(
+        self, game: ConnectFourGame, action: jax.Array, player: jax.Array, params: object
+    ) -> ConnectFourGame:
         height = game.heights[action].astype(jnp.int32)
         return ConnectFourGame(
             board=game.board.at[(ROWS - 1 - height) * COLS + action].set(player.astype(jnp.int8)),
             heights=game.heights.at[action].add(1),
         )
 
-    def _outcome(self, game: ConnectFourGame, action: jax.Array, player: jax.Array, params: object) -> tuple[jax.Array, jax.Array]:
+    def _outcome(
+        self, game: ConnectFourGame, action: jax.Array, player: jax.Array, params: object
+    ) -> tuple[jax.Array, jax.Array]:
         # The disc just dropped is the top one of its column.
         cell = (ROWS - game.heights[action].astype(jnp.int32)) * COLS + action
         won = completes_line(game.board, cell, player, self.lines, self.valid)
@@ -75,7 +89,9 @@ class ConnectFour(TwoPlayerEnv[ConnectFourGame]):
     def _observe_for(self, game: ConnectFourGame, player: jax.Array, params: object) -> jax.Array:
         return planes(game.board, player, (ROWS, COLS))
 
-    def render(self, state: TwoPlayerState[ConnectFourGame], params: object = None, mode: str = "rgb_array") -> str | jax.Array:
+    def render(
+        self, state: TwoPlayerState[ConnectFourGame], params: object = None, mode: str = "rgb_array"
+    ) -> str | jax.Array:
         """ansi: the grid in X/O/. with column numbers and whose turn it is (or the result);
         rgb_array: a 336x288 frame, red and yellow discs in a blue board."""
         if mode == "ansi":

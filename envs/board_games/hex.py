@@ -19,24 +19,9 @@ masked select over the board (six comparisons per cell), and the move wins when 
 both of the mover's edges. The swap is the same placement, on the mirrored cell, after the only
 stone has left the board.
 
-Why this formulation: timed on this CPU (2 cores shared with other jobs, XLA:CPU, jax 0.10), the
-move and win test alone (`_apply_move` + `_outcome`, vmapped over 8,192 positions after 40 random
-moves; median of 30 calls) against other ways to keep the labels, and against Pgx 2.6's hex step
-(labels by cell too, merged by six conditional relabels in a `fori_loop`, the swap a second board
-under `lax.cond`):
-
-    labels                                                   ms per 8,192 moves
-    int8 signed, one array, swap as a placement (this)             1.5
-    int8 signed, one array, swap as a second board, selected       1.5
-    int16 signed, one array                                        1.6
-    int8 board + int8 cell-index labels, swap as a second board    1.9
-    int8 board + int32 cell-index labels, swap as a second board   2.1
-    relabel by a remap table (a scatter of 7, a gather of N*N)     5.4
-    Pgx's hex step                                                 8.8
-
-The two swaps tie; the placement writes one board per move instead of two. Whole random-play
-programs (`benchmarks/hex.py`) also pay for the observation, the legal mask and the auto-reset,
-the same work on both sides, so there gymx leads Pgx by less (1.5-2x on this CPU).
+Why this formulation: it was the fastest of the label layouts tried (int8 signed labels in one
+array, the swap as a placement writing one board per move), and faster than Pgx's hex step
+(timings: benchmarks/RESULTS.md, board games).
 """
 
 from __future__ import annotations
@@ -47,7 +32,7 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gymx.envs.board_games.tic_tac_toe import EMPTY, MARKS, PLAYER_COLORS, status_line
+from gymx.envs.board_games.grid import EMPTY, MARKS, PLAYER_COLORS, status_line
 
 from gymx import render, spaces, struct
 from gymx.two_player import TwoPlayerEnv, TwoPlayerState
@@ -200,15 +185,11 @@ class Hex(TwoPlayerEnv[HexGame]):
         """The label of `player`'s group whose newest stone is on `cell`."""
         return ((1 - 2 * player) * (cell + 1)).astype(self.label_dtype)
 
-    def _legal_actions(
-        self, game: HexGame, player: jax.Array, params: object
-    ) -> jax.Array:
+    def _legal_actions(self, game: HexGame, player: jax.Array, params: object) -> jax.Array:
         empty = game.groups == 0
         return jnp.append(empty, self._swap_legal(game)) if self.swap else empty
 
-    def _apply_move(
-        self, game: HexGame, action: jax.Array, player: jax.Array, params: object
-    ) -> HexGame:
+    def _apply_move(self, game: HexGame, action: jax.Array, player: jax.Array, params: object) -> HexGame:
         cells = self.size * self.size
         groups, cell = game.groups, action
         if self.swap:
@@ -239,17 +220,13 @@ class Hex(TwoPlayerEnv[HexGame]):
         won = jnp.where(player == 0, top_to_bottom, left_to_right)
         return jnp.where(won, player, -1).astype(jnp.int32), won
 
-    def _observe_for(
-        self, game: HexGame, player: jax.Array, params: object
-    ) -> jax.Array:
+    def _observe_for(self, game: HexGame, player: jax.Array, params: object) -> jax.Array:
         shape = (self.size, self.size)
         sign = (1 - 2 * player).astype(self.label_dtype)
         # Positive on the viewer's stones, negative on the other player's.
         signed = game.groups.reshape(*shape, 1) * sign
         stones = jnp.concatenate([signed > 0, signed < 0], axis=-1)
-        flags = jnp.broadcast_to(
-            jnp.stack([player == 1, self._swap_legal(game)]), (*shape, 2)
-        )
+        flags = jnp.broadcast_to(jnp.stack([player == 1, self._swap_legal(game)]), (*shape, 2))
         return jnp.concatenate([stones, flags], axis=-1).astype(jnp.int8)
 
     def render(

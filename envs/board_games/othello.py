@@ -16,7 +16,7 @@ from typing import ClassVar, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gymx.envs.board_games.tic_tac_toe import (
+from gymx.envs.board_games.grid import (
     EMPTY,
     MARKS,
     cell_border,
@@ -64,9 +64,7 @@ def _direction_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rotations = (SIDE * row_step[:, 0] + col_step[:, 0]) % CELLS
     rows, cols = np.divmod(np.arange(CELLS), SIDE)
     from_rows, from_cols = rows - row_step, cols - col_step  # (8, 64)
-    lands = (
-        (from_rows >= 0) & (from_rows < SIDE) & (from_cols >= 0) & (from_cols < SIDE)
-    )
+    lands = (from_rows >= 0) & (from_rows < SIDE) & (from_cols >= 0) & (from_cols < SIDE)
     # Every rotation is a whole word swap plus 1 to 31 bits, so no shift below is by 0 or 32.
     return (
         rotations >= WORD_BITS,
@@ -114,9 +112,7 @@ class Bits(NamedTuple):
 
     def where(self, condition: jax.Array) -> Bits:
         """These bits where `condition`, else none."""
-        return Bits(
-            jnp.where(condition, self.low, 0), jnp.where(condition, self.high, 0)
-        )
+        return Bits(jnp.where(condition, self.low, 0), jnp.where(condition, self.high, 0))
 
     def each_way(self) -> Bits:
         """The same bits once per direction, on a new last axis (of size 1, broadcast to 8)."""
@@ -230,9 +226,7 @@ class Othello(TwoPlayerEnv[OthelloGame]):
     def observation_space(self, params: object = None) -> spaces.MultiBinary:
         return spaces.MultiBinary((SIDE, SIDE, 2))
 
-    def from_board(
-        self, board: np.ndarray | jax.Array, player: int
-    ) -> TwoPlayerState[OthelloGame]:
+    def from_board(self, board: np.ndarray | jax.Array, player: int) -> TwoPlayerState[OthelloGame]:
         """The state with `board` (int8 (64,) or (8, 8): -1 empty, else the player whose disc it
         is) and `player` to move; terminated (and scored) if neither player can place."""
         board = jnp.asarray(board).reshape(CELLS)
@@ -250,17 +244,11 @@ class Othello(TwoPlayerEnv[OthelloGame]):
     def _init_game(self, key: jax.Array, params: object) -> OthelloGame:
         return game_from_discs(jnp.asarray(to_bitboard(START_CELLS)))
 
-    def _legal_actions(
-        self, game: OthelloGame, player: jax.Array, params: object
-    ) -> jax.Array:
-        placeable = to_cells(
-            jnp.where(player == 0, game.placements[0], game.placements[1])
-        )
+    def _legal_actions(self, game: OthelloGame, player: jax.Array, params: object) -> jax.Array:
+        placeable = to_cells(jnp.where(player == 0, game.placements[0], game.placements[1]))
         return jnp.append(placeable, ~jnp.any(placeable))
 
-    def _apply_move(
-        self, game: OthelloGame, action: jax.Array, player: jax.Array, params: object
-    ) -> OthelloGame:
+    def _apply_move(self, game: OthelloGame, action: jax.Array, player: jax.Array, params: object) -> OthelloGame:
         # Pass and actions outside the board set no bit; a disc flanking nothing is not placed
         # either, so `one_ply` trying every cell for either player sees only real moves.
         bit = jnp.left_shift(jnp.uint32(1), (action % WORD_BITS).astype(jnp.uint32))
@@ -272,9 +260,7 @@ class Othello(TwoPlayerEnv[OthelloGame]):
         own, opponent = Bits.of(mine_first[0]), Bits.of(mine_first[1])
         flipped = flips(own, opponent, placed)
         placed = placed.where(flipped.any())
-        mine_first = jnp.stack(
-            [(own | placed | flipped).words(), (opponent & ~flipped).words()]
-        )
+        mine_first = jnp.stack([(own | placed | flipped).words(), (opponent & ~flipped).words()])
         return game_from_discs(jnp.where(player == 0, mine_first, mine_first[::-1]))
 
     def _outcome(
@@ -285,15 +271,9 @@ class Othello(TwoPlayerEnv[OthelloGame]):
         leader = jnp.where(black > white, 0, jnp.where(white > black, 1, -1))
         return jnp.where(over, leader, -1), over
 
-    def _observe_for(
-        self, game: OthelloGame, player: jax.Array, params: object
-    ) -> jax.Array:
+    def _observe_for(self, game: OthelloGame, player: jax.Array, params: object) -> jax.Array:
         mine_first = jnp.where(player == 0, game.discs, game.discs[::-1])
-        return (
-            jnp.moveaxis(to_cells(mine_first), 0, -1)
-            .reshape(SIDE, SIDE, 2)
-            .astype(jnp.int8)
-        )
+        return jnp.moveaxis(to_cells(mine_first), 0, -1).reshape(SIDE, SIDE, 2).astype(jnp.int8)
 
     def render(
         self,
@@ -306,10 +286,7 @@ class Othello(TwoPlayerEnv[OthelloGame]):
         discs on a green board."""
         if mode == "ansi":
             board = np.asarray(state.game.board).reshape(SIDE, SIDE)
-            rows = [
-                f"{r + 1} " + " ".join(MARKS[v] if v >= 0 else "." for v in row)
-                for r, row in enumerate(board)
-            ]
+            rows = [f"{r + 1} " + " ".join(MARKS[v] if v >= 0 else "." for v in row) for r, row in enumerate(board)]
             black, white = (int(n) for n in disc_counts(state.game.discs))
             lines = [
                 "  " + " ".join(FILES),

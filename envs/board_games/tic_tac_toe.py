@@ -1,62 +1,24 @@
-"""Tic-tac-toe, and the k-in-a-row tables and board drawing shared with Connect Four."""
+"""Tic-tac-toe: three in a row on a 3x3 board."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from gymx.envs.board_games.grid import (
+    EMPTY,
+    MARKS,
+    PLAYER_COLORS,
+    cell_border,
+    completes_line,
+    lines_through_cells,
+    pixel_cells,
+    planes,
+    status_line,
+)
 
 from gymx import render, spaces, struct
 from gymx.two_player import TwoPlayerEnv, TwoPlayerState
-
-EMPTY = -1
-MARKS = "XO"  # player 0's and player 1's marks in ansi boards
-PLAYER_COLORS = ((200, 40, 40), (40, 80, 200))  # rgb_array marks of player 0 and player 1
-
-
-def lines_through_cells(rows: int, cols: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every line of `k` cells in a row (horizontal, vertical, both diagonals) through each cell.
-
-    Returns (lines int32 (rows * cols, m, k), valid bool (rows * cols, m)): cell c's lines as
-    row-major cell indices, padded to the largest count m with invalid rows (all cell c), so a
-    move's win test is one gather of m * k cells instead of every line of the board.
-    """
-    all_lines = []
-    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        for r in range(rows):
-            for c in range(cols):
-                end_r, end_c = r + dr * (k - 1), c + dc * (k - 1)
-                if 0 <= end_r < rows and 0 <= end_c < cols:
-                    all_lines.append([(r + dr * i) * cols + c + dc * i for i in range(k)])
-    through = [[line for line in all_lines if cell in line] for cell in range(rows * cols)]
-    m = max(len(t) for t in through)
-    lines = np.array([t + [[cell] * k] * (m - len(t)) for cell, t in enumerate(through)], np.int32)
-    valid = np.array([[i < len(t) for i in range(m)] for t in through], np.bool_)
-    return lines, valid
-
-
-def completes_line(board: jax.Array, cell: jax.Array, player: jax.Array, lines: np.ndarray, valid: np.ndarray) -> jax.Array:
-    """Whether `player` owns every cell of some line through `cell` on `board` (flat, int8)."""
-    owned = jnp.all(board[jnp.asarray(lines)[cell]] == player, axis=-1)
-    return jnp.any(owned & jnp.asarray(valid)[cell])
-
-
-def planes(board: jax.Array, player: jax.Array, shape: tuple[int, int]) -> jax.Array:
-    """int8 (rows, cols, 2): [`player`'s stones, the other player's], as Pgx's observations."""
-    return jnp.stack([board == player, board == 1 - player], axis=-1).reshape(*shape, 2).astype(jnp.int8)
-
-
-def pixel_cells(rows: int, cols: int, cell: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For a (rows * cell, cols * cell) frame: each pixel's cell index (row-major, row 0 at the top)
-    and its offsets (dx right, dy down) from that cell's centre, in pixels."""
-    y, x = np.mgrid[: rows * cell, : cols * cell] + 0.5
-    index = (y // cell).astype(np.int32) * cols + (x // cell).astype(np.int32)
-    return index, (x % cell - cell / 2).astype(np.float32), (y % cell - cell / 2).astype(np.float32)
-
-
-def cell_border(dx: np.ndarray, dy: np.ndarray, cell: int) -> np.ndarray:
-    """The outermost pixel ring of every cell (grid lines 2 pixels wide, 1 at the frame's edge)."""
-    return (np.abs(dx) > cell / 2 - 1.5) | (np.abs(dy) > cell / 2 - 1.5)
 
 
 @struct.dataclass
@@ -103,14 +65,18 @@ class TicTacToe(TwoPlayerEnv[TicTacToeGame]):
     def _apply_move(self, game: TicTacToeGame, action: jax.Array, player: jax.Array, params: object) -> TicTacToeGame:
         return TicTacToeGame(board=game.board.at[action].set(player.astype(jnp.int8)))
 
-    def _outcome(self, game: TicTacToeGame, action: jax.Array, player: jax.Array, params: object) -> tuple[jax.Array, jax.Array]:
+    def _outcome(
+        self, game: TicTacToeGame, action: jax.Array, player: jax.Array, params: object
+    ) -> tuple[jax.Array, jax.Array]:
         won = completes_line(game.board, action, player, self.lines, self.valid)
         return jnp.where(won, player, -1), won | jnp.all(game.board != EMPTY)
 
     def _observe_for(self, game: TicTacToeGame, player: jax.Array, params: object) -> jax.Array:
         return planes(game.board, player, (3, 3))
 
-    def render(self, state: TwoPlayerState[TicTacToeGame], params: object = None, mode: str = "rgb_array") -> str | jax.Array:
+    def render(
+        self, state: TwoPlayerState[TicTacToeGame], params: object = None, mode: str = "rgb_array"
+    ) -> str | jax.Array:
         """ansi: the board in X/O and whose turn it is (or the result); rgb_array: a 144x144 frame."""
         if mode == "ansi":
             board = np.asarray(state.game.board)
@@ -126,10 +92,3 @@ class TicTacToe(TwoPlayerEnv[TicTacToeGame]):
         frame = render.paint(render.blank(3 * self.cell, 3 * self.cell), cell_border(dx, dy, self.cell), render.BLACK)
         frame = render.paint(frame, (owner == 0) & cross, PLAYER_COLORS[0])
         return render.paint(frame, (owner == 1) & ring, PLAYER_COLORS[1])
-
-
-def status_line(state: TwoPlayerState) -> str:
-    """"X to move", "O wins" or "draw", for ansi boards."""
-    if not bool(state.terminated):
-        return f"{MARKS[int(state.current_player)]} to move"
-    return "draw" if int(state.winner) < 0 else f"{MARKS[int(state.winner)]} wins"

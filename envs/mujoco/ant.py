@@ -13,6 +13,7 @@ from gymx.envs.mujoco.base import (
     control_cost,
     forward_reward,
     healthy_reward,
+    task_params,
 )
 from mujoco import mj_name2id, mjtObj, mjx
 
@@ -69,6 +70,16 @@ class Ant(MujocoEnv[AntParams]):
     """
 
     qvel_noise = "normal"  # Gymnasium draws this env's start velocities from a normal distribution
+    # Gymnasium's keyword arguments that set params (defaults: AntParams's).
+    gymnasium_options: ClassVar[tuple[str, ...]] = (
+        "forward_reward_weight",
+        "ctrl_cost_weight",
+        "contact_cost_weight",
+        "healthy_reward",
+        "healthy_z_range",
+        "contact_force_range",
+        "reset_noise_scale",
+    )
     model_file = "ant.xml"
     default_frame_skip = 5
     camera: ClassVar[dict[str, Any]] = {"distance": 4.0}
@@ -77,37 +88,18 @@ class Ant(MujocoEnv[AntParams]):
 
     def __init__(
         self,
-        forward_reward_weight: float = 1.0,
-        ctrl_cost_weight: float = 0.5,
-        contact_cost_weight: float = 5e-4,
-        healthy_reward: float = 1.0,
         main_body: int | str = 1,
         terminate_when_unhealthy: bool = True,
-        healthy_z_range: tuple[float, float] = (0.2, 1.0),
-        contact_force_range: tuple[float, float] = (-1.0, 1.0),
-        reset_noise_scale: float = 0.1,
         exclude_current_positions_from_observation: bool = True,
         include_cfrc_ext_in_observation: bool = True,
-        **model_options,
+        **options: Any,
     ):
-        params = AntParams(
-            forward_reward_weight=forward_reward_weight,
-            ctrl_cost_weight=ctrl_cost_weight,
-            contact_cost_weight=contact_cost_weight,
-            healthy_reward=healthy_reward,
-            healthy_z_min=healthy_z_range[0],
-            healthy_z_max=healthy_z_range[1],
-            contact_force_min=contact_force_range[0],
-            contact_force_max=contact_force_range[1],
-            reset_noise_scale=reset_noise_scale,
-        )
+        params, model_options = task_params(AntParams, self.gymnasium_options, options)
         super().__init__(params, **model_options)
         if isinstance(main_body, str):
             body = mj_name2id(self.mj_model, mjtObj.mjOBJ_BODY, main_body)
             if body < 0:
-                raise ValueError(
-                    f"Ant: main_body {main_body!r} is not a body of the model"
-                )
+                raise ValueError(f"Ant: main_body {main_body!r} is not a body of the model")
         else:
             body = int(main_body)
             if not 0 <= body < self.mj_model.nbody:
@@ -116,9 +108,7 @@ class Ant(MujocoEnv[AntParams]):
                 )
         self.main_body = body
         self.terminate_when_unhealthy = terminate_when_unhealthy
-        self.exclude_current_positions_from_observation = (
-            exclude_current_positions_from_observation
-        )
+        self.exclude_current_positions_from_observation = exclude_current_positions_from_observation
         self.include_cfrc_ext_in_observation = include_cfrc_ext_in_observation
 
     def reset_env(self, key: jax.Array, params: AntParams) -> MujocoState:
@@ -126,24 +116,14 @@ class Ant(MujocoEnv[AntParams]):
         # (only a step runs mj_rnePostConstraint): its first observation has zero contact forces.
         state = super().reset_env(key, params)
         impl = state.data._impl
-        return state.replace(
-            data=state.data.replace(
-                _impl=impl.replace(cfrc_ext=jnp.zeros_like(impl.cfrc_ext))
-            )
-        )
+        return state.replace(data=state.data.replace(_impl=impl.replace(cfrc_ext=jnp.zeros_like(impl.cfrc_ext))))
 
     def contact_forces(self, data: mjx.Data, params: AntParams) -> jax.Array:
         """cfrc_ext of every body (the world's row included), clipped to contact_force_range."""
-        return jnp.clip(
-            data._impl.cfrc_ext, params.contact_force_min, params.contact_force_max
-        )
+        return jnp.clip(data._impl.cfrc_ext, params.contact_force_min, params.contact_force_max)
 
     def observe_data(self, data: mjx.Data, params: AntParams) -> jax.Array:
-        position = (
-            data.qpos[2:]
-            if self.exclude_current_positions_from_observation
-            else data.qpos
-        )
+        position = data.qpos[2:] if self.exclude_current_positions_from_observation else data.qpos
         parts = [position, data.qvel]
         if self.include_cfrc_ext_in_observation:
             parts.append(self.contact_forces(data, params)[1:].ravel())
@@ -155,19 +135,19 @@ class Ant(MujocoEnv[AntParams]):
         return finite & (params.healthy_z_min <= z) & (z <= params.healthy_z_max)
 
     def unhealthy(self, data: mjx.Data, params: AntParams) -> jax.Array:
-        return jnp.logical_and(
-            self.terminate_when_unhealthy, ~self.is_healthy(data, params)
-        )
+        return jnp.logical_and(self.terminate_when_unhealthy, ~self.is_healthy(data, params))
 
     def position_info(self, data: mjx.Data, params: AntParams) -> dict:
-        return {"x_position": data.qpos[0], "y_position": data.qpos[1], "distance_from_origin": jnp.linalg.norm(data.qpos[:2])}
+        return {
+            "x_position": data.qpos[0],
+            "y_position": data.qpos[1],
+            "distance_from_origin": jnp.linalg.norm(data.qpos[:2]),
+        }
 
     def task_step(
         self, before: mjx.Data, after: mjx.Data, action: jax.Array, params: AntParams
     ) -> tuple[jax.Array, dict]:
-        xy_velocity = (
-            after.xpos[self.main_body, :2] - before.xpos[self.main_body, :2]
-        ) / self.dt
+        xy_velocity = (after.xpos[self.main_body, :2] - before.xpos[self.main_body, :2]) / self.dt
         forward = forward_reward(xy_velocity[0], params)
         survive = healthy_reward(self.is_healthy(after, params), params)
         ctrl = control_cost(action, params)

@@ -26,7 +26,7 @@ import contextlib
 import importlib.resources
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 import jax
@@ -54,7 +54,9 @@ INTEGRATORS = {
 }
 
 
-def bounded_while_loop(cond_fun: Callable[[Any], jax.Array], body_fun: Callable[[Any], Any], init_val: Any, max_iter: int) -> Any:
+def bounded_while_loop(
+    cond_fun: Callable[[Any], jax.Array], body_fun: Callable[[Any], Any], init_val: Any, max_iter: int
+) -> Any:
     """`body_fun` applied while `cond_fun` holds, `max_iter` times at most: what MJX's scan-based
     loop of the same signature computes, with no rounds run after the last one that counts."""
 
@@ -127,6 +129,27 @@ def healthy_reward(healthy: jax.Array, params: Any) -> jax.Array:
     return jnp.where(healthy, params.healthy_reward, 0.0).astype(jnp.float32)
 
 
+def task_params(params_type: type[P], names: Sequence[str], options: dict[str, Any]) -> tuple[P, dict[str, Any]]:
+    """Gymnasium's keyword arguments of a task, `names`, taken from `options` onto `params_type`.
+
+    A name sets the field of that name; a `<field>_range` pair sets `<field>_min` and `<field>_max`.
+    What is not passed keeps its field's default, so each default is written once, in the params
+    dataclass. Returns (the params, the other options: the model's, for `MujocoEnv.__init__`).
+    """
+    values: dict[str, Any] = {}
+    rest = dict(options)
+    for name in names:
+        if name not in rest:
+            continue
+        value = rest.pop(name)
+        if name.endswith("_range"):
+            field = name.removesuffix("_range")
+            values[f"{field}_min"], values[f"{field}_max"] = value[0], value[1]
+        else:
+            values[name] = value
+    return params_type(**values), rest
+
+
 def gymnasium_asset(name: str) -> str:
     """The path of a model file that the installed `gymnasium` package ships (Gymnasium's own models)."""
     return str(importlib.resources.files("gymnasium.envs.mujoco") / "assets" / name)
@@ -145,7 +168,8 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
     """Base of the MuJoCo envs (see the module docstring).
 
     Subclasses set `model_file` (a Gymnasium asset name), `default_frame_skip` and `camera`
-    (Gymnasium's default camera config of the env), pass their params to `__init__`, and
+    (Gymnasium's default camera config of the env), pass their params to `__init__` (built from
+    Gymnasium's keyword arguments by `task_params`), and
     implement `observe_data`, `task_step` (reward and its terms), if the env can end `unhealthy`,
     and, unless the default noisy start fits (see `qvel_noise`), `initial_qpos_qvel`. Params classes have a `physics: Physics` field.
     """
@@ -206,7 +230,11 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         if camera_id is not None and camera_name is not None:
             raise ValueError("pass camera_id or camera_name, not both")
         # Gymnasium's choice: the named camera, else the model's "track" camera, else (id -1) a free one.
-        self.camera_id = camera_id if camera_id is not None else mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, camera_name or "track")
+        self.camera_id = (
+            camera_id
+            if camera_id is not None
+            else mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, camera_name or "track")
+        )
         if camera_name is not None and self.camera_id < 0:
             raise ValueError(f"the model has no camera named {camera_name!r}")
         self._params = params
@@ -243,7 +271,9 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         qpos = self.init_qpos + jax.random.uniform(qpos_key, self.init_qpos.shape, jnp.float32, -noise, noise)
         if self.qvel_noise == "normal":
             # Each qvel entry ~ noise * N(0, 1).
-            return qpos, self.init_qvel + jnp.float32(noise) * jax.random.normal(qvel_key, self.init_qvel.shape, jnp.float32)
+            return qpos, self.init_qvel + jnp.float32(noise) * jax.random.normal(
+                qvel_key, self.init_qvel.shape, jnp.float32
+            )
         # Each qvel entry ~ U(-noise, noise).
         return qpos, self.init_qvel + jax.random.uniform(qvel_key, self.init_qvel.shape, jnp.float32, -noise, noise)
 
@@ -345,7 +375,9 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         if mode not in ("rgb_array", "depth_array"):
             return super().render(state, params, mode)
         if np.ndim(state.data.qpos) != 1:
-            raise ValueError(f"{self.name}.render draws one env: got a batch of qpos shaped {np.shape(state.data.qpos)}")
+            raise ValueError(
+                f"{self.name}.render draws one env: got a batch of qpos shaped {np.shape(state.data.qpos)}"
+            )
         data = mujoco.MjData(self.mj_model)
         data.qpos[:] = np.asarray(state.data.qpos)
         data.qvel[:] = np.asarray(state.data.qvel)
@@ -392,4 +424,3 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
-

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-from gymx.envs.mujoco.base import MujocoEnv, Physics, control_cost, forward_reward
+from gymx.envs.mujoco.base import MujocoEnv, Physics, control_cost, forward_reward, task_params
 
 # After base, which picks MuJoCo's OpenGL backend before importing it.
 from mujoco import mjx
@@ -43,34 +43,19 @@ class HalfCheetah(MujocoEnv[HalfCheetahParams]):
     """
 
     qvel_noise = "normal"  # Gymnasium draws this env's start velocities from a normal distribution
+    # Gymnasium's keyword arguments that set params (defaults: HalfCheetahParams's).
+    gymnasium_options: ClassVar[tuple[str, ...]] = ("forward_reward_weight", "ctrl_cost_weight", "reset_noise_scale")
     model_file = "half_cheetah.xml"
     default_frame_skip = 5
     camera: ClassVar[dict[str, Any]] = {"distance": 4.0}
 
-    def __init__(
-        self,
-        forward_reward_weight: float = 1.0,
-        ctrl_cost_weight: float = 0.1,
-        reset_noise_scale: float = 0.1,
-        exclude_current_positions_from_observation: bool = True,
-        **model_options,
-    ):
-        params = HalfCheetahParams(
-            forward_reward_weight=forward_reward_weight,
-            ctrl_cost_weight=ctrl_cost_weight,
-            reset_noise_scale=reset_noise_scale,
-        )
+    def __init__(self, exclude_current_positions_from_observation: bool = True, **options: Any):
+        params, model_options = task_params(HalfCheetahParams, self.gymnasium_options, options)
         super().__init__(params, **model_options)
-        self.exclude_current_positions_from_observation = (
-            exclude_current_positions_from_observation
-        )
+        self.exclude_current_positions_from_observation = exclude_current_positions_from_observation
 
     def observe_data(self, data: mjx.Data, params: HalfCheetahParams) -> jax.Array:
-        position = (
-            data.qpos[1:]
-            if self.exclude_current_positions_from_observation
-            else data.qpos
-        )
+        position = data.qpos[1:] if self.exclude_current_positions_from_observation else data.qpos
         return jnp.concatenate([position, data.qvel])
 
     def task_step(

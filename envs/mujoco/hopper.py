@@ -13,6 +13,7 @@ from gymx.envs.mujoco.base import (
     control_cost,
     forward_reward,
     healthy_reward,
+    task_params,
 )
 from mujoco import mjx
 
@@ -56,35 +57,32 @@ class Hopper(MujocoEnv[HopperParams]):
         state, ts = env.step(state, jnp.zeros(3))
     """
 
+    # Gymnasium's keyword arguments that set params (defaults: HopperParams's).
+    gymnasium_options: ClassVar[tuple[str, ...]] = (
+        "forward_reward_weight",
+        "ctrl_cost_weight",
+        "healthy_reward",
+        "healthy_state_range",
+        "healthy_z_range",
+        "healthy_angle_range",
+        "reset_noise_scale",
+    )
     model_file = "hopper.xml"
     default_frame_skip = 4
-    camera: ClassVar[dict[str, Any]] = {"trackbodyid": 2, "distance": 3.0, "lookat": np.array((0.0, 0.0, 1.15)), "elevation": -20.0}
+    camera: ClassVar[dict[str, Any]] = {
+        "trackbodyid": 2,
+        "distance": 3.0,
+        "lookat": np.array((0.0, 0.0, 1.15)),
+        "elevation": -20.0,
+    }
 
     def __init__(
         self,
-        forward_reward_weight: float = 1.0,
-        ctrl_cost_weight: float = 1e-3,
-        healthy_reward: float = 1.0,
         terminate_when_unhealthy: bool = True,
-        healthy_state_range: tuple[float, float] = (-100.0, 100.0),
-        healthy_z_range: tuple[float, float] = (0.7, float("inf")),
-        healthy_angle_range: tuple[float, float] = (-0.2, 0.2),
-        reset_noise_scale: float = 5e-3,
         exclude_current_positions_from_observation: bool = True,
-        **model_options,
+        **options: Any,
     ):
-        params = HopperParams(
-            forward_reward_weight=forward_reward_weight,
-            ctrl_cost_weight=ctrl_cost_weight,
-            healthy_reward=healthy_reward,
-            healthy_state_min=healthy_state_range[0],
-            healthy_state_max=healthy_state_range[1],
-            healthy_z_min=healthy_z_range[0],
-            healthy_z_max=healthy_z_range[1],
-            healthy_angle_min=healthy_angle_range[0],
-            healthy_angle_max=healthy_angle_range[1],
-            reset_noise_scale=reset_noise_scale,
-        )
+        params, model_options = task_params(HopperParams, self.gymnasium_options, options)
         super().__init__(params, **model_options)
         self.terminate_when_unhealthy = terminate_when_unhealthy
         self.exclude_current_positions_from_observation = exclude_current_positions_from_observation
@@ -107,7 +105,9 @@ class Hopper(MujocoEnv[HopperParams]):
     def unhealthy(self, data: mjx.Data, params: HopperParams) -> jax.Array:
         return jnp.logical_and(self.terminate_when_unhealthy, ~self.is_healthy(data, params))
 
-    def task_step(self, before: mjx.Data, after: mjx.Data, action: jax.Array, params: HopperParams) -> tuple[jax.Array, dict]:
+    def task_step(
+        self, before: mjx.Data, after: mjx.Data, action: jax.Array, params: HopperParams
+    ) -> tuple[jax.Array, dict]:
         x_velocity = (after.qpos[0] - before.qpos[0]) / self.dt
         forward = forward_reward(x_velocity, params)
         survive = healthy_reward(self.is_healthy(after, params), params)

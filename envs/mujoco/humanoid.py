@@ -18,6 +18,7 @@ from gymx.envs.mujoco.base import (
     Physics,
     forward_reward,
     healthy_reward,
+    task_params,
 )
 from mujoco import mjx
 
@@ -28,9 +29,7 @@ def control_cost(ctrl: jax.Array, weight: float) -> jax.Array:
     return jnp.float32(weight) * jnp.sum(jnp.square(ctrl))
 
 
-def contact_cost(
-    cfrc_ext: jax.Array, weight: float, cost_min: float, cost_max: float
-) -> jax.Array:
+def contact_cost(cfrc_ext: jax.Array, weight: float, cost_min: float, cost_max: float) -> jax.Array:
     """weight * |cfrc_ext|^2 over every body, the cost clipped to [cost_min, cost_max]."""
     cost = jnp.float32(weight) * jnp.sum(jnp.square(cfrc_ext))
     return jnp.clip(cost, jnp.float32(cost_min), jnp.float32(cost_max))
@@ -64,9 +63,7 @@ class HumanoidBody(MujocoEnv[P], Generic[P]):
         **model_options,
     ):
         super().__init__(params, xml_file=xml_file, **model_options)
-        self.exclude_current_positions_from_observation = (
-            exclude_current_positions_from_observation
-        )
+        self.exclude_current_positions_from_observation = exclude_current_positions_from_observation
         self.include_cinert_in_observation = include_cinert_in_observation
         self.include_cvel_in_observation = include_cvel_in_observation
         self.include_qfrc_actuator_in_observation = include_qfrc_actuator_in_observation
@@ -77,18 +74,10 @@ class HumanoidBody(MujocoEnv[P], Generic[P]):
         # (only a step runs mj_rnePostConstraint): its first observation has zero contact forces.
         state = super().reset_env(key, params)
         impl = state.data._impl
-        return state.replace(
-            data=state.data.replace(
-                _impl=impl.replace(cfrc_ext=jnp.zeros_like(impl.cfrc_ext))
-            )
-        )
+        return state.replace(data=state.data.replace(_impl=impl.replace(cfrc_ext=jnp.zeros_like(impl.cfrc_ext))))
 
     def observe_data(self, data: mjx.Data, params: P) -> jax.Array:
-        position = (
-            data.qpos[2:]
-            if self.exclude_current_positions_from_observation
-            else data.qpos
-        )
+        position = data.qpos[2:] if self.exclude_current_positions_from_observation else data.qpos
         parts = [position, data.qvel]
         if self.include_cinert_in_observation:
             parts.append(data._impl.cinert[1:].ravel())
@@ -154,6 +143,16 @@ class Humanoid(HumanoidBody[HumanoidParams]):
         state, ts = env.step(state, jnp.zeros(17))
     """
 
+    # Gymnasium's keyword arguments that set params (defaults: HumanoidParams's).
+    gymnasium_options: ClassVar[tuple[str, ...]] = (
+        "forward_reward_weight",
+        "ctrl_cost_weight",
+        "contact_cost_weight",
+        "contact_cost_range",
+        "healthy_reward",
+        "healthy_z_range",
+        "reset_noise_scale",
+    )
     model_file = "humanoid.xml"
     camera: ClassVar[dict[str, Any]] = {
         "trackbodyid": 1,
@@ -164,32 +163,15 @@ class Humanoid(HumanoidBody[HumanoidParams]):
 
     def __init__(
         self,
-        forward_reward_weight: float = 1.25,
-        ctrl_cost_weight: float = 0.1,
-        contact_cost_weight: float = 5e-7,
-        contact_cost_range: tuple[float, float] = (float("-inf"), 10.0),
-        healthy_reward: float = 5.0,
         terminate_when_unhealthy: bool = True,
-        healthy_z_range: tuple[float, float] = (1.0, 2.0),
-        reset_noise_scale: float = 1e-2,
         exclude_current_positions_from_observation: bool = True,
         include_cinert_in_observation: bool = True,
         include_cvel_in_observation: bool = True,
         include_qfrc_actuator_in_observation: bool = True,
         include_cfrc_ext_in_observation: bool = True,
-        **model_options,
+        **options: Any,
     ):
-        params = HumanoidParams(
-            forward_reward_weight=forward_reward_weight,
-            ctrl_cost_weight=ctrl_cost_weight,
-            contact_cost_weight=contact_cost_weight,
-            contact_cost_min=contact_cost_range[0],
-            contact_cost_max=contact_cost_range[1],
-            healthy_reward=healthy_reward,
-            healthy_z_min=healthy_z_range[0],
-            healthy_z_max=healthy_z_range[1],
-            reset_noise_scale=reset_noise_scale,
-        )
+        params, model_options = task_params(HumanoidParams, self.gymnasium_options, options)
         super().__init__(
             params,
             exclude_current_positions_from_observation,
@@ -202,9 +184,7 @@ class Humanoid(HumanoidBody[HumanoidParams]):
         self.terminate_when_unhealthy = terminate_when_unhealthy
         # The mass-weighted centre of mass uses the file's masses: `Physics.mass` scales every body
         # alike, which leaves it where it is.
-        self.body_mass_fraction = np.asarray(
-            self.mj_model.body_mass / self.mj_model.body_mass.sum(), np.float32
-        )
+        self.body_mass_fraction = np.asarray(self.mj_model.body_mass / self.mj_model.body_mass.sum(), np.float32)
 
     def mass_center(self, data: mjx.Data) -> jax.Array:
         """The (x, y) of the centre of mass: body masses times their centres of mass (xipos)."""
@@ -215,9 +195,7 @@ class Humanoid(HumanoidBody[HumanoidParams]):
         return (params.healthy_z_min < z) & (z < params.healthy_z_max)
 
     def unhealthy(self, data: mjx.Data, params: HumanoidParams) -> jax.Array:
-        return jnp.logical_and(
-            self.terminate_when_unhealthy, ~self.is_healthy(data, params)
-        )
+        return jnp.logical_and(self.terminate_when_unhealthy, ~self.is_healthy(data, params))
 
     def position_info(self, data: mjx.Data, params: HumanoidParams) -> dict:
         return {**self.body_info(data), "distance_from_origin": jnp.linalg.norm(data.qpos[:2])}

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gymx.envs.mujoco.base import Physics
+from gymx.envs.mujoco.base import Physics, task_params
 from gymx.envs.mujoco.humanoid import HumanoidBody, contact_cost, control_cost
 from mujoco import mjx
 
@@ -59,6 +59,13 @@ class HumanoidStandup(HumanoidBody[HumanoidStandupParams]):
         state, ts = env.step(state, jnp.zeros(17))
     """
 
+    # Gymnasium's keyword arguments that set params (defaults: HumanoidStandupParams's).
+    gymnasium_options: ClassVar[tuple[str, ...]] = (
+        "ctrl_cost_weight",
+        "impact_cost_weight",
+        "impact_cost_range",
+        "reset_noise_scale",
+    )
     model_file = "humanoidstandup.xml"
     camera: ClassVar[dict[str, Any]] = {
         "trackbodyid": 1,
@@ -70,24 +77,14 @@ class HumanoidStandup(HumanoidBody[HumanoidStandupParams]):
     def __init__(
         self,
         uph_cost_weight: float = 1.0,
-        ctrl_cost_weight: float = 0.1,
-        impact_cost_weight: float = 0.5e-6,
-        impact_cost_range: tuple[float, float] = (float("-inf"), 10.0),
-        reset_noise_scale: float = 1e-2,
         exclude_current_positions_from_observation: bool = True,
         include_cinert_in_observation: bool = True,
         include_cvel_in_observation: bool = True,
         include_qfrc_actuator_in_observation: bool = True,
         include_cfrc_ext_in_observation: bool = True,
-        **model_options,
+        **options: Any,
     ):
-        params = HumanoidStandupParams(
-            ctrl_cost_weight=ctrl_cost_weight,
-            impact_cost_weight=impact_cost_weight,
-            impact_cost_min=impact_cost_range[0],
-            impact_cost_max=impact_cost_range[1],
-            reset_noise_scale=reset_noise_scale,
-        )
+        params, model_options = task_params(HumanoidStandupParams, self.gymnasium_options, options)
         super().__init__(
             params,
             exclude_current_positions_from_observation,

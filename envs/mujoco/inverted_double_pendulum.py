@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gymx.envs.mujoco.base import MujocoEnv, Physics
+from gymx.envs.mujoco.base import MujocoEnv, Physics, task_params
 from mujoco import mjx
 
 from gymx import struct
@@ -28,23 +28,16 @@ class InvertedDoublePendulumParams:
     physics: Physics = Physics()
 
 
-def survive_reward(
-    terminated: jax.Array, params: InvertedDoublePendulumParams
-) -> jax.Array:
+def survive_reward(terminated: jax.Array, params: InvertedDoublePendulumParams) -> jax.Array:
     return jnp.where(terminated, 0.0, params.healthy_reward).astype(jnp.float32)
 
 
 def distance_penalty(tip: jax.Array, params: InvertedDoublePendulumParams) -> jax.Array:
     x, y = tip[0], tip[2]
-    return (
-        jnp.float32(params.distance_x_weight) * x**2
-        + (y - jnp.float32(params.target_y)) ** 2
-    )
+    return jnp.float32(params.distance_x_weight) * x**2 + (y - jnp.float32(params.target_y)) ** 2
 
 
-def velocity_penalty(
-    qvel: jax.Array, params: InvertedDoublePendulumParams
-) -> jax.Array:
+def velocity_penalty(qvel: jax.Array, params: InvertedDoublePendulumParams) -> jax.Array:
     return (
         jnp.float32(params.velocity_weight_pole) * qvel[1] ** 2
         + jnp.float32(params.velocity_weight_pole2) * qvel[2] ** 2
@@ -75,6 +68,8 @@ class InvertedDoublePendulum(MujocoEnv[InvertedDoublePendulumParams]):
     """
 
     qvel_noise = "normal"  # Gymnasium draws this env's start velocities from a normal distribution
+    # Gymnasium's keyword arguments that set params (defaults: InvertedDoublePendulumParams's).
+    gymnasium_options: ClassVar[tuple[str, ...]] = ("healthy_reward", "reset_noise_scale")
     model_file = "inverted_double_pendulum.xml"
     default_frame_skip = 5
     camera: ClassVar[dict[str, Any]] = {
@@ -83,20 +78,11 @@ class InvertedDoublePendulum(MujocoEnv[InvertedDoublePendulumParams]):
         "lookat": np.array((0.0, 0.0, 0.1225)),
     }
 
-    def __init__(
-        self,
-        healthy_reward: float = 10.0,
-        reset_noise_scale: float = 0.1,
-        **model_options,
-    ):
-        params = InvertedDoublePendulumParams(
-            healthy_reward=healthy_reward, reset_noise_scale=reset_noise_scale
-        )
+    def __init__(self, **options: Any):
+        params, model_options = task_params(InvertedDoublePendulumParams, self.gymnasium_options, options)
         super().__init__(params, **model_options)
 
-    def observe_data(
-        self, data: mjx.Data, params: InvertedDoublePendulumParams
-    ) -> jax.Array:
+    def observe_data(self, data: mjx.Data, params: InvertedDoublePendulumParams) -> jax.Array:
         angles = data.qpos[1:]
         return jnp.concatenate(
             [
@@ -108,9 +94,7 @@ class InvertedDoublePendulum(MujocoEnv[InvertedDoublePendulumParams]):
             ]
         )
 
-    def unhealthy(
-        self, data: mjx.Data, params: InvertedDoublePendulumParams
-    ) -> jax.Array:
+    def unhealthy(self, data: mjx.Data, params: InvertedDoublePendulumParams) -> jax.Array:
         return data.site_xpos[0, 2] <= params.healthy_y_min
 
     def task_step(

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-from gymx.envs.mujoco.base import MujocoEnv, Physics
+from gymx.envs.mujoco.base import MujocoEnv, Physics, task_params
 from mujoco import mjx
 
 from gymx import struct
@@ -40,12 +40,15 @@ class InvertedPendulum(MujocoEnv[InvertedPendulumParams]):
         state, ts = env.step(state, jnp.zeros(1))
     """
 
+    # Gymnasium's keyword arguments that set params (defaults: InvertedPendulumParams's).
+    gymnasium_options: ClassVar[tuple[str, ...]] = ("reset_noise_scale",)
     model_file = "inverted_pendulum.xml"
     default_frame_skip = 2
     camera: ClassVar[dict[str, Any]] = {"trackbodyid": 0, "distance": 2.04}
 
-    def __init__(self, reset_noise_scale: float = 0.01, **model_options):
-        super().__init__(InvertedPendulumParams(reset_noise_scale=reset_noise_scale), **model_options)
+    def __init__(self, **options: Any):
+        params, model_options = task_params(InvertedPendulumParams, self.gymnasium_options, options)
+        super().__init__(params, **model_options)
 
     def observe_data(self, data: mjx.Data, params: InvertedPendulumParams) -> jax.Array:
         return jnp.concatenate([data.qpos, data.qvel])
@@ -53,6 +56,8 @@ class InvertedPendulum(MujocoEnv[InvertedPendulumParams]):
     def unhealthy(self, data: mjx.Data, params: InvertedPendulumParams) -> jax.Array:
         return jnp.abs(data.qpos[1]) > params.max_pole_angle
 
-    def task_step(self, before: mjx.Data, after: mjx.Data, action: jax.Array, params: InvertedPendulumParams) -> tuple[jax.Array, dict]:
+    def task_step(
+        self, before: mjx.Data, after: mjx.Data, action: jax.Array, params: InvertedPendulumParams
+    ) -> tuple[jax.Array, dict]:
         survive = survive_reward(self.unhealthy(after, params))
         return survive, {"reward_survive": survive}

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-from gymx.envs.mujoco.base import MujocoEnv, Physics
+from gymx.envs.mujoco.base import MujocoEnv, Physics, task_params
 
 # After base, which picks MuJoCo's OpenGL backend before importing it.
 from mujoco import mj_name2id, mjtObj, mjx
@@ -36,9 +36,7 @@ class PusherParams:
 
 
 def near_reward(fingertip_to_object: jax.Array, params: PusherParams) -> jax.Array:
-    return -jnp.float32(params.reward_near_weight) * jnp.linalg.norm(
-        fingertip_to_object
-    )
+    return -jnp.float32(params.reward_near_weight) * jnp.linalg.norm(fingertip_to_object)
 
 
 def distance_reward(goal_to_object: jax.Array, params: PusherParams) -> jax.Array:
@@ -71,9 +69,7 @@ def sample_object_qpos(key: jax.Array) -> jax.Array:
         key, _, _ = carry
         key, round_key = jax.random.split(key)
         # Each candidate coordinate ~ U(low, high), independently.
-        candidates = jax.random.uniform(
-            round_key, (CANDIDATES_PER_ROUND, 2), jnp.float32, low, high
-        )
+        candidates = jax.random.uniform(round_key, (CANDIDATES_PER_ROUND, 2), jnp.float32, low, high)
         accepted = jnp.linalg.norm(candidates, axis=-1) > MIN_OBJECT_GOAL_DISTANCE
         return key, candidates[jnp.argmax(accepted)], jnp.any(accepted)
 
@@ -105,32 +101,21 @@ class Pusher(MujocoEnv[PusherParams]):
         state, ts = env.step(state, jnp.zeros(7))
     """
 
+    # Gymnasium's keyword arguments that set params (defaults: PusherParams's).
+    gymnasium_options: ClassVar[tuple[str, ...]] = ("reward_near_weight", "reward_dist_weight", "reward_control_weight")
     model_file = "pusher_v5.xml"
     default_frame_skip = 5
     camera: ClassVar[dict[str, Any]] = {"trackbodyid": -1, "distance": 4.0}
 
-    def __init__(
-        self,
-        reward_near_weight: float = 0.5,
-        reward_dist_weight: float = 1.0,
-        reward_control_weight: float = 0.1,
-        **model_options,
-    ):
-        params = PusherParams(
-            reward_near_weight=reward_near_weight,
-            reward_dist_weight=reward_dist_weight,
-            reward_control_weight=reward_control_weight,
-        )
+    def __init__(self, **options: Any):
+        params, model_options = task_params(PusherParams, self.gymnasium_options, options)
         super().__init__(params, **model_options)
         body = mjtObj.mjOBJ_BODY
         self.fingertip = mj_name2id(self.mj_model, body, "tips_arm")
         self.object = mj_name2id(self.mj_model, body, "object")
         self.goal = mj_name2id(self.mj_model, body, "goal")
 
-
-    def initial_qpos_qvel(
-        self, key: jax.Array, params: PusherParams
-    ) -> tuple[jax.Array, jax.Array]:
+    def initial_qpos_qvel(self, key: jax.Array, params: PusherParams) -> tuple[jax.Array, jax.Array]:
         object_key, qvel_key = jax.random.split(key)
         # The arm at qpos0 (no noise); the object by the rejection rule; the goal at qpos 0.
         qpos = jnp.concatenate(

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-from gymx.envs.mujoco.base import MujocoEnv, Physics
+from gymx.envs.mujoco.base import MujocoEnv, Physics, task_params
 
 # After base, which picks MuJoCo's OpenGL backend before importing it.
 from mujoco import mj_name2id, mjtObj, mjx
@@ -22,7 +22,7 @@ GOAL_RADIUS = 0.2  # the target lies uniformly in the open disc of this radius
 @struct.dataclass
 class ReacherParams:
     reward_dist_weight: float = 1.0
-    reward_control_weight: float = 1.0
+    reward_control_weight: float = 1.0  # as in Gymnasium's code (its docs say 0.1)
     physics: Physics = Physics()
 
 
@@ -75,29 +75,19 @@ class Reacher(MujocoEnv[ReacherParams]):
         state, ts = env.step(state, jnp.zeros(2))
     """
 
+    # Gymnasium's keyword arguments that set params (defaults: ReacherParams's).
+    gymnasium_options: ClassVar[tuple[str, ...]] = ("reward_dist_weight", "reward_control_weight")
     model_file = "reacher.xml"
     default_frame_skip = 2
     camera: ClassVar[dict[str, Any]] = {"trackbodyid": 0}
 
-    def __init__(
-        self,
-        reward_dist_weight: float = 1.0,
-        reward_control_weight: float = 1.0,
-        **model_options,
-    ):
-        # reward_control_weight defaults to 1 as in Gymnasium's code (its docs say 0.1).
-        params = ReacherParams(
-            reward_dist_weight=reward_dist_weight,
-            reward_control_weight=reward_control_weight,
-        )
+    def __init__(self, **options: Any):
+        params, model_options = task_params(ReacherParams, self.gymnasium_options, options)
         super().__init__(params, **model_options)
         self.fingertip = mj_name2id(self.mj_model, mjtObj.mjOBJ_BODY, "fingertip")
         self.target = mj_name2id(self.mj_model, mjtObj.mjOBJ_BODY, "target")
 
-
-    def initial_qpos_qvel(
-        self, key: jax.Array, params: ReacherParams
-    ) -> tuple[jax.Array, jax.Array]:
+    def initial_qpos_qvel(self, key: jax.Array, params: ReacherParams) -> tuple[jax.Array, jax.Array]:
         qpos_key, goal_key, qvel_key = jax.random.split(key, 3)
         # Arm angles ~ qpos0 + U(-0.1, 0.1) each; the target's two slide joints: the goal.
         arm = self.init_qpos[:-2] + jax.random.uniform(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import jax
 import jax.numpy as jnp
-from gymx.envs.mujoco.base import MujocoEnv, Physics, control_cost, forward_reward
+from gymx.envs.mujoco.base import MujocoEnv, Physics, control_cost, forward_reward, task_params
 
 # After base, which picks MuJoCo's OpenGL backend before importing it.
 from mujoco import mjx
@@ -41,34 +43,19 @@ class Swimmer(MujocoEnv[SwimmerParams]):
         state, ts = env.step(state, jnp.zeros(2))
     """
 
+    # Gymnasium's keyword arguments that set params (defaults: SwimmerParams's).
+    gymnasium_options: ClassVar[tuple[str, ...]] = ("forward_reward_weight", "ctrl_cost_weight", "reset_noise_scale")
     model_file = "swimmer.xml"
     default_frame_skip = 4
     # Gymnasium's Swimmer has no default camera config: MuJoCo's default free camera.
 
-    def __init__(
-        self,
-        forward_reward_weight: float = 1.0,
-        ctrl_cost_weight: float = 1e-4,
-        reset_noise_scale: float = 0.1,
-        exclude_current_positions_from_observation: bool = True,
-        **model_options,
-    ):
-        params = SwimmerParams(
-            forward_reward_weight=forward_reward_weight,
-            ctrl_cost_weight=ctrl_cost_weight,
-            reset_noise_scale=reset_noise_scale,
-        )
+    def __init__(self, exclude_current_positions_from_observation: bool = True, **options: Any):
+        params, model_options = task_params(SwimmerParams, self.gymnasium_options, options)
         super().__init__(params, **model_options)
-        self.exclude_current_positions_from_observation = (
-            exclude_current_positions_from_observation
-        )
+        self.exclude_current_positions_from_observation = exclude_current_positions_from_observation
 
     def observe_data(self, data: mjx.Data, params: SwimmerParams) -> jax.Array:
-        position = (
-            data.qpos[2:]
-            if self.exclude_current_positions_from_observation
-            else data.qpos
-        )
+        position = data.qpos[2:] if self.exclude_current_positions_from_observation else data.qpos
         return jnp.concatenate([position, data.qvel])
 
     def task_step(

@@ -13,6 +13,7 @@ from gymx.envs.mujoco.base import (
     control_cost,
     forward_reward,
     healthy_reward,
+    task_params,
 )
 
 # After base, which picks MuJoCo's OpenGL backend before importing it.
@@ -58,6 +59,15 @@ class Walker2d(MujocoEnv[Walker2dParams]):
         state, ts = env.step(state, jnp.zeros(6))
     """
 
+    # Gymnasium's keyword arguments that set params (defaults: Walker2dParams's).
+    gymnasium_options: ClassVar[tuple[str, ...]] = (
+        "forward_reward_weight",
+        "ctrl_cost_weight",
+        "healthy_reward",
+        "healthy_z_range",
+        "healthy_angle_range",
+        "reset_noise_scale",
+    )
     model_file = "walker2d_v5.xml"
     default_frame_skip = 4
     camera: ClassVar[dict[str, Any]] = {
@@ -69,52 +79,27 @@ class Walker2d(MujocoEnv[Walker2dParams]):
 
     def __init__(
         self,
-        forward_reward_weight: float = 1.0,
-        ctrl_cost_weight: float = 1e-3,
-        healthy_reward: float = 1.0,
         terminate_when_unhealthy: bool = True,
-        healthy_z_range: tuple[float, float] = (0.8, 2.0),
-        healthy_angle_range: tuple[float, float] = (-1.0, 1.0),
-        reset_noise_scale: float = 5e-3,
         exclude_current_positions_from_observation: bool = True,
-        **model_options,
+        **options: Any,
     ):
-        params = Walker2dParams(
-            forward_reward_weight=forward_reward_weight,
-            ctrl_cost_weight=ctrl_cost_weight,
-            healthy_reward=healthy_reward,
-            healthy_z_min=healthy_z_range[0],
-            healthy_z_max=healthy_z_range[1],
-            healthy_angle_min=healthy_angle_range[0],
-            healthy_angle_max=healthy_angle_range[1],
-            reset_noise_scale=reset_noise_scale,
-        )
+        params, model_options = task_params(Walker2dParams, self.gymnasium_options, options)
         super().__init__(params, **model_options)
         self.terminate_when_unhealthy = terminate_when_unhealthy
-        self.exclude_current_positions_from_observation = (
-            exclude_current_positions_from_observation
-        )
+        self.exclude_current_positions_from_observation = exclude_current_positions_from_observation
 
     def observe_data(self, data: mjx.Data, params: Walker2dParams) -> jax.Array:
-        position = (
-            data.qpos[1:]
-            if self.exclude_current_positions_from_observation
-            else data.qpos
-        )
+        position = data.qpos[1:] if self.exclude_current_positions_from_observation else data.qpos
         return jnp.concatenate([position, jnp.clip(data.qvel, -10.0, 10.0)])
 
     def is_healthy(self, data: mjx.Data, params: Walker2dParams) -> jax.Array:
         z, angle = data.qpos[1], data.qpos[2]
         healthy_z = (params.healthy_z_min < z) & (z < params.healthy_z_max)
-        healthy_angle = (params.healthy_angle_min < angle) & (
-            angle < params.healthy_angle_max
-        )
+        healthy_angle = (params.healthy_angle_min < angle) & (angle < params.healthy_angle_max)
         return healthy_z & healthy_angle
 
     def unhealthy(self, data: mjx.Data, params: Walker2dParams) -> jax.Array:
-        return jnp.logical_and(
-            self.terminate_when_unhealthy, ~self.is_healthy(data, params)
-        )
+        return jnp.logical_and(self.terminate_when_unhealthy, ~self.is_healthy(data, params))
 
     def task_step(
         self,

@@ -33,9 +33,9 @@ import jax.numpy as jnp
 import optax
 
 from gymx import spaces, struct
-from gymx.train import networks, replay
-from gymx.train.episodes import IterationLog, iteration_log
 from gymx.registration import make
+from gymx.train import networks, replay
+from gymx.train.episodes import IterationLog, episode_returns, iteration_log
 from gymx.vector import AutoresetMode, VecEnv, VecState, make_vec
 
 
@@ -65,7 +65,9 @@ class DQNConfig:
 
     def __post_init__(self) -> None:
         if self.num_iterations < 1:
-            raise ValueError(f"total_steps={self.total_steps} is less than one iteration ({self.steps_per_iteration} steps)")
+            raise ValueError(
+                f"total_steps={self.total_steps} is less than one iteration ({self.steps_per_iteration} steps)"
+            )
         if self.activation not in networks.ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(networks.ACTIVATIONS)}, got {self.activation!r}")
         if self.num_envs > self.buffer_size:
@@ -83,7 +85,12 @@ class DQNConfig:
 
 
 def q_targets(
-    rewards: jax.Array, terminated: jax.Array, next_q_target: jax.Array, next_q_online: jax.Array, gamma: float, double: bool
+    rewards: jax.Array,
+    terminated: jax.Array,
+    next_q_target: jax.Array,
+    next_q_online: jax.Array,
+    gamma: float,
+    double: bool,
 ) -> jax.Array:
     """r + gamma * (1 - terminated) * Q_target(s', a*), a* = argmax of Q_online (double) or of Q_target."""
     chooser = next_q_online if double else next_q_target
@@ -120,18 +127,28 @@ class DQN:
 
     algo = "dqn"
 
-    def __init__(self, config: DQNConfig, env_id: str, devices: list[jax.Device] | None = None, record_episodes: bool = True):
+    def __init__(
+        self, config: DQNConfig, env_id: str, devices: list[jax.Device] | None = None, record_episodes: bool = True
+    ):
         self.config = config
         self.env_id = env_id
         self.record_episodes = record_episodes
         self.env = make_vec(env_id, config.num_envs, AutoresetMode.SAME_STEP, devices=devices)
         obs_space, action_space = self.env.single_observation_space(), self.env.single_action_space()
-        if not isinstance(action_space, spaces.Discrete) or not isinstance(obs_space, spaces.Box) or len(obs_space.shape) != 1:
-            raise ValueError(f"DQN here takes flat Box observations and Discrete actions; {env_id} has {obs_space!r}, {action_space!r}")
+        if (
+            not isinstance(action_space, spaces.Discrete)
+            or not isinstance(obs_space, spaces.Box)
+            or len(obs_space.shape) != 1
+        ):
+            raise ValueError(
+                f"DQN here takes flat Box observations and Discrete actions; {env_id} has {obs_space!r}, {action_space!r}"
+            )
         self.obs_dim = obs_space.shape[0]
         self.num_actions = action_space.n
         updates = config.num_iterations * config.gradient_steps
-        learning_rate = optax.linear_schedule(config.learning_rate, 0.0, updates) if config.anneal_lr else config.learning_rate
+        learning_rate = (
+            optax.linear_schedule(config.learning_rate, 0.0, updates) if config.anneal_lr else config.learning_rate
+        )
         self.optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(learning_rate))
         self.epsilon = optax.linear_schedule(
             config.epsilon_start, config.epsilon_end, int(config.exploration_fraction * config.total_steps)
@@ -158,7 +175,11 @@ class DQN:
         params = networks.init_mlp(net_key, [self.obs_dim, *self.config.hidden_sizes, self.num_actions], head_gain=1.0)
         env_state, ts = self.env.reset(env_key)
         example = replay.Transitions(
-            obs=ts.obs[0], action=jnp.zeros((), jnp.int32), reward=jnp.zeros(()), next_obs=ts.obs[0], terminated=jnp.zeros((), bool)
+            obs=ts.obs[0],
+            action=jnp.zeros((), jnp.int32),
+            reward=jnp.zeros(()),
+            next_obs=ts.obs[0],
+            terminated=jnp.zeros((), bool),
         )
         return DQNState(
             params=params,
@@ -186,27 +207,19 @@ class DQN:
 
     def _evaluate(self, params: networks.MLP, key: jax.Array) -> jax.Array:
         """Mean return of the greedy policy of `params` over `eval_episodes` fresh episodes."""
-        env = self.eval_env
-        assert env is not None
-        env_state, ts = env.reset(key)
-
-        def step(carry: tuple[Any, jax.Array, jax.Array, jax.Array], _: None) -> tuple[Any, None]:
-            env_state, obs, returns, finished = carry
-            action = jnp.argmax(self._q(params, obs), axis=-1).astype(jnp.int32)
-            env_state, ts = env.step(env_state, action)
-            returns = returns + jnp.where(finished, 0.0, ts.reward)
-            return (env_state, ts.obs, returns, finished | ts.done), None
-
-        zeros = jnp.zeros(env.num_envs, jnp.float32)
-        init = (env_state, ts.obs, zeros, jnp.zeros(env.num_envs, bool))
-        (_, _, returns, _), _ = jax.lax.scan(step, init, None, length=self.eval_steps)
-        return returns.mean()
+        assert self.eval_env is not None
+        act = lambda obs: jnp.argmax(self._q(params, obs), axis=-1).astype(jnp.int32)
+        return episode_returns(self.eval_env, act, self.eval_steps, key).mean()
 
     def _keep_best(self, state: DQNState, key: jax.Array) -> DQNState:
         mean = self._evaluate(state.params, key)
         better = mean >= state.best_return  # ties go to the later, longer-trained snapshot
-        best_params = jax.tree_util.tree_map(lambda new, old: jnp.where(better, new, old), state.params, state.best_params)
-        return state.replace(best_params=best_params, best_return=jnp.maximum(mean, state.best_return), last_eval_return=mean)
+        best_params = jax.tree_util.tree_map(
+            lambda new, old: jnp.where(better, new, old), state.params, state.best_params
+        )
+        return state.replace(
+            best_params=best_params, best_return=jnp.maximum(mean, state.best_return), last_eval_return=mean
+        )
 
     def _explore(self, key: jax.Array, params: networks.MLP, obs: jax.Array, epsilon: jax.Array) -> jax.Array:
         """Epsilon-greedy actions: each env acts uniformly at random with probability epsilon."""
@@ -244,7 +257,9 @@ class DQN:
 
         xs = (jax.random.split(key, cfg.train_frequency), jnp.arange(cfg.train_frequency))
         (env_state, obs, buffer), timesteps = jax.lax.scan(one_step, (state.env_state, state.obs, state.buffer), xs)
-        return state.replace(env_state=env_state, obs=obs, buffer=buffer), iteration_log(timesteps, self.record_episodes)
+        return state.replace(env_state=env_state, obs=obs, buffer=buffer), iteration_log(
+            timesteps, self.record_episodes
+        )
 
     def _learn(self, state: DQNState, key: jax.Array) -> DQNState:
         """`gradient_steps` updates on sampled minibatches."""

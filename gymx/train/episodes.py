@@ -1,4 +1,5 @@
-"""Episode records: what a training iteration reports about finished episodes.
+"""Episode records: what a training iteration reports about finished episodes, and the returns of
+a policy's evaluation episodes (`episode_returns`).
 
 On device, every iteration returns an `IterationLog`: the summed return and count of the
 episodes that ended in it (always; enough for a progress bar or a learning curve of thousands of
@@ -11,6 +12,8 @@ inside the compiled loop.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +21,7 @@ import numpy as np
 
 from gymx import struct
 from gymx.core import TimeStep
+from gymx.vector import VecEnv
 
 
 @struct.dataclass
@@ -66,3 +70,21 @@ def episode_records(logs: IterationLog, first_iteration: int, num_envs: int) -> 
         global_step = (first_iteration + iteration.astype(np.int64)) * steps_per_iteration + step + 1
         out.append(SeedEpisodes(env.astype(np.int64), returns[done], lengths[done], global_step * num_envs))
     return out
+
+
+def episode_returns(env: VecEnv, act: Callable[[Any], jax.Array], num_steps: int, key: jax.Array) -> jax.Array:
+    """(num_envs,) returns of `env.num_envs` fresh episodes played by `act(obs) -> actions` for `num_steps` steps.
+
+    `env` must not auto-reset: an episode's return stops accumulating at its first done.
+    """
+    env_state, ts = env.reset(key)
+
+    def step(carry: tuple[Any, Any, jax.Array, jax.Array], _: None) -> tuple[Any, None]:
+        env_state, obs, returns, finished = carry
+        env_state, ts = env.step(env_state, act(obs))
+        returns = returns + jnp.where(finished, 0.0, ts.reward)
+        return (env_state, ts.obs, returns, finished | ts.done), None
+
+    zeros = jnp.zeros(env.num_envs, jnp.float32)
+    (_, _, returns, _), _ = jax.lax.scan(step, (env_state, ts.obs, zeros, zeros.astype(bool)), None, length=num_steps)
+    return returns

@@ -33,7 +33,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import IO, Any, Protocol
@@ -43,8 +42,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from gymx.cpu import inline_lapack_batches
+from gymx.progress import StatusLine, si_number
 from gymx.registration import make, spec
-from gymx.train.episodes import IterationLog
+from gymx.train.episodes import IterationLog, episode_returns
 from gymx.vector import AutoresetMode, VecEnv
 
 
@@ -124,13 +124,17 @@ def train_seeds(
     else:
         done = np.unique(np.asarray(states.iteration))
         if len(done) != 1 or int(done[0]) % per_chunk:
-            raise ValueError(f"the states are at iterations {done.tolist()}, not at one boundary of {per_chunk}-iteration chunks")
+            raise ValueError(
+                f"the states are at iterations {done.tolist()}, not at one boundary of {per_chunk}-iteration chunks"
+            )
         state, first_chunk = jax.device_put(states), int(done[0]) // per_chunk
     for chunk in range(first_chunk, num_chunks):
         state, logs = train_chunk(state)
         jax.block_until_ready(logs.return_sum)
         done = (chunk + 1) * per_chunk
-        report = ChunkReport(done, done * agent.steps_per_iteration * agent.env.num_envs, time.perf_counter() - start, logs, state)
+        report = ChunkReport(
+            done, done * agent.steps_per_iteration * agent.env.num_envs, time.perf_counter() - start, logs, state
+        )
         if on_chunk is not None and on_chunk(report):
             break
     jax.block_until_ready(state)
@@ -148,7 +152,9 @@ def evaluate(agent: Agent, states: Any, num_episodes: int, key: jax.Array, max_s
     return _run_evaluation(agent, states, num_episodes, key, max_steps, per_agent_keys=False)
 
 
-def _run_evaluation(agent: Agent, states: Any, num_episodes: int, keys: jax.Array, max_steps: int | None, per_agent_keys: bool) -> np.ndarray:
+def _run_evaluation(
+    agent: Agent, states: Any, num_episodes: int, keys: jax.Array, max_steps: int | None, per_agent_keys: bool
+) -> np.ndarray:
     env = _evaluation_env(agent.env_id, num_episodes)
     limit = max_steps or (env.spec.max_episode_steps if env.spec is not None else None)
     if limit is None:
@@ -163,8 +169,10 @@ def _evaluation_env(env_id: str, num_episodes: int) -> VecEnv:
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def _evaluate(agent: Agent, env: VecEnv, num_steps: int, per_agent_keys: bool, states: Any, keys: jax.Array) -> jax.Array:
-    play = lambda state, key: _episode_returns(agent, env, num_steps, state, key)  # noqa: E731
+def _evaluate(
+    agent: Agent, env: VecEnv, num_steps: int, per_agent_keys: bool, states: Any, keys: jax.Array
+) -> jax.Array:
+    play = lambda state, key: episode_returns(env, lambda obs: agent.greedy_action(state, obs), num_steps, key)
     return jax.vmap(play, in_axes=(0, 0 if per_agent_keys else None))(states, keys)
 
 
@@ -194,7 +202,9 @@ class BestPolicy:
 
     def consider(self, states: Any, iteration: int) -> np.ndarray:
         """Evaluates `states` (after `iteration` iterations) and keeps the better ones; returns which were kept."""
-        returns = _run_evaluation(self.agent, states, self.num_episodes, self.selection_keys(iteration), None, per_agent_keys=True)
+        returns = _run_evaluation(
+            self.agent, states, self.num_episodes, self.selection_keys(iteration), None, per_agent_keys=True
+        )
         return self.offer(states, returns.mean(axis=1), iteration)
 
     def offer(self, states: Any, mean_returns: np.ndarray, iteration: int) -> np.ndarray:
@@ -216,7 +226,7 @@ class BestPolicy:
 @jax.jit
 def _keep(better: jax.Array, new: Any, old: Any) -> Any:
     # New buffers in every case: the training loop donates (reuses) the arrays of `new`.
-    pick = lambda n, o: jnp.where(better.reshape(-1, *([1] * (n.ndim - 1))), n, o)  # noqa: E731
+    pick = lambda n, o: jnp.where(better.reshape(-1, *([1] * (n.ndim - 1))), n, o)
     return jax.tree_util.tree_map(pick, new, old)
 
 
@@ -229,21 +239,9 @@ def threshold_summary(env_id: str, seeds: Sequence[int], returns: dict[str, np.n
     for name, policy_returns in returns.items():
         reached = [seed for seed, mean in zip(seeds, policy_returns.mean(axis=1)) if mean >= threshold]
         parts.append(f"{name} {len(reached)}/{len(seeds)} seeds {reached}")
-    return f"reward threshold {threshold:g} (from {env_id}'s spec) reached by the mean greedy return of: " + ", ".join(parts)
-
-
-def _episode_returns(agent: Agent, env: VecEnv, num_steps: int, state: Any, key: jax.Array) -> jax.Array:
-    env_state, ts = env.reset(key)
-
-    def step(carry: tuple[Any, jax.Array, jax.Array, jax.Array], _: None) -> tuple[Any, None]:
-        env_state, obs, returns, finished = carry
-        env_state, ts = env.step(env_state, agent.greedy_action(state, obs))
-        returns = returns + jnp.where(finished, 0.0, ts.reward)
-        return (env_state, ts.obs, returns, finished | ts.done), None
-
-    zeros = jnp.zeros(env.num_envs, jnp.float32)
-    (_, _, returns, _), _ = jax.lax.scan(step, (env_state, ts.obs, zeros, zeros.astype(bool)), None, length=num_steps)
-    return returns
+    return f"reward threshold {threshold:g} (from {env_id}'s spec) reached by the mean greedy return of: " + ", ".join(
+        parts
+    )
 
 
 class ProgressBar:
@@ -251,31 +249,20 @@ class ProgressBar:
 
     def __init__(self, total_steps: int, enabled: bool = True, stream: IO[str] | None = None, width: int = 30):
         self.total = total_steps
-        self.stream = sys.stderr if stream is None else stream
-        self.enabled = enabled
-        self.live = enabled and self.stream.isatty()
+        self.line = StatusLine(enabled, stream)
         self.width = width
 
     def update(self, steps: int, mean_return: float, wall_s: float) -> None:
-        if not self.enabled:
-            return
         fraction = min(1.0, steps / self.total)
-        filled = int(round(fraction * self.width))
+        filled = round(fraction * self.width)
         text = (
-            f"[{'#' * filled}{'-' * (self.width - filled)}] {fraction:4.0%}  {_human(steps)}/{_human(self.total)} steps"
+            f"[{'#' * filled}{'-' * (self.width - filled)}] {fraction:4.0%}  {si_number(steps)}/{si_number(self.total)} steps"
             f"  return {mean_return:8.2f}  {wall_s:6.1f} s"
         )
-        self.stream.write(("\r" + text) if self.live else text + "\n")
-        self.stream.flush()
+        if self.line.live:
+            self.line.update(text)
+        else:
+            self.line.print(text)
 
     def close(self) -> None:
-        if self.live:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _human(steps: int) -> str:
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if steps >= scale:
-            return f"{steps / scale:.3g}{suffix}"
-    return str(steps)
+        self.line.keep()

@@ -1,72 +1,32 @@
-"""`gymx.bench`: benchmark processes sharing one device take turns for their timed calls; `gymx bench` prints each result once."""
+"""`gymx.bench`: `gymx bench` prints each result once, and the timing takes its turns where it is told to."""
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import io
 import subprocess
 import sys
 
+import jax
+
 from gymx import bench
-
-TRY_LOCK = """
-import fcntl, sys
-with open(sys.argv[1], "a") as lock:
-    try:
-        fcntl.flock(lock, (fcntl.LOCK_SH if sys.argv[2] == "shared" else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-    except BlockingIOError:
-        sys.exit(3)
-"""
-
-
-def other_process_gets_lock(path: str, mode: str = "alone") -> bool:
-    done = subprocess.run([sys.executable, "-c", TRY_LOCK, path, mode], check=False)
-    assert done.returncode in (0, 3), done
-    return done.returncode == 0
-
-
-def test_device_turn_holds_the_lock_only_inside(tmp_path, monkeypatch) -> None:
-    path = str(tmp_path / "device.lock")
-    monkeypatch.setenv("GYMX_BENCH_LOCK", path)
-    with bench.device_turn():
-        assert not other_process_gets_lock(path)
-    assert other_process_gets_lock(path)
-
-
-def test_compiles_share_the_lock_and_keep_timed_calls_waiting(tmp_path, monkeypatch) -> None:
-    path = str(tmp_path / "device.lock")
-    monkeypatch.setenv("GYMX_BENCH_LOCK", path)
-    with bench.compile_turn():
-        assert other_process_gets_lock(path, "shared")  # another compile goes ahead
-        assert not other_process_gets_lock(path)  # a timed call waits
-    with bench.device_turn():
-        assert not other_process_gets_lock(path, "shared")  # no compile during a timed call
-    assert other_process_gets_lock(path)
-
-
-def test_device_turn_releases_the_lock_when_the_block_raises(tmp_path, monkeypatch) -> None:
-    path = str(tmp_path / "device.lock")
-    monkeypatch.setenv("GYMX_BENCH_LOCK", path)
-    try:
-        with bench.device_turn():
-            raise RuntimeError("timed call failed")
-    except RuntimeError:
-        pass
-    assert other_process_gets_lock(path)
-
-
-def test_device_turn_without_a_lock_file_waits_for_nothing(tmp_path, monkeypatch) -> None:
-    monkeypatch.delenv("GYMX_BENCH_LOCK", raising=False)
-    path = tmp_path / "device.lock"
-    with open(path, "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        with bench.device_turn():  # would block until the test's timeout if it took the lock
-            pass
 
 
 def run_bench(*args: str) -> subprocess.CompletedProcess:
     # A separate process: the command turns JAX's compilation cache off for the process it runs in.
-    command = ["-c", "import sys; from gymx.cli import main; sys.exit(main())", "bench", "CartPole-v1", "--num-envs", "16", "--steps", "8", "--repeats", "2", *args]
+    command = [
+        "-c",
+        "import sys; from gymx.cli import main; sys.exit(main())",
+        "bench",
+        "CartPole-v1",
+        "--num-envs",
+        "16",
+        "--steps",
+        "8",
+        "--repeats",
+        "2",
+        *args,
+    ]
     return subprocess.run([sys.executable, *command], capture_output=True, text=True, check=False, timeout=600)
 
 
@@ -99,3 +59,32 @@ def test_progress_can_leave_finished_cases_to_the_caller() -> None:
     assert "1 M steps/s" not in quiet_done.getvalue()
     assert quiet_done.getvalue().endswith("\r")  # the status line is cleared
     assert logged.getvalue().endswith("gymx CartPole-v1: 1 M steps/s\n")
+
+
+def test_time_program_compiles_and_times_in_the_turns_it_is_given() -> None:
+    events: list[str] = []
+
+    def turn(name: str):
+        @contextlib.contextmanager
+        def held():
+            events.append(f"{name} begins")
+            yield
+            events.append(f"{name} ends")
+
+        return held
+
+    def make_program():
+        def program(key):
+            events.append("traced")
+            return jax.random.uniform(key)
+
+        return program
+
+    turns = bench.Turns(compiling=turn("compiling"), timing=turn("timing"))
+    _, walls, calls = bench.time_program("case", make_program, 2, bench.Progress(enabled=False), turns=turns)
+    assert events == ["compiling begins", "traced", "compiling ends", "timing begins", "timing ends"]
+    assert len(walls) == 2 and calls == 1
+
+
+def test_format_rate_scales_to_k_m_g() -> None:
+    assert [bench.format_rate(r) for r in (999.4, 1500.0, 2.5e6, 3.25e9)] == ["999", "1.50 k", "2.50 M", "3.25 G"]

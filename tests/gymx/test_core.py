@@ -4,11 +4,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from gymx.envs.classic_control.cartpole import CartPole, CartPoleParams
 
 import gymx
 from gymx import spaces, struct
-from gymx.envs.classic_control.cartpole import CartPole, CartPoleParams
-from gymx.testing import EnvCheckError, check_env
+from gymx.testing import EnvCheckError, EnvUnderCheck, check_env, spaces_are_gymx_spaces, steps_keep_the_contract
 from gymx.wrappers import TimeLimit
 
 
@@ -79,6 +79,11 @@ class BrokenEnv(gymx.Env):
 
     def __init__(self, flaw: str):
         self.flaw = flaw
+        if flaw == "render":
+            self.metadata = {"render_modes": ["ansi"], "render_fps": 1}
+
+    def render(self, state, params=None, mode="rgb_array"):
+        return ""
 
     def observation_space(self, params=None):
         return spaces.Box(0.0, 3.0, (1,))
@@ -108,10 +113,24 @@ class BrokenEnv(gymx.Env):
 
 
 @pytest.mark.parametrize(
-    ("flaw", "message"),
-    [("space", "is not in Box"), ("shape", "state structure, shapes or dtypes changed"), ("info", "info keys"), ("nan", "non-finite")],
+    ("flaw", "check", "message"),
+    [
+        ("space", "steps_keep_the_contract", "is not in Box"),
+        ("shape", "steps_keep_the_contract", "state structure, shapes or dtypes changed"),
+        ("info", "steps_keep_the_contract", "info keys"),
+        ("nan", "steps_keep_the_contract", "non-finite"),
+        ("render", "render_modes_render", "ansi must render a non-empty str"),
+    ],
 )
-def test_check_env_catches_broken_envs(flaw: str, message: str) -> None:
-    with pytest.raises(EnvCheckError, match=message):
+def test_check_env_catches_broken_envs_and_names_the_check(flaw: str, check: str, message: str) -> None:
+    with pytest.raises(EnvCheckError, match=f"^{check}: .*{message}") as error:
         check_env(BrokenEnv(flaw), num_steps=12)
+    assert error.value.check == check
     check_env(BrokenEnv("none"), num_steps=12)
+
+
+def test_a_check_runs_alone() -> None:
+    subject = EnvUnderCheck(BrokenEnv("space"), num_steps=12)
+    spaces_are_gymx_spaces(subject)  # the spaces are fine; the play is not
+    with pytest.raises(EnvCheckError, match="is not in Box"):
+        steps_keep_the_contract(subject)

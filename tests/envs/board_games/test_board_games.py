@@ -7,7 +7,8 @@ import jax
 import numpy as np
 import pytest
 from gymx.envs.board_games.connect_four import ConnectFour
-from gymx.envs.board_games.tic_tac_toe import TicTacToe, lines_through_cells
+from gymx.envs.board_games.grid import lines_through_cells
+from gymx.envs.board_games.tic_tac_toe import TicTacToe
 
 import gymx
 from gymx import spaces

@@ -4,16 +4,24 @@ positions for the hard cases, the two-player convention, opponents, rendering an
 from __future__ import annotations
 
 import collections
+import importlib.util
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-from gymx.envs.board_games.go import Go, GoGame, GoParams, greedy_capture, make_vs_greedy
+from gymx.envs.board_games.go import Go, GoParams, greedy_capture, make_vs_greedy
 from gymx.kernels import go as kernel
+
 from gymx.testing import check_env
 from gymx.two_player import TwoPlayerState, kth_legal, make_vs_opponent
+
+_reference_spec = importlib.util.spec_from_file_location(
+    "go_reference", Path(__file__).resolve().parents[2] / "kernels" / "go_reference.py"
+)
+go_reference = importlib.util.module_from_spec(_reference_spec)
+_reference_spec.loader.exec_module(go_reference)
 
 
 class ReferenceGo:
@@ -32,7 +40,11 @@ class ReferenceGo:
 
     def neighbours(self, p: int) -> list[int]:
         r, c = divmod(p, self.size)
-        return [rr * self.size + cc for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)) if 0 <= rr < self.size and 0 <= cc < self.size]
+        return [
+            rr * self.size + cc
+            for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1))
+            if 0 <= rr < self.size and 0 <= cc < self.size
+        ]
 
     def group(self, board: list[int], p: int) -> tuple[set[int], set[int]]:
         stones, liberties, todo = {p}, set(), [p]
@@ -148,7 +160,12 @@ def check_games(env: Go, record: dict, komi: float = 7.5) -> collections.Counter
             seen["multi-group captures"] += len(groups_hit) > 1
             seen["snapbacks"] += len(captured) > 1 and last_single_capture == action
             last_single_capture = captured[0] if len(captured) == 1 else None
-            seen["kos"] += t + 1 < env.max_moves and len(captured) == 1 and not record["mask"][g, t + 1][captured[0]] and ref.board[captured[0]] == 0
+            seen["kos"] += (
+                t + 1 < env.max_moves
+                and len(captured) == 1
+                and not record["mask"][g, t + 1][captured[0]]
+                and ref.board[captured[0]] == 0
+            )
             assert bool(record["terminated"][g, t]) == ref.over, where
             if ref.over:
                 margin = ref.margin()
@@ -198,7 +215,7 @@ def test_incremental_groups_match_a_fresh_labelling() -> None:
         same_fresh = labels[i][:, None] == labels[i][None, :]
         both = stones[i][:, None] & stones[i][None, :]
         np.testing.assert_array_equal(same_env & both, same_fresh & both)
-    liberties = jax.vmap(kernel.liberty_counts_reference)(jnp.asarray(boards[::97], jnp.int32))
+    liberties = jax.vmap(go_reference.liberty_counts_reference)(jnp.asarray(boards[::97], jnp.int32))
     np.testing.assert_array_equal(record["liberties"].reshape(-1, 81)[::97], np.asarray(liberties).reshape(-1, 81))
 
 
@@ -239,7 +256,7 @@ def test_simple_ko_bans_the_immediate_retake_only() -> None:
     state, _ = step9(state, at(1, 2))  # black captures the white stone at (1, 1)
     assert int(state.game.board[at(1, 1)]) == 0 and int(state.game.ko) == at(1, 1)
     assert not bool(state.legal_action_mask[at(1, 1)])  # white may not retake at once
-    retake, ts = step9(state, at(1, 1))
+    _, ts = step9(state, at(1, 1))
     assert bool(ts.terminated) and float(ts.reward) == -1.0 and ts.info["rewards"].tolist() == [1.0, -1.0]
     state, _ = step9(state, at(8, 8))  # a ko threat elsewhere ...
     state, _ = step9(state, at(8, 0))  # ... answered
