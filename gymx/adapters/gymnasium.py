@@ -16,6 +16,14 @@ every reset draws a fresh key from the stream. Seeds are mixed through `numpy.ra
 because `jax.random.key` keeps only a seed's low 32 bits without x64, and Gymnasium's entropy
 seeds are 128-bit.
 
+Board games (`gymx.two_player.VsOpponent` ids): `info["action_mask"]` is the agent's legal moves
+for its next step (the vector adapter reads it from the state, so it is also right for envs that
+SAME_STEP has just reset). Made with `illegal_action="mask"`
+(`gymnasium.make("gymx/TicTacToe-v0", illegal_action="mask")`), the adapters refuse an illegal
+move with a `ValueError` naming the move and the legal ones, where a jitted gymx step can only
+ignore it; with the default `illegal_action="lose"` an illegal move is a move that loses, the
+game's rule, and is played.
+
 Time limits: `register_gymnasium_envs` registers every gymx id as `gymx/<id>` with the gymx
 spec's `max_episode_steps`. `gymnasium.make` applies Gymnasium's `TimeLimit` from it, so the
 single-env entry point builds the gymx env without gymx's limit (`max_episode_steps=-1`).
@@ -38,7 +46,8 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode as GymAutoresetMode
 
 from gymx import registration, spaces
-from gymx.core import Env, TimeStep, compiled, tree_select
+from gymx.core import Env, TimeStep, Wrapper, compiled, tree_select
+from gymx.two_player import VsOpponent
 from gymx.vector import AutoresetMode, VecEnv, VecState
 
 NAMESPACE = "gymx"
@@ -100,6 +109,32 @@ def _validated(space: spaces.Space, shown: gym_spaces.Space, x: Any, what: str) 
     if (reason := spaces.why_not_in(space, x)) is not None:
         raise ValueError(spaces.not_in_message(what, x, shown, reason))
     return _as_numpy(shown, x)
+
+
+def _vs_opponent(env: Env) -> VsOpponent | None:
+    """The board-game `VsOpponent` inside `env`'s wrappers, if there is one."""
+    while not isinstance(env, VsOpponent):
+        if not isinstance(env, Wrapper):
+            return None
+        env = env.env
+    return env
+
+
+def _display_name(env: Env) -> str:
+    return env.spec.id if env.spec is not None else env.name
+
+
+def _refuses_illegal_moves(env: Env) -> bool:
+    game = _vs_opponent(env)
+    return game is not None and game.illegal_action == "mask"
+
+
+def _check_legal(legal: np.ndarray, action: Any, name: str, what: str = "move") -> None:
+    """Raises `ValueError` for an action outside the legal mask `legal` (bool (num_actions,))."""
+    if not legal[int(action)]:
+        raise ValueError(
+            f"gymx: {what} {int(action)} is illegal in {name}: the legal moves are {np.flatnonzero(legal).tolist()}"
+        )
 
 
 def _with_masks(info: dict, mask: np.ndarray) -> dict:
@@ -213,6 +248,8 @@ class GymnasiumEnv(_SettableParams, gymnasium.Env):
         self.action_space = self._action_space.to_gymnasium()
         self._key: jax.Array | None = None
         self._state: Any = None
+        self._refuse_illegal = _refuses_illegal_moves(env)
+        self._legal: np.ndarray | None = None
 
     @property
     def gymx_env(self) -> Env:
@@ -234,15 +271,19 @@ class GymnasiumEnv(_SettableParams, gymnasium.Env):
         self._key, self._state, ts = _reset(self._env, self._key, self._params)
         obs, info = _to_host((ts.obs, ts.info))
         obs = _as_gymnasium_obs(obs, self.observation_space)
+        self._legal = info.get("action_mask")
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
         if self._state is None:
             raise ResetNeeded("Cannot call step() before reset()")
         action = _validated(self._action_space, self.action_space, action, "action")
+        if self._refuse_illegal:
+            _check_legal(self._legal, action, _display_name(self._env))
         self._state, ts = _step(self._env, self._state, action, self._params)
         obs, reward, terminated, truncated, info = _to_host((ts.obs, ts.reward, ts.terminated, ts.truncated, ts.info))
         obs = _as_gymnasium_obs(obs, self.observation_space)
+        self._legal = info.get("action_mask")
         return obs, float(reward), bool(terminated), bool(truncated), info
 
     def render(self) -> Any:
@@ -310,6 +351,9 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
         self._action_space = vec_env.action_space(self._params)
         self.action_space = self._action_space.to_gymnasium()
         self._state: VecState | None = None
+        self._board_game = _vs_opponent(vec_env.env) is not None
+        self._refuse_illegal = _refuses_illegal_moves(vec_env.env)
+        self._legal: np.ndarray | None = None
 
     @property
     def gymx_vec_env(self) -> VecEnv:
@@ -344,9 +388,16 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
         if self._state is None:
             raise ResetNeeded("Cannot call step() before reset()")
         actions = _validated(self._action_space, self.action_space, actions, "batch of actions")
+        if self._refuse_illegal and not (legal := self._legal[np.arange(self.num_envs), actions]).all():
+            i = int(np.argmin(legal))
+            _check_legal(self._legal[i], actions[i], _display_name(self._vec.env), f"env {i}'s move")
         self._state, ts = _step(self._vec, self._state, actions, self._params)
-        obs, reward, terminated, truncated, info = _to_host((ts.obs, ts.reward, ts.terminated, ts.truncated, ts.info))
-        return obs, reward, terminated, truncated, self._step_info(info, terminated | truncated)
+        obs, reward, terminated, truncated, info, legal = _to_host(
+            (ts.obs, ts.reward, ts.terminated, ts.truncated, ts.info, self._legal_moves())
+        )
+        info = self._step_info(info, terminated | truncated)
+        self._use_legal_moves(info, legal)
+        return obs, reward, terminated, truncated, info
 
     def render(self) -> tuple[np.ndarray, ...] | None:
         """Each env's current frame, as Gymnasium's vector envs return them (None without a render mode)."""
@@ -381,8 +432,21 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
         words = np.stack([np.zeros(2, np.uint32) if s is None else _seed_words(s) for s in seed])
         return _vec_reset_each(self._one, jax.vmap(_key_from_words)(words), self._params)
 
+    def _legal_moves(self) -> jax.Array | None:
+        """A board game's legal moves for each env's next step, bool (num_envs, num_actions); every
+        move where the next step resets (NEXT_STEP), since it ignores the action."""
+        if not self._board_game:
+            return None
+        game_state = self._vec.env.inner_state(self._state.env_state)
+        return game_state.legal_action_mask | self._state.reset_pending[:, None]
+
+    def _use_legal_moves(self, info: dict, legal: np.ndarray | None) -> None:
+        if legal is not None:
+            info["action_mask"], self._legal = legal, legal.copy()
+
     def _reset_result(self, ts: TimeStep, mask: np.ndarray) -> tuple[Any, dict]:
-        obs, info = _to_host((ts.obs, _env_info(ts.info)))
+        obs, info, legal = _to_host((ts.obs, _env_info(ts.info), self._legal_moves()))
+        self._use_legal_moves(info, legal)
         return obs, _with_masks(info, mask)
 
     def _step_info(self, info: dict, done: np.ndarray) -> dict:
