@@ -255,6 +255,24 @@ def _plot(store: Store, entry: Any) -> bytes:
 
     with tempfile.TemporaryDirectory(prefix="gymx-curves-") as directory:
         run_dir = os.path.join(directory, "run")
-        bundle.unpack_dir({name: store.read_blob(sha) for name, sha in entry.files.items() if name.startswith("run/gymx.")}, run_dir)
+        files = {name: store.read_blob(sha) for name, sha in entry.files.items() if name.startswith(("run/gymx.", "run/openaigym."))}
+        if any(name.startswith("run/openaigym.") for name in files):
+            _write_gymx_logs(bundle.load_runs(files, entry.env_id), entry.env_id, run_dir)
+        else:
+            bundle.unpack_dir(files, run_dir)
         out = plot_learning_curves([run_dir], os.path.join(directory, "curves.png"), title=f"{entry.algorithm} on {entry.env_id}, {entry.num_seeds} seed(s)")
         return Path(out).read_bytes()
+
+
+def _write_gymx_logs(results: Any, env_id: str, out: str) -> None:
+    """Legacy Gym runs (already checked) rewritten as gymx Monitor logs in `out`, which the plotter reads."""
+    import numpy as np
+
+    from gymx.monitor import RunLog
+    from gymx.vector import make_vec
+
+    vec_env = make_vec(env_id, 1)
+    for index, run in enumerate(results.runs()):
+        log = RunLog(out, f"legacy{index}", vec_env)
+        log.append(np.zeros(len(run), np.int64), run.returns, run.lengths, run.steps, run.times)
+        log.close()

@@ -40,7 +40,7 @@ def add_commands(commands: Any) -> None:
     fetch.add_argument("--server", default=None, help="server URL (default http://127.0.0.1:8650)")
     fetch.set_defaults(run=_fetch)
 
-    upload = commands.add_parser("upload", help="upload a Monitor directory to a scoreboard (key in GYMX_SCOREBOARD_KEY)")
+    upload = commands.add_parser("upload", help="upload a Monitor directory (gymx's logs or the original Gym monitor's openaigym.* files) to a scoreboard (key in GYMX_SCOREBOARD_KEY)")
     upload.add_argument("directory")
     upload.add_argument("--env", required=True, help="env id, e.g. CartPole-v1")
     upload.add_argument("--algorithm", required=True)

@@ -1,9 +1,10 @@
 """The scoreboard's state and rules, apart from HTTP: users and keys, stored files, entries, boards.
 
 Files are stored once under their SHA-256 (`files/ab/abcdef...` in the data folder, a `blobs` row
-each). An entry is added in one transaction with the hashes of its episode logs; the unique
-constraints (bundle hash, episode-log hash, user and idempotency key) make a replayed bundle or
-log fail even when two uploads race. Boards: one per env id (the id carries the version); an entry
+each). An entry is added in one transaction with the hashes of its runs' episodes
+(`bundle.episodes_sha256`, the same in gymx's and the legacy format); the unique constraints
+(bundle hash, episodes hash, user and idempotency key) make a replayed bundle or run fail even
+when two uploads race. Boards: one per env id (the id carries the version); an entry
 is ranked when it has at least `scoring.MIN_SEEDS` seeds and is verified, and only a user's latest
 such entry on a board is ranked.
 """

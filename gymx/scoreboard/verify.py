@@ -1,7 +1,14 @@
 """Verification: re-running an entry's policy greedily on secret seeds, and signing what came out.
 
-`verify_entry` hands the policy to a worker process (`python -m gymx.scoreboard.verify`) under a
-wall-clock timeout and an address-space limit; the worker loads only the safetensors weights and
+`verify_entry` hands the policy to a worker process (`main`, in a fresh Python) under a
+wall-clock timeout and an address-space limit. Before it imports gymx the worker installs
+an audit hook (`sandbox`) that refuses, for the rest of its life, every network operation (opening
+an internet socket, connecting, sending, binding, name lookups) and every way of starting another
+program (`subprocess`, `os.system`, `os.exec*`, `os.spawn*`, `os.posix_spawn`, `fork`): a step
+that tries one raises `SandboxError` and the re-run fails with its message. Nothing the server
+runs there needs either; the hook guards against what it imports (env plugins, libraries) doing
+so. It covers Python-level calls only: native code that opens sockets itself is outside it (run
+the server without network access for that). The worker loads only the safetensors weights and
 the declared network (`gymx.scoreboard.policy`), plays `EPISODES` fresh episodes per seed with
 gymx's vector envs (no auto-reset; `gymx.train.runner.evaluate`) from a PRNG key derived from the
 server's secret and the entry (HMAC-SHA256), and prints the returns' per-seed means as JSON.
@@ -23,6 +30,7 @@ import hmac
 import json
 import os
 import resource
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +41,37 @@ EPISODES = 1000
 TOLERANCE = 0.1
 TIMEOUT_S = 300.0
 MEMORY_BYTES = 16 * 1024**3
+
+
+class SandboxError(PermissionError):
+    """The verification worker tried to reach the network or start a program."""
+
+
+_PROCESS_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "pty.spawn"})
+_NETWORK_EVENTS = frozenset({
+    "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo", "socket.gethostbyname",
+    "socket.gethostbyaddr", "socket.getnameinfo", "socket.gethostname",
+})  # fmt: skip
+_INTERNET = frozenset({int(socket.AF_INET), int(socket.AF_INET6)})
+
+
+def _refuse(event: str, args: tuple[Any, ...]) -> None:
+    # `socket.__new__` is audited with (socket, family, type, proto); a family of -1 means "the default", AF_INET.
+    opening_internet_socket = event == "socket.__new__" and len(args) > 1 and (args[1] in _INTERNET or args[1] == -1)
+    if event in _NETWORK_EVENTS or opening_internet_socket:
+        raise SandboxError(f"gymx: the verification worker may not use the network ({event} {_shown(args)} refused)")
+    if event in _PROCESS_EVENTS:
+        raise SandboxError(f"gymx: the verification worker may not start programs ({event} {_shown(args)} refused)")
+
+
+def _shown(args: tuple[Any, ...]) -> str:
+    text = ", ".join(repr(arg) for arg in args if not isinstance(arg, socket.socket))
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def sandbox() -> None:
+    """Refuses network use and program starts in this process from now on (an audit hook cannot be removed)."""
+    sys.addaudithook(_refuse)
 
 
 def canonical(record: dict[str, Any]) -> bytes:
@@ -95,6 +134,11 @@ def evaluate(env_id: str, spec_bytes: bytes, weights: bytes, key: bytes, episode
     return [float(r) for r in returns.mean(axis=1)]
 
 
+# The worker's program: this file is run on its own first (it imports nothing of gymx's) to install
+# the sandbox, so that it is in place before `import gymx` loads the installed env plugins.
+_WORKER = "import runpy, sys; runpy.run_path(sys.argv[1])['sandbox'](); from gymx.scoreboard import verify; sys.exit(verify.main(sys.argv[2:]))"
+
+
 def run_worker(env_id: str, spec_bytes: bytes, weights: bytes, key: bytes, episodes: int = EPISODES, timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
     """`evaluate` in a child process with a timeout and an address-space limit: {"seed_means": [...]} or {"error": "..."}."""
     with tempfile.TemporaryDirectory(prefix="gymx-verify-") as directory:
@@ -103,7 +147,8 @@ def run_worker(env_id: str, spec_bytes: bytes, weights: bytes, key: bytes, episo
             f.write(spec_bytes)
         with open(paths["weights"], "wb") as f:
             f.write(weights)
-        command = [sys.executable, "-m", "gymx.scoreboard.verify", env_id, paths["spec"], paths["weights"], key.hex(), str(episodes), str(MEMORY_BYTES)]
+        arguments = [env_id, paths["spec"], paths["weights"], key.hex(), str(episodes), str(MEMORY_BYTES)]
+        command = [sys.executable, "-c", _WORKER, __file__, *arguments]
         try:
             done = subprocess.run(command, capture_output=True, timeout=timeout_s, cwd=directory)
         except subprocess.TimeoutExpired:
@@ -130,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("episodes", type=int)
     parser.add_argument("memory_bytes", type=int, help="the address-space limit this process sets itself before loading anything")
     args = parser.parse_args(argv)
+    sandbox()
     resource.setrlimit(resource.RLIMIT_AS, (args.memory_bytes, args.memory_bytes))
     import gymx
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import pickle
 import tarfile
 
@@ -372,3 +373,88 @@ def test_archive_member_names(tmp_path):
 def test_keys_bearer_header():
     assert keys.bearer("Bearer gymxsb_abc") == "gymxsb_abc"
     assert keys.bearer("Basic gymxsb_abc") is None and keys.bearer("Bearer abc") is None and keys.bearer(None) is None
+
+
+# Legacy uploads: the original Gym monitor's openaigym.* files (written here by gymx.monitor.export_gym_files).
+
+
+def legacy_copy(runs_dir, out, edit=None):
+    """The openaigym.* files of the Monitor directory `runs_dir` in `out`; `edit(name, json) -> json` changes each file's content."""
+    from gymx.monitor import export_gym_files
+
+    for path in export_gym_files(str(runs_dir), str(out)):
+        if edit is not None:
+            with open(path) as f:
+                content = json.load(f)
+            with open(path, "w") as f:
+                json.dump(edit(os.path.basename(path), content), f)
+    return out
+
+
+def test_legacy_upload_scores_like_the_gymx_logs_it_came_from(client, store, runs, tmp_path):
+    legacy = legacy_copy(runs["c"], tmp_path / "legacy")
+    data = bundle.pack(legacy, "CartPole-v1", "ppo")
+    assert all(name.startswith(("run/openaigym.", "bundle.json")) for name in tarfile.open(fileobj=io.BytesIO(data)).getnames())
+    response = post(client, data)
+    assert response.status_code == 201, response.text
+    entry = client.get(f"/api/entries/{response.json()['entry_id']}").json()
+    gymx_bundle = tmp_path / "gymx.tar.gz"
+    gymx_bundle.write_bytes(bundle.pack(runs["c"], "CartPole-v1", "ppo"))
+    expected = bundle.check(str(gymx_bundle)).seed_scores
+    assert entry["seeds"] == 5 and entry["seed_scores"] == pytest.approx(expected)
+    assert entry["iqm"] == pytest.approx(scoring.iqm(expected))
+    assert client.get(f"/entries/{entry['entry_id']}/curves.png").content.startswith(b"\x89PNG")
+    # The same episodes again, now as gymx's logs: a replay.
+    again = post(client, bundle.pack(runs["c"], "CartPole-v1", "ppo"), idempotency_key="request-0002")
+    assert again.status_code == 409 and "episode" in again.json()["error"]
+
+
+def _set(key, value, stats_only=True):
+    def edit(name, content):
+        if ("stats" in name) == stats_only:
+            content[key] = value(content) if callable(value) else value
+        return content
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (_set("episode_rewards", lambda c: [float("nan"), *c["episode_rewards"][1:]]), "non-finite returns"),
+        (_set("episode_lengths", lambda c: [501, *c["episode_lengths"][1:]]), "fall outside 1..500"),
+        (_set("episode_lengths", lambda c: [float(x) for x in c["episode_lengths"]]), "episode_lengths must be a list of integers"),
+        (_set("episode_rewards", lambda c: c["episode_rewards"][1:]), "differ in length"),
+        (_set("episode_types", lambda c: ["x"] * len(c["episode_rewards"])), "episode_types"),
+        (_set("timestamps", lambda c: c["timestamps"][::-1]), "timestamps must be finite, in order"),
+        (_set("env_info", {"env_id": "Acrobot-v1", "gym_version": "0.9.1"}, stats_only=False), "is of env 'Acrobot-v1'"),
+        (_set("stats", "openaigym.episode_batch.missing.stats.json", stats_only=False), "not in the bundle"),
+        (_set("videos", [["openaigym.video.0.mp4", "openaigym.video.0.meta.json"]], stats_only=False), "videos that are not in the bundle"),
+    ],
+    ids=["nan-return", "too-long", "float-length", "ragged", "bad-type", "unordered-time", "other-env", "no-stats", "no-video"],
+)
+def test_malformed_legacy_upload_is_refused(client, store, runs, tmp_path, edit, message):
+    response = post(client, bundle.pack(legacy_copy(runs["a"], tmp_path / "legacy", edit), "CartPole-v1", "ppo"))
+    assert response.status_code == 422 and message in response.json()["error"], response.text
+    assert_nothing_stored(client, store)
+
+
+def test_legacy_upload_of_an_unknown_env_tampered_or_duplicated_is_refused(client, store, runs, tmp_path):
+    legacy = legacy_copy(runs["a"], tmp_path / "legacy")
+    response = post(client, bundle.pack(legacy, "NoSuchEnv-v0", "ppo"))
+    assert response.status_code == 422 and "unknown env id" in response.json()["error"]
+
+    def tamper(members):
+        return [(info, content.replace(b'"episode_rewards": [', b'"episode_rewards": [500.0, ', 1) if "stats" in info.name else content) for info, content in members]
+
+    response = post(client, retar(bundle.pack(legacy, "CartPole-v1", "ppo"), tamper))
+    assert response.status_code == 422 and "does not match its SHA-256" in response.json()["error"]
+    # One run's files copied under a second run id: the same episodes twice.
+    twice = tmp_path / "twice"
+    twice.mkdir()
+    for name in ("openaigym.manifest.seed0.manifest.json", "openaigym.episode_batch.seed0.stats.json"):
+        (twice / name).write_bytes((legacy / name).read_bytes())
+        (twice / name.replace("seed0", "seed9")).write_text((legacy / name).read_text().replace("seed0", "seed9"))
+    response = post(client, bundle.pack(twice, "CartPole-v1", "ppo"))
+    assert response.status_code == 422 and "hold the same episodes" in response.json()["error"]
+    assert_nothing_stored(client, store)

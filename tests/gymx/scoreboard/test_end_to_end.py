@@ -67,3 +67,30 @@ def test_upload_command_reports_refusals(tmp_path, monkeypatch, capsys):
         assert cli.main(["upload", str(run), "--env", "CartPole-v1", "--algorithm", "x", "--server", server.url]) == 2
     assert "refused the upload (401)" in capsys.readouterr().err
     store.close()
+
+
+def test_upload_command_takes_a_legacy_gym_monitor_directory(tmp_path, monkeypatch, capsys):
+    from gymx.monitor import export_gym_files
+
+    from .conftest import synthetic_dir
+
+    legacy = tmp_path / "legacy"
+    export_gym_files(str(synthetic_dir(tmp_path / "run", 60.0)), str(legacy))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for path in legacy.iterdir():
+        (broken / path.name).write_text(path.read_text().replace('"episode_lengths": [', '"episode_lengths": [-3, ', 1))
+    store = Store(data_dir=tmp_path / "data")
+    monkeypatch.setenv("GYMX_SCOREBOARD_KEY", store.add_user("alice"))
+    with LiveServer(create_app(store, verify_in_background=False)) as server:
+        capsys.readouterr()
+        assert cli.main(["upload", str(legacy), "--env", "CartPole-v1", "--algorithm", "dqn", "--server", server.url]) == 0
+        assert "entry 1: unverified" in capsys.readouterr().out
+        entry = httpx.get(f"{server.url}/api/entries/1").json()
+        assert entry["seeds"] == 5 and entry["iqm"] == pytest.approx(62.0, abs=1.0)  # seeds at 60 + 0..4
+        assert any(name.startswith("run/openaigym.episode_batch.") for name in entry["files"])
+        assert httpx.get(f"{server.url}/entries/1").status_code == 200
+        assert cli.main(["upload", str(broken), "--env", "CartPole-v1", "--algorithm", "dqn", "--server", server.url]) == 2
+        assert "refused the upload (422)" in capsys.readouterr().err
+        assert len(httpx.get(f"{server.url}/api/boards/CartPole-v1").json()["others"]) == 1
+    store.close()
