@@ -3,7 +3,8 @@
 An agent step repeats its action for `frameskip` emulated frames (static). Sticky actions follow
 ALE: before every emulated frame one uniform draw decides whether the console keeps the action
 it had on the previous frame (probability `repeat_action_probability`, a traced param) or takes
-the agent's. The reward is the change of the game's score over the step; once the game is over
+the agent's. The reward is the sum of the game's frame rewards over the step (ALE's settings:
+mostly the change of the score); once the game is over
 or the episode has run `max_num_frames_per_episode` emulated frames, ALE emulates nothing more
 and the remaining frames of the step are skipped.
 
@@ -80,7 +81,7 @@ class AtariEnv(Env[AtariState, AtariParams]):
     Observation: `obs_type="rgb"` uint8 (210, 160, 3); "grayscale" uint8 (210, 160); "ram" uint8 (128,).
     Action: Discrete(n) int32, an index into the minimal action set (Pong 6, Breakout 4) or, with
         `full_action_space=True`, into ALE's 18 actions.
-    Reward: float32, the change of the game's score over the step's emulated frames.
+    Reward: float32, the sum of the game's frame rewards (mostly the score's change) over the step's emulated frames.
     Termination: the game is over (Pong: a side reaches 21; Breakout: the last ball is lost).
     Truncation: `max_num_frames_per_episode` emulated frames (v5: 108,000), reported by the env.
     Info: `lives` (int32, ALE's `lives()`), `episode_frame_number` (int32).
@@ -253,8 +254,11 @@ class AtariEnv(Env[AtariState, AtariParams]):
                 episode_frame=s.episode_frame + 1,
             )
 
+        def idle(s: AtariState) -> AtariState:
+            return s.replace(progress=s.progress.replace(reward=jnp.zeros((), jnp.int32)))
+
         over = self.is_terminal(state, params) | self.is_truncated(state, params)
-        return jax.lax.cond(over, lambda s: s, frame, state).replace(action=jnp.asarray(action, jnp.int32))
+        return jax.lax.cond(over, idle, frame, state).replace(action=jnp.asarray(action, jnp.int32))
 
     def step_env(self, state: AtariState, action: jax.Array, params: AtariParams) -> tuple[AtariState, jax.Array, dict]:
         wanted = jnp.asarray(self.action_set, jnp.int32)[action]
@@ -264,7 +268,7 @@ class AtariEnv(Env[AtariState, AtariParams]):
 
         def frame(s: AtariState, repeat: jax.Array) -> tuple[AtariState, jax.Array]:
             after = self.emulate(s, jnp.where(repeat, s.action, wanted), params)
-            return after, after.progress.score - s.progress.score
+            return after, after.progress.reward
 
         state, rewards = jax.lax.scan(frame, state, repeats)
         state = state.replace(key=key)

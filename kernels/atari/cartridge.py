@@ -6,13 +6,14 @@ write. A scheme is a row of plain numbers (`Scheme`), so every console in a batc
 own bank while sharing the image; a new scheme is a new row plus, where its rule is not "touching
 hotspot i selects bank i", its own case in `touch`.
 
-Detection follows what Stella (and so ALE) does for these sizes: 2 KB, or 4 KB whose halves are
-equal, is "2K" (mirrored); 4 KB is "4K"; 8 KB is "F8" unless both halves are equal ("4K"); 16 KB
-"F6"; 32 KB "F4". A Superchip (the "SC" variants: 128 bytes of RAM, written at $1000-$107F and
+Detection follows ALE's Stella (`stella_type`): by size, then by code signatures. 2 KB, or 4 KB
+whose halves are equal, is "2K" (mirrored); 4 KB is "4K"; 8 KB is "F8" unless both halves are
+equal ("4K") or a signature names E0, 3E, 3F, UA or FE; 16 KB "F6" unless E7, 3E or 3F; 32 KB
+"F4" unless 3E or 3F. A Superchip (the "SC" variants: 128 bytes of RAM, written at $1000-$107F and
 read at $1080-$10FF) is assumed when the first 256 bytes of every bank hold a single value, the
 area the RAM hides. Start banks as Stella picks them: F8 and F8SC start in bank 1, F6/F6SC and
-F4/F4SC in bank 0. Formats that need other detection rules (E0, 3F, FE, FA, E7, ...) are refused
-by name instead of being run as the wrong scheme.
+F4/F4SC in bank 0. The formats without a scheme here are refused by name instead of being run as
+the wrong scheme.
 """
 
 from __future__ import annotations
@@ -74,23 +75,89 @@ def _is_superchip(image: np.ndarray) -> bool:
     return bool(np.all(banks == banks[:, :1]))
 
 
+def _hits(rom: np.ndarray, signature: bytes, minimum: int = 1) -> bool:
+    """Whether `signature` occurs at least `minimum` times without overlap (Stella's signature scan,
+    which never looks at the image's last `len(signature)` positions)."""
+    data, count, i = rom.tobytes(), 0, 0
+    end = len(data) - len(signature)
+    while count < minimum:
+        i = data.find(signature, i)
+        if i < 0 or i >= end:
+            return False
+        count, i = count + 1, i + len(signature) + 1
+    return True
+
+
+def _is_e7(rom: np.ndarray) -> bool:
+    # The second RAM block hides $3800-$39FF of the image: one value there, something else around it.
+    area = rom[0x3800:0x3A00]
+    if not np.all(area == area[0]):
+        return False
+    return bool(np.any(rom[0x3800 - 32 : 0x3800] != area[0]) or np.any(rom[0x3A00 : 0x3A00 + 32] != area[0]))
+
+
+_E0 = (b"\x8d\xe0\x1f", b"\x8d\xe0\x5f", b"\x8d\xe9\xff", b"\xad\xe9\xff", b"\xad\xed\xff", b"\xad\xf3\xbf")
+_FE = (b"\x20\x00\xd0\xc6\xc5", b"\x20\xc3\xf8\xa5\x82", b"\xd0\xfb\x20\x73\xfe", b"\x20\x00\xf0\x84\xd6")
+_CV = (b"\x9d\xff\xf3", b"\x99\x00\xf4")
+
+
+def stella_type(image: bytes | np.ndarray) -> str:
+    """The bank-switching type ALE's Stella gives a ROM with no type in its properties (none of
+    the bundled ROMs has one): by size, then by code signatures (E0: accesses of its hotspots;
+    3E/3F: stores to $3E/$3F; UA: STA $240; FE: the subroutine calls of the Activision FE games)."""
+    rom = np.frombuffer(bytes(image), np.uint8)
+    size = rom.size
+    is_3e = _hits(rom, b"\x85\x3e\xa9\x00")
+    is_3f = _hits(rom, b"\x85\x3f", 2)
+    if size and size % 8448 == 0:
+        return "AR"
+    if size in (2048, 4096):
+        if any(_hits(rom, s) for s in _CV):
+            return "CV"
+        return "2K" if size == 2048 or np.array_equal(rom[:2048], rom[2048:]) else "4K"
+    if size == 8192:
+        if _is_superchip(rom):
+            return "F8SC"
+        if np.array_equal(rom[:4096], rom[4096:]):
+            return "4K"
+        for name, test in (("E0", any(_hits(rom, s) for s in _E0)), ("3E", is_3e), ("3F", is_3f),
+                           ("UA", _hits(rom, b"\x8d\x40\x02")), ("FE", any(_hits(rom, s) for s in _FE))):
+            if test:
+                return name
+        return "F8"
+    if size in (10240, 10495, 10496):
+        return "DPC"
+    if size == 12288:
+        return "FASC"
+    if size == 16384:
+        if _is_superchip(rom):
+            return "F6SC"
+        return "E7" if _is_e7(rom) else "3E" if is_3e else "3F" if is_3f else "F6"
+    if size == 32768:
+        return "F4SC" if _is_superchip(rom) else "3E" if is_3e else "3F" if is_3f else "F4"
+    if size in (65536, 131072):
+        return "3E" if is_3e else "3F" if is_3f else ("MB" if size == 65536 else "MC")
+    return "3E" if is_3e else "3F" if is_3f else f"unrecognized ({size} bytes)"
+
+
 def detect(image: bytes | np.ndarray) -> Cartridge:
     """The cartridge for a ROM image, its scheme detected from size and content as Stella does."""
     rom = np.frombuffer(bytes(image), np.uint8).copy()
-    size = rom.size
     md5 = hashlib.md5(rom.tobytes()).hexdigest()
-    if size == 2048 or (size == 4096 and np.array_equal(rom[:2048], rom[2048:])):
+    kind = stella_type(rom)
+    if kind == "2K":
         return Cartridge(np.tile(rom[:2048], 2), SCHEMES["2K"], False, md5)
-    if size == 4096:
-        return Cartridge(rom, SCHEMES["4K"], False, md5)
-    by_size = {8192: "F8", 16384: "F6", 32768: "F4"}
-    if size not in by_size:
-        raise ValueError(f"unsupported cartridge size {size} bytes (supported: 2048, 4096, 8192, 16384, 32768)")
-    if _is_superchip(rom):
-        return Cartridge(rom, SCHEMES[by_size[size]], True, md5)
-    if size == 8192 and np.array_equal(rom[:4096], rom[4096:]):
+    if kind == "4K":
         return Cartridge(rom[:4096].copy(), SCHEMES["4K"], False, md5)
-    return Cartridge(rom, SCHEMES[by_size[size]], False, md5)
+    if kind.startswith("unrecognized"):
+        raise ValueError(f"gymx: unsupported cartridge size {rom.size} bytes (no format of ALE's Stella has it)")
+    superchip = kind.endswith("SC")
+    if kind.removesuffix("SC") not in SCHEMES:
+        raise ValueError(
+            f"gymx: the {kind} cartridge format ({rom.size} bytes, md5 {md5}) is not supported "
+            f"(supported: {', '.join(SCHEMES)} and the Superchip variants F8SC, F6SC, F4SC)"
+        )
+    return Cartridge(rom, SCHEMES[kind.removesuffix("SC")], superchip, md5)
 
 
 def load(path: str | Path) -> Cartridge:

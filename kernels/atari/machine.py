@@ -73,7 +73,17 @@ class Controls:
 CONTROLS = {
     "60e0ea3cbe0913d39803477945e9e5ec": Controls("PADDLES", "PADDLES", True),   # Pong (Video Olympics)
     "f34f08e5eb96e500e851a80be3277a56": Controls("PADDLES", "JOYSTICK", False),  # Breakout
+    # The other games checked here are joystick games (Stella's default controllers).
 }
+
+# ROMs whose properties in ALE's Stella move the displayed window's first line (Display.YStart; 34 otherwise).
+YSTART = {"484b0076816a104875e00467d431c2d2": 40}  # Q*bert
+
+# ROMs whose properties in ALE's Stella turn the HMOVE blanks off (Emulation.HmoveBlanks "NO").
+NO_HMOVE_BLANKS = frozenset({
+    "87e79cd41ce136fd4f72cc6e2c161bee",  # Ms. Pac-Man
+    "41f252a66c6301f1e8ab3612c19bc5d4",  # Battle Zone
+})
 
 
 @struct.dataclass
@@ -105,8 +115,8 @@ def _bcast(mask, new, old):
 @dataclasses.dataclass(frozen=True)
 class Machine:
     """What a batch of consoles shares: the cartridge, controllers, displayed window, whether the
-    TIA draws it (`pixels`), and ALE's `difficulty` (bit 0: left difficulty switch at A, bit 1:
-    right at A)."""
+    TIA draws it (`pixels`), ALE's `difficulty` (bit 0: left difficulty switch at A, bit 1:
+    right at A), and whether an HMOVE blanks the line's first 8 columns (`hmove_blanks`)."""
 
     cart: cart_lib.Cartridge
     controls: Controls = Controls()
@@ -114,6 +124,7 @@ class Machine:
     height: int = 210
     difficulty: int = 0
     pixels: bool = False
+    hmove_blanks: bool = True
 
     def __post_init__(self):
         if self.difficulty not in range(4):
@@ -128,7 +139,8 @@ class Machine:
     def for_rom(cls, path, difficulty: int = 0, pixels: bool = False) -> Machine:
         """The machine for a ROM file, with the controllers ALE's Stella plugs in for it."""
         cart = cart_lib.load(path)
-        return cls(cart, CONTROLS.get(cart.md5, Controls()), difficulty=difficulty, pixels=pixels)
+        return cls(cart, CONTROLS.get(cart.md5, Controls()), ystart=YSTART.get(cart.md5, 34), difficulty=difficulty,
+                   pixels=pixels, hmove_blanks=cart.md5 not in NO_HMOVE_BLANKS)
 
     def new_tia(self) -> tia_lib.TIA:
         """A reset TIA, with a screen of the displayed window when this machine draws pixels."""
@@ -197,7 +209,8 @@ class Machine:
         reg = addr & 0x3F
         # `to_tia` goes in as well: under vmap both branches run, and the write then skips the
         # drawing of consoles that wrote nothing.
-        tia = jax.lax.cond(to_tia, lambda t: tia_lib.write(t, reg, value, cycle, to_tia, self.ystart, self.height),
+        tia = jax.lax.cond(to_tia, lambda t: tia_lib.write(t, reg, value, cycle, to_tia, self.ystart, self.height,
+                                                                  self.hmove_blanks),
                            lambda t: t, c.tia)
         stall = jnp.where(to_tia & (reg == tia_lib.WSYNC), tia_lib.wsync_stall(c.tia, cycle), 0)
         logged = to_tia | to_io
@@ -329,17 +342,35 @@ class SystemRandom:
 class GameReset:
     """What ALE's reset does for one game beyond the common part: the RAM byte its `setMode`
     reads (None: the game has no `setMode`; one that has presses SELECT until that byte equals
-    the mode, then soft-resets), the mode, the frames SELECT is held per press, starting actions."""
+    the mode, then soft-resets), the mode, the frames SELECT is held per press, starting actions.
+    A game whose mode selection watches a second byte (`variant_ram`) lists, per mode, the values
+    both bytes must reach (`targets`, indexed by mode) instead of the mode itself."""
 
     mode_ram: int | None = None
     mode: int = 0
     select_frames: int = 1
     starting_actions: tuple[int, ...] = ()
+    variant_ram: int | None = None
+    targets: tuple[tuple[int, int], ...] = ()
+
+    def wanted(self) -> tuple[int, ...]:
+        """The values of the watched bytes (`mode_ram`, then `variant_ram` if any) once the mode is selected."""
+        return self.targets[self.mode] if self.variant_ram is not None else (self.mode,)
 
 
 GAME_RESETS = {
     "60e0ea3cbe0913d39803477945e9e5ec": GameReset(mode_ram=0x96, select_frames=2),  # Pong
     "f34f08e5eb96e500e851a80be3277a56": GameReset(mode_ram=0xB2, select_frames=1),  # Breakout
+    "72ffbef6504b75e69ee1045af9075f66": GameReset(mode_ram=0xDC, select_frames=2),  # Space Invaders
+    "8e0ab801b1705a740b476b7f588c6d16": GameReset(mode_ram=0x80, select_frames=1),  # Freeway
+    "89a68746eff7f266bbf08de2483abe55": GameReset(starting_actions=(FIRE,)),  # Asterix
+    # Ms. Pac-Man: mode 0 is the standard game (game 1, variation 1), modes 1-3 the games without variation.
+    "87e79cd41ce136fd4f72cc6e2c161bee": GameReset(mode_ram=0x99, select_frames=10, variant_ram=0xA1,
+                                                  targets=((1, 1), (1, 0), (2, 0), (3, 0))),
+    "79ab4123a83dc11d468fb2108ea09e2e": GameReset(starting_actions=(RIGHT,)),  # Beam Rider
+    "94b92a882f6dbaa6993a46e2dcc58402": GameReset(starting_actions=(FIRE,)),  # Enduro
+    "41f252a66c6301f1e8ab3612c19bc5d4": GameReset(mode_ram=0xA1, mode=1, select_frames=2),  # Battle Zone (modes 1-3)
+    "36306070f0c90a72461551a7a4f3a209": GameReset(mode_ram=0xDE, mode=0x08, select_frames=2),  # Name This Game
 }
 
 NOOP_RESET_FRAMES = 60
@@ -393,11 +424,11 @@ class Emulator:
         self._soft_reset()
         if self.game.mode_ram is not None:
             presses = 0
-            while self._ram_byte(self.game.mode_ram) != self.game.mode:
+            while self._watched() != self.game.wanted():
                 presses += 1
                 if presses > MAX_SELECT_PRESSES:
                     raise RuntimeError(f"mode {self.game.mode} not reached after {MAX_SELECT_PRESSES} SELECT presses "
-                                       f"(RAM[{self.game.mode_ram:#x}] = {self._ram_byte(self.game.mode_ram)})")
+                                       f"(watched RAM {self._watched()}, wanted {self.game.wanted()})")
                 for _ in range(self.game.select_frames):
                     self.cpu, self.console = self._select(self.cpu, self.console)
                 self.act(NOOP)
@@ -405,6 +436,10 @@ class Emulator:
         self._soft_reset()
         for action in self.game.starting_actions:
             self.act(action)
+
+    def _watched(self) -> tuple[int, ...]:
+        watched = (self.game.mode_ram,) if self.game.variant_ram is None else (self.game.mode_ram, self.game.variant_ram)
+        return tuple(self._ram_byte(a) for a in watched)
 
     def _soft_reset(self) -> None:
         for _ in range(SOFT_RESET_FRAMES):

@@ -247,9 +247,10 @@ def read_collision(tia: TIA, reg: jax.Array) -> jax.Array:
 
 
 def write(tia: TIA, reg: jax.Array, value: jax.Array, cycle: jax.Array, active: jax.Array, ystart: int,
-          height: int) -> TIA:
+          height: int, hmove_blanks: bool = True) -> TIA:
     """A register write at system cycle `cycle` (the count after the writing cycle); nothing
-    unless `active`. WSYNC's stall is the caller's (`wsync_stall`)."""
+    unless `active`. WSYNC's stall is the caller's (`wsync_stall`). `hmove_blanks` off: an HMOVE
+    blanks nothing (the ROMs whose Stella properties turn HMOVE blanks off)."""
     clock = cycle.astype(jnp.int32) * 3
     hpos = (clock - tia.frame_start) % LINE
     delay = jnp.asarray(POKE_DELAY)[reg]
@@ -290,7 +291,7 @@ def write(tia: TIA, reg: jax.Array, value: jax.Array, cycle: jax.Array, active: 
     hm = (regs[HMP0:HMBL + 1] >> 4) & 0xF
     motion = jnp.where(hm < 8, -hm, 16 - hm)
     pos = jnp.where(is_reg(HMOVE), (pos + motion) % 160, pos)
-    hmove_blank = tia.hmove_blank | (is_reg(HMOVE) & jnp.asarray(HMOVE_BLANK_CYCLES)[hpos // 3])
+    hmove_blank = tia.hmove_blank | (is_reg(HMOVE) & jnp.asarray(HMOVE_BLANK_CYCLES)[hpos // 3] & hmove_blanks)
     regs = jnp.where(is_reg(HMCLR), regs.at[HMP0:HMBL + 1].set(0), regs)
     for m in (0, 1):
         released = is_reg(RESMP0 + m) & ((tia.regs[RESMP0 + m] & 2) != 0) & ((value & 2) == 0)

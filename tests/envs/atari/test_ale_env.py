@@ -3,7 +3,8 @@ truncated, lives), sticky actions in distribution, observation types, bad input,
 frame-stack wrappers against Gymnasium's, and Gymnasium's `check_env` through the adapter.
 
 One console emulates about 13 frames/s on a CPU, so the default run checks Pong over short windows;
-Breakout, the other observation types' own programs and an episode end go under `--all`.
+Breakout, the other games checked (`games.CHECKED`), the other observation types' own programs and an
+episode end go under `--all`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 ale_py = pytest.importorskip("ale_py", reason="ale-py is not installed (pip install 'ale-py>=0.10')")
 gymnasium = pytest.importorskip("gymnasium")
 
+from gymx.envs.atari import games as G  # noqa: E402
 from gymx.envs.atari.ale import AtariEnv, AtariParams  # noqa: E402
 from gymx.kernels.atari import machine as M  # noqa: E402
 
@@ -101,6 +103,30 @@ def test_steps_match_ale(game: str) -> None:
             np.asarray(env.screen(state, grayscale=True)), ref.unwrapped.ale.getScreenGrayscale()
         )
         np.testing.assert_array_equal(np.asarray(state.console.ram), ref.unwrapped.ale.getRAM())
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("rom", [rom for rom in G.CHECKED if rom not in ("pong", "breakout")])
+def test_other_games_reset_and_step_like_ale(rom: str) -> None:
+    """Each further checked game: the reset's screen, RAM and lives, then every step's obs, reward,
+    terminated, truncated and lives, against ale-py's v5 env with the same random actions."""
+    game = G.GAMES[rom]
+    env, ref = gymx.make(f"ALE/{game.name}-v5"), ale_env(game.name)
+    assert env.action_space().n == ref.action_space.n
+    assert [a.value for a in ref.unwrapped.ale.getMinimalActionSet()] == list(game.minimal_actions)
+    assert list(ref.unwrapped.ale.getAvailableModes()) == list(game.modes)
+    assert list(ref.unwrapped.ale.getAvailableDifficulties()) == list(game.difficulties)
+    obs, info = ref.reset(seed=0)
+    state, ts = env.reset(jax.random.key(0), NO_STICKY)
+    np.testing.assert_array_equal(np.asarray(ts.obs), obs)
+    np.testing.assert_array_equal(np.asarray(state.console.ram), ref.unwrapped.ale.getRAM())
+    assert int(ts.info["lives"]) == info["lives"]
+    step = jax.jit(env.step)
+    rng = np.random.default_rng(0)
+    for t in range(3 * SHORT_STEPS):
+        action = int(rng.integers(env.action_space().n))
+        state, ts = step(state, action, NO_STICKY)
+        assert_same_step(t, ref.step(action), ts)
 
 
 def test_truncation_counts_emulated_frames_as_ale_does() -> None:

@@ -1,5 +1,6 @@
 """RAM and screen parity with ale-py: the same actions into ALE and into the JAX 2600, the 128 RAM bytes and the
-210x160 frame of colour values (`getScreen`) compared every frame.
+210x160 frame of colour values (`getScreen`) compared every frame, and with them each frame's reward, game over
+and lives as the game's settings (`gymx.envs.atari.games`) read them from the RAM.
 
 Both sides start from `loadROM` + `reset_game` (ALE's reset procedure: system reset, 60 NOOP
 frames, RESET, mode selection, RESET, starting actions) with sticky actions off and frameskip 1,
@@ -7,6 +8,9 @@ then take the same seeded random actions from the game's minimal set. On the fir
 failure names the frame, every differing RAM byte (address, ALE, JAX), the differing screen's
 region and first pixel, and the JAX console's last TIA/RIOT writes, so the run doubles as the debugging tool: `python -m pytest -p no:xdist
 tests/kernels/atari/test_ale_parity.py -k pong` (short window) or with `--all` (20,000 frames).
+
+By default Pong, Breakout and Space Invaders run a short window; the other games checked (`games.CHECKED`)
+run under `--all`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import pytest
 
 ale_py = pytest.importorskip("ale_py", reason="ale-py is not installed (pip install 'ale-py>=0.10')")
 
+import jax  # noqa: E402
+from gymx.envs.atari import games as G  # noqa: E402
 from gymx.kernels.atari import machine as M  # noqa: E402
 
 SHORT_FRAMES = 300
@@ -31,6 +37,7 @@ class Divergence:
     writes: list[tuple[int, int, int, int]]  # (frame, cycle, address, value), oldest first
     after_reset: bool = False        # found right after a reset (at the start or after a game over)
     screen: str = ""                 # the screen's differences, if any
+    settings: str = ""               # reward, game over or lives differing, if any
 
     def __str__(self) -> str:
         when = f"after frame {self.frame}"
@@ -44,6 +51,8 @@ class Divergence:
             lines.append(f"RAM differs {when}: {ram}")
         if self.screen:
             lines.append(f"screen differs {when}: {self.screen}")
+        if self.settings:
+            lines.append(f"settings differ {when}: {self.settings}")
         lines.append("last TIA/RIOT writes of the JAX console (frame, cycle, address, value):")
         lines += [f"  {f:6d} {c:6d} ${a:04X} {v:02X}" for f, c, a, v in self.writes]
         return "\n".join(lines)
@@ -87,33 +96,62 @@ def _compare(frame: int, ale, emu: M.Emulator, after_reset: bool = False) -> Div
                       screen)
 
 
+_UPDATES: dict[str, object] = {}
+
+
+def _update(game: str):
+    """The game's settings update, jitted once per game (None for a ROM without settings)."""
+    if game not in _UPDATES:
+        _UPDATES[game] = jax.jit(G.CANDIDATES[game].update) if game in G.CANDIDATES else None
+    return _UPDATES[game]
+
+
 def run_parity(game: str, frames: int, seed: int = 0, emu: M.Emulator | None = None) -> tuple[int, Divergence | None]:
     """Frames matched before the first divergence (and the divergence, or None). The screen is
-    compared too when `emu` draws pixels (the default emulator does). At a game over both sides
+    compared too when `emu` draws pixels (the default emulator does), and so are each frame's
+    reward, game over and lives when gymx has settings for the game. At a game over both sides
     reset (ALE emulates nothing past a terminal frame) and the state after the reset is compared."""
     ale = _ale(game)
     if emu is None:
         emu = M.Emulator(M.Machine.for_rom(ale_py.roms.get_rom_path(game), pixels=True))
     emu.reset()
+    update = _update(game)
+    start = lambda: update(G.initial_progress(G.CANDIDATES[game].lives), emu.console.ram)
+    progress = start() if update else None
     actions = [int(a.value) for a in ale.getMinimalActionSet()]
     rng = np.random.default_rng(seed)
     if (bad := _compare(0, ale, emu, after_reset=True)) is not None:
         return 0, bad
     for frame in range(1, frames + 1):
         action = actions[rng.integers(len(actions))]
-        ale.act(ale_py.Action(action))
+        reward = ale.act(ale_py.Action(action))
         emu.act(action)
         if (bad := _compare(frame, ale, emu)) is not None:
             return frame - 1, bad
+        if update:
+            progress = update(progress, emu.console.ram)
+            want = (int(reward), ale.game_over(), ale.lives())
+            got = (int(progress.reward), bool(progress.terminal), int(progress.lives))
+            if want != got:
+                return frame - 1, Divergence(frame, [], _writes(emu), settings=f"(reward, game over, lives) ale={want} "
+                                                                            f"jax={got}")
         if ale.game_over():
             ale.reset_game()
             emu.reset()
+            progress = start() if update else None
             if (bad := _compare(frame, ale, emu, after_reset=True)) is not None:
                 return frame, bad
     return frames, None
 
 
-@pytest.fixture(scope="module", params=["pong", "breakout"])
+# Pong, Breakout and one game of the joystick family by default; the other checked games under --all.
+PARITY_GAMES = [
+    rom if rom in ("pong", "breakout", "space_invaders") else pytest.param(rom, marks=pytest.mark.full)
+    for rom in G.CHECKED
+]
+
+
+@pytest.fixture(scope="module", params=PARITY_GAMES)
 def emulator(request):
     return request.param, M.Emulator(M.Machine.for_rom(ale_py.roms.get_rom_path(request.param), pixels=True))
 

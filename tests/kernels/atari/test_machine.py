@@ -221,3 +221,29 @@ def test_actions_drive_ports():
     # Swapped pair: player A's paddle is read on INPT1 and its button on pin 3 (bit 6).
     assert list(np.asarray(resistance)) == [2000, 1000, 0, 0]
     assert int(swcha) == 0xBF and list(np.asarray(fire)) == [0x80, 0x80]
+
+
+@pytest.mark.parametrize("size, code, name", [
+    (8192, b"\x8d\xe0\x1f", "E0"), (8192, b"\x85\x3e\xa9\x00", "3E"), (8192, b"\x85\x3f\x00\x85\x3f", "3F"),
+    (8192, b"\x8d\x40\x02", "UA"), (8192, b"\x20\x00\xd0\xc6\xc5", "FE"), (16384, b"\x85\x3f\x00\x85\x3f", "3F"),
+    (32768, b"\x85\x3e\xa9\x00", "3E"),
+])
+def test_signatures_name_the_other_formats_and_are_refused(size, code, name):
+    rom = bytearray(_image(size))
+    assert cartridge.stella_type(bytes(rom)) in ("F8", "F6", "F4")
+    rom[0x200:0x200 + len(code)] = code
+    assert cartridge.stella_type(bytes(rom)) == name
+    with pytest.raises(ValueError, match=f"the {name} cartridge format"):
+        cartridge.detect(bytes(rom))
+
+
+def test_a_single_3f_store_is_not_a_signature():
+    rom = bytearray(_image(8192))
+    rom[0x200:0x202] = b"\x85\x3f"
+    assert cartridge.stella_type(bytes(rom)) == "F8"
+
+
+def test_e7_is_named_by_its_ram_area():
+    rom = bytearray(_image(16384))
+    rom[0x3800:0x3A00] = bytes(0x200)
+    assert cartridge.stella_type(bytes(rom)) == "E7"
