@@ -11,5 +11,9 @@ def subpackages(folder: str, name: str) -> list[str]:
 setup(
     packages=subpackages("gymx", "gymx") + subpackages("envs", "gymx.envs") + subpackages("kernels", "gymx.kernels"),
     package_dir={"gymx": "gymx", "gymx.envs": "envs", "gymx.kernels": "kernels"},
-    package_data={"gymx.train.configs.dqn": ["*.toml"], "gymx.train.configs.ppo": ["*.toml"], "gymx.scoreboard": ["templates/*.html"]},
+    package_data={
+        "gymx.train.configs.dqn": ["*.toml"],
+        "gymx.train.configs.ppo": ["*.toml"],
+        "gymx.scoreboard": ["templates/*.html"],
+    },
 )

@@ -21,7 +21,6 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from gymx.kernels.atari import cpu as core
 
 
@@ -62,8 +61,15 @@ def measure(name: str, step, num_envs: int, steps: int, repeats: int) -> dict:
         times.append(time.perf_counter() - t0)
     rate = num_envs * steps / float(np.median(times))
     print(f"{name}: {rate / 1e6:.2f} M instr/s, compile {compile_s:.1f} s", file=sys.stderr)
-    return {"name": name, "rate": rate, "lo": num_envs * steps / max(times), "hi": num_envs * steps / min(times),
-            "compile": compile_s, "out": out, "jammed": float(np.mean(np.asarray(out[0].jammed)))}
+    return {
+        "name": name,
+        "rate": rate,
+        "lo": num_envs * steps / max(times),
+        "hi": num_envs * steps / min(times),
+        "compile": compile_s,
+        "out": out,
+        "jammed": float(np.mean(np.asarray(out[0].jammed))),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -76,14 +82,20 @@ def main(argv: list[str] | None = None) -> None:
 
     table = measure("table-driven", core.step_instruction, args.num_envs, args.steps, args.repeats)
     switch = measure("lax.switch", switch_step, args.num_envs, args.steps, args.repeats)
-    same = all(bool(jnp.array_equal(a, b)) for a, b in zip(jax.tree.leaves(table["out"]), jax.tree.leaves(switch["out"])))
-    print(f"\n{jax.devices()[0].device_kind} ({platform.processor() or platform.machine()}), jax {jax.__version__}, "
-          f"N={args.num_envs}, {args.steps} instructions per console per call, median of {args.repeats}; "
-          f"identical final states: {same}; consoles jammed by the end: {table['jammed']:.0%}\n")
+    same = all(
+        bool(jnp.array_equal(a, b)) for a, b in zip(jax.tree.leaves(table["out"]), jax.tree.leaves(switch["out"]))
+    )
+    print(
+        f"\n{jax.devices()[0].device_kind} ({platform.processor() or platform.machine()}), jax {jax.__version__}, "
+        f"N={args.num_envs}, {args.steps} instructions per console per call, median of {args.repeats}; "
+        f"identical final states: {same}; consoles jammed by the end: {table['jammed']:.0%}\n"
+    )
     print("| decode | M instr/s (median) | min–max | compile s |")
     print("|---|---:|---:|---:|")
     for row in (table, switch):
-        print(f"| {row['name']} | {row['rate'] / 1e6:.2f} | {row['lo'] / 1e6:.2f}–{row['hi'] / 1e6:.2f} | {row['compile']:.1f} |")
+        print(
+            f"| {row['name']} | {row['rate'] / 1e6:.2f} | {row['lo'] / 1e6:.2f}–{row['hi'] / 1e6:.2f} | {row['compile']:.1f} |"
+        )
     print(f"\ntable-driven / lax.switch: {table['rate'] / switch['rate']:.1f}x")
 
 

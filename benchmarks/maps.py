@@ -44,7 +44,6 @@ def maps() -> int:
 def stages(env_id: str) -> None:
     """Maps added by each stage of one MuJoCo id's life, renderer first (see the module docstring)."""
     import mujoco
-
     from gymx.envs.mujoco.base import model_path
 
     rows: list[tuple[str, int]] = []
@@ -120,18 +119,21 @@ def main(argv: list[str] | None = None) -> None:
         del env, gymx_env
         gc.collect()  # an env and its cached programs form reference cycles
         left = maps()
-        print(f"| {env_id} | {middle - before} | {after - middle} | {left - before} | {left} | {time.perf_counter() - began:.1f} |", flush=True)
+        print(
+            f"| {env_id} | {middle - before} | {after - middle} | {left - before} | {left} | {time.perf_counter() - began:.1f} |",
+            flush=True,
+        )
         print(f"{env_id}: {after - before} maps, {left - before} left", file=sys.stderr, flush=True)
     print(f"\n{len(ids)} ids: {maps() - start} maps added, {maps()} in all, peak {peak}")
 
     vec = gymx.make_vec("CartPole-v1", num_envs=4)
     action = vec.action_space().sample(jax.random.key(1))
     before = maps()
-    state, ts = vec.reset(jax.random.key(0))
-    state, ts = vec.step(state, action)
+    state, _ = vec.reset(jax.random.key(0))
+    state, _ = vec.step(state, action)
     first = maps()
     for _ in range(10):
-        state, ts = vec.step(state, action)
+        state, _ts = vec.step(state, action)
     print(f"eager VecEnv CartPole-v1 reset + step: {first - before} maps; 10 more eager steps: {maps() - first} maps")
 
 

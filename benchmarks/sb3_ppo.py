@@ -38,8 +38,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch intra-op threads")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"- stable-baselines3 {stable_baselines3.__version__}, torch {torch.__version__}, gymnasium {gymnasium.__version__}, "
-          f"{args.threads} torch threads; load average at start {_load()}")
+    print(
+        f"- stable-baselines3 {stable_baselines3.__version__}, torch {torch.__version__}, gymnasium {gymnasium.__version__}, "
+        f"{args.threads} torch threads; load average at start {_load()}"
+    )
     start = time.perf_counter()
     env = make_vec_env("CartPole-v1", n_envs=NUM_ENVS, seed=args.seed)
     eval_env = make_vec_env("CartPole-v1", n_envs=1, seed=args.seed + 1000)
@@ -60,14 +62,21 @@ def main() -> None:
     stop = StopTrainingOnRewardThreshold(reward_threshold=THRESHOLD, verbose=0)
     # EvalCallback counts calls, one per vectorised step of NUM_ENVS env steps.
     evaluation = EvalCallback(
-        eval_env, callback_on_new_best=stop, eval_freq=EVAL_EVERY_STEPS // NUM_ENVS, n_eval_episodes=EVAL_EPISODES, deterministic=True, verbose=0
+        eval_env,
+        callback_on_new_best=stop,
+        eval_freq=EVAL_EVERY_STEPS // NUM_ENVS,
+        n_eval_episodes=EVAL_EPISODES,
+        deterministic=True,
+        verbose=0,
     )
     model.learn(total_timesteps=MAX_STEPS, callback=evaluation)
     wall = time.perf_counter() - start
     reached = evaluation.best_mean_reward >= THRESHOLD
-    print(f"| SB3 PPO CartPole-v1 (CPU torch), 1 seed, until deterministic mean >= {THRESHOLD:g} ({EVAL_EPISODES} episodes) "
-          f"| {wall:.1f} s | {evaluation.best_mean_reward:.1f} at {model.num_timesteps:,} env steps "
-          f"| {'reached' if reached else 'not reached'} |")
+    print(
+        f"| SB3 PPO CartPole-v1 (CPU torch), 1 seed, until deterministic mean >= {THRESHOLD:g} ({EVAL_EPISODES} episodes) "
+        f"| {wall:.1f} s | {evaluation.best_mean_reward:.1f} at {model.num_timesteps:,} env steps "
+        f"| {'reached' if reached else 'not reached'} |"
+    )
     print(f"- load average at end {_load()}")
 
 

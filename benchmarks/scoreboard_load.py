@@ -34,7 +34,9 @@ def load(database: str | None, uploads: int, root: Path) -> dict:
         db.downgrade(db.database_url(database, root))
     store = Store(database, root / "data")
     keys = [store.add_user(f"user{i}", rate_per_minute=1000) for i in range(uploads)]
-    bundles = [bundle.pack(synthetic_dir(root / f"run{i}", 20.0 + i, offset=i), "CartPole-v1", "load") for i in range(uploads)]
+    bundles = [
+        bundle.pack(synthetic_dir(root / f"run{i}", 20.0 + i, offset=i), "CartPole-v1", "load") for i in range(uploads)
+    ]
     with LiveServer(create_app(store, verify_in_background=False)) as server:
 
         def post(i: int) -> tuple[float, int, int]:
@@ -54,7 +56,11 @@ def load(database: str | None, uploads: int, root: Path) -> dict:
     assert len(stored) == uploads and len({r[1] for r in results}) == uploads, "an upload was lost or stored twice"
     store.close()
     latencies = np.asarray([r[0] for r in results])
-    return {"p50_ms": 1000 * np.percentile(latencies, 50), "p99_ms": 1000 * np.percentile(latencies, 99), "stored": len(stored)}
+    return {
+        "p50_ms": 1000 * np.percentile(latencies, 50),
+        "p99_ms": 1000 * np.percentile(latencies, 99),
+        "stored": len(stored),
+    }
 
 
 def verification_wall_s() -> float:
@@ -75,8 +81,12 @@ def main() -> None:
             continue
         with tempfile.TemporaryDirectory() as root:
             result = load(database, args.uploads, Path(root))
-        print(f"{args.uploads} concurrent uploads, {name}: stored {result['stored']} once each, p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms")
-    print(f"verification of {verify.EPISODES} CartPole-v1 episodes x 5 seeds (worker process, compile included): {verification_wall_s():.1f} s")
+        print(
+            f"{args.uploads} concurrent uploads, {name}: stored {result['stored']} once each, p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms"
+        )
+    print(
+        f"verification of {verify.EPISODES} CartPole-v1 episodes x 5 seeds (worker process, compile included): {verification_wall_s():.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -76,11 +76,20 @@ def run_once(command: list[str], env: dict[str, str], timeout_s: float) -> tuple
     return "ok", wall
 
 
-def runs(args: argparse.Namespace, cases: list[str], mode: str, out: Path, warm_up: bool) -> list[tuple[str, list[str], bool]]:
+def runs(
+    args: argparse.Namespace, cases: list[str], mode: str, out: Path, warm_up: bool
+) -> list[tuple[str, list[str], bool]]:
     """(label, command, warm_up) of one repeat; a warm-up repeat fills the compilation cache and is not counted."""
     plan = []
     if "bench" in cases:
-        plan.append(("bench CartPole-v1", gymx_command("bench", "CartPole-v1", "--num-envs", "256", "--steps", "100", "--repeats", "2", "--quiet")))
+        plan.append(
+            (
+                "bench CartPole-v1",
+                gymx_command(
+                    "bench", "CartPole-v1", "--num-envs", "256", "--steps", "100", "--repeats", "2", "--quiet"
+                ),
+            )
+        )
     if "train" in cases or "eval" in cases:
         train = ["train", "ppo", "CartPole-v1", "--total-steps", "4096", "--chunks", "2", "--eval-episodes", "2"]
         plan.append(("train ppo CartPole-v1", gymx_command(*train, "--no-plot", "--quiet", "--out", str(out))))
@@ -89,7 +98,9 @@ def runs(args: argparse.Namespace, cases: list[str], mode: str, out: Path, warm_
     if "mujoco" in cases:
         for env_id in args.mujoco_ids.split(","):
             sizes = [str(args.num_envs), str(args.steps), str(args.calls)]
-            plan.append((f"{env_id} N={args.num_envs} T={args.steps}", [sys.executable, "-c", MUJOCO_RUN, mode, env_id, *sizes]))
+            plan.append(
+                (f"{env_id} N={args.num_envs} T={args.steps}", [sys.executable, "-c", MUJOCO_RUN, mode, env_id, *sizes])
+            )
     return [(label, command, warm_up) for label, command in plan]
 
 
@@ -97,19 +108,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=100, help="runs per case and mode (default 100)")
     parser.add_argument("--cases", default="bench,train,eval,mujoco", help="comma-separated: bench,train,eval,mujoco")
-    parser.add_argument("--modes", default="protected,unprotected", help="protected (gymx's settings), unprotected, or both")
+    parser.add_argument(
+        "--modes", default="protected,unprotected", help="protected (gymx's settings), unprotected, or both"
+    )
     parser.add_argument("--mujoco-ids", default="HopperFast-v5,AntFast-v5", help="MuJoCo ids of the mujoco case")
     parser.add_argument("--num-envs", type=int, default=512, help="envs of the mujoco case (default 512)")
     parser.add_argument("--steps", type=int, default=16, help="steps per call of the mujoco case (default 16)")
     parser.add_argument("--calls", type=int, default=3, help="program calls per mujoco run (default 3)")
     parser.add_argument("--load", type=int, default=2, help="busy background processes (default 2)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds before a run counts as hung (default 300)")
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds before a run counts as hung (default 300)"
+    )
     args = parser.parse_args()
     if args.repeats <= 0 or args.timeout <= 0 or args.load < 0:
         parser.error("--repeats and --timeout must be positive, --load non-negative")
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    unknown = sorted(set(cases) - {"bench", "train", "eval", "mujoco"}) + sorted(set(modes) - {"protected", "unprotected"})
+    unknown = sorted(set(cases) - {"bench", "train", "eval", "mujoco"}) + sorted(
+        set(modes) - {"protected", "unprotected"}
+    )
     if unknown:
         parser.error(f"unknown cases or modes {unknown}")
 

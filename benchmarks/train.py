@@ -112,7 +112,12 @@ CASES = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated subset of {','.join(CASES)}")
-    parser.add_argument("--compile-cache", choices=("cold", "warm"), default="cold", help="cold: cache off; warm: fill a fresh cache, then time")
+    parser.add_argument(
+        "--compile-cache",
+        choices=("cold", "warm"),
+        default="cold",
+        help="cold: cache off; warm: fill a fresh cache, then time",
+    )
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)  # internal: the warm mode's child processes
     args = parser.parse_args()
     if args.compile_cache == "warm" and args.cache_dir is None:
@@ -122,7 +127,9 @@ def main() -> None:
         bench.cold_compiles()
     else:
         compilation_cache.enable_compilation_cache(args.cache_dir)
-    print(f"- compile cache: {'off (cold compiles)' if args.cache_dir is None else 'warm, ' + str(jax.config.jax_compilation_cache_dir)}")
+    print(
+        f"- compile cache: {'off (cold compiles)' if args.cache_dir is None else 'warm, ' + str(jax.config.jax_compilation_cache_dir)}"
+    )
     print(f"- device: `{bench.device_description()}`; load average at start {_load()}\n")
     print("| case | wall (compile included) | result | goal |")
     print("|---|---:|---|---|")
@@ -141,7 +148,9 @@ def _warm(cases: str) -> None:
     start = time.perf_counter()
     subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
     entries = len(os.listdir(cache))
-    print(f"- warm mode: a first process filled {cache} ({entries} entries) in {time.perf_counter() - start:.1f} s; the timed second process:")
+    print(
+        f"- warm mode: a first process filled {cache} ({entries} entries) in {time.perf_counter() - start:.1f} s; the timed second process:"
+    )
     sys.stdout.flush()
     subprocess.run(command, env=env, check=True)
 

@@ -44,7 +44,11 @@ def timed_run(env_id: str, monitor: bool, seeds: list[int], chunks: int) -> tupl
     marks: list[float] = []
     host = [0.0]
     with tempfile.TemporaryDirectory() as directory:
-        logs = [RunLog(directory, f"seed{seed}", agent.env, seed=seed, algorithm_id="ppo") for seed in seeds] if monitor else []
+        logs = (
+            [RunLog(directory, f"seed{seed}", agent.env, seed=seed, algorithm_id="ppo") for seed in seeds]
+            if monitor
+            else []
+        )
         per_chunk, _ = runner.chunk_sizes(agent.num_iterations, chunks)
 
         def on_chunk(report: runner.ChunkReport) -> None:
@@ -52,7 +56,13 @@ def timed_run(env_id: str, monitor: bool, seeds: list[int], chunks: int) -> tupl
             if monitor:
                 found = episodes.episode_records(report.logs, report.iterations_done - per_chunk, agent.env.num_envs)
                 for log, seed_episodes in zip(logs, found):
-                    log.append(seed_episodes.env_index, seed_episodes.returns, seed_episodes.lengths, seed_episodes.env_steps, report.wall_s)
+                    log.append(
+                        seed_episodes.env_index,
+                        seed_episodes.returns,
+                        seed_episodes.lengths,
+                        seed_episodes.env_steps,
+                        report.wall_s,
+                    )
             if marks:  # the first chunk's writes fall before the timed span
                 host[0] += time.perf_counter() - start
             marks.append(time.perf_counter())
@@ -73,7 +83,9 @@ def main() -> None:
     args = parser.parse_args()
     seeds = list(range(args.seeds))
     print(f"device {jax.devices()[0].device_kind}, {args.seeds} seeds, {args.chunks} chunks, {args.repeats} pairs")
-    print("| env | off: median s | on: median s | on / off, median of pairs | host log writing, share of on | episodes logged per run |")
+    print(
+        "| env | off: median s | on: median s | on / off, median of pairs | host log writing, share of on | episodes logged per run |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for env_id in args.envs.split(","):
         off, on, ratios, shares, logged = [], [], [], [], 0

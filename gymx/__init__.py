@@ -14,14 +14,15 @@ if not (Path(__file__).resolve().parent / "envs").is_dir() and all(
 ):
     __path__.append(str(_checkout))
 
-from gymx import compilation_cache, spaces, struct, wrappers
+from gymx import compilation_cache as compilation_cache
+from gymx import spaces, struct, wrappers
 from gymx.compilation_cache import enable_compilation_cache
-from gymx.cpu import configure_cpu
 from gymx.core import EmptyParams, Env, TimeStep, Wrapper
+from gymx.cpu import configure_cpu
+from gymx.monitor import Monitor  # imports matplotlib and imageio only when plotting or filming
 from gymx.registration import EnvSpec, load_plugins, make, namespace, pprint_registry, register, registry, spec
 from gymx.rollout import Rollout, rollout
 from gymx.vector import AutoresetMode, VecEnv, VecState, make_vec
-from gymx.monitor import Monitor  # imports matplotlib and imageio only when plotting or filming
 
 __version__ = "0.1.0"
 

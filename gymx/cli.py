@@ -91,7 +91,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     registration.spec(args.env_id)  # Fail on an unknown id before compiling anything.
     overrides = {} if args.total_steps is None else {"total_steps": args.total_steps}
     try:
-        cfg = None if (args.resume and args.config is None) else agents.load_config(args.algo, args.env_id, args.config, **overrides)
+        cfg = (
+            None
+            if (args.resume and args.config is None)
+            else agents.load_config(args.algo, args.env_id, args.config, **overrides)
+        )
         if args.resume:
             resumed = rundir.resume(
                 args.out,
@@ -107,7 +111,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 },
             )
             out, agent, seeds, states = Path(args.out), resumed.last.agent, resumed.last.seeds, resumed.last.states
-            chunks, select_episodes, wall_before, logs = resumed.chunks, resumed.select_episodes, resumed.wall_s, resumed.logs
+            chunks, select_episodes, wall_before, logs = (
+                resumed.chunks,
+                resumed.select_episodes,
+                resumed.wall_s,
+                resumed.logs,
+            )
         else:
             agent = agents.make(args.algo, args.env_id, cfg)
             first, count = 0 if args.seed is None else args.seed, 1 if args.seeds is None else args.seeds
@@ -115,7 +124,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
             chunks = 20 if args.chunks is None else args.chunks
             select_episodes = 20 if args.select_episodes is None else args.select_episodes
             wall_before = 0.0
-            out = rundir.prepare_new(args.out, args.overwrite) if args.out else rundir.create_default(args.algo, args.env_id)
+            out = (
+                rundir.prepare_new(args.out, args.overwrite)
+                if args.out
+                else rundir.create_default(args.algo, args.env_id)
+            )
             logs = rundir.open_logs(out, agent, seeds)
     except (rundir.RunDirError, checkpoint.CheckpointError, FileNotFoundError, ValueError) as error:
         print(f"gymx train: {error}", file=sys.stderr)
@@ -123,8 +136,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     per_chunk, num_chunks = runner.chunk_sizes(agent.num_iterations, chunks)
     total = per_chunk * num_chunks * agent.steps_per_iteration * agent.env.num_envs
-    doing = f"writing {out}/" if resumed is None else f"resuming {out}/ at iteration {resumed.iterations_done} of {per_chunk * num_chunks}"
-    print(f"{agent.algo} on {agent.env_id}: {len(seeds)} seed(s) x {total:,} env steps, device {jax.devices()[0].device_kind}; {doing}")
+    doing = (
+        f"writing {out}/"
+        if resumed is None
+        else f"resuming {out}/ at iteration {resumed.iterations_done} of {per_chunk * num_chunks}"
+    )
+    print(
+        f"{agent.algo} on {agent.env_id}: {len(seeds)} seed(s) x {total:,} env steps, device {jax.devices()[0].device_kind}; {doing}"
+    )
     best = runner.BestPolicy(agent, seeds, select_episodes) if select_episodes else None
     if best is not None and resumed is not None and resumed.best is not None:
         best.restore(resumed.best.states, resumed.best.run["returns"], resumed.best.run["iterations"])
@@ -137,7 +156,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
             seed_log.append(found.env_index, found.returns, found.lengths, found.env_steps, wall_s)
         # best.npz before checkpoint.npz: a run killed in between trains this chunk again and chooses the same.
         if best is not None and best.consider(report.states, report.iterations_done).any():
-            best_run = {"returns": best.returns.tolist(), "iterations": best.iterations.tolist(), "select_episodes": select_episodes}
+            best_run = {
+                "returns": best.returns.tolist(),
+                "iterations": best.iterations.tolist(),
+                "select_episodes": select_episodes,
+            }
             checkpoint.save(out / rundir.BEST, agent, best.states, seeds, best_run)
         run = {
             "chunks": chunks,
@@ -154,7 +177,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     for seed_log in logs:
         seed_log.close()
     bar.close()
-    saved_files = f"checkpoint {out / rundir.CHECKPOINT}" + ("" if best is None else f", best policy {out / rundir.BEST}")
+    saved_files = f"checkpoint {out / rundir.CHECKPOINT}" + (
+        "" if best is None else f", best policy {out / rundir.BEST}"
+    )
     print(f"trained in {wall_before + wall_s:.1f} s (compile included); {saved_files}")
     if args.eval_episodes > 0:
         key = jax.random.PRNGKey(seeds[0])
@@ -170,7 +195,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
             )
         print(runner.threshold_summary(agent.env_id, seeds, returns))
     if not args.no_plot:
-        plot_learning_curves([str(out)], str(out / rundir.CURVE), title=f"{agent.algo} {agent.env_id}, {len(seeds)} seed(s)")
+        plot_learning_curves(
+            [str(out)], str(out / rundir.CURVE), title=f"{agent.algo} {agent.env_id}, {len(seeds)} seed(s)"
+        )
         print(f"learning curve {out / rundir.CURVE}")
     return 0
 
@@ -241,7 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gymx", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("list", help="registered ids with their time limit and reward threshold").set_defaults(run=_cmd_list)
+    commands.add_parser("list", help="registered ids with their time limit and reward threshold").set_defaults(
+        run=_cmd_list
+    )
 
     info = commands.add_parser("info", help="spec, spaces, default params and description of one id")
     info.add_argument("env_id")
@@ -251,8 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("env_ids", nargs="+", metavar="ID")
     bench.add_argument("--num-envs", type=int, default=4096, help="batch size N (default 4096)")
     bench.add_argument("--steps", type=int, default=1000, help="scan length T per timed call (default 1000)")
-    bench.add_argument("--repeats", type=int, default=5, help="timed calls; median and min–max are reported (default 5)")
-    bench.add_argument("--compare", default="", help="comma-separated peers to run in the same process, gymnax,gymnasium; prints a markdown table of ratios")
+    bench.add_argument(
+        "--repeats", type=int, default=5, help="timed calls; median and min–max are reported (default 5)"
+    )
+    bench.add_argument(
+        "--compare",
+        default="",
+        help="comma-separated peers to run in the same process, gymnax,gymnasium; prints a markdown table of ratios",
+    )
     bench.add_argument(
         "--autoreset-mode",
         choices=[m.name.lower() for m in AutoresetMode],
@@ -266,17 +301,32 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quiet", action="store_true", help="no progress lines on stderr (results still go to stdout)")
     bench.set_defaults(run=_cmd_bench)
 
-    train = commands.add_parser("train", help="train agents (one per seed, in one compiled program); needs the train extra")
+    train = commands.add_parser(
+        "train", help="train agents (one per seed, in one compiled program); needs the train extra"
+    )
     train.add_argument("algo", choices=["ppo", "dqn"])
     train.add_argument("env_id")
-    train.add_argument("--seeds", type=int, default=None, help="agents to train together, seeds SEED ... SEED+N-1 (default 1)")
+    train.add_argument(
+        "--seeds", type=int, default=None, help="agents to train together, seeds SEED ... SEED+N-1 (default 1)"
+    )
     train.add_argument("--seed", type=int, default=None, help="first seed (default 0)")
     train.add_argument("--total-steps", type=int, default=None, help="env steps per agent (default: the config's)")
     train.add_argument("--config", default=None, help="a TOML config file (default: the packaged one for ALGO and ID)")
-    train.add_argument("--chunks", type=int, default=None, help="compiled chunks; progress, logs and checkpoints between them (default 20)")
-    train.add_argument("--out", default=None, help="output folder, refused if not empty (default: a new runs/ALGO-ID-TIME-SUFFIX)")
+    train.add_argument(
+        "--chunks",
+        type=int,
+        default=None,
+        help="compiled chunks; progress, logs and checkpoints between them (default 20)",
+    )
+    train.add_argument(
+        "--out", default=None, help="output folder, refused if not empty (default: a new runs/ALGO-ID-TIME-SUFFIX)"
+    )
     existing = train.add_mutually_exclusive_group()
-    existing.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint, appending to its episode logs")
+    existing.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its checkpoint, appending to its episode logs",
+    )
     existing.add_argument("--overwrite", action="store_true", help="replace the run files in a non-empty --out")
     train.add_argument(
         "--select-episodes",
@@ -284,12 +334,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="greedy episodes per seed at every chunk's end to choose the best policy (best.npz); 0: none (default 20)",
     )
-    train.add_argument("--eval-episodes", type=int, default=100, help="greedy episodes per seed after training, 0: none (default 100)")
+    train.add_argument(
+        "--eval-episodes", type=int, default=100, help="greedy episodes per seed after training, 0: none (default 100)"
+    )
     train.add_argument("--no-plot", action="store_true", help="skip the learning-curve PNG")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_cmd_train)
 
-    evaluate = commands.add_parser("eval", help="mean return of a checkpoint's greedy policy (checkpoint.npz or best.npz)")
+    evaluate = commands.add_parser(
+        "eval", help="mean return of a checkpoint's greedy policy (checkpoint.npz or best.npz)"
+    )
     evaluate.add_argument("checkpoint")
     evaluate.add_argument("--episodes", type=int, default=100, help="episodes per seed (default 100)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the evaluation episodes (default 0)")
@@ -304,7 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     monitor = commands.add_parser("monitor", help="read Monitor directories")
     monitor_commands = monitor.add_subparsers(dest="monitor_command", required=True)
-    summary = monitor_commands.add_parser("summary", help="episodes, steps, best mean and episodes before solve per run")
+    summary = monitor_commands.add_parser(
+        "summary", help="episodes, steps, best mean and episodes before solve per run"
+    )
     summary.add_argument("directory", metavar="DIR")
     summary.add_argument("--trials", type=int, default=100, help="episodes of the scoring window (default 100)")
     summary.set_defaults(run=_cmd_monitor_summary)

@@ -49,7 +49,9 @@ def enable_compilation_cache(
         raise ValueError(f"max_size_bytes must be positive or -1 (no bound): got {max_size_bytes}")
     if jax.config.jax_compilation_cache_dir:
         return Path(jax.config.jax_compilation_cache_dir)
-    cache_dir = Path(path).expanduser() if path is not None else default_cache_dir() or Path.home() / ".cache" / "gymx" / "jax"
+    cache_dir = (
+        Path(path).expanduser() if path is not None else default_cache_dir() or Path.home() / ".cache" / "gymx" / "jax"
+    )
     cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if cache_dir.stat().st_uid == os.getuid():
         cache_dir.chmod(0o700)  # A folder made by an earlier gymx, open to everyone, is closed too.

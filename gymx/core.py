@@ -49,8 +49,7 @@ State = TypeVar("State")
 Params = TypeVar("Params")
 
 
-@struct.dataclass
-class TimeStep:
+class TimeStep(struct.PyTree):
     """What a transition emits.
 
     obs: the observation after the transition.
@@ -71,8 +70,7 @@ class TimeStep:
         return self.terminated | self.truncated
 
 
-@struct.dataclass
-class EmptyParams:
+class EmptyParams(struct.PyTree):
     """Params of an env that has none."""
 
 
@@ -150,6 +148,10 @@ def _eager_render(method: Callable) -> Callable:
     return render
 
 
+# The mark of a method that `CompiledWhenConcrete` wrapped already or must leave alone.
+_WRAPPED = "_compiled_when_concrete"
+
+
 class CompiledWhenConcrete:
     """Gives the methods named in `eager_wrappers`, wherever a subclass defines them, the
     dispatch of the module docstring: one cached jitted program for concrete arguments, the
@@ -161,15 +163,15 @@ class CompiledWhenConcrete:
         super().__init_subclass__(**kwargs)
         for name, wrap in cls.eager_wrappers.items():
             method = cls.__dict__.get(name)
-            if callable(method) and not getattr(method, "_compiled_when_concrete", False):
+            if callable(method) and not getattr(method, _WRAPPED, False):
                 wrapped = wrap(method)
-                wrapped._compiled_when_concrete = True
+                setattr(wrapped, _WRAPPED, True)
                 setattr(cls, name, wrapped)
 
 
 def runs_as_written(method: Callable) -> Callable:
     """Keeps `CompiledWhenConcrete` from wrapping `method` (for a method that needs the host)."""
-    method._compiled_when_concrete = True
+    setattr(method, _WRAPPED, True)
     return method
 
 
@@ -296,7 +298,7 @@ class Wrapper(Env):
         return self.env.unwrapped
 
     @property
-    def spec(self) -> Any:  # type: ignore[override]
+    def spec(self) -> Any:
         """The spec `make` gave this wrapper, if it made it (an id whose entry point is a wrapper), else the inner env's."""
         return self.__dict__.get("_spec") or self.env.spec
 

@@ -97,74 +97,43 @@ UNKNOWN_WORK_PER_D3 = 30
 _CORE_DIMS_OF_FIRST_OPERAND = {"tridiagonal_solve": 1}
 
 
-def _inline_batches(
-    primitive: Any, lapack_rule: Callable[..., Any]
-) -> Callable[..., Any]:
+def _inline_batches(primitive: Any, lapack_rule: Callable[..., Any]) -> Callable[..., Any]:
     """A CPU lowering of `primitive` that hands LAPACK batches small enough to run inline: a larger
     batch becomes a loop over chunks, each one LAPACK call, so results are LAPACK's, bit for bit."""
     from jax._src.interpreters import mlir
 
     per_d3 = LAPACK_WORK_PER_D3.get(primitive.name, UNKNOWN_WORK_PER_D3)
-    batch_ndim_of = lambda avals: (
-        avals[0].ndim - _CORE_DIMS_OF_FIRST_OPERAND.get(primitive.name, 2)
-    )
+    batch_ndim_of = lambda avals: avals[0].ndim - _CORE_DIMS_OF_FIRST_OPERAND.get(primitive.name, 2)
 
     def rule(ctx: Any, *operands: Any, **params: Any) -> Any:
         avals = [*ctx.avals_in, *ctx.avals_out]
         batch_ndim = batch_ndim_of(ctx.avals_in)
         batch_shape = ctx.avals_in[0].shape[:batch_ndim]
         batch = math.prod(batch_shape)
-        largest = max(
-            (max(aval.shape[batch_ndim:], default=1) for aval in avals), default=1
-        )
+        largest = max((max(aval.shape[batch_ndim:], default=1) for aval in avals), default=1)
         per_item = (
-            per_d3
-            * largest**3
-            * (
-                3
-                if any(
-                    jnp.issubdtype(aval.dtype, jnp.complexfloating) for aval in avals
-                )
-                else 1
-            )
+            per_d3 * largest**3 * (3 if any(jnp.issubdtype(aval.dtype, jnp.complexfloating) for aval in avals) else 1)
         )
         # A chunk's work is under the threshold, or the chunk is one matrix, which LAPACK never splits.
         chunk = max(1, (LAPACK_INLINE_WORK - 1) // per_item)
-        if batch <= chunk or any(
-            aval.shape[:batch_ndim] != batch_shape for aval in avals
-        ):
+        if batch <= chunk or any(aval.shape[:batch_ndim] != batch_shape for aval in avals):
             return lapack_rule(ctx, *operands, **params)
         chunks = -(-batch // chunk)
 
         def in_chunks(*arrays: jax.Array) -> Any:
             flat = [x.reshape((batch, *x.shape[batch_ndim:])) for x in arrays]
             # The last chunk is filled up with copies of the first item, which is valid input.
-            flat = [
-                jnp.concatenate(
-                    [x, jnp.broadcast_to(x[:1], (chunks * chunk - batch, *x.shape[1:]))]
-                )
-                for x in flat
-            ]
+            flat = [jnp.concatenate([x, jnp.broadcast_to(x[:1], (chunks * chunk - batch, *x.shape[1:]))]) for x in flat]
 
             def one_call(xs: tuple[jax.Array, ...]) -> Any:
                 out = primitive.bind(*xs, **params)
                 return tuple(out) if primitive.multiple_results else out
 
-            outs = jax.lax.map(
-                one_call, tuple(x.reshape((chunks, chunk, *x.shape[1:])) for x in flat)
-            )
-            unchunk = lambda y: y.reshape((chunks * chunk, *y.shape[2:]))[
-                :batch
-            ].reshape((*batch_shape, *y.shape[2:]))
-            return (
-                [unchunk(y) for y in outs]
-                if primitive.multiple_results
-                else unchunk(outs)
-            )
+            outs = jax.lax.map(one_call, tuple(x.reshape((chunks, chunk, *x.shape[1:])) for x in flat))
+            unchunk = lambda y: y.reshape((chunks * chunk, *y.shape[2:]))[:batch].reshape((*batch_shape, *y.shape[2:]))
+            return [unchunk(y) for y in outs] if primitive.multiple_results else unchunk(outs)
 
-        return mlir.lower_fun(in_chunks, multiple_results=primitive.multiple_results)(
-            ctx, *operands
-        )
+        return mlir.lower_fun(in_chunks, multiple_results=primitive.multiple_results)(ctx, *operands)
 
     return rule
 
@@ -199,16 +168,12 @@ def inline_lapack_batches() -> bool:
     from jax._src.interpreters import mlir
 
     for primitive, lapack_rule in lapack_primitives().items():
-        mlir.register_lowering(
-            primitive, _inline_batches(primitive, lapack_rule), platform="cpu"
-        )
+        mlir.register_lowering(primitive, _inline_batches(primitive, lapack_rule), platform="cpu")
     _lapack_inline_installed = True
     return True
 
 
-def configure_cpu(
-    eigen: bool = True, dispatch: bool = True, lapack: bool = True
-) -> CpuSettings:
+def configure_cpu(eigen: bool = True, dispatch: bool = True, lapack: bool = True) -> CpuSettings:
     """Applies the settings in the module docstring to this process; each keyword turns one off
     (`lapack=False` leaves the LAPACK-backed primitives as jaxlib lowers them).
 
@@ -223,13 +188,9 @@ def configure_cpu(
         if "xla_cpu_multi_thread_eigen" in flags:
             eigen_done = EIGEN_FLAG in flags
             if not eigen_done:
-                notes.append(
-                    "XLA_FLAGS sets xla_cpu_multi_thread_eigen already: left as set"
-                )
+                notes.append("XLA_FLAGS sets xla_cpu_multi_thread_eigen already: left as set")
         elif backend_started():
-            notes.append(
-                "the JAX backend had started: XLA_FLAGS no longer take effect in this process"
-            )
+            notes.append("the JAX backend had started: XLA_FLAGS no longer take effect in this process")
         else:
             os.environ["XLA_FLAGS"] = f"{flags} {EIGEN_FLAG}".strip()
             eigen_done = True

@@ -21,7 +21,9 @@ import numpy as np
 from jax.extend.random import define_prng_impl
 
 _GOLDEN = np.uint32(0x9E3779B9)
-_BITS, _SPLIT, _FOLD_LOW, _FOLD_HIGH, _SEED = (np.uint32(d) for d in (0x0, 0x5BD1E995, 0x27D4EB2F, 0x165667B1, 0x85EBCA77))
+_BITS, _SPLIT, _FOLD_LOW, _FOLD_HIGH, _SEED = (
+    np.uint32(d) for d in (0x0, 0x5BD1E995, 0x27D4EB2F, 0x165667B1, 0x85EBCA77)
+)
 
 
 def _mix(x: jax.Array) -> jax.Array:

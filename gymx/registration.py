@@ -125,7 +125,10 @@ def register(
     ns, name, version = parse_env_id(id)
     if _current_namespace is not None:
         if ns is not None and ns != _current_namespace:
-            warnings.warn(f"Registering {id!r} inside namespace {_current_namespace!r}: using {_current_namespace!r}")
+            warnings.warn(
+                f"Registering {id!r} inside namespace {_current_namespace!r}: using {_current_namespace!r}",
+                stacklevel=2,
+            )
         ns = _current_namespace
     full_id = get_env_id(ns, name, version)
     siblings = [spec for spec in registry.values() if spec.namespace == ns and spec.name == name]
@@ -134,7 +137,7 @@ def register(
     if version is not None and any(spec.version is None for spec in siblings):
         raise RegistrationError(f"Cannot register {full_id!r}: an unversioned id of {name!r} exists")
     if full_id in registry:
-        warnings.warn(f"Overriding environment {full_id} already in registry.")
+        warnings.warn(f"Overriding environment {full_id} already in registry.", stacklevel=2)
     registry[full_id] = EnvSpec(
         id=full_id,
         entry_point=entry_point,
@@ -175,7 +178,8 @@ def spec(env_id: str) -> EnvSpec:
         latest = _versions(found.namespace, found.name)[-1]
         if found.version is not None and latest.version is not None and latest.version > found.version:
             warnings.warn(
-                f"The environment {env_id} is out of date. You should consider upgrading to version `v{latest.version}`."
+                f"The environment {env_id} is out of date. You should consider upgrading to version `v{latest.version}`.",
+                stacklevel=2,
             )
         return found
     ns, name, version = parse_env_id(env_id)
@@ -195,12 +199,19 @@ def spec(env_id: str) -> EnvSpec:
         raise NameNotFound(f"Environment `{name}` doesn't exist{where}.{_suggest(name, names)}")
     latest = versions[-1]
     if version is None:
-        warnings.warn(f"Using the latest versioned environment `{latest.id}` instead of the unversioned environment `{env_id}`.")
+        warnings.warn(
+            f"Using the latest versioned environment `{latest.id}` instead of the unversioned environment `{env_id}`.",
+            stacklevel=2,
+        )
         return latest
     existing = ", ".join(f"`{s.id}`" for s in versions)
     if latest.version is not None and version < latest.version:
-        raise DeprecatedEnv(f"Environment version v{version} for `{get_env_id(ns, name, None)}` is deprecated. Please use `{latest.id}` instead.")
-    raise VersionNotFound(f"Environment version `v{version}` for environment `{get_env_id(ns, name, None)}` doesn't exist. It provides versioned environments: [ {existing} ].")
+        raise DeprecatedEnv(
+            f"Environment version v{version} for `{get_env_id(ns, name, None)}` is deprecated. Please use `{latest.id}` instead."
+        )
+    raise VersionNotFound(
+        f"Environment version `v{version}` for environment `{get_env_id(ns, name, None)}` doesn't exist. It provides versioned environments: [ {existing} ]."
+    )
 
 
 def load_entry_point(entry_point: str | Callable[..., Any]) -> Callable[..., Any]:
@@ -231,7 +242,9 @@ def make(env_id: str | EnvSpec, max_episode_steps: int | None = None, **kwargs: 
     return env
 
 
-def pprint_registry(num_cols: int = 3, exclude_namespaces: list[str] | None = None, disable_print: bool = False) -> str | None:
+def pprint_registry(
+    num_cols: int = 3, exclude_namespaces: list[str] | None = None, disable_print: bool = False
+) -> str | None:
     """Prints (or returns) the registered ids grouped by namespace."""
     load_plugins()
     groups: dict[str, list[str]] = {}

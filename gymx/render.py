@@ -57,7 +57,9 @@ def polygon(canvas: jax.Array, vertices: jax.Array, color: Color) -> jax.Array:
 def corners(left: Scalar, bottom: Scalar, right: Scalar, top: Scalar) -> jax.Array:
     """The (4, 2) corners of an axis-aligned box, for `polygon` after a `rotate`."""
     left, bottom, right, top = (jnp.asarray(v, jnp.float32) for v in (left, bottom, right, top))
-    return jnp.stack([jnp.stack([left, bottom]), jnp.stack([left, top]), jnp.stack([right, top]), jnp.stack([right, bottom])])
+    return jnp.stack(
+        [jnp.stack([left, bottom]), jnp.stack([left, top]), jnp.stack([right, top]), jnp.stack([right, bottom])]
+    )
 
 
 def rectangle(canvas: jax.Array, left: Scalar, bottom: Scalar, right: Scalar, top: Scalar, color: Color) -> jax.Array:
@@ -98,6 +100,8 @@ def tile(frames: jax.Array, columns: int | None = None, gap: int = 2, background
 
     def grid(cells: jax.Array) -> jax.Array:
         cells = cells.reshape(rows, columns, height + gap, width + gap, *cells.shape[3:]).swapaxes(1, 2)
-        return cells.reshape(rows * (height + gap), columns * (width + gap), *cells.shape[4:])[: -gap or None, : -gap or None]
+        return cells.reshape(rows * (height + gap), columns * (width + gap), *cells.shape[4:])[
+            : -gap or None, : -gap or None
+        ]
 
     return paint(grid(cell), ~grid(covered), background)

@@ -12,8 +12,7 @@ from gymx import struct
 from gymx.core import TimeStep
 
 
-@struct.dataclass
-class Rollout:
+class Rollout(struct.PyTree):
     final_state: Any  # the env state after the last step
     first: TimeStep  # the reset's TimeStep
     timesteps: TimeStep  # stacked over time: leading axis num_steps
@@ -44,5 +43,7 @@ def _rollout(env: Any, policy: Policy, num_steps: int, key: jax.Array, params: A
         state, ts = env.step(state, action, params)
         return (state, ts.obs), (ts, action)
 
-    (state, _), (timesteps, actions) = jax.lax.scan(one_step, (state, first.obs), jax.random.split(policy_key, num_steps))
+    (state, _), (timesteps, actions) = jax.lax.scan(
+        one_step, (state, first.obs), jax.random.split(policy_key, num_steps)
+    )
     return Rollout(final_state=state, first=first, timesteps=timesteps, actions=actions)

@@ -209,7 +209,9 @@ class Box(Space):
         finite_low, finite_high = np.isfinite(low), np.isfinite(high)
         if np.all(finite_low & finite_high):
             return jax.random.uniform(uniform_key, shape, self.dtype, low, high)
-        uniform = jax.random.uniform(uniform_key, shape, self.dtype, np.where(finite_low, low, 0), np.where(finite_high, high, 1))
+        uniform = jax.random.uniform(
+            uniform_key, shape, self.dtype, np.where(finite_low, low, 0), np.where(finite_high, high, 1)
+        )
         normal = jax.random.normal(normal_key, shape, self.dtype)
         exponential = jax.random.exponential(exp_key, shape, self.dtype)
         return jnp.select(

@@ -55,8 +55,7 @@ G = TypeVar("G")
 Opponent = Callable[[jax.Array, "TwoPlayerState", Any], jax.Array]
 
 
-@struct.dataclass
-class TwoPlayerState(Generic[G]):
+class TwoPlayerState(struct.PyTree, Generic[G]):
     current_player: jax.Array  # int32 (), the player to move, 0 or 1 (player 0 moves first)
     legal_action_mask: jax.Array  # bool (num_actions,), the mover's legal actions; all True once terminal
     winner: jax.Array  # int32 (), -1 until a player has won (and after a draw)
@@ -118,7 +117,9 @@ class TwoPlayerEnv(Env[TwoPlayerState[G], Any]):
     def reset_info(self, state: TwoPlayerState[G], params: Any) -> dict:
         return {"rewards": jnp.zeros(2, jnp.float32)}
 
-    def step_env(self, state: TwoPlayerState[G], action: jax.Array, params: Any) -> tuple[TwoPlayerState[G], jax.Array, dict]:
+    def step_env(
+        self, state: TwoPlayerState[G], action: jax.Array, params: Any
+    ) -> tuple[TwoPlayerState[G], jax.Array, dict]:
         mover = state.current_player
         action = jnp.asarray(action, jnp.int32)
         legal = is_legal(state.legal_action_mask, action)
@@ -130,7 +131,9 @@ class TwoPlayerEnv(Env[TwoPlayerState[G], Any]):
         player = 1 - mover
         mask = self._legal_actions(game, player, params) | terminated
         rewards = rewards_of(winner)
-        next_state = TwoPlayerState(current_player=player, legal_action_mask=mask, winner=winner, terminated=terminated, game=game)
+        next_state = TwoPlayerState(
+            current_player=player, legal_action_mask=mask, winner=winner, terminated=terminated, game=game
+        )
         return next_state, rewards[mover], {"rewards": rewards}
 
     def observe(self, state: TwoPlayerState[G], params: Any) -> Any:
@@ -183,8 +186,7 @@ def one_ply(game: TwoPlayerEnv) -> Opponent:
     return opponent
 
 
-@struct.dataclass
-class VsOpponentState:
+class VsOpponentState(struct.PyTree):
     env_state: TwoPlayerState  # the game's state; the agent is always to move unless it is over
     agent_player: jax.Array  # int32 (), the agent's seat, 0 (moves first) or 1
     key: jax.Array  # uint32 (2,), key data of the opponent's `fast_key` stream
@@ -219,7 +221,13 @@ class VsOpponent(Wrapper):
         state, ts = env.step(state, 4)
     """
 
-    def __init__(self, env: TwoPlayerEnv, opponent: Opponent = uniform_random_legal, agent_player: int | str = 0, illegal_action: str = "lose"):
+    def __init__(
+        self,
+        env: TwoPlayerEnv,
+        opponent: Opponent = uniform_random_legal,
+        agent_player: int | str = 0,
+        illegal_action: str = "lose",
+    ):
         if agent_player not in (0, 1, "random"):
             raise ValueError(f"agent_player must be 0, 1 or 'random', got {agent_player!r}")
         if illegal_action not in ("lose", "mask"):
@@ -229,7 +237,9 @@ class VsOpponent(Wrapper):
         self.agent_player = agent_player
         self.illegal_action = illegal_action
 
-    def _reply(self, key: jax.Array, env_state: TwoPlayerState, agent: jax.Array, params: Any) -> tuple[TwoPlayerState, jax.Array]:
+    def _reply(
+        self, key: jax.Array, env_state: TwoPlayerState, agent: jax.Array, params: Any
+    ) -> tuple[TwoPlayerState, jax.Array]:
         """The opponent's move (absorbing if the game is over) and the agent's reward from it."""
         env_state, ts = self.env.step(env_state, self.opponent(key, env_state, params), params)
         return env_state, ts.info["rewards"][agent]
@@ -242,7 +252,11 @@ class VsOpponent(Wrapper):
         game_key, seat_key, opponent_key, key = jax.random.split(key, 4)
         env_state, _ = self.env.reset(game_key, params)
         # The agent's seat ~ a fair coin with "random", else fixed.
-        agent = jax.random.bernoulli(seat_key).astype(jnp.int32) if self.agent_player == "random" else jnp.int32(self.agent_player)
+        agent = (
+            jax.random.bernoulli(seat_key).astype(jnp.int32)
+            if self.agent_player == "random"
+            else jnp.int32(self.agent_player)
+        )
         opening, _ = self._reply(opponent_key, env_state, agent, params)
         env_state = tree_select(agent == 1, opening, env_state)
         state = VsOpponentState(env_state=env_state, agent_player=agent, key=key_words(key))
@@ -266,7 +280,9 @@ class VsOpponent(Wrapper):
         if self.illegal_action == "mask":
             env_state = tree_select(illegal, state.env_state, replied)
             reward = jnp.where(illegal, 0.0, reward)
-        next_state = tree_select(already_terminal, state, VsOpponentState(env_state, state.agent_player, key_words(key)))
+        next_state = tree_select(
+            already_terminal, state, VsOpponentState(env_state, state.agent_player, key_words(key))
+        )
         return next_state, TimeStep(
             obs=self.observe(next_state, params),
             reward=jnp.where(already_terminal, 0.0, reward).astype(jnp.float32),

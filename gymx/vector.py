@@ -61,8 +61,7 @@ class AutoresetMode(enum.Enum):
     DISABLED = "Disabled"
 
 
-@struct.dataclass
-class VecState:
+class VecState(struct.PyTree):
     env_state: Any  # the env's state, batched (num_envs, ...)
     env_key: jax.Array  # uint32 (num_envs, 2), per-env `hashed_counter` key data that reset keys are folded from
     episode: jax.Array  # int32 (num_envs,), episodes begun so far by each env
@@ -88,7 +87,7 @@ def _eager_vec_render(method: Callable) -> Callable:
     return render
 
 
-_VEC_EAGER_WRAPPERS = {
+_VEC_EAGER_WRAPPERS: dict[str, Callable[[Callable], Callable]] = {
     "reset": eager_program,
     "step": eager_step,
     "reset_masked": eager_program,

@@ -14,8 +14,7 @@ from gymx import spaces, struct
 from gymx.core import Env, TimeStep, Wrapper, is_traced, runs_as_written, tree_select
 
 
-@struct.dataclass
-class TimeLimitState:
+class TimeLimitState(struct.PyTree):
     env_state: Any
     elapsed_steps: jax.Array  # int32 (), steps since the last reset
 
@@ -136,8 +135,7 @@ def area_resize(image: jax.Array, height: int, width: int) -> jax.Array:
     return jnp.clip(jnp.round(total), 0, 255).astype(jnp.uint8)
 
 
-@struct.dataclass
-class AtariPreprocessingState:
+class AtariPreprocessingState(struct.PyTree):
     env_state: Any
     pooled: jax.Array  # uint8 screen: the newest frame, max-pooled with `previous` after each step
     previous: jax.Array  # uint8 screen: the frame before the newest (zeros after a reset)
@@ -328,8 +326,7 @@ class AtariPreprocessing(Wrapper):
         return self.env.inner_state(state.env_state)
 
 
-@struct.dataclass
-class FrameStackState:
+class FrameStackState(struct.PyTree):
     env_state: Any
     frames: Any  # the last `stack_size` observations, oldest first, stacked on a new leading axis
 

@@ -11,9 +11,9 @@ os.environ.setdefault("GYMX_COMPILATION_CACHE", str(Path(tempfile.gettempdir()) 
 if "DISPLAY" not in os.environ:
     os.environ.setdefault("MUJOCO_GL", "egl")
 
-import pytest  # noqa: E402
+import pytest
 
-import gymx  # noqa: E402
+import gymx
 
 # Before any test computes: single-threaded Eigen only takes effect before the backend starts.
 gymx.configure_cpu()
@@ -38,7 +38,11 @@ def in_full_matrix_only(item: pytest.Item) -> bool:
     entry_point = gymx.registry[env_id].entry_point
     if isinstance(entry_point, str) and entry_point.startswith("gymx.envs.atari."):
         return True  # an Atari console emulates ~13 frames/s on a CPU: tests/envs/atari covers Pong by default
-    return isinstance(entry_point, str) and entry_point.startswith("gymx.envs.mujoco.") and env_id not in DEFAULT_MUJOCO_IDS
+    return (
+        isinstance(entry_point, str)
+        and entry_point.startswith("gymx.envs.mujoco.")
+        and env_id not in DEFAULT_MUJOCO_IDS
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

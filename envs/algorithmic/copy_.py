@@ -6,7 +6,6 @@ Named `copy_` as the original's module was, so that it never shadows the standar
 from __future__ import annotations
 
 import jax
-
 from gymx.envs.algorithmic.tape import AlgorithmicEnv
 
 

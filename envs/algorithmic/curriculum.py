@@ -42,8 +42,7 @@ from gymx import struct
 P = TypeVar("P")
 
 
-@struct.dataclass
-class Curriculum:
+class Curriculum(struct.PyTree):
     """The length curriculum of one env (scalar leaves) or of a batch (leaves of shape (num_envs,)).
 
     The original's window of shortfalls is kept as `streak`: the window is full of good
@@ -78,7 +77,9 @@ def update(curriculum: Curriculum, episode_return: jax.Array, target_length: jax
     multiple of `window`, and only the first `cap - min_length` of them happen.
     """
     if jnp.ndim(curriculum.min_length) != 0:
-        raise ValueError(f"update takes a scalar (shared) curriculum; update a per-env one, of shape {jnp.shape(curriculum.min_length)}, with jax.vmap(update)")
+        raise ValueError(
+            f"update takes a scalar (shared) curriculum; update a per-env one, of shape {jnp.shape(curriculum.min_length)}, with jax.vmap(update)"
+        )
     done = jnp.ravel(done)
     good = done & (jnp.ravel(episode_return) - jnp.ravel(target_length) >= curriculum.threshold)
     ordinal = jnp.cumsum(done, dtype=jnp.int32)  # k-th finished episode, 1-based; unchanged over the rest

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from gymx.envs.algorithmic.tape import AlgorithmicEnv, checked_int
 
 from gymx import spaces
-from gymx.envs.algorithmic.tape import AlgorithmicEnv, checked_int
 
 
 class DuplicatedInput(AlgorithmicEnv):

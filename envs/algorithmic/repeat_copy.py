@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-
 from gymx.envs.algorithmic.tape import AlgorithmicEnv
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-
 from gymx.envs.algorithmic.tape import TIME_LIMIT_SLACK, AlgorithmicEnv, TapeState
 
 

@@ -22,23 +22,21 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from gymx.envs.algorithmic.curriculum import Curriculum
 
 from gymx import spaces, struct
 from gymx.core import Env
-from gymx.envs.algorithmic.curriculum import Curriculum
 
 # (column step, row step) of each movement; "up" lowers the row index, as in the original.
 MOVEMENT_STEPS = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
 TIME_LIMIT_SLACK = 4  # the original's "(seemingly arbitrary)" extra steps
 
 
-@struct.dataclass
-class AlgorithmicParams:
+class AlgorithmicParams(struct.PyTree):
     min_length: int = 2  # the curriculum's input length floor: inputs have min_length + U{0, 1, 2} symbols
 
 
-@struct.dataclass
-class TapeState:
+class TapeState(struct.PyTree):
     tape: jax.Array  # int32 (rows, max_input_length), the input; blank (= base) past input_length
     input_length: jax.Array  # int32 (), columns of input (the original's input_width)
     target: jax.Array  # int32 (max_target_length,), the hidden target; blank past target_length
@@ -232,14 +230,20 @@ class AlgorithmicEnv(Env[TapeState, AlgorithmicParams]):
         header = f"Total length of input instance: {int(state.input_length)}, step: {int(state.time)}"
         label = "Observation Tape    : " if self.rows == 1 else "Observation Grid    : "
         head = (int(state.read_row), int(state.read_column))
-        grid = []
+        grid: list[str] = []
         for row, symbols in zip(self._input_rows(), tape):
             cells = [text(symbol) for symbol in symbols[: int(state.input_length) + 4]]
             cells = [_colorize(c, 42) if (row, column - 2) == head else c for column, c in enumerate(cells)]
             grid.append((label if not grid else " " * len(label)) + "".join(cells))
         written = "".join(text(symbol) for symbol in output[: int(state.write_head) + 2])
         expected = "".join(text(symbol) for symbol in target[: int(state.target_length) + 4])
-        lines = [header, "=" * len(header), *grid, "Output Tape         : " + written, "Targets             : " + expected]
+        lines = [
+            header,
+            "=" * len(header),
+            *grid,
+            "Output Tape         : " + written,
+            "Targets             : " + expected,
+        ]
         return "\n".join(lines) + "\n"
 
     def _render_rgb(self, state: TapeState, cell: int = 12) -> jax.Array:
@@ -250,7 +254,9 @@ class AlgorithmicEnv(Env[TapeState, AlgorithmicParams]):
         background, frame = self.base + 2, self.base + 3
         # Hues from orange to violet, so that no symbol looks like the red of a wrong write.
         hues = [colorsys.hsv_to_rgb(0.08 + 0.75 * i / (self.base - 1), 0.65, 0.9) for i in range(self.base)]
-        palette = np.array([*(np.array(hues) * 255), (225, 225, 225), (220, 30, 30), (255, 255, 255), (0, 0, 0)], np.uint8)
+        palette = np.array(
+            [*(np.array(hues) * 255), (225, 225, 225), (220, 30, 30), (255, 255, 255), (0, 0, 0)], np.uint8
+        )
         # Cell rows: the input, a gap, the output tape, the target; the heads' cells are framed.
         cells = jnp.concatenate([tape, jnp.full((1, output.size), background), output[None], target[None]])
         columns = jnp.arange(output.size) - 2
@@ -262,7 +268,9 @@ class AlgorithmicEnv(Env[TapeState, AlgorithmicParams]):
         # background gap, and a framed cell's outer two rings are drawn in the frame colour.
         y, x = jnp.arange(cells.shape[0] * cell), jnp.arange(cells.shape[1] * cell)
         cell_y, cell_x = y[:, None] // cell, x[None, :] // cell
-        ring = jnp.minimum(jnp.minimum(y % cell, cell - 1 - y % cell)[:, None], jnp.minimum(x % cell, cell - 1 - x % cell)[None, :])
+        ring = jnp.minimum(
+            jnp.minimum(y % cell, cell - 1 - y % cell)[:, None], jnp.minimum(x % cell, cell - 1 - x % cell)[None, :]
+        )
         colour = jnp.where(ring == 0, background, cells[cell_y, cell_x])
         colour = jnp.where(framed[cell_y, cell_x] & (ring <= 1), frame, colour)
         return jnp.asarray(palette)[colour]

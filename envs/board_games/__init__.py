@@ -26,5 +26,7 @@ def register_envs() -> None:
         register(f"{name}-v0", _VS_OPPONENT, kwargs={"game": game, "opponent": "random"})
         register(f"{name}OnePly-v0", _VS_OPPONENT, kwargs={"game": game, "opponent": "one_ply"})
     for size in (9, 13, 19):
-        register(f"Go{size}x{size}-v0", _VS_OPPONENT, kwargs={"game": f"{_MODULE}.go:Go", "opponent": "random", "size": size})
+        register(
+            f"Go{size}x{size}-v0", _VS_OPPONENT, kwargs={"game": f"{_MODULE}.go:Go", "opponent": "random", "size": size}
+        )
     register("Go9x9Greedy-v0", f"{_MODULE}.go:make_vs_greedy", kwargs={"size": 9})

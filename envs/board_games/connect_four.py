@@ -23,8 +23,7 @@ DISC_COLORS = ((220, 40, 40), (240, 200, 40))  # rgb_array discs of player 0 (re
 BOARD_COLOR, HOLE_COLOR = (30, 80, 200), (255, 255, 255)
 
 
-@struct.dataclass
-class ConnectFourGame:
+class ConnectFourGame(struct.PyTree):
     board: (
         jax.Array
     )  # int8 (42,), row-major cells, row 0 at the top: -1 empty, else the player (0 or 1) whose disc it is

@@ -36,22 +36,20 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from gymx.kernels import go as kernel
 
 from gymx import render, spaces, struct
-from gymx.kernels import go as kernel
 from gymx.two_player import TwoPlayerEnv, TwoPlayerState, kth_legal, make_vs_opponent
 
 STONES = ".XO"  # ansi: empty, black, white
 OFF_BOARD = 2  # padding value of the board: no colour, never empty
 
 
-@struct.dataclass
-class GoParams:
+class GoParams(struct.PyTree):
     komi: float = 7.5  # points added to white's area
 
 
-@struct.dataclass
-class GoGame:
+class GoGame(struct.PyTree):
     board: jax.Array  # int8 (N*N,), row-major points: 0 empty, 1 black, -1 white
     groups: jax.Array  # int32 (N*N,), each stone's group id (a point of the group); N*N on empty points
     liberties: jax.Array  # int32 (N*N,), each stone's group's number of liberties; 0 on empty points
@@ -91,7 +89,9 @@ class Go(TwoPlayerEnv[GoGame]):
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
-    def __init__(self, size: int = 9, observation: str = "planes", history_length: int = 8, max_moves: int | None = None):
+    def __init__(
+        self, size: int = 9, observation: str = "planes", history_length: int = 8, max_moves: int | None = None
+    ):
         if not 2 <= size <= 32:
             raise ValueError(f"size must be in [2, 32] (a board row is a 32-bit word when scoring), got {size}")
         if observation not in ("planes", "history"):
@@ -169,7 +169,9 @@ class Go(TwoPlayerEnv[GoGame]):
             history=jnp.concatenate([board[None], game.history[:-1]]) if self.history_length else game.history,
         )
 
-    def _outcome(self, game: GoGame, action: jax.Array, player: jax.Array, params: GoParams) -> tuple[jax.Array, jax.Array]:
+    def _outcome(
+        self, game: GoGame, action: jax.Array, player: jax.Array, params: GoParams
+    ) -> tuple[jax.Array, jax.Array]:
         over = (game.passes >= 2) | (game.num_moves >= self.max_moves)
         # Only finished games are scored: the rest pass an empty board, which the scoring flood
         # fills in no sweeps, so a batch's loop lasts only as long as its finished boards need.
@@ -194,7 +196,9 @@ class Go(TwoPlayerEnv[GoGame]):
         planes = jnp.concatenate([game.history == colour, game.history == -colour, black_to_move])
         return planes.reshape(square).astype(jnp.float32)
 
-    def render(self, state: TwoPlayerState[GoGame], params: GoParams | None = None, mode: str = "rgb_array") -> str | jax.Array:
+    def render(
+        self, state: TwoPlayerState[GoGame], params: GoParams | None = None, mode: str = "rgb_array"
+    ) -> str | jax.Array:
         """ansi: the board in . X O with coordinates and the status; rgb_array: a wooden board with stones."""
         if mode == "ansi":
             return self._ansi(state)
@@ -238,7 +242,7 @@ def greedy_capture(key: jax.Array, state: TwoPlayerState[GoGame], params: GoPara
     """
     game = state.game
     points = game.board.shape[0]
-    size = int(round(points**0.5))
+    size = round(points**0.5)
     colour = (1 - 2 * state.current_player).astype(jnp.int8)
     board = game.board.reshape(size, size)
     groups = game.groups.reshape(size, size)

@@ -51,8 +51,7 @@ EMPTY_COLOR, OUTLINE_COLOR = (
 )  # rgb_array: empty cells, outlines
 
 
-@struct.dataclass
-class HexGame:
+class HexGame(struct.PyTree):
     # int8 (N*N,) (int16 above 11x11), row-major cells, row 0 at the top: 0 empty, else the
     # label of the stone's group, cell + 1 of one of its stones, > 0 player 0's, < 0 player 1's.
     groups: jax.Array

@@ -164,8 +164,7 @@ def disc_counts(discs: jax.Array) -> jax.Array:
     return jnp.sum(jax.lax.population_count(discs), axis=-1).astype(jnp.int32)
 
 
-@struct.dataclass
-class OthelloGame:
+class OthelloGame(struct.PyTree):
     # uint32 (2, 2), each player's discs as a bitboard [player, word]: bit b of word w is cell
     # 32 * w + b, row-major with row 0 at the top.
     discs: jax.Array

@@ -21,8 +21,7 @@ from gymx import render, spaces, struct
 from gymx.two_player import TwoPlayerEnv, TwoPlayerState
 
 
-@struct.dataclass
-class TicTacToeGame:
+class TicTacToeGame(struct.PyTree):
     board: jax.Array  # int8 (9,), row-major cells: -1 empty, else the player (0 or 1) who marked it
 
 

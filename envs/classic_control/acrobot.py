@@ -10,14 +10,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from gymx.kernels import trig
 
 from gymx import render, spaces, struct
 from gymx.core import Env
-from gymx.kernels import trig
 
 
-@struct.dataclass
-class AcrobotParams:
+class AcrobotParams(struct.PyTree):
     dt: float = 0.2  # seconds per step, integrated as one RK4 step
     gravity: float = 9.8
     link_length_1: float = 1.0  # metres; the outer link's length enters neither dynamics nor goal
@@ -30,8 +29,7 @@ class AcrobotParams:
     max_vel_2: float = 9 * math.pi
 
 
-@struct.dataclass
-class AcrobotState:
+class AcrobotState(struct.PyTree):
     theta1: jax.Array  # float32 (), inner link's angle, radians from hanging down, in [-pi, pi]
     theta2: jax.Array  # float32 (), outer link's angle relative to the inner link, in [-pi, pi]
     theta1_dot: jax.Array  # float32 (), in [-max_vel_1, max_vel_1]

@@ -5,14 +5,13 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from gymx.kernels import trig
 
 from gymx import render, spaces, struct
 from gymx.core import Env
-from gymx.kernels import trig
 
 
-@struct.dataclass
-class CartPoleParams:
+class CartPoleParams(struct.PyTree):
     gravity: float = 9.8
     masscart: float = 1.0
     masspole: float = 0.1
@@ -23,16 +22,15 @@ class CartPoleParams:
     x_threshold: float = 2.4
 
     @property
-    def total_mass(self) -> jax.Array:
+    def total_mass(self) -> float:
         return self.masscart + self.masspole
 
     @property
-    def polemass_length(self) -> jax.Array:
+    def polemass_length(self) -> float:
         return self.masspole * self.length
 
 
-@struct.dataclass
-class CartPoleState:
+class CartPoleState(struct.PyTree):
     x: jax.Array  # float32 (), cart position
     x_dot: jax.Array  # float32 (), cart velocity
     theta: jax.Array  # float32 (), pole angle, radians from upright
@@ -59,7 +57,9 @@ class CartPole(Env[CartPoleState, CartPoleParams]):
 
     def __init__(self, sutton_barto_reward: bool = False, kinematics_integrator: str = "euler"):
         if kinematics_integrator not in ("euler", "semi-implicit euler"):
-            raise ValueError(f"kinematics_integrator must be 'euler' or 'semi-implicit euler', got {kinematics_integrator!r}")
+            raise ValueError(
+                f"kinematics_integrator must be 'euler' or 'semi-implicit euler', got {kinematics_integrator!r}"
+            )
         self.sutton_barto_reward = sutton_barto_reward
         self.kinematics_integrator = kinematics_integrator
 
@@ -80,7 +80,9 @@ class CartPole(Env[CartPoleState, CartPoleParams]):
         x, x_dot, theta, theta_dot = jax.random.uniform(key, (4,), jnp.float32, -0.05, 0.05)
         return CartPoleState(x=x, x_dot=x_dot, theta=theta, theta_dot=theta_dot)
 
-    def step_env(self, state: CartPoleState, action: jax.Array, params: CartPoleParams) -> tuple[CartPoleState, jax.Array, dict]:
+    def step_env(
+        self, state: CartPoleState, action: jax.Array, params: CartPoleParams
+    ) -> tuple[CartPoleState, jax.Array, dict]:
         force = jnp.where(action == 1, params.force_mag, -params.force_mag)
         sin_theta, cos_theta = trig.sin_cos(state.theta)
         temp = (force + params.polemass_length * state.theta_dot**2 * sin_theta) / params.total_mass

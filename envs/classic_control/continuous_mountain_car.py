@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-
-from gymx import spaces, struct
 from gymx.envs.classic_control.mountain_car import MountainCar, MountainCarState, drive
 
+from gymx import spaces, struct
 
-@struct.dataclass
-class ContinuousMountainCarParams:
+
+class ContinuousMountainCarParams(struct.PyTree):
     min_action: float = -1.0
     max_action: float = 1.0
     min_position: float = -1.2  # an inelastic wall: the car stops when it hits it

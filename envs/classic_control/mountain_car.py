@@ -7,14 +7,13 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+from gymx.kernels import trig
 
 from gymx import render, spaces, struct
 from gymx.core import Env
-from gymx.kernels import trig
 
 
-@struct.dataclass
-class MountainCarParams:
+class MountainCarParams(struct.PyTree):
     min_position: float = -1.2  # an inelastic wall: the car stops when it hits it
     max_position: float = 0.6
     max_speed: float = 0.07
@@ -24,8 +23,7 @@ class MountainCarParams:
     gravity: float = 0.0025  # scale of the slope's pull, which is -gravity * cos(3 * position)
 
 
-@struct.dataclass
-class MountainCarState:
+class MountainCarState(struct.PyTree):
     position: jax.Array  # float32 (), in [min_position, max_position]
     velocity: jax.Array  # float32 (), in [-max_speed, max_speed]
 
@@ -93,7 +91,9 @@ class MountainCar(Env[MountainCarState, MountainCarParams]):
     def is_terminal(self, state: MountainCarState, params: MountainCarParams) -> jax.Array:
         return (state.position >= params.goal_position) & (state.velocity >= params.goal_velocity)
 
-    def render(self, state: MountainCarState, params: MountainCarParams | None = None, mode: str = "rgb_array") -> jax.Array:
+    def render(
+        self, state: MountainCarState, params: MountainCarParams | None = None, mode: str = "rgb_array"
+    ) -> jax.Array:
         """A 600x400 frame laid out as Gymnasium's: the hill, the car tilted with the slope, the flag."""
         if mode != "rgb_array":
             return super().render(state, params, mode)
@@ -113,7 +113,9 @@ class MountainCar(Env[MountainCarState, MountainCarParams]):
             frame = render.circle(frame, render.rotate(jnp.asarray(wheel), tilt) + base, 8.0, (128, 128, 128))
         flag = to_screen(jnp.float32(params.goal_position))
         frame = render.line(frame, flag, flag + jnp.asarray([0.0, 50.0]), render.BLACK)
-        pennant = jnp.stack([flag + jnp.asarray([0.0, 50.0]), flag + jnp.asarray([0.0, 40.0]), flag + jnp.asarray([25.0, 45.0])])
+        pennant = jnp.stack(
+            [flag + jnp.asarray([0.0, 50.0]), flag + jnp.asarray([0.0, 40.0]), flag + jnp.asarray([25.0, 45.0])]
+        )
         return render.polygon(frame, pennant, (204, 204, 0))
 
 

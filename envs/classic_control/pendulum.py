@@ -7,14 +7,13 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+from gymx.kernels import trig
 
 from gymx import render, spaces, struct
 from gymx.core import Env
-from gymx.kernels import trig
 
 
-@struct.dataclass
-class PendulumParams:
+class PendulumParams(struct.PyTree):
     max_speed: float = 8.0  # rad/s
     max_torque: float = 2.0
     dt: float = 0.05  # seconds per step (semi-implicit Euler)
@@ -26,8 +25,7 @@ class PendulumParams:
     ctrl_cost_weight: float = 0.001
 
 
-@struct.dataclass
-class PendulumState:
+class PendulumState(struct.PyTree):
     theta: jax.Array  # float32 (), radians from upright, in [-pi, pi] after a step
     theta_dot: jax.Array  # float32 (), in [-max_speed, max_speed]
 

@@ -37,4 +37,6 @@ def register_envs() -> None:
     for name, entry_point, max_steps, threshold in ENVS:
         target = f"{_MODULE}.{entry_point}"
         register(f"{name}-v5", target, max_episode_steps=max_steps, reward_threshold=threshold)
-        register(f"{name}Fast-v5", target, max_episode_steps=max_steps, reward_threshold=threshold, kwargs=dict(FAST_SOLVER))
+        register(
+            f"{name}Fast-v5", target, max_episode_steps=max_steps, reward_threshold=threshold, kwargs=dict(FAST_SOLVER)
+        )

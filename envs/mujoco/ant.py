@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from gymx.envs.mujoco.base import (
     MujocoEnv,
     MujocoState,
-    Physics,
+    PhysicsScales,
     control_cost,
     forward_reward,
     healthy_reward,
@@ -20,8 +20,7 @@ from mujoco import mj_name2id, mjtObj, mjx
 from gymx import struct
 
 
-@struct.dataclass
-class AntParams:
+class AntParams(struct.PyTree):
     forward_reward_weight: float = 1.0
     ctrl_cost_weight: float = 0.5
     contact_cost_weight: float = 5e-4
@@ -33,7 +32,7 @@ class AntParams:
     contact_force_min: float = -1.0
     contact_force_max: float = 1.0
     reset_noise_scale: float = 0.1
-    physics: Physics = Physics()
+    physics: PhysicsScales = PhysicsScales()
 
 
 def contact_cost(contact_forces: jax.Array, params: AntParams) -> jax.Array:
@@ -134,7 +133,7 @@ class Ant(MujocoEnv[AntParams]):
         finite = jnp.all(jnp.isfinite(data.qpos)) & jnp.all(jnp.isfinite(data.qvel))
         return finite & (params.healthy_z_min <= z) & (z <= params.healthy_z_max)
 
-    def unhealthy(self, data: mjx.Data, params: AntParams) -> jax.Array:
+    def task_terminated(self, data: mjx.Data, params: AntParams) -> jax.Array:
         return jnp.logical_and(self.terminate_when_unhealthy, ~self.is_healthy(data, params))
 
     def position_info(self, data: mjx.Data, params: AntParams) -> dict:
@@ -144,7 +143,7 @@ class Ant(MujocoEnv[AntParams]):
             "distance_from_origin": jnp.linalg.norm(data.qpos[:2]),
         }
 
-    def task_step(
+    def task_outcome(
         self, before: mjx.Data, after: mjx.Data, action: jax.Array, params: AntParams
     ) -> tuple[jax.Array, dict]:
         xy_velocity = (after.xpos[self.main_body, :2] - before.xpos[self.main_body, :2]) / self.dt

@@ -92,8 +92,7 @@ def early_exit_line_search(enabled: bool = True) -> Iterator[None]:
             mjx_solver._while_loop_scan = mjx_loop
 
 
-@struct.dataclass
-class Physics:
+class PhysicsScales(struct.PyTree):
     """Physical parameters users randomise, as factors on the model file's values (1.0 = as the file).
 
     Each is traced, so a batch can carry one value per env.
@@ -105,8 +104,7 @@ class Physics:
     damping: float = 1.0  # every joint's damping
 
 
-@struct.dataclass
-class MujocoState:
+class MujocoState(struct.PyTree):
     data: mjx.Data  # the whole physics state after the last step (derived quantities included)
     diverged: jax.Array  # bool (): the physics went non-finite; the episode ended and `data` is the last finite state
 
@@ -170,8 +168,9 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
     Subclasses set `model_file` (a Gymnasium asset name), `default_frame_skip` and `camera`
     (Gymnasium's default camera config of the env), pass their params to `__init__` (built from
     Gymnasium's keyword arguments by `task_params`), and
-    implement `observe_data`, `task_step` (reward and its terms), if the env can end `unhealthy`,
-    and, unless the default noisy start fits (see `qvel_noise`), `initial_qpos_qvel`. Params classes have a `physics: Physics` field.
+    implement `observe_data`, `task_outcome` (reward and its terms), `task_terminated` if the task can end
+    the episode, and, unless the default noisy start fits (see `qvel_noise`), `initial_qpos_qvel`. Params
+    classes have a `physics: PhysicsScales` field.
     """
 
     model_file: ClassVar[str]
@@ -280,7 +279,7 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
     def observe_data(self, data: mjx.Data, params: P) -> jax.Array:
         raise NotImplementedError
 
-    def task_step(self, before: mjx.Data, after: mjx.Data, action: jax.Array, params: P) -> tuple[jax.Array, dict]:
+    def task_outcome(self, before: mjx.Data, after: mjx.Data, action: jax.Array, params: P) -> tuple[jax.Array, dict]:
         """(reward, info) of the step from `before` to `after`; info holds each reward term."""
         raise NotImplementedError
 
@@ -288,13 +287,16 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         """The info entries that say where the robot is, which Gymnasium also reports at reset."""
         return {}
 
-    def unhealthy(self, data: mjx.Data, params: P) -> jax.Array:
-        """Whether `data` ends the episode (an env that never ends keeps this default)."""
+    def task_terminated(self, data: mjx.Data, params: P) -> jax.Array:
+        """Whether the task ends the episode in `data` (an env that never ends keeps this default).
+
+        Robots with a healthy range end only when `terminate_when_unhealthy` is set; `is_healthy`
+        says whether they are in it."""
         return jnp.zeros((), jnp.bool_)
 
     # The physics.
 
-    def physics_model(self, physics: Physics) -> mjx.Model:
+    def physics_model(self, physics: PhysicsScales) -> mjx.Model:
         """The MJX model with `physics`' factors applied (traced: one compiled step serves every value)."""
         m = self.mjx_model
         gain = m.actuator_gainprm.at[:, 0].multiply(physics.actuator_gain)
@@ -353,7 +355,7 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         finite = jnp.all(jnp.isfinite(after.qpos)) & jnp.all(jnp.isfinite(after.qvel))
         # A blown-up env ends on its last finite state, so nothing non-finite leaves it.
         after = tree_select(finite, after, before)
-        reward, info = self.task_step(before, after, action, params)
+        reward, info = self.task_outcome(before, after, action, params)
         info = {key: jnp.where(finite, value, jnp.zeros_like(value)) for key, value in info.items()}
         info["physics_diverged"] = ~finite
         return MujocoState(data=after, diverged=~finite), jnp.where(finite, reward, 0.0), info
@@ -365,7 +367,7 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         return self.observe_data(state.data, params).astype(jnp.float32)
 
     def is_terminal(self, state: MujocoState, params: P) -> jax.Array:
-        return state.diverged | self.unhealthy(state.data, params)
+        return state.diverged | self.task_terminated(state.data, params)
 
     # Rendering, on the host through MuJoCo's renderer.
 

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from gymx.envs.mujoco.base import (
     MujocoEnv,
-    Physics,
+    PhysicsScales,
     control_cost,
     forward_reward,
     healthy_reward,
@@ -20,8 +20,7 @@ from mujoco import mjx
 from gymx import struct
 
 
-@struct.dataclass
-class HopperParams:
+class HopperParams(struct.PyTree):
     forward_reward_weight: float = 1.0
     ctrl_cost_weight: float = 1e-3
     healthy_reward: float = 1.0
@@ -32,7 +31,7 @@ class HopperParams:
     healthy_angle_min: float = -0.2  # the torso's pitch, qpos[2], radians
     healthy_angle_max: float = 0.2
     reset_noise_scale: float = 5e-3
-    physics: Physics = Physics()
+    physics: PhysicsScales = PhysicsScales()
 
 
 class Hopper(MujocoEnv[HopperParams]):
@@ -102,10 +101,10 @@ class Hopper(MujocoEnv[HopperParams]):
     def position_info(self, data: mjx.Data, params: HopperParams) -> dict:
         return {"x_position": data.qpos[0], "z_distance_from_origin": data.qpos[1] - self.init_qpos[1]}
 
-    def unhealthy(self, data: mjx.Data, params: HopperParams) -> jax.Array:
+    def task_terminated(self, data: mjx.Data, params: HopperParams) -> jax.Array:
         return jnp.logical_and(self.terminate_when_unhealthy, ~self.is_healthy(data, params))
 
-    def task_step(
+    def task_outcome(
         self, before: mjx.Data, after: mjx.Data, action: jax.Array, params: HopperParams
     ) -> tuple[jax.Array, dict]:
         x_velocity = (after.qpos[0] - before.qpos[0]) / self.dt

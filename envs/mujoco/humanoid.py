@@ -15,7 +15,7 @@ import numpy as np
 from gymx.envs.mujoco.base import (
     MujocoEnv,
     MujocoState,
-    Physics,
+    PhysicsScales,
     forward_reward,
     healthy_reward,
     task_params,
@@ -99,8 +99,7 @@ class HumanoidBody(MujocoEnv[P], Generic[P]):
         }
 
 
-@struct.dataclass
-class HumanoidParams:
+class HumanoidParams(struct.PyTree):
     forward_reward_weight: float = 1.25
     ctrl_cost_weight: float = 0.1
     contact_cost_weight: float = 5e-7
@@ -111,7 +110,7 @@ class HumanoidParams:
     healthy_z_min: float = 1.0
     healthy_z_max: float = 2.0
     reset_noise_scale: float = 1e-2
-    physics: Physics = Physics()
+    physics: PhysicsScales = PhysicsScales()
 
 
 class Humanoid(HumanoidBody[HumanoidParams]):
@@ -182,7 +181,7 @@ class Humanoid(HumanoidBody[HumanoidParams]):
             **model_options,
         )
         self.terminate_when_unhealthy = terminate_when_unhealthy
-        # The mass-weighted centre of mass uses the file's masses: `Physics.mass` scales every body
+        # The mass-weighted centre of mass uses the file's masses: `PhysicsScales.mass` scales every body
         # alike, which leaves it where it is.
         self.body_mass_fraction = np.asarray(self.mj_model.body_mass / self.mj_model.body_mass.sum(), np.float32)
 
@@ -194,13 +193,13 @@ class Humanoid(HumanoidBody[HumanoidParams]):
         z = data.qpos[2]
         return (params.healthy_z_min < z) & (z < params.healthy_z_max)
 
-    def unhealthy(self, data: mjx.Data, params: HumanoidParams) -> jax.Array:
+    def task_terminated(self, data: mjx.Data, params: HumanoidParams) -> jax.Array:
         return jnp.logical_and(self.terminate_when_unhealthy, ~self.is_healthy(data, params))
 
     def position_info(self, data: mjx.Data, params: HumanoidParams) -> dict:
         return {**self.body_info(data), "distance_from_origin": jnp.linalg.norm(data.qpos[:2])}
 
-    def task_step(
+    def task_outcome(
         self,
         before: mjx.Data,
         after: mjx.Data,

@@ -7,15 +7,14 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gymx.envs.mujoco.base import Physics, task_params
+from gymx.envs.mujoco.base import PhysicsScales, task_params
 from gymx.envs.mujoco.humanoid import HumanoidBody, contact_cost, control_cost
 from mujoco import mjx
 
 from gymx import struct
 
 
-@struct.dataclass
-class HumanoidStandupParams:
+class HumanoidStandupParams(struct.PyTree):
     ctrl_cost_weight: float = 0.1
     impact_cost_weight: float = 0.5e-6
     impact_cost_min: float = float("-inf")  # the impact cost is clipped to [min, max]
@@ -23,7 +22,7 @@ class HumanoidStandupParams:
     # Added every step: Gymnasium's constant +1, with no info key of its own.
     alive_bonus: float = 1.0
     reset_noise_scale: float = 1e-2
-    physics: Physics = Physics()
+    physics: PhysicsScales = PhysicsScales()
 
 
 def uphill_reward(z: jax.Array, timestep: float) -> jax.Array:
@@ -100,7 +99,7 @@ class HumanoidStandup(HumanoidBody[HumanoidStandupParams]):
     def position_info(self, data: mjx.Data, params: HumanoidStandupParams) -> dict:
         return {**self.body_info(data), "z_distance_from_origin": data.qpos[2] - self.init_qpos[2]}
 
-    def task_step(
+    def task_outcome(
         self,
         before: mjx.Data,
         after: mjx.Data,

@@ -7,14 +7,13 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
-from gymx.envs.mujoco.base import MujocoEnv, Physics, task_params
+from gymx.envs.mujoco.base import MujocoEnv, PhysicsScales, task_params
 from mujoco import mjx
 
 from gymx import struct
 
 
-@struct.dataclass
-class InvertedDoublePendulumParams:
+class InvertedDoublePendulumParams(struct.PyTree):
     healthy_reward: float = 10.0
     healthy_y_min: float = 1.0  # the tip's height; at or below it the episode ends
     target_y: float = 2.0  # the tip's height when both poles stand upright
@@ -25,7 +24,7 @@ class InvertedDoublePendulumParams:
     velocity_weight_pole: float = 1e-3
     velocity_weight_pole2: float = 5e-3
     reset_noise_scale: float = 0.1
-    physics: Physics = Physics()
+    physics: PhysicsScales = PhysicsScales()
 
 
 def survive_reward(terminated: jax.Array, params: InvertedDoublePendulumParams) -> jax.Array:
@@ -94,17 +93,17 @@ class InvertedDoublePendulum(MujocoEnv[InvertedDoublePendulumParams]):
             ]
         )
 
-    def unhealthy(self, data: mjx.Data, params: InvertedDoublePendulumParams) -> jax.Array:
+    def task_terminated(self, data: mjx.Data, params: InvertedDoublePendulumParams) -> jax.Array:
         return data.site_xpos[0, 2] <= params.healthy_y_min
 
-    def task_step(
+    def task_outcome(
         self,
         before: mjx.Data,
         after: mjx.Data,
         action: jax.Array,
         params: InvertedDoublePendulumParams,
     ) -> tuple[jax.Array, dict]:
-        survive = survive_reward(self.unhealthy(after, params), params)
+        survive = survive_reward(self.task_terminated(after, params), params)
         distance = distance_penalty(after.site_xpos[0], params)
         velocity = velocity_penalty(after.qvel, params)
         info = {

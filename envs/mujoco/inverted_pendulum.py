@@ -6,17 +6,16 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-from gymx.envs.mujoco.base import MujocoEnv, Physics, task_params
+from gymx.envs.mujoco.base import MujocoEnv, PhysicsScales, task_params
 from mujoco import mjx
 
 from gymx import struct
 
 
-@struct.dataclass
-class InvertedPendulumParams:
+class InvertedPendulumParams(struct.PyTree):
     max_pole_angle: float = 0.2  # radians; beyond it the episode ends
     reset_noise_scale: float = 0.01
-    physics: Physics = Physics()
+    physics: PhysicsScales = PhysicsScales()
 
 
 def survive_reward(pole_fell: jax.Array) -> jax.Array:
@@ -53,11 +52,11 @@ class InvertedPendulum(MujocoEnv[InvertedPendulumParams]):
     def observe_data(self, data: mjx.Data, params: InvertedPendulumParams) -> jax.Array:
         return jnp.concatenate([data.qpos, data.qvel])
 
-    def unhealthy(self, data: mjx.Data, params: InvertedPendulumParams) -> jax.Array:
+    def task_terminated(self, data: mjx.Data, params: InvertedPendulumParams) -> jax.Array:
         return jnp.abs(data.qpos[1]) > params.max_pole_angle
 
-    def task_step(
+    def task_outcome(
         self, before: mjx.Data, after: mjx.Data, action: jax.Array, params: InvertedPendulumParams
     ) -> tuple[jax.Array, dict]:
-        survive = survive_reward(self.unhealthy(after, params))
+        survive = survive_reward(self.task_terminated(after, params))
         return survive, {"reward_survive": survive}

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-from gymx.envs.mujoco.base import MujocoEnv, Physics, task_params
+from gymx.envs.mujoco.base import MujocoEnv, PhysicsScales, task_params
 
 # After base, which picks MuJoCo's OpenGL backend before importing it.
 from mujoco import mj_name2id, mjtObj, mjx
@@ -27,12 +27,11 @@ ARM_QVEL_NOISE = 0.005  # each arm joint velocity ~ U(-0.005, 0.005)
 CANDIDATES_PER_ROUND = 16
 
 
-@struct.dataclass
-class PusherParams:
+class PusherParams(struct.PyTree):
     reward_near_weight: float = 0.5
     reward_dist_weight: float = 1.0
     reward_control_weight: float = 0.1
-    physics: Physics = Physics()
+    physics: PhysicsScales = PhysicsScales()
 
 
 def near_reward(fingertip_to_object: jax.Array, params: PusherParams) -> jax.Array:
@@ -148,7 +147,7 @@ class Pusher(MujocoEnv[PusherParams]):
             ]
         )
 
-    def task_step(
+    def task_outcome(
         self,
         before: mjx.Data,
         after: mjx.Data,

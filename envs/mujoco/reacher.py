@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-from gymx.envs.mujoco.base import MujocoEnv, Physics, task_params
+from gymx.envs.mujoco.base import MujocoEnv, PhysicsScales, task_params
 
 # After base, which picks MuJoCo's OpenGL backend before importing it.
 from mujoco import mj_name2id, mjtObj, mjx
@@ -19,11 +19,10 @@ ARM_QVEL_NOISE = 0.005  # each arm angular velocity ~ U(-0.005, 0.005)
 GOAL_RADIUS = 0.2  # the target lies uniformly in the open disc of this radius
 
 
-@struct.dataclass
-class ReacherParams:
+class ReacherParams(struct.PyTree):
     reward_dist_weight: float = 1.0
     reward_control_weight: float = 1.0  # as in Gymnasium's code (its docs say 0.1)
-    physics: Physics = Physics()
+    physics: PhysicsScales = PhysicsScales()
 
 
 def distance_reward(fingertip_to_target: jax.Array, params: ReacherParams) -> jax.Array:
@@ -125,7 +124,7 @@ class Reacher(MujocoEnv[ReacherParams]):
             ]
         )
 
-    def task_step(
+    def task_outcome(
         self,
         before: mjx.Data,
         after: mjx.Data,

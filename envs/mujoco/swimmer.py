@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-from gymx.envs.mujoco.base import MujocoEnv, Physics, control_cost, forward_reward, task_params
+from gymx.envs.mujoco.base import MujocoEnv, PhysicsScales, control_cost, forward_reward, task_params
 
 # After base, which picks MuJoCo's OpenGL backend before importing it.
 from mujoco import mjx
@@ -14,12 +14,11 @@ from mujoco import mjx
 from gymx import struct
 
 
-@struct.dataclass
-class SwimmerParams:
+class SwimmerParams(struct.PyTree):
     forward_reward_weight: float = 1.0
     ctrl_cost_weight: float = 1e-4
     reset_noise_scale: float = 0.1
-    physics: Physics = Physics()
+    physics: PhysicsScales = PhysicsScales()
 
 
 class Swimmer(MujocoEnv[SwimmerParams]):
@@ -58,7 +57,7 @@ class Swimmer(MujocoEnv[SwimmerParams]):
         position = data.qpos[2:] if self.exclude_current_positions_from_observation else data.qpos
         return jnp.concatenate([position, data.qvel])
 
-    def task_step(
+    def task_outcome(
         self,
         before: mjx.Data,
         after: mjx.Data,

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from gymx.envs.mujoco.base import (
     MujocoEnv,
-    Physics,
+    PhysicsScales,
     control_cost,
     forward_reward,
     healthy_reward,
@@ -22,8 +22,7 @@ from mujoco import mjx
 from gymx import struct
 
 
-@struct.dataclass
-class Walker2dParams:
+class Walker2dParams(struct.PyTree):
     forward_reward_weight: float = 1.0
     ctrl_cost_weight: float = 1e-3
     healthy_reward: float = 1.0
@@ -33,7 +32,7 @@ class Walker2dParams:
     healthy_angle_min: float = -1.0  # the torso's pitch, qpos[2], radians
     healthy_angle_max: float = 1.0
     reset_noise_scale: float = 5e-3
-    physics: Physics = Physics()
+    physics: PhysicsScales = PhysicsScales()
 
 
 class Walker2d(MujocoEnv[Walker2dParams]):
@@ -98,10 +97,10 @@ class Walker2d(MujocoEnv[Walker2dParams]):
         healthy_angle = (params.healthy_angle_min < angle) & (angle < params.healthy_angle_max)
         return healthy_z & healthy_angle
 
-    def unhealthy(self, data: mjx.Data, params: Walker2dParams) -> jax.Array:
+    def task_terminated(self, data: mjx.Data, params: Walker2dParams) -> jax.Array:
         return jnp.logical_and(self.terminate_when_unhealthy, ~self.is_healthy(data, params))
 
-    def task_step(
+    def task_outcome(
         self,
         before: mjx.Data,
         after: mjx.Data,

@@ -34,8 +34,7 @@ def hand_total(raw_sum: jax.Array, has_ace: jax.Array) -> jax.Array:
     return jnp.where(has_ace & (raw_sum + 10 <= 21), raw_sum + 10, raw_sum)
 
 
-@struct.dataclass
-class BlackjackState:
+class BlackjackState(struct.PyTree):
     player_sum: jax.Array  # int32 (), the player's cards summed with aces as 1
     player_ace: jax.Array  # bool (), the player holds an ace
     player_cards: jax.Array  # int32 (), how many cards the player holds (a natural is exactly two)
@@ -91,7 +90,9 @@ class Blackjack(Env[BlackjackState, EmptyParams]):
             key=key_words(key),
         )
 
-    def step_env(self, state: BlackjackState, action: jax.Array, params: EmptyParams) -> tuple[BlackjackState, jax.Array, dict]:
+    def step_env(
+        self, state: BlackjackState, action: jax.Array, params: EmptyParams
+    ) -> tuple[BlackjackState, jax.Array, dict]:
         key, deal_key = jax.random.split(fast_key(state.key))
         # A step needs a hit's one card or the dealer's draws, never both: one deal serves either,
         # a hit taking cards[0] and a stick handing cards[0], cards[1], ... to the dealer in turn.
@@ -119,7 +120,9 @@ class Blackjack(Env[BlackjackState, EmptyParams]):
         reward = jnp.sign(player_score - dealer_score).astype(jnp.float32)
         player_natural = (state.player_cards == 2) & state.player_ace & (state.player_sum == 11)
         if self.sab:
-            dealer_natural = ((state.dealer_card == 1) | (state.dealer_hidden == 1)) & (state.dealer_card + state.dealer_hidden == 11)
+            dealer_natural = ((state.dealer_card == 1) | (state.dealer_hidden == 1)) & (
+                state.dealer_card + state.dealer_hidden == 11
+            )
             return jnp.where(player_natural & ~dealer_natural, 1.0, reward)
         if self.natural:
             return jnp.where(player_natural & (reward == 1.0), 1.5, reward)

@@ -22,14 +22,12 @@ _STEP, _CLIFF = 0, 1
 _COLORS = {"o": (140, 170, 110), "C": (90, 70, 60), "T": (240, 200, 60)}
 
 
-@struct.dataclass
-class CliffWalkingParams:
+class CliffWalkingParams(struct.PyTree):
     step_reward: float = -1.0  # every step that does not fall off the cliff
     cliff_reward: float = -100.0  # falling off, which sends the walker back to the start
 
 
-@struct.dataclass
-class CliffWalkingState:
+class CliffWalkingState(struct.PyTree):
     s: jax.Array  # int32 (), the cell, row * 12 + col
     key: jax.Array | None  # uint32 (2,), key data of the slips' `fast_key` stream; None when not slippery
 
@@ -117,7 +115,9 @@ class CliffWalking(TabularEnv[CliffWalkingState, CliffWalkingParams]):
     def is_terminal(self, state: CliffWalkingState, params: CliffWalkingParams) -> jax.Array:
         return state.s == GOAL
 
-    def render(self, state: CliffWalkingState, params: CliffWalkingParams | None = None, mode: str = "rgb_array") -> str | jax.Array:
+    def render(
+        self, state: CliffWalkingState, params: CliffWalkingParams | None = None, mode: str = "rgb_array"
+    ) -> str | jax.Array:
         """ansi: Gymnasium's text (x the walker, C the cliff, T the goal); rgb_array: cells and a walker square."""
         if mode == "ansi":
             cells = self._cells()
@@ -127,7 +127,9 @@ class CliffWalking(TabularEnv[CliffWalkingState, CliffWalkingParams]):
             return super().render(state, params, mode)
         colors = np.array([[_COLORS[c] for c in row] for row in self._cells()], np.uint8)
         frame = drawing.grid(colors, self.cell)
-        return drawing.cell_marker(frame, state.s // SHAPE[1], state.s % SHAPE[1], self.cell, self.cell // 4, (200, 30, 30))
+        return drawing.cell_marker(
+            frame, state.s // SHAPE[1], state.s % SHAPE[1], self.cell, self.cell // 4, (200, 30, 30)
+        )
 
     def _cells(self) -> np.ndarray:
         """The grid's letters without the walker: o open, C cliff, T goal."""

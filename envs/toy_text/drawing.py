@@ -31,7 +31,9 @@ def grid(colors: jax.Array, cell: int) -> jax.Array:
     return jnp.where((rows | cols)[..., None], jnp.asarray(GRID_LINE, jnp.uint8), frame)
 
 
-def box(frame: jax.Array, top: jax.Array | int, left: jax.Array | int, height: int, width: int, color: Color | jax.Array) -> jax.Array:
+def box(
+    frame: jax.Array, top: jax.Array | int, left: jax.Array | int, height: int, width: int, color: Color | jax.Array
+) -> jax.Array:
     """Fills `height` x `width` pixels from (top, left); the corner and colour may be traced, the size not."""
     rows = jnp.arange(frame.shape[0])[:, None] - top
     cols = jnp.arange(frame.shape[1])[None, :] - left
@@ -39,7 +41,9 @@ def box(frame: jax.Array, top: jax.Array | int, left: jax.Array | int, height: i
     return jnp.where(inside[..., None], jnp.asarray(color, jnp.uint8), frame)
 
 
-def cell_marker(frame: jax.Array, row: jax.Array | int, col: jax.Array | int, cell: int, margin: int, color: Color | jax.Array) -> jax.Array:
+def cell_marker(
+    frame: jax.Array, row: jax.Array | int, col: jax.Array | int, cell: int, margin: int, color: Color | jax.Array
+) -> jax.Array:
     """A square inset by `margin` pixels in grid cell (row, col)."""
     return box(frame, row * cell + margin, col * cell + margin, cell - 2 * margin, cell - 2 * margin, color)
 

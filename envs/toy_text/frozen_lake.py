@@ -59,8 +59,7 @@ def _has_path(open_tiles: np.ndarray) -> bool:
         reached = grown
 
 
-@struct.dataclass
-class FrozenLakeParams:
+class FrozenLakeParams(struct.PyTree):
     success_rate: float = 1.0 / 3.0  # slippery only: P(move as intended); each perpendicular move gets the rest / 2
     goal_reward: float = 1.0
     hole_reward: float = 0.0
@@ -71,8 +70,7 @@ class FrozenLakeParams:
         return (1.0 - self.success_rate) / 2.0
 
 
-@struct.dataclass
-class FrozenLakeState:
+class FrozenLakeState(struct.PyTree):
     s: jax.Array  # int32 (), the tile, row * ncol + col
     last_action: jax.Array  # int32 (), the last action taken, -1 before the first (shown by `render`)
     key: jax.Array | None  # uint32 (2,), key data of the slips' `fast_key` stream; None on a lake that is not slippery
@@ -117,7 +115,9 @@ class FrozenLake(TabularEnv[FrozenLakeState, FrozenLakeParams]):
         map_seed: int | None = 0,
     ):
         if desc is None and map_name is not None and map_name not in MAPS:
-            raise ValueError(f"unknown map_name {map_name!r}: choose one of {sorted(MAPS)}, or pass desc, or map_name=None for a random map")
+            raise ValueError(
+                f"unknown map_name {map_name!r}: choose one of {sorted(MAPS)}, or pass desc, or map_name=None for a random map"
+            )
         if desc is None:
             desc = generate_random_map(map_size, map_p, map_seed) if map_name is None else MAPS[map_name]
         self.desc = np.array([list(row) for row in desc])
@@ -171,10 +171,14 @@ class FrozenLake(TabularEnv[FrozenLakeState, FrozenLakeParams]):
     def reset_info(self, state: FrozenLakeState, params: FrozenLakeParams) -> dict:
         return {"prob": jnp.ones((), jnp.float32)}
 
-    def step_env(self, state: FrozenLakeState, action: jax.Array, params: FrozenLakeParams) -> tuple[FrozenLakeState, jax.Array, dict]:
+    def step_env(
+        self, state: FrozenLakeState, action: jax.Array, params: FrozenLakeParams
+    ) -> tuple[FrozenLakeState, jax.Array, dict]:
         key, outcome_key = jax.random.split(fast_key(state.key)) if self.is_slippery else (None, None)
         s, reward, prob = self.sample_outcome(outcome_key, state.s, action, params)
-        next_state = FrozenLakeState(s=s, last_action=jnp.asarray(action, jnp.int32), key=None if key is None else key_words(key))
+        next_state = FrozenLakeState(
+            s=s, last_action=jnp.asarray(action, jnp.int32), key=None if key is None else key_words(key)
+        )
         return next_state, reward, {"prob": prob}
 
     def observe(self, state: FrozenLakeState, params: FrozenLakeParams) -> jax.Array:
@@ -183,7 +187,9 @@ class FrozenLake(TabularEnv[FrozenLakeState, FrozenLakeParams]):
     def is_terminal(self, state: FrozenLakeState, params: FrozenLakeParams) -> jax.Array:
         return jnp.asarray(self.terminal)[state.s]
 
-    def render(self, state: FrozenLakeState, params: FrozenLakeParams | None = None, mode: str = "rgb_array") -> str | jax.Array:
+    def render(
+        self, state: FrozenLakeState, params: FrozenLakeParams | None = None, mode: str = "rgb_array"
+    ) -> str | jax.Array:
         """ansi: Gymnasium's text, the player's tile highlighted red; rgb_array: tiles and a player square."""
         if mode == "ansi":
             s, last_action = int(state.s), int(state.last_action)

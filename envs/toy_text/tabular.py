@@ -37,7 +37,9 @@ class OutcomeTable:
     count: np.ndarray  # int32 (S, A), how many of the K outcomes are real; the rest are padding
 
     @classmethod
-    def build(cls, num_states: int, num_actions: int, outcomes: Callable[[int, int], Sequence[Outcome]]) -> OutcomeTable:
+    def build(
+        cls, num_states: int, num_actions: int, outcomes: Callable[[int, int], Sequence[Outcome]]
+    ) -> OutcomeTable:
         lists = [[list(outcomes(s, a)) for a in range(num_actions)] for s in range(num_states)]
         width = max(len(entries) for row in lists for entries in row)
         shape = (num_states, num_actions, width)
@@ -48,7 +50,12 @@ class OutcomeTable:
             for a, entries in enumerate(row):
                 count[s, a] = len(entries)
                 for k, (p, s_next, r, done) in enumerate(entries):
-                    prob_index[s, a, k], next_state[s, a, k], reward_index[s, a, k], terminated[s, a, k] = p, s_next, r, done
+                    prob_index[s, a, k], next_state[s, a, k], reward_index[s, a, k], terminated[s, a, k] = (
+                        p,
+                        s_next,
+                        r,
+                        done,
+                    )
         return cls(next_state, terminated, prob_index, reward_index, count)
 
     @property
@@ -64,8 +71,7 @@ class OutcomeTable:
         return self.next_state.shape[2]
 
 
-@struct.dataclass
-class DenseModel:
+class DenseModel(struct.PyTree):
     """The tabular MDP as dense arrays, for dynamic programming."""
 
     transitions: jax.Array  # float32 (S, A, S'), P(s' | s, a)
@@ -108,7 +114,12 @@ class TabularEnv(Env[State, Params]):
         return {
             s: {
                 a: [
-                    (float(probs[t.prob_index[s, a, k]]), int(t.next_state[s, a, k]), float(rewards[t.reward_index[s, a, k]]), bool(t.terminated[s, a, k]))
+                    (
+                        float(probs[t.prob_index[s, a, k]]),
+                        int(t.next_state[s, a, k]),
+                        float(rewards[t.reward_index[s, a, k]]),
+                        bool(t.terminated[s, a, k]),
+                    )
                     for k in range(t.count[s, a])
                 ]
                 for a in range(t.num_actions)
@@ -120,15 +131,21 @@ class TabularEnv(Env[State, Params]):
         """The same table as dense float32 arrays; jit-able, and traced in `params`."""
         params = self.default_params if params is None else params
         t = self.table
-        probs = jnp.where(np.arange(t.width) < t.count[..., None], self._values(self.outcome_probs(params))[t.prob_index], 0.0)
+        probs = jnp.where(
+            np.arange(t.width) < t.count[..., None], self._values(self.outcome_probs(params))[t.prob_index], 0.0
+        )
         rewards = self._values(self.outcome_rewards(params))[t.reward_index]
         # Outcomes that lead to the same state (a slip into a wall) add up.
         transitions = jnp.zeros((t.num_states, t.num_actions, t.num_states), jnp.float32)
         s, a = np.indices(t.next_state.shape)[:2]
         transitions = transitions.at[s, a, t.next_state].add(probs)
-        return DenseModel(transitions=transitions, rewards=jnp.sum(probs * rewards, axis=-1), terminal=jnp.asarray(self.terminal))
+        return DenseModel(
+            transitions=transitions, rewards=jnp.sum(probs * rewards, axis=-1), terminal=jnp.asarray(self.terminal)
+        )
 
-    def sample_outcome(self, key: jax.Array | None, s: jax.Array, a: jax.Array, params: Params) -> tuple[jax.Array, jax.Array, jax.Array]:
+    def sample_outcome(
+        self, key: jax.Array | None, s: jax.Array, a: jax.Array, params: Params
+    ) -> tuple[jax.Array, jax.Array, jax.Array]:
         """(next state, reward, probability) of one outcome of `a` in `s`, drawn as Gymnasium draws it.
 
         `key` may be None when every list has one entry (nothing to draw).

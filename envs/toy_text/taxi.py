@@ -49,8 +49,7 @@ def decode(s: jax.Array | int) -> tuple:
     return s // 100, s // 20 % 5, s // 4 % 5, s % 4
 
 
-@struct.dataclass
-class TaxiParams:
+class TaxiParams(struct.PyTree):
     rainy_probability: float = 0.8  # rainy only: P(move as intended); each lateral slip gets the rest / 2
     fickle_probability: float = 0.3  # fickle only: P(the passenger will change destination once)
     step_reward: float = -1.0  # every step without another reward (moves, legal pick-ups, wrong-stop drop-offs)
@@ -62,8 +61,7 @@ class TaxiParams:
         return (1.0 - self.rainy_probability) / 2.0
 
 
-@struct.dataclass
-class TaxiState:
+class TaxiState(struct.PyTree):
     s: jax.Array  # int32 (), Gymnasium's state index (see `encode`)
     last_action: jax.Array  # int32 (), the last action taken, -1 before the first (shown by `render`)
     fickle_step: jax.Array  # bool (), the passenger will change destination on the taxi's first move with them aboard
@@ -211,7 +209,9 @@ class Taxi(TabularEnv[TaxiState, TaxiParams]):
         if self.fickle_passenger:
             # Whether this passenger is fickle ~ Bernoulli(fickle_probability).
             fickle = jax.random.uniform(fickle_key, (), jnp.float32) < params.fickle_probability
-        return TaxiState(s=s, last_action=jnp.int32(-1), fickle_step=fickle, key=key_words(key) if self._stochastic else None)
+        return TaxiState(
+            s=s, last_action=jnp.int32(-1), fickle_step=fickle, key=key_words(key) if self._stochastic else None
+        )
 
     def reset_info(self, state: TaxiState, params: TaxiParams) -> dict:
         return {"prob": jnp.ones((), jnp.float32), "action_mask": jnp.asarray(self.action_masks)[state.s]}

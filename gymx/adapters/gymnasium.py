@@ -406,7 +406,9 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
         if self._state is None:
             raise ResetNeeded("Cannot call render() before reset()")
         if self._vec.env.render_on_host:
-            return tuple(np.asarray(self._vec.render(self._state, self._params, [i], columns=1)) for i in range(self.num_envs))
+            return tuple(
+                np.asarray(self._vec.render(self._state, self._params, [i], columns=1)) for i in range(self.num_envs)
+            )
         return tuple(_to_host(_vec_frames(self._vec, self._state, self._params)))
 
     def close_extras(self, **kwargs: Any) -> None:

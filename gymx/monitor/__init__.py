@@ -1,7 +1,7 @@
 """Episode statistics, logs, videos and learning curves of batched runs.
 
-- `RecordEpisodeStatistics`: Gymnasium's `info["episode"] = {"r", "l", "t"}` / `info["_episode"]`,
-  computed on device for a `VecEnv`.
+- `RecordEpisodeStatistics`: Gymnasium's `info["episode"]` ("r", "l"; "batch_step" in place of the
+  wall-clock "t", which `jit` cannot read) / `info["_episode"]`, computed on device for a `VecEnv`.
 - `Monitor`: an episode log (or per-flush summaries, `SummaryConfig`), manifest and videos
   written between jitted chunks (`flush`).
 - `RunLog`: a Monitor run written from episodes a loop found itself (a trainer with its own envs).

@@ -109,7 +109,15 @@ def summary_dtype(num_envs: int, bins: int) -> np.dtype:
     ])  # fmt: skip
 
 
-def new_manifest(run_id: str, vec_env: Any, seed: int | None, algorithm_id: str | None, mode: str, start_timestamp: float, **extra: Any) -> dict:
+def new_manifest(
+    run_id: str,
+    vec_env: Any,
+    seed: int | None,
+    algorithm_id: str | None,
+    mode: str,
+    start_timestamp: float,
+    **extra: Any,
+) -> dict:
     """The manifest of a run that has written nothing yet: what `Monitor` and `RunLog` start from.
 
     vec_env: the batch the episodes come from (its spec, size and auto-reset mode are recorded);
@@ -313,7 +321,11 @@ class Results:
         return [m["run_id"] for m in self.manifests if m.get("closed") is False]
 
     def select(self, mask: np.ndarray) -> Results:
-        arrays = {f.name: getattr(self, f.name)[mask] for f in dataclasses.fields(self) if f.name not in ("manifests", "damaged", "summaries")}
+        arrays = {
+            f.name: getattr(self, f.name)[mask]
+            for f in dataclasses.fields(self)
+            if f.name not in ("manifests", "damaged", "summaries")
+        }
         return Results(manifests=self.manifests, damaged=self.damaged, summaries=self.summaries, **arrays)
 
     def runs(self) -> list[Results]:
@@ -323,7 +335,11 @@ class Results:
             part = self.select(self.run == index)
             damaged = tuple(d for d in self.damaged if d.run_id == manifest["run_id"])
             summaries = self.summaries[index : index + 1]
-            out.append(dataclasses.replace(part, manifests=(manifest,), run=np.zeros(len(part), np.int64), damaged=damaged, summaries=summaries))
+            out.append(
+                dataclasses.replace(
+                    part, manifests=(manifest,), run=np.zeros(len(part), np.int64), damaged=damaged, summaries=summaries
+                )
+            )
         return out
 
 
@@ -393,7 +409,20 @@ def read_log(
         record_dtype = _record_dtype(header["record_dtype"])
         summary_dtype = None if header.get("summary_dtype") is None else _record_dtype(header["summary_dtype"])
     elif record_dtype is None:
-        return None, None, None, [Damage(path, 0, len(data), "the file header is damaged and there is no manifest: the record layout is unknown", run_id)]
+        return (
+            None,
+            None,
+            None,
+            [
+                Damage(
+                    path,
+                    0,
+                    len(data),
+                    "the file header is damaged and there is no manifest: the record layout is unknown",
+                    run_id,
+                )
+            ],
+        )
     dtypes = {BLOCK_MAGIC: record_dtype} | ({} if summary_dtype is None else {SUMMARY_MAGIC: summary_dtype})
     itemsizes = {magic: dtype.itemsize for magic, dtype in dtypes.items()}
     parts: dict[bytes, list[np.ndarray]] = {magic: [] for magic in dtypes}
@@ -419,7 +448,9 @@ def read_log(
             parts[magic].append(np.frombuffer(data, np.uint8, count * itemsizes[magic], at + BLOCK_HEADER_SIZE))
             last_seq = seq
         at = end
-    joined = {magic: np.concatenate([np.zeros(0, np.uint8), *blocks]).view(dtypes[magic]) for magic, blocks in parts.items()}
+    joined = {
+        magic: np.concatenate([np.zeros(0, np.uint8), *blocks]).view(dtypes[magic]) for magic, blocks in parts.items()
+    }
     return header, joined[BLOCK_MAGIC], joined.get(SUMMARY_MAGIC), damaged
 
 
@@ -434,7 +465,9 @@ def _read_manifest(path: str, run_id: str) -> tuple[dict | None, Damage | None]:
         manifest = json.loads(data)
     except ValueError as error:  # JSONDecodeError and UnicodeDecodeError both
         return None, Damage(path, 0, len(data), f"the manifest is not valid JSON ({error})", run_id)
-    missing = [key for key in _MANIFEST_KEYS if key not in manifest] if isinstance(manifest, dict) else list(_MANIFEST_KEYS)
+    missing = (
+        [key for key in _MANIFEST_KEYS if key not in manifest] if isinstance(manifest, dict) else list(_MANIFEST_KEYS)
+    )
     if missing:
         return None, Damage(path, 0, len(data), f"the manifest lacks {missing}", run_id)
     if manifest.get("format") not in (FORMAT, PREVIOUS_FORMAT):
@@ -461,12 +494,19 @@ def _load_run(directory: str, run_id: str) -> tuple[dict | None, np.ndarray | No
         if not os.path.exists(path):
             return manifest, np.zeros(0, dtype), _NO_SUMMARIES, []
         return manifest, np.fromfile(path, dtype, count=os.path.getsize(path) // dtype.itemsize), _NO_SUMMARIES, []
-    manifest_summary = None if manifest is None or manifest.get("summary_dtype") is None else _record_dtype(manifest["summary_dtype"])
+    manifest_summary = (
+        None if manifest is None or manifest.get("summary_dtype") is None else _record_dtype(manifest["summary_dtype"])
+    )
     if not os.path.exists(epath):
         if manifest is None:
             return None, None, None, [manifest_damage] if manifest_damage else []
         no_summaries = _NO_SUMMARIES if manifest_summary is None else np.zeros(0, manifest_summary)
-        return manifest, np.zeros(0, _record_dtype(manifest["record_dtype"])), no_summaries, [Damage(epath, 0, 0, "the episode log is missing", run_id)]
+        return (
+            manifest,
+            np.zeros(0, _record_dtype(manifest["record_dtype"])),
+            no_summaries,
+            [Damage(epath, 0, 0, "the episode log is missing", run_id)],
+        )
     manifest_records = None if manifest is None else _record_dtype(manifest["record_dtype"])
     header, records, summaries, damaged = read_log(epath, run_id, manifest_records, manifest_summary)
     summaries = _NO_SUMMARIES if summaries is None else summaries
@@ -500,7 +540,9 @@ def load_results(directory: str) -> Results:
         raise FileNotFoundError(f"{directory} is not a directory")
     run_ids = _run_ids(directory, MANIFEST_PREFIX, ".json") | _run_ids(directory, EPISODES_PREFIX, ".bin")
     if not run_ids:
-        raise FileNotFoundError(f"no gymx monitor files ({MANIFEST_PREFIX}*.json, {EPISODES_PREFIX}*.bin) in {directory}")
+        raise FileNotFoundError(
+            f"no gymx monitor files ({MANIFEST_PREFIX}*.json, {EPISODES_PREFIX}*.bin) in {directory}"
+        )
     manifests, parts, summaries, damaged = [], [], [], []
     for run_id in sorted(run_ids):
         manifest, records, run_summaries, run_damage = _load_run(directory, run_id)
@@ -510,7 +552,12 @@ def load_results(directory: str) -> Results:
             parts.append(records)
             summaries.append(run_summaries)
     if damaged:
-        warnings.warn(DamagedLogWarning(f"{len(damaged)} damaged region(s) skipped in {directory}: " + "; ".join(map(str, damaged))), stacklevel=2)
+        warnings.warn(
+            DamagedLogWarning(
+                f"{len(damaged)} damaged region(s) skipped in {directory}: " + "; ".join(map(str, damaged))
+            ),
+            stacklevel=2,
+        )
     if not manifests:
         raise ValueError(f"no readable gymx monitor run in {directory}: " + "; ".join(map(str, damaged)))
 
@@ -587,4 +634,3 @@ def export_gym_files(directory: str, out_dir: str | None = None) -> list[str]:
             write_json_atomic(os.path.join(out_dir, name), payload)
             written.append(os.path.join(out_dir, name))
     return written
-

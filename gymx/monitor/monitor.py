@@ -81,8 +81,7 @@ EPISODE_MODES = ("records", "summary")
 SCHEDULE_TABLE = 1 << 16
 
 
-@struct.dataclass
-class EpisodeRows:
+class EpisodeRows(struct.PyTree):
     """The episodes each env finished on each step since the last flush (see the module docstring).
 
     Row t holds step t after the flush; rows from `capacity_steps` on all share the one spare
@@ -95,8 +94,7 @@ class EpisodeRows:
     token: jax.Array  # int32 (), the reset or flush this state goes on from (issued by the host, see `Monitor.flush`)
 
 
-@struct.dataclass
-class FrameBuffer:
+class FrameBuffer(struct.PyTree):
     """The recorded env's states since the last flush (the reset's first, then one per step)."""
 
     env_state: Any  # the env's state pytree with a leading (capacity,) axis
@@ -105,8 +103,7 @@ class FrameBuffer:
     overflow: jax.Array  # int32 (), states that found the buffer full
 
 
-@struct.dataclass
-class MonitorState:
+class MonitorState(struct.PyTree):
     stats: EpisodeStatsState
     episodes: EpisodeRows
     frames: FrameBuffer | None  # None without video
@@ -204,7 +201,9 @@ class Monitor(VecWrapper):
         if self.video is not None:
             env = vec_env.env
             fps = self.video.fps or env.metadata.get("render_fps") or 30
-            self._recorder = VideoRecorder(self._render_fn, directory, self.video.prefix, int(fps), self.video.schedule, env.render_on_host)
+            self._recorder = VideoRecorder(
+                self._render_fn, directory, self.video.prefix, int(fps), self.video.schedule, env.render_on_host
+            )
             self._schedule_table = np.array([bool(self.video.schedule(e)) for e in range(SCHEDULE_TABLE)])
         self._params: Any = None
         # Host-side run bookkeeping (never traced).
@@ -233,13 +232,17 @@ class Monitor(VecWrapper):
             now,
             capacity_steps=self.capacity_steps,
             episode_mode=episodes,
-            summary_dtype=None if self.summary is None else log.summary_dtype(vec_env.num_envs, self.summary.bins).descr,
+            summary_dtype=None
+            if self.summary is None
+            else log.summary_dtype(vec_env.num_envs, self.summary.bins).descr,
             summary=None if self.summary is None else dataclasses.asdict(self.summary),
         )
         self._log = log.EpisodeLog(episodes_file, self.manifest)
         self._write_manifest()
 
-    def render(self, state: MonitorState, params: Any = None, env_indices: Any = None, columns: int | None = None) -> jax.Array:
+    def render(
+        self, state: MonitorState, params: Any = None, env_indices: Any = None, columns: int | None = None
+    ) -> jax.Array:
         return self.vec_env.render(state.stats.vec_state, params, env_indices, columns)
 
     def reset(self, key: jax.Array, params: Any = None) -> tuple[MonitorState, TimeStep]:
@@ -349,7 +352,9 @@ class Monitor(VecWrapper):
         run_step = step_offset + device_step
         # Nothing above has changed the Monitor: if the write fails, flushing this state again retries it.
         if self.summary is None:
-            episodes = tuple(x[:count] for x in buffers) if on_device else _host_episodes(buffers[0][:kept], buffers[1][:kept])
+            episodes = (
+                tuple(x[:count] for x in buffers) if on_device else _host_episodes(buffers[0][:kept], buffers[1][:kept])
+            )
             block = self._records(*episodes, kept, flushed_episodes, run_step - row, run_step, now)
         else:
             summary, last = buffers if on_device else _host_summary(buffers[0][:kept], buffers[1][:kept], self.summary)
@@ -458,7 +463,9 @@ class Monitor(VecWrapper):
         if params is not None:
             defaults = self.vec_env.env.default_params
             index = self.video.env_index
-            self._params = jax.tree_util.tree_map(lambda p, d: p[index] if np.ndim(p) == np.ndim(d) + 1 else p, params, defaults)
+            self._params = jax.tree_util.tree_map(
+                lambda p, d: p[index] if np.ndim(p) == np.ndim(d) + 1 else p, params, defaults
+            )
         count, overflow = int(frames.count), int(frames.overflow)
         if overflow:
             self.manifest["dropped_frames"] += overflow
@@ -580,7 +587,10 @@ def _host_summary(returns: np.ndarray, lengths: np.ndarray, config: SummaryConfi
     for start, stop in itertools.pairwise(np.searchsorted(step_row, np.arange(num_rows + 1))):
         last[env[start:stop]] = finished_returns[start:stop]
     summary = {"episodes": len(flat)}
-    for name, values, low_high in (("return", finished_returns, config.returns), ("length", finished_lengths, config.lengths)):
+    for name, values, low_high in (
+        ("return", finished_returns, config.returns),
+        ("length", finished_lengths, config.lengths),
+    ):
         wide = values.astype(np.float64)
         summary |= {
             f"{name}_mean": wide.mean(), f"{name}_std": wide.std(), f"{name}_min": values.min(), f"{name}_max": values.max(),
@@ -590,7 +600,9 @@ def _host_summary(returns: np.ndarray, lengths: np.ndarray, config: SummaryConfi
 
 
 @functools.partial(jax.jit, static_argnums=3)
-def _device_summary(returns: jax.Array, lengths: jax.Array, row: jax.Array, config: SummaryConfig) -> tuple[dict, jax.Array]:
+def _device_summary(
+    returns: jax.Array, lengths: jax.Array, row: jax.Array, config: SummaryConfig
+) -> tuple[dict, jax.Array]:
     """`_host_summary` of the first `row` rows (at most all), reduced on device (float32 sums)."""
     steps = jnp.arange(returns.shape[0])[:, None]
     live = _live(lengths, row)
@@ -605,9 +617,15 @@ def _device_summary(returns: jax.Array, lengths: jax.Array, row: jax.Array, conf
         summary |= {
             f"{name}_mean": mean,
             f"{name}_std": jnp.sqrt(jnp.where(live, (wide - mean) ** 2, 0.0).sum() / jnp.maximum(count, 1)),
-            f"{name}_min": jnp.where(live, values, jnp.iinfo(jnp.int32).max if values.dtype == jnp.int32 else jnp.inf).min(),
-            f"{name}_max": jnp.where(live, values, jnp.iinfo(jnp.int32).min if values.dtype == jnp.int32 else -jnp.inf).max(),
-            f"{name}_hist": jnp.zeros(config.bins + 1, jnp.int32).at[jnp.where(live, bin_index, config.bins).ravel()].add(1)[: config.bins],
+            f"{name}_min": jnp.where(
+                live, values, jnp.iinfo(jnp.int32).max if values.dtype == jnp.int32 else jnp.inf
+            ).min(),
+            f"{name}_max": jnp.where(
+                live, values, jnp.iinfo(jnp.int32).min if values.dtype == jnp.int32 else -jnp.inf
+            ).max(),
+            f"{name}_hist": jnp.zeros(config.bins + 1, jnp.int32)
+            .at[jnp.where(live, bin_index, config.bins).ravel()]
+            .add(1)[: config.bins],
         }
     return summary, jnp.where(last_row >= 0, last, jnp.nan)
 
@@ -624,4 +642,6 @@ def _emptied(state: MonitorState, token: int) -> MonitorState:
         return jnp.zeros((), jnp.int32)
 
     frames = None if state.frames is None else state.frames.replace(count=zero(), overflow=zero())
-    return state.replace(episodes=state.episodes.replace(row=zero(), token=jnp.asarray(token, jnp.int32)), frames=frames)
+    return state.replace(
+        episodes=state.episodes.replace(row=zero(), token=jnp.asarray(token, jnp.int32)), frames=frames
+    )

@@ -90,7 +90,14 @@ class RunLog:
     def blocks(self) -> int:
         return self._log.blocks
 
-    def append(self, env_index: np.ndarray, returns: np.ndarray, lengths: np.ndarray, steps: np.ndarray, times: np.ndarray | float) -> int:
+    def append(
+        self,
+        env_index: np.ndarray,
+        returns: np.ndarray,
+        lengths: np.ndarray,
+        steps: np.ndarray,
+        times: np.ndarray | float,
+    ) -> int:
         """Appends episodes (in the order they ended) as one block and returns how many; none writes nothing.
 
         steps: env steps of the whole batch when each ended; times: wall seconds from the run's start to its end.

@@ -88,11 +88,11 @@ def score_summaries(summaries: np.ndarray, reward_threshold: float | None, trial
             if len(above):
                 first = windows[above[0]]
                 episode_t = int(counts[:first].sum())
-                timestep_t = int(round(float(np.sum(summaries["length_mean"][:first] * counts[:first]))))
+                timestep_t = round(float(np.sum(summaries["length_mean"][:first] * counts[:first])))
                 seconds_to_solve = float(summaries["time"][first])
     return Score(
         episodes=int(counts.sum()),
-        timesteps=int(round(float(np.sum(summaries["length_mean"] * counts)))) if len(counts) else 0,
+        timesteps=round(float(np.sum(summaries["length_mean"] * counts))) if len(counts) else 0,
         steps=int(summaries["steps"].max()) if len(counts) else 0,
         seconds_in_total=float(summaries["time"].max()) if len(counts) else None,
         reward_threshold=reward_threshold,
@@ -131,10 +131,14 @@ def summary_table(results: Results, trials: int = 100) -> str:
         # Only damage to the episode log loses episodes; a recovered manifest loses none.
         damaged = "*" if any(os.path.basename(d.path).startswith(EPISODES_PREFIX) for d in run.damaged) else ""
         if manifest.get("closed") is False:
-            notes.append(f"run {manifest['run_id']} did not close (still running, or killed): episodes after its last flush are missing")
+            notes.append(
+                f"run {manifest['run_id']} did not close (still running, or killed): episodes after its last flush are missing"
+            )
         notes.extend(f"run {manifest['run_id']}: {damage}" for damage in run.damaged)
         if summarised:
-            notes.append(f"run {manifest['run_id']} logged summaries: its {trials}-episode windows are its flushes of at least {trials} episodes")
+            notes.append(
+                f"run {manifest['run_id']} logged summaries: its {trials}-episode windows are its flushes of at least {trials} episodes"
+            )
         rows.append((
             manifest["run_id"],
             str(manifest.get("env_id")),
@@ -154,7 +158,7 @@ def summary_table(results: Results, trials: int = 100) -> str:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in (header, *rows)]
     if any(row[8].endswith("*") for row in rows):
         notes.append("* damaged regions of the run's episode log were skipped: its scores leave out the episodes there")
-    return "\n".join(lines + ([""] + notes if notes else []))
+    return "\n".join(lines + (["", *notes] if notes else []))
 
 
 def _fmt(value: float | None) -> str:

@@ -3,14 +3,15 @@
 `RecordEpisodeStatistics(vec_env)` has `VecEnv`'s `reset(key, params)` / `step(state, action,
 params)` signature and adds Gymnasium's vector layout to `ts.info`:
 
-    info["episode"] = {"r": float32 (num_envs,), "l": int32 (num_envs,), "t": int32 (num_envs,)}
+    info["episode"] = {"r": float32 (num_envs,), "l": int32 (num_envs,), "batch_step": int32 (num_envs,)}
     info["_episode"] = bool (num_envs,)  # the envs whose episode ended on this step
 
 Entries of envs that did not finish are zero. "r" and "l" are the finished episode's return and
-length. "t" is not Gymnasium's wall-clock seconds, which cannot be read inside `jit`: it is the
-batch clock, the number of `step` calls since `reset` at which the episode ended (the whole
-batch had then taken `t * num_envs` env steps). `gymx.monitor.Monitor` turns it into wall time
-on the host when it flushes.
+length, as Gymnasium has them. Gymnasium's "t" (wall-clock seconds since the wrapper was made)
+cannot be read inside `jit`, so there is no "t": "batch_step" is the batch clock instead, the
+number of `step` calls since `reset` at which the episode ended (the whole batch had then taken
+`batch_step * num_envs` env steps). `gymx.monitor.Monitor` turns it into wall time on the host
+when it flushes.
 
 Under `AutoresetMode.DISABLED` a finished env keeps reporting `done` until it is reset; only the
 first of those steps counts as the episode's end.
@@ -28,10 +29,9 @@ from gymx.core import TimeStep
 from gymx.vector import AutoresetMode, VecState, VecWrapper
 
 
-@struct.dataclass
-class EpisodeStatsState:
+class EpisodeStatsState(struct.PyTree):
     vec_state: VecState
-    step: jax.Array  # int32 (), `step` calls since `reset`: the clock of info["episode"]["t"]
+    step: jax.Array  # int32 (), `step` calls since `reset`: the clock of info["episode"]["batch_step"]
     episodes: jax.Array  # int32 (num_envs,), episodes each env has finished since `reset`
 
 
@@ -53,13 +53,17 @@ class RecordEpisodeStatistics(VecWrapper):
         new_state = EpisodeStatsState(vec_state, step, state.episodes + finished)
         return new_state, ts.replace(info=self._with_episode(ts.info, finished, step))
 
-    def reset_masked(self, state: EpisodeStatsState, mask: jax.Array, params: Any = None) -> tuple[EpisodeStatsState, TimeStep]:
+    def reset_masked(
+        self, state: EpisodeStatsState, mask: jax.Array, params: Any = None
+    ) -> tuple[EpisodeStatsState, TimeStep]:
         """`VecEnv.reset_masked`; an env reset before its episode ended does not count that episode."""
         vec_state, ts = self.vec_env.reset_masked(state.vec_state, mask, params)
         none = jnp.zeros(self.num_envs, jnp.bool_)
         return state.replace(vec_state=vec_state), ts.replace(info=self._with_episode(ts.info, none, state.step))
 
-    def render(self, state: EpisodeStatsState, params: Any = None, env_indices: Any = None, columns: int | None = None) -> jax.Array:
+    def render(
+        self, state: EpisodeStatsState, params: Any = None, env_indices: Any = None, columns: int | None = None
+    ) -> jax.Array:
         return self.vec_env.render(state.vec_state, params, env_indices, columns)
 
     @staticmethod
@@ -67,7 +71,6 @@ class RecordEpisodeStatistics(VecWrapper):
         episode = {
             "r": jnp.where(finished, info["episode_return"], 0.0).astype(jnp.float32),
             "l": jnp.where(finished, info["episode_length"], 0).astype(jnp.int32),
-            "t": jnp.where(finished, step, 0).astype(jnp.int32),
+            "batch_step": jnp.where(finished, step, 0).astype(jnp.int32),
         }
         return {**info, "episode": episode, "_episode": finished}
-

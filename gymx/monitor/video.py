@@ -38,7 +38,7 @@ def capped_cubic_schedule(episode: int) -> bool:
 def _render_each(render: Callable[[Any], Any], states: Any) -> np.ndarray:
     """A host renderer's frames of a batch of states (leading axis), drawn one by one."""
     count = len(jax.tree_util.tree_leaves(states)[0])
-    return np.stack([np.asarray(render(jax.tree_util.tree_map(lambda x: x[i], states))) for i in range(count)])
+    return np.stack([np.asarray(render(jax.tree_util.tree_map(lambda x, i=i: x[i], states))) for i in range(count)])
 
 
 class VideoRecorder:

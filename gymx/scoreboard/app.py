@@ -33,7 +33,12 @@ from gymx.scoreboard.store import Store, StoreError
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'self' 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'"
-_MEDIA_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".json": "application/json", ".md": "text/plain; charset=utf-8"}
+_MEDIA_TYPES = {
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".json": "application/json",
+    ".md": "text/plain; charset=utf-8",
+}
 
 
 def render_markdown(text: str) -> str:
@@ -68,12 +73,19 @@ class Verifier:
             self.store.verify_entry(entry_id, episodes=self.episodes)
 
 
-def create_app(store: Store, max_upload_bytes: int = MAX_UPLOAD_BYTES, verify_in_background: bool = True, verify_episodes: int | None = None) -> FastAPI:
+def create_app(
+    store: Store,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    verify_in_background: bool = True,
+    verify_episodes: int | None = None,
+) -> FastAPI:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     from gymx.scoreboard import verify
 
-    templates = Environment(loader=PackageLoader("gymx.scoreboard", "templates"), autoescape=select_autoescape(["html"]))
+    templates = Environment(
+        loader=PackageLoader("gymx.scoreboard", "templates"), autoescape=select_autoescape(["html"])
+    )
     limiter = keys.RateLimiter()
     verifier = Verifier(store, verify_episodes or verify.EPISODES) if verify_in_background else None
     curves: dict[int, bytes] = {}
@@ -85,7 +97,9 @@ def create_app(store: Store, max_upload_bytes: int = MAX_UPLOAD_BYTES, verify_in
         if verifier is not None:
             verifier.stop()
 
-    app = FastAPI(title="gymx scoreboard", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="gymx scoreboard", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json"
+    )
     app.state.store = store
     app.state.verifier = verifier
 
@@ -120,7 +134,11 @@ def create_app(store: Store, max_upload_bytes: int = MAX_UPLOAD_BYTES, verify_in
             return error(failure.status, failure.message)
         allowed, wait = limiter.allow(key_hash, user.rate_per_minute)
         if not allowed:
-            return error(429, f"gymx: over this key's limit of {user.rate_per_minute} requests a minute", **{"Retry-After": str(int(wait) + 1)})
+            return error(
+                429,
+                f"gymx: over this key's limit of {user.rate_per_minute} requests a minute",
+                **{"Retry-After": str(int(wait) + 1)},
+            )
         idempotency_key = request.headers.get("idempotency-key", "")
         if not 8 <= len(idempotency_key) <= 128 or not idempotency_key.isascii():
             return error(400, "gymx: an upload needs an Idempotency-Key header of 8 to 128 ASCII characters")
@@ -156,10 +174,14 @@ def create_app(store: Store, max_upload_bytes: int = MAX_UPLOAD_BYTES, verify_in
                 spec = policy.parse_spec(checked.files["policy.json"])
                 obs_dim, action_dim, head, _, _ = policy.env_dims(checked.env_id)
                 if spec["head"] != head:
-                    raise policy.PolicyError(f"gymx: {checked.env_id}'s actions need head {head!r}, policy.json says {spec['head']!r}")
+                    raise policy.PolicyError(
+                        f"gymx: {checked.env_id}'s actions need head {head!r}, policy.json says {spec['head']!r}"
+                    )
                 policy.check(spec, policy.parse_weights(checked.files["policy.safetensors"]), obs_dim, action_dim)
                 if len(spec["seeds"]) != len(checked.seed_scores):
-                    raise policy.PolicyError(f"gymx: the policy has {len(spec['seeds'])} seeds, the logs {len(checked.seed_scores)}")
+                    raise policy.PolicyError(
+                        f"gymx: the policy has {len(spec['seeds'])} seeds, the logs {len(checked.seed_scores)}"
+                    )
             except policy.PolicyError as failure:
                 raise bundle.BundleError(422, str(failure)) from None
         store.check_new(bundle_sha256, checked.log_hashes)
@@ -169,7 +191,13 @@ def create_app(store: Store, max_upload_bytes: int = MAX_UPLOAD_BYTES, verify_in
         return JSONResponse(_created(entry), status_code=201 if created else 200)
 
     def _created(entry: Any) -> dict[str, Any]:
-        return {"entry_id": entry.id, "url": f"/entries/{entry.id}", "status": entry.status, "iqm": entry.iqm, "ci": [entry.ci_low, entry.ci_high]}
+        return {
+            "entry_id": entry.id,
+            "url": f"/entries/{entry.id}",
+            "status": entry.status,
+            "iqm": entry.iqm,
+            "ci": [entry.ci_low, entry.ci_high],
+        }
 
     # JSON API.
 
@@ -209,7 +237,11 @@ def create_app(store: Store, max_upload_bytes: int = MAX_UPLOAD_BYTES, verify_in
     @app.get("/files/{sha256}")
     def file(sha256: str, name: str = "") -> Response:
         media = _MEDIA_TYPES.get(os.path.splitext(name)[1], "application/octet-stream")
-        headers = {"Content-Disposition": f'attachment; filename="{os.path.basename(name)}"'} if media == "application/octet-stream" and name else {}
+        headers = (
+            {"Content-Disposition": f'attachment; filename="{os.path.basename(name)}"'}
+            if media == "application/octet-stream" and name
+            else {}
+        )
         return Response(store.read_blob(sha256), media_type=media, headers=headers)
 
     @app.get("/entries/{entry_id}/bundle")
@@ -238,7 +270,9 @@ def create_app(store: Store, max_upload_bytes: int = MAX_UPLOAD_BYTES, verify_in
     def entry_page(entry_id: int) -> HTMLResponse:
         entry = store.entry_json(entry_id)
         writeup_sha = entry["files"].get("writeup.md")
-        writeup = render_markdown(store.read_blob(writeup_sha).decode("utf-8", errors="replace")) if writeup_sha else None
+        writeup = (
+            render_markdown(store.read_blob(writeup_sha).decode("utf-8", errors="replace")) if writeup_sha else None
+        )
         videos = [(name, sha) for name, sha in sorted(entry["files"].items()) if name.endswith((".mp4", ".webm"))]
         record = json.dumps(entry["verification"], indent=1, sort_keys=True) if entry["verification"] else None
         return page("entry.html", entry=entry, writeup=writeup, videos=videos, record=record)
@@ -255,12 +289,20 @@ def _plot(store: Store, entry: Any) -> bytes:
 
     with tempfile.TemporaryDirectory(prefix="gymx-curves-") as directory:
         run_dir = os.path.join(directory, "run")
-        files = {name: store.read_blob(sha) for name, sha in entry.files.items() if name.startswith(("run/gymx.", "run/openaigym."))}
+        files = {
+            name: store.read_blob(sha)
+            for name, sha in entry.files.items()
+            if name.startswith(("run/gymx.", "run/openaigym."))
+        }
         if any(name.startswith("run/openaigym.") for name in files):
             _write_gymx_logs(bundle.load_runs(files, entry.env_id), entry.env_id, run_dir)
         else:
             bundle.unpack_dir(files, run_dir)
-        out = plot_learning_curves([run_dir], os.path.join(directory, "curves.png"), title=f"{entry.algorithm} on {entry.env_id}, {entry.num_seeds} seed(s)")
+        out = plot_learning_curves(
+            [run_dir],
+            os.path.join(directory, "curves.png"),
+            title=f"{entry.algorithm} on {entry.env_id}, {entry.num_seeds} seed(s)",
+        )
         return Path(out).read_bytes()
 
 

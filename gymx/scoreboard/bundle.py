@@ -100,11 +100,17 @@ def pack(
     prefixes = ("openaigym.",) if legacy else ("gymx.manifest.", "gymx.episodes.")
     for path in sorted(run_dir.iterdir()):
         name = f"run/{path.name}"
-        monitor_file = path.name.startswith(prefixes) or path.suffix in (".mp4", ".webm") or (legacy and path.name.endswith(".meta.json"))
+        monitor_file = (
+            path.name.startswith(prefixes)
+            or path.suffix in (".mp4", ".webm")
+            or (legacy and path.name.endswith(".meta.json"))
+        )
         if monitor_file and path.is_file() and not path.is_symlink() and _RUN_NAME.match(name):
             files[name] = path.read_bytes()
     if not any(name.startswith(("run/gymx.episodes.", f"run/{_LEGACY_STATS}")) for name in files):
-        raise FileNotFoundError(f"gymx: no Monitor episode logs (gymx.episodes.*.bin, or Gym's {_LEGACY_STATS}*.stats.json) in {run_dir}")
+        raise FileNotFoundError(
+            f"gymx: no Monitor episode logs (gymx.episodes.*.bin, or Gym's {_LEGACY_STATS}*.stats.json) in {run_dir}"
+        )
     if policy is not None:
         files["policy.json"], files["policy.safetensors"] = policy
     if writeup is not None:
@@ -156,9 +162,14 @@ def read_archive(path: str) -> dict[str, bytes]:
                     _check_name(info.filename.rstrip("/") if info.is_dir() else info.filename)
                     mode = info.external_attr >> 16
                     if info.is_dir() or (mode and (mode & 0o170000) not in (0, 0o100000)):
-                        raise BundleError(400, f"gymx: archive member {info.filename!r} is not a regular file (links and folders are refused)")
+                        raise BundleError(
+                            400,
+                            f"gymx: archive member {info.filename!r} is not a regular file (links and folders are refused)",
+                        )
                     if info.file_size > MAX_UNPACKED:
-                        raise BundleError(413, f"gymx: archive member {info.filename!r} is larger than {MAX_UNPACKED} bytes")
+                        raise BundleError(
+                            413, f"gymx: archive member {info.filename!r} is larger than {MAX_UNPACKED} bytes"
+                        )
                     add(info.filename, archive.read(info))
         except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as error:
             raise BundleError(400, f"gymx: the zip archive is damaged ({error})") from None
@@ -168,7 +179,10 @@ def read_archive(path: str) -> dict[str, bytes]:
             for member in archive:
                 _check_name(member.name)
                 if not member.isreg():
-                    raise BundleError(400, f"gymx: archive member {member.name!r} is not a regular file (links and folders are refused)")
+                    raise BundleError(
+                        400,
+                        f"gymx: archive member {member.name!r} is not a regular file (links and folders are refused)",
+                    )
                 if member.size > MAX_UNPACKED:
                     raise BundleError(413, f"gymx: archive member {member.name!r} is larger than {MAX_UNPACKED} bytes")
                 extracted = archive.extractfile(member)
@@ -206,7 +220,10 @@ def check(path: str) -> Checked:
         raise BundleError(400, "gymx: bundle.json needs files, a map of file name to SHA-256")
     present = set(files) - {"bundle.json"}
     if set(listed) != present:
-        raise BundleError(422, f"gymx: bundle.json lists files {sorted(set(listed) - present)} that are missing and omits {sorted(present - set(listed))}")
+        raise BundleError(
+            422,
+            f"gymx: bundle.json lists files {sorted(set(listed) - present)} that are missing and omits {sorted(present - set(listed))}",
+        )
     for name in sorted(present):
         if sha256(files[name]) != listed[name].lower():
             raise BundleError(422, f"gymx: {name} does not match its SHA-256 in bundle.json (tampered or damaged)")
@@ -224,21 +241,32 @@ def check(path: str) -> Checked:
         if manifest_run.get("format") == LEGACY_FORMAT:
             continue  # checked as it was read
         if manifest_run.get("format") != monitor_log.FORMAT:
-            raise BundleError(422, f"gymx: run {manifest_run.get('run_id')!r} has format {manifest_run.get('format')!r}, expected {monitor_log.FORMAT!r}")
+            raise BundleError(
+                422,
+                f"gymx: run {manifest_run.get('run_id')!r} has format {manifest_run.get('format')!r}, expected {monitor_log.FORMAT!r}",
+            )
         if manifest_run.get("env_id") != env_id:
-            raise BundleError(422, f"gymx: run {manifest_run.get('run_id')!r} is of env {manifest_run.get('env_id')!r}, the upload says {env_id!r}")
+            raise BundleError(
+                422,
+                f"gymx: run {manifest_run.get('run_id')!r} is of env {manifest_run.get('env_id')!r}, the upload says {env_id!r}",
+            )
         if manifest_run.get("env_version") != env_spec.version:
             raise BundleError(
                 422,
                 f"gymx: run {manifest_run.get('run_id')!r} is of version {manifest_run.get('env_version')!r} of {env_id}, this server's is {env_spec.version}",
             )
         if manifest_run.get("episode_mode", "records") != "records" or not manifest_run.get("closed"):
-            raise BundleError(422, f"gymx: run {manifest_run.get('run_id')!r} must log every episode (not summaries) and be closed")
+            raise BundleError(
+                422, f"gymx: run {manifest_run.get('run_id')!r} must log every episode (not summaries) and be closed"
+            )
     if not np.all(np.isfinite(results.returns)):
         raise BundleError(422, "gymx: the Monitor logs hold non-finite returns (NaN or infinity)")
     limit = env_spec.max_episode_steps
     if len(results) and (results.lengths.min() < 1 or (limit is not None and results.lengths.max() > limit)):
-        raise BundleError(422, f"gymx: episode lengths {results.lengths.min()}..{results.lengths.max()} fall outside 1..{limit} ({env_id}'s time limit)")
+        raise BundleError(
+            422,
+            f"gymx: episode lengths {results.lengths.min()}..{results.lengths.max()} fall outside 1..{limit} ({env_id}'s time limit)",
+        )
     seed_scores, seeds = [], []
     for index, run_manifest in enumerate(results.manifests):
         run = results.select(results.run == index)
@@ -258,7 +286,10 @@ def check(path: str) -> Checked:
             continue
         fingerprint = episodes_sha256(run)
         if fingerprint in seen:
-            raise BundleError(422, f"gymx: runs {seen[fingerprint]!r} and {run_manifest.get('run_id')!r} hold the same episodes: one run uploaded twice")
+            raise BundleError(
+                422,
+                f"gymx: runs {seen[fingerprint]!r} and {run_manifest.get('run_id')!r} hold the same episodes: one run uploaded twice",
+            )
         seen[fingerprint] = run_manifest.get("run_id")
     log_hashes = sorted(seen)
     return Checked(
@@ -293,7 +324,9 @@ def load_runs(files: dict[str, bytes], env_id: str) -> Any:
     gymx_logs = any(name.startswith("run/gymx.") for name in files)
     legacy = any(name.startswith("run/openaigym.") for name in files)
     if gymx_logs and legacy:
-        raise BundleError(422, "gymx: the bundle mixes gymx Monitor files with legacy openaigym.* files: upload one kind")
+        raise BundleError(
+            422, "gymx: the bundle mixes gymx Monitor files with legacy openaigym.* files: upload one kind"
+        )
     if legacy:
         return _legacy_results(files, env_id)
     with tempfile.TemporaryDirectory(prefix="gymx-bundle-") as directory:
@@ -335,8 +368,12 @@ def _legacy_results(files: dict[str, bytes], env_id: str) -> Any:
 
     manifests, parts, used_stats = [], [], set()
     for name in sorted(files):
-        if name.startswith("run/openaigym.") and not name.startswith((f"run/{_LEGACY_MANIFEST}", f"run/{_LEGACY_STATS}")):
-            raise BundleError(422, f"gymx: {name} is not a legacy Gym monitor file (openaigym.manifest.*, openaigym.episode_batch.*)")
+        if name.startswith("run/openaigym.") and not name.startswith(
+            (f"run/{_LEGACY_MANIFEST}", f"run/{_LEGACY_STATS}")
+        ):
+            raise BundleError(
+                422, f"gymx: {name} is not a legacy Gym monitor file (openaigym.manifest.*, openaigym.episode_batch.*)"
+            )
         if not name.startswith(f"run/{_LEGACY_MANIFEST}"):
             continue
         manifest = _legacy_json(files, name)
@@ -346,13 +383,23 @@ def _legacy_results(files: dict[str, bytes], env_id: str) -> Any:
             found = env_info.get("env_id") if isinstance(env_info, dict) else None
             raise BundleError(422, f"gymx: legacy run {run_id!r} is of env {found!r}, the upload says {env_id!r}")
         stats_name = f"run/{manifest.get('stats')}" if isinstance(manifest.get("stats"), str) else None
-        if stats_name is None or "/" in stats_name[4:] or not stats_name.startswith(f"run/{_LEGACY_STATS}") or stats_name not in files:
-            raise BundleError(422, f"gymx: legacy run {run_id!r}'s manifest names stats file {manifest.get('stats')!r}, which is not in the bundle")
+        if (
+            stats_name is None
+            or "/" in stats_name[4:]
+            or not stats_name.startswith(f"run/{_LEGACY_STATS}")
+            or stats_name not in files
+        ):
+            raise BundleError(
+                422,
+                f"gymx: legacy run {run_id!r}'s manifest names stats file {manifest.get('stats')!r}, which is not in the bundle",
+            )
         if stats_name in used_stats:
             raise BundleError(422, f"gymx: two legacy manifests name the same stats file {stats_name[4:]!r}")
         used_stats.add(stats_name)
         videos = manifest.get("videos", [])
-        if not isinstance(videos, list) or not all(isinstance(pair, list) and all(isinstance(p, str) and f"run/{p}" in files for p in pair) for pair in videos):
+        if not isinstance(videos, list) or not all(
+            isinstance(pair, list) and all(isinstance(p, str) and f"run/{p}" in files for p in pair) for pair in videos
+        ):
             raise BundleError(422, f"gymx: legacy run {run_id!r}'s manifest lists videos that are not in the bundle")
         stats = _legacy_json(files, stats_name)
         label = stats_name[4:]
@@ -362,13 +409,19 @@ def _legacy_results(files: dict[str, bytes], env_id: str) -> Any:
         types = stats.get("episode_types", ["t"] * len(returns))
         start = stats.get("initial_reset_timestamp")
         if not isinstance(types, list) or not all(t in ("t", "e") for t in types):
-            raise BundleError(422, f"gymx: {label}'s episode_types must be a list of 't' (training) and 'e' (evaluation)")
+            raise BundleError(
+                422, f"gymx: {label}'s episode_types must be a list of 't' (training) and 'e' (evaluation)"
+            )
         if not len(returns) == len(lengths) == len(timestamps) == len(types):
-            raise BundleError(422, f"gymx: {label}'s episode_rewards, episode_lengths, timestamps and episode_types differ in length")
+            raise BundleError(
+                422, f"gymx: {label}'s episode_rewards, episode_lengths, timestamps and episode_types differ in length"
+            )
         if not isinstance(start, (int, float)) or isinstance(start, bool) or not np.isfinite(start):
             raise BundleError(422, f"gymx: {label} needs a finite initial_reset_timestamp")
         if not np.all(np.isfinite(timestamps)) or np.any(timestamps < start) or np.any(np.diff(timestamps) < 0):
-            raise BundleError(422, f"gymx: {label}'s timestamps must be finite, in order and not before initial_reset_timestamp")
+            raise BundleError(
+                422, f"gymx: {label}'s timestamps must be finite, in order and not before initial_reset_timestamp"
+            )
         count = len(returns)
         parts.append({
             "modes": np.asarray(["training" if t == "t" else "evaluation" for t in types], object),
@@ -384,7 +437,9 @@ def _legacy_results(files: dict[str, bytes], env_id: str) -> Any:
     if unused:
         raise BundleError(422, f"gymx: legacy stats files {unused} belong to no openaigym.manifest.* file")
     if not manifests:
-        raise BundleError(422, "gymx: the bundle holds no Monitor run (no gymx.manifest.* or openaigym.manifest.* file)")
+        raise BundleError(
+            422, "gymx: the bundle holds no Monitor run (no gymx.manifest.* or openaigym.manifest.* file)"
+        )
     run = np.repeat(np.arange(len(manifests)), [len(p["returns"]) for p in parts])
 
     def column(key: str) -> np.ndarray:
@@ -420,7 +475,10 @@ def _check_steps(run: Any, manifest: dict[str, Any]) -> None:
     for env in np.unique(env_index):
         mine = env_index == env
         if np.any(np.cumsum(lengths[mine]) * num_envs > steps[mine]):
-            raise BundleError(422, f"gymx: run {manifest.get('run_id')!r}: env {env}'s episode lengths add up to more steps than the run took")
+            raise BundleError(
+                422,
+                f"gymx: run {manifest.get('run_id')!r}: env {env}'s episode lengths add up to more steps than the run took",
+            )
 
 
 def unpack_dir(files: dict[str, bytes], out: str | Path) -> None:

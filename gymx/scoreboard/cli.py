@@ -9,12 +9,20 @@ from typing import Any
 
 def add_commands(commands: Any) -> None:
     """Adds `scoreboard` (with its subcommands) and `upload` to the `gymx` command's subparsers."""
-    scoreboard = commands.add_parser("scoreboard", help="run or administer a scoreboard server, or fetch an entry; needs the scoreboard extra")
+    scoreboard = commands.add_parser(
+        "scoreboard", help="run or administer a scoreboard server, or fetch an entry; needs the scoreboard extra"
+    )
     sub = scoreboard.add_subparsers(dest="scoreboard_command", required=True)
 
     def storage(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--database", default=None, help="postgresql://USER:PASSWORD@HOST/DB (default: SQLite in the data folder)")
-        parser.add_argument("--data-dir", default=None, help="where files (and the default SQLite database) live (default: the user's data folder)")
+        parser.add_argument(
+            "--database", default=None, help="postgresql://USER:PASSWORD@HOST/DB (default: SQLite in the data folder)"
+        )
+        parser.add_argument(
+            "--data-dir",
+            default=None,
+            help="where files (and the default SQLite database) live (default: the user's data folder)",
+        )
 
     serve = sub.add_parser("serve", help="start the server (uvicorn)")
     storage(serve)
@@ -40,7 +48,10 @@ def add_commands(commands: Any) -> None:
     fetch.add_argument("--server", default=None, help="server URL (default http://127.0.0.1:8650)")
     fetch.set_defaults(run=_fetch)
 
-    upload = commands.add_parser("upload", help="upload a Monitor directory (gymx's logs or the original Gym monitor's openaigym.* files) to a scoreboard (key in GYMX_SCOREBOARD_KEY)")
+    upload = commands.add_parser(
+        "upload",
+        help="upload a Monitor directory (gymx's logs or the original Gym monitor's openaigym.* files) to a scoreboard (key in GYMX_SCOREBOARD_KEY)",
+    )
     upload.add_argument("directory")
     upload.add_argument("--env", required=True, help="env id, e.g. CartPole-v1")
     upload.add_argument("--algorithm", required=True)
@@ -112,5 +123,7 @@ def _upload(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     server = (args.server or client.DEFAULT_SERVER).rstrip("/")
-    print(f"entry {answer['entry_id']}: {answer['status']}, IQM {answer['iqm']:.2f} [{answer['ci'][0]:.2f}, {answer['ci'][1]:.2f}]  {server}{answer['url']}")
+    print(
+        f"entry {answer['entry_id']}: {answer['status']}, IQM {answer['iqm']:.2f} [{answer['ci'][0]:.2f}, {answer['ci'][1]:.2f}]  {server}{answer['url']}"
+    )
     return 0

@@ -36,7 +36,12 @@ def run_config(run_dir: Path) -> tuple[Any, str | None]:
         with np.load(checkpoint, allow_pickle=False) as file:
             if "meta" in file.files:
                 meta = json.loads(str(file["meta"]))
-                config = {"algo": meta.get("algo"), "env_id": meta.get("env_id"), "seeds": meta.get("seeds"), "config": meta.get("config")}
+                config = {
+                    "algo": meta.get("algo"),
+                    "env_id": meta.get("env_id"),
+                    "seeds": meta.get("seeds"),
+                    "config": meta.get("config"),
+                }
     command = None
     for manifest in sorted(run_dir.glob("gymx.manifest.*.json")):
         line = json.loads(manifest.read_text()).get("command_line")
@@ -47,7 +52,12 @@ def run_config(run_dir: Path) -> tuple[Any, str | None]:
 
 
 def make_bundle(
-    run_dir: str | Path, env_id: str, algorithm: str, writeup: str | None = None, policy_checkpoint: str | None = None, code_url: str | None = None
+    run_dir: str | Path,
+    env_id: str,
+    algorithm: str,
+    writeup: str | None = None,
+    policy_checkpoint: str | None = None,
+    code_url: str | None = None,
 ) -> bytes:
     from gymx.scoreboard import policy
 
@@ -59,17 +69,32 @@ def make_bundle(
             raise UploadError(f"gymx upload: the checkpoint {policy_checkpoint} is of {policy_env}, not {env_id}")
         policy_files = (spec, weights)
     config, command = run_config(run_dir)
-    return bundle.pack(run_dir, env_id, algorithm, writeup=writeup, policy=policy_files, code_url=code_url, command=command, config=config)
+    return bundle.pack(
+        run_dir,
+        env_id,
+        algorithm,
+        writeup=writeup,
+        policy=policy_files,
+        code_url=code_url,
+        command=command,
+        config=config,
+    )
 
 
-def upload(data: bytes, server: str = DEFAULT_SERVER, key: str | None = None, retries: int = 4, backoff_s: float = 1.0) -> dict[str, Any]:
+def upload(
+    data: bytes, server: str = DEFAULT_SERVER, key: str | None = None, retries: int = 4, backoff_s: float = 1.0
+) -> dict[str, Any]:
     """Posts the bundle `data`; returns the server's answer (entry id, url, status). `UploadError` on a refusal."""
     import httpx
 
     key = key or os.environ.get(KEY_VARIABLE)
     if not key:
         raise UploadError(f"gymx upload: set {KEY_VARIABLE} to your API key (from `gymx scoreboard add-user`)")
-    headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16), "Content-Type": "application/octet-stream"}
+    headers = {
+        "Authorization": f"Bearer {key}",
+        "Idempotency-Key": secrets.token_hex(16),
+        "Content-Type": "application/octet-stream",
+    }
     url = server.rstrip("/") + "/api/uploads"
     for attempt in range(retries + 1):
         wait = backoff_s * 2**attempt
@@ -82,7 +107,9 @@ def upload(data: bytes, server: str = DEFAULT_SERVER, key: str | None = None, re
             if response.status_code in (200, 201):
                 return response.json()
             if (response.status_code != 429 and response.status_code < 500) or attempt == retries:
-                raise UploadError(f"gymx upload: the server refused the upload ({response.status_code}): {_message(response)}")
+                raise UploadError(
+                    f"gymx upload: the server refused the upload ({response.status_code}): {_message(response)}"
+                )
             wait = max(wait, float(response.headers.get("retry-after", 0) or 0))
         time.sleep(wait)
     raise AssertionError("unreachable")
@@ -111,7 +138,9 @@ def fetch(entry_id: int, out: str | Path, server: str = DEFAULT_SERVER) -> list[
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "entry.json", out / "config.json"]
     written[0].write_text(json.dumps(entry, indent=1))
-    written[1].write_text(json.dumps({"config": entry["config"], "command": entry["command"], "code_url": entry["code_url"]}, indent=1))
+    written[1].write_text(
+        json.dumps({"config": entry["config"], "command": entry["command"], "code_url": entry["code_url"]}, indent=1)
+    )
     for name in ("policy.json", "policy.safetensors", "writeup.md"):
         sha = entry["files"].get(name)
         if sha is None:

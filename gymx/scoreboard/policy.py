@@ -59,10 +59,18 @@ def parse_spec(text: bytes) -> dict[str, Any]:
     if spec["activation"] not in ("tanh", "relu") or not isinstance(spec["normalize_observations"], bool):
         raise PolicyError("gymx: policy.json: activation must be tanh or relu, normalize_observations a boolean")
     hidden = spec["hidden_sizes"]
-    if not isinstance(hidden, list) or len(hidden) > MAX_LAYERS or not all(isinstance(h, int) and 0 < h <= MAX_HIDDEN for h in hidden):
+    if (
+        not isinstance(hidden, list)
+        or len(hidden) > MAX_LAYERS
+        or not all(isinstance(h, int) and 0 < h <= MAX_HIDDEN for h in hidden)
+    ):
         raise PolicyError(f"gymx: policy.json: hidden_sizes must be at most {MAX_LAYERS} sizes in 1..{MAX_HIDDEN}")
     seeds = spec["seeds"]
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+    ):
         raise PolicyError("gymx: policy.json: seeds must be a non-empty list of integers")
     return spec
 
@@ -73,7 +81,9 @@ def parse_weights(data: bytes) -> dict[str, np.ndarray]:
     from safetensors.numpy import load
 
     if len(data) < 8 or int.from_bytes(data[:8], "little") > len(data) - 8:
-        raise PolicyError("gymx: policy.safetensors is not a safetensors file (its header length does not fit the file)")
+        raise PolicyError(
+            "gymx: policy.safetensors is not a safetensors file (its header length does not fit the file)"
+        )
     try:
         return load(data)
     except (SafetensorError, ValueError, TypeError) as error:
@@ -95,7 +105,9 @@ def check(spec: dict[str, Any], tensors: dict[str, np.ndarray], obs_dim: int, ac
     for name, shape in expected.items():
         array = tensors[name]
         if array.dtype != np.float32 or array.shape != shape:
-            raise PolicyError(f"gymx: policy tensor {name} is {array.dtype}{list(array.shape)}, expected float32{list(shape)}")
+            raise PolicyError(
+                f"gymx: policy tensor {name} is {array.dtype}{list(array.shape)}, expected float32{list(shape)}"
+            )
         if not np.all(np.isfinite(array)):
             raise PolicyError(f"gymx: policy tensor {name} holds non-finite values")
     if spec["normalize_observations"] and np.any(tensors["obs_var"] < 0):
@@ -138,12 +150,22 @@ def env_dims(env_id: str) -> tuple[int, int, str, Any, Any]:
     params = env.default_params
     obs_space, action_space = env.observation_space(params), env.action_space(params)
     if not isinstance(obs_space, spaces.Box) or len(obs_space.shape) != 1:
-        raise PolicyError(f"gymx: {env_id} has {obs_space!r} observations; uploaded policies take flat Box observations")
+        raise PolicyError(
+            f"gymx: {env_id} has {obs_space!r} observations; uploaded policies take flat Box observations"
+        )
     if isinstance(action_space, spaces.Discrete):
         return obs_space.shape[0], int(action_space.n), "argmax", None, None
     if isinstance(action_space, spaces.Box) and len(action_space.shape) == 1:
-        return obs_space.shape[0], action_space.shape[0], "mean", np.asarray(action_space.low), np.asarray(action_space.high)
-    raise PolicyError(f"gymx: {env_id} has {action_space!r} actions; uploaded policies take Discrete or flat Box actions")
+        return (
+            obs_space.shape[0],
+            action_space.shape[0],
+            "mean",
+            np.asarray(action_space.low),
+            np.asarray(action_space.high),
+        )
+    raise PolicyError(
+        f"gymx: {env_id} has {action_space!r} actions; uploaded policies take Discrete or flat Box actions"
+    )
 
 
 def from_checkpoint(path: str) -> tuple[str, bytes, bytes]:

@@ -100,7 +100,9 @@ class Store:
                 rows = session.scalars(select(db.ApiKey).where(db.ApiKey.key_hash == keys.hash_key(key))).all()
             else:
                 user = session.scalar(select(db.User).where(db.User.name == key))
-                rows = [] if user is None else session.scalars(select(db.ApiKey).where(db.ApiKey.user_id == user.id)).all()
+                rows = (
+                    [] if user is None else session.scalars(select(db.ApiKey).where(db.ApiKey.user_id == user.id)).all()
+                )
             rows = [row for row in rows if row.revoked is None]
             for row in rows:
                 row.revoked = db.utcnow()
@@ -145,7 +147,9 @@ class Store:
     def find_idempotent(self, user_id: int, idempotency_key: str, bundle_sha256: str) -> db.Entry | None:
         """The entry an earlier request with this idempotency key made (same bundle), or None; 422 for a different bundle."""
         with self.Session() as session:
-            entry = session.scalar(select(db.Entry).where(db.Entry.user_id == user_id, db.Entry.idempotency_key == idempotency_key))
+            entry = session.scalar(
+                select(db.Entry).where(db.Entry.user_id == user_id, db.Entry.idempotency_key == idempotency_key)
+            )
             if entry is not None and entry.bundle_sha256 != bundle_sha256:
                 raise StoreError(422, "gymx: this Idempotency-Key was used for a different bundle")
             return entry
@@ -154,10 +158,16 @@ class Store:
         with self.Session() as session:
             if session.scalar(select(db.Entry.id).where(db.Entry.bundle_sha256 == bundle_sha256)) is not None:
                 raise StoreError(409, "gymx: this bundle was uploaded before (a replay)")
-            if log_hashes and session.scalar(select(db.EntryRun.entry_id).where(db.EntryRun.log_sha256.in_(log_hashes))) is not None:
+            if (
+                log_hashes
+                and session.scalar(select(db.EntryRun.entry_id).where(db.EntryRun.log_sha256.in_(log_hashes)))
+                is not None
+            ):
                 raise StoreError(409, "gymx: an episode log of this bundle belongs to an earlier entry (a replay)")
 
-    def add_entry(self, user_id: int, idempotency_key: str, bundle_sha256: str, archive: bytes, checked: Checked) -> tuple[db.Entry, bool]:
+    def add_entry(
+        self, user_id: int, idempotency_key: str, bundle_sha256: str, archive: bytes, checked: Checked
+    ) -> tuple[db.Entry, bool]:
         """Stores the checked bundle as a new entry; (the entry, True) or, for a repeated idempotent request, (the earlier entry, False)."""
         seed_scores = checked.seed_scores
         low, high = scoring.iqm_ci(seed_scores)
@@ -202,7 +212,9 @@ class Store:
                 earlier = self.find_idempotent(user_id, idempotency_key, bundle_sha256)
                 if earlier is not None:
                     return earlier, False
-                raise StoreError(409, "gymx: this bundle or one of its episode logs was uploaded before (a replay)") from None
+                raise StoreError(
+                    409, "gymx: this bundle or one of its episode logs was uploaded before (a replay)"
+                ) from None
             return entry, True
 
     def get_entry(self, entry_id: int) -> db.Entry:
@@ -220,7 +232,9 @@ class Store:
         with self.Session() as session:
             return list(session.scalars(select(db.Entry.id).where(db.Entry.status == "pending").order_by(db.Entry.id)))
 
-    def verify_entry(self, entry_id: int, episodes: int = verify.EPISODES, timeout_s: float = verify.TIMEOUT_S) -> db.Entry:
+    def verify_entry(
+        self, entry_id: int, episodes: int = verify.EPISODES, timeout_s: float = verify.TIMEOUT_S
+    ) -> db.Entry:
         """Re-runs entry `entry_id`'s policy in a worker process and records the signed outcome."""
         entry = self.get_entry(entry_id)
         key = verify.episode_key(self.seed_secret, entry.id, entry.bundle_sha256)
@@ -270,12 +284,17 @@ class Store:
         counts: dict[str, int] = {}
         for env_id, _ in rows:
             counts[env_id] = counts.get(env_id, 0) + 1
-        return [{"env_id": env_id, "entries": count, "ranked": len(self.board(env_id)["ranked"])} for env_id, count in sorted(counts.items())]
+        return [
+            {"env_id": env_id, "entries": count, "ranked": len(self.board(env_id)["ranked"])}
+            for env_id, count in sorted(counts.items())
+        ]
 
     def board(self, env_id: str) -> dict[str, Any]:
         """{"env_id", "ranked": rows by IQM (best first), "others": every other entry with why it is not ranked}."""
         with self.Session() as session:
-            entries = session.scalars(select(db.Entry).where(db.Entry.env_id == env_id).order_by(db.Entry.id.desc())).all()
+            entries = session.scalars(
+                select(db.Entry).where(db.Entry.env_id == env_id).order_by(db.Entry.id.desc())
+            ).all()
             names = {user.id: user.name for user in session.scalars(select(db.User))}
         ranked, others, ranked_users = [], [], set()
         for entry in entries:
@@ -359,9 +378,12 @@ class Store:
         table: dict[tuple[str, str], dict[str, float]] = {}
         for env_id in env_ids:
             for row in self.board(env_id)["ranked"]:
-                table.setdefault((row["user"], row["algorithm"]), {})[env_id] = scoring.normalised(env_id, row["iqm"], name)
+                table.setdefault((row["user"], row["algorithm"]), {})[env_id] = scoring.normalised(
+                    env_id, row["iqm"], name
+                )
         rows = [
-            {"user": user, "algorithm": algorithm, "scores": scores, "mean": sum(scores.values()) / len(env_ids)} for (user, algorithm), scores in table.items()
+            {"user": user, "algorithm": algorithm, "scores": scores, "mean": sum(scores.values()) / len(env_ids)}
+            for (user, algorithm), scores in table.items()
         ]
         rows.sort(key=lambda r: -r["mean"])
         return {"suite": name, "env_ids": env_ids, "rows": rows, "note": "missing envs count as 0 in the mean"}

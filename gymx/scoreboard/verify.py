@@ -47,7 +47,9 @@ class SandboxError(PermissionError):
     """The verification worker tried to reach the network or start a program."""
 
 
-_PROCESS_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "pty.spawn"})
+_PROCESS_EVENTS = frozenset(
+    {"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "pty.spawn"}
+)
 _NETWORK_EVENTS = frozenset({
     "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo", "socket.gethostbyname",
     "socket.gethostbyaddr", "socket.getnameinfo", "socket.gethostname",
@@ -88,7 +90,12 @@ def public_key(private_key: bytes) -> str:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    return Ed25519PrivateKey.from_private_bytes(private_key).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    return (
+        Ed25519PrivateKey.from_private_bytes(private_key)
+        .public_key()
+        .public_bytes(Encoding.Raw, PublicFormat.Raw)
+        .hex()
+    )
 
 
 def check_signature(record: dict[str, Any], signature: str, public_key_hex: str) -> bool:
@@ -97,7 +104,9 @@ def check_signature(record: dict[str, Any], signature: str, public_key_hex: str)
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     try:
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex)).verify(bytes.fromhex(signature), canonical(record))
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex)).verify(
+            bytes.fromhex(signature), canonical(record)
+        )
         return True
     except (InvalidSignature, ValueError):
         return False
@@ -139,10 +148,15 @@ def evaluate(env_id: str, spec_bytes: bytes, weights: bytes, key: bytes, episode
 _WORKER = "import runpy, sys; runpy.run_path(sys.argv[1])['sandbox'](); from gymx.scoreboard import verify; sys.exit(verify.main(sys.argv[2:]))"
 
 
-def run_worker(env_id: str, spec_bytes: bytes, weights: bytes, key: bytes, episodes: int = EPISODES, timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
+def run_worker(
+    env_id: str, spec_bytes: bytes, weights: bytes, key: bytes, episodes: int = EPISODES, timeout_s: float = TIMEOUT_S
+) -> dict[str, Any]:
     """`evaluate` in a child process with a timeout and an address-space limit: {"seed_means": [...]} or {"error": "..."}."""
     with tempfile.TemporaryDirectory(prefix="gymx-verify-") as directory:
-        paths = {"spec": os.path.join(directory, "policy.json"), "weights": os.path.join(directory, "policy.safetensors")}
+        paths = {
+            "spec": os.path.join(directory, "policy.json"),
+            "weights": os.path.join(directory, "policy.safetensors"),
+        }
         with open(paths["spec"], "wb") as f:
             f.write(spec_bytes)
         with open(paths["weights"], "wb") as f:
@@ -167,13 +181,17 @@ def verdict(claimed: float, rerun: float) -> tuple[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gymx.scoreboard.verify", description="re-run an uploaded policy (the scoreboard's worker)")
+    parser = argparse.ArgumentParser(
+        prog="python -m gymx.scoreboard.verify", description="re-run an uploaded policy (the scoreboard's worker)"
+    )
     parser.add_argument("env_id")
     parser.add_argument("spec")
     parser.add_argument("weights")
     parser.add_argument("key", help="the raw PRNG key, 16 hex digits")
     parser.add_argument("episodes", type=int)
-    parser.add_argument("memory_bytes", type=int, help="the address-space limit this process sets itself before loading anything")
+    parser.add_argument(
+        "memory_bytes", type=int, help="the address-space limit this process sets itself before loading anything"
+    )
     args = parser.parse_args(argv)
     sandbox()
     resource.setrlimit(resource.RLIMIT_AS, (args.memory_bytes, args.memory_bytes))
@@ -192,7 +210,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import jax
 
-    print(json.dumps({"seed_means": means, "wall_s": time.perf_counter() - start, "device": jax.devices()[0].device_kind, "jax_version": jax.__version__}))
+    print(
+        json.dumps(
+            {
+                "seed_means": means,
+                "wall_s": time.perf_counter() - start,
+                "device": jax.devices()[0].device_kind,
+                "jax_version": jax.__version__,
+            }
+        )
+    )
     return 0
 
 

@@ -39,4 +39,6 @@ def make(
 ) -> Agent:
     """The agent of `algo` on `env_id` with `cfg` (default: the packaged config)."""
     agent_class, _ = _entry(algo)
-    return agent_class(load_config(algo, env_id) if cfg is None else cfg, env_id, devices=devices, record_episodes=record_episodes)
+    return agent_class(
+        load_config(algo, env_id) if cfg is None else cfg, env_id, devices=devices, record_episodes=record_episodes
+    )

@@ -116,8 +116,14 @@ def _read(path: str | Path, file: np.lib.npyio.NpzFile) -> Checkpoint:
     if not isinstance(meta["seeds"], list) or not meta["seeds"] or not all(isinstance(s, int) for s in meta["seeds"]):
         raise CheckpointError(f"{path}: damaged metadata (seeds {meta['seeds']!r})")
     try:
-        agent = agents.make(meta["algo"], meta["env_id"], config.from_mapping(agents.config_class(meta["algo"]), meta["config"]))
-    except (ValueError, TypeError, registration.Error) as error:  # An unknown id or algorithm, a config this version rejects.
+        agent = agents.make(
+            meta["algo"], meta["env_id"], config.from_mapping(agents.config_class(meta["algo"]), meta["config"])
+        )
+    except (
+        ValueError,
+        TypeError,
+        registration.Error,
+    ) as error:  # An unknown id or algorithm, a config this version rejects.
         raise CheckpointError(f"{path}: cannot rebuild its {meta['algo']} agent on {meta['env_id']}: {error}") from None
     template = jax.eval_shape(jax.vmap(agent.init), seed_keys(meta["seeds"]))
     expected, treedef = jax.tree_util.tree_flatten(template)
@@ -132,4 +138,6 @@ def _read(path: str | Path, file: np.lib.npyio.NpzFile) -> Checkpoint:
         if leaf.shape != spec.shape or leaf.dtype != spec.dtype:
             raise CheckpointError(f"{path}: leaf {i} is {leaf.dtype}{leaf.shape}, expected {spec.dtype}{spec.shape}")
         leaves.append(leaf)
-    return Checkpoint(agent, jax.tree_util.tree_unflatten(treedef, leaves), list(meta["seeds"]), dict(meta.get("run", {})))
+    return Checkpoint(
+        agent, jax.tree_util.tree_unflatten(treedef, leaves), list(meta["seeds"]), dict(meta.get("run", {}))
+    )

@@ -59,11 +59,15 @@ def load(cls: type[C], algo: str, env_id: str, path: str | Path | None = None, *
     if path is None:
         path = config_dir(algo) / f"{env_id}.toml"
         if not path.is_file():
-            raise FileNotFoundError(f"no {algo} config for {env_id!r}; configs exist for {available(algo)} (or pass a file)")
+            raise FileNotFoundError(
+                f"no {algo} config for {env_id!r}; configs exist for {available(algo)} (or pass a file)"
+            )
     with open(path, "rb") as file:
         values = tomllib.load(file)
     return from_mapping(cls, {**values, **overrides}, source=str(path))
 
 
 def to_dict(config: Any) -> dict[str, Any]:
-    return {name: list(value) if isinstance(value, tuple) else value for name, value in dataclasses.asdict(config).items()}
+    return {
+        name: list(value) if isinstance(value, tuple) else value for name, value in dataclasses.asdict(config).items()
+    }

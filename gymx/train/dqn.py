@@ -104,8 +104,7 @@ def td_loss(q_taken: jax.Array, targets: jax.Array) -> jax.Array:
     return jnp.mean(optax.huber_loss(q_taken, jax.lax.stop_gradient(targets)))
 
 
-@struct.dataclass
-class DQNState:
+class DQNState(struct.PyTree):
     params: networks.MLP
     target_params: networks.MLP
     opt_state: Any

@@ -24,15 +24,13 @@ from gymx.core import TimeStep
 from gymx.vector import VecEnv
 
 
-@struct.dataclass
-class StepLog:
+class StepLog(struct.PyTree):
     done: jax.Array  # bool (steps, num_envs): an episode ended on this step
     episode_return: jax.Array  # float32 (steps, num_envs): its return (meaningful where done)
     episode_length: jax.Array  # int32 (steps, num_envs): its length (meaningful where done)
 
 
-@struct.dataclass
-class IterationLog:
+class IterationLog(struct.PyTree):
     return_sum: jax.Array  # float32 (): summed return of the episodes that ended in the iteration
     episodes: jax.Array  # int32 (): how many ended
     steps: StepLog | None  # per-step records, or None when the run does not record episodes

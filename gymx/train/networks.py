@@ -22,8 +22,7 @@ from gymx import struct
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {"tanh": jnp.tanh, "relu": jax.nn.relu}
 
 
-@struct.dataclass
-class Dense:
+class Dense(struct.PyTree):
     w: jax.Array  # (in, out)
     b: jax.Array  # (out,)
 
@@ -36,7 +35,9 @@ def init_mlp(key: jax.Array, sizes: Sequence[int], head_gain: float) -> MLP:
     keys = jax.random.split(key, len(sizes) - 1)
     gains = [np.sqrt(2.0)] * (len(sizes) - 2) + [head_gain]
     return tuple(
-        Dense(w=jax.nn.initializers.orthogonal(gain)(k, (fan_in, fan_out), jnp.float32), b=jnp.zeros(fan_out, jnp.float32))
+        Dense(
+            w=jax.nn.initializers.orthogonal(gain)(k, (fan_in, fan_out), jnp.float32), b=jnp.zeros(fan_out, jnp.float32)
+        )
         for k, fan_in, fan_out, gain in zip(keys, sizes[:-1], sizes[1:], gains)
     )
 

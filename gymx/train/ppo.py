@@ -57,7 +57,9 @@ class PPOConfig:
 
     def __post_init__(self) -> None:
         if self.batch_size % self.num_minibatches:
-            raise ValueError(f"num_envs * num_steps = {self.batch_size} must divide into {self.num_minibatches} minibatches")
+            raise ValueError(
+                f"num_envs * num_steps = {self.batch_size} must divide into {self.num_minibatches} minibatches"
+            )
         if self.num_iterations < 1:
             raise ValueError(f"total_steps={self.total_steps} is less than one iteration ({self.batch_size} steps)")
         if self.activation not in networks.ACTIVATIONS:
@@ -118,8 +120,7 @@ def normalize_advantages(advantages: jax.Array) -> jax.Array:
 # Observation normalisation.
 
 
-@struct.dataclass
-class RunningStats:
+class RunningStats(struct.PyTree):
     mean: jax.Array  # (obs_dim,)
     var: jax.Array  # (obs_dim,)
     count: jax.Array  # float32 ()
@@ -147,15 +148,13 @@ def normalize(stats: RunningStats, obs: jax.Array) -> jax.Array:
 # State.
 
 
-@struct.dataclass
-class ActorCritic:
+class ActorCritic(struct.PyTree):
     actor: networks.MLP  # obs -> logits (discrete) or action mean (continuous)
     critic: networks.MLP  # obs -> value
     log_std: jax.Array  # (action_dim,) for continuous actions, (0,) for discrete
 
 
-@struct.dataclass
-class PPOState:
+class PPOState(struct.PyTree):
     params: ActorCritic
     opt_state: Any
     obs_stats: RunningStats
@@ -165,8 +164,7 @@ class PPOState:
     iteration: jax.Array  # int32 (): iterations done
 
 
-@struct.dataclass
-class Transition:
+class Transition(struct.PyTree):
     obs: jax.Array  # raw observation the action was chosen from
     action: jax.Array
     log_prob: jax.Array
@@ -176,8 +174,7 @@ class Transition:
     next_obs: jax.Array  # raw true next observation (info["final_obs"])
 
 
-@struct.dataclass
-class Batch:
+class Batch(struct.PyTree):
     obs: jax.Array  # normalised
     action: jax.Array
     log_prob: jax.Array
@@ -193,7 +190,9 @@ class PPO:
 
     algo = "ppo"
 
-    def __init__(self, config: PPOConfig, env_id: str, devices: list[jax.Device] | None = None, record_episodes: bool = True):
+    def __init__(
+        self, config: PPOConfig, env_id: str, devices: list[jax.Device] | None = None, record_episodes: bool = True
+    ):
         self.config = config
         self.env_id = env_id
         self.record_episodes = record_episodes
@@ -208,8 +207,12 @@ class PPO:
         self.action_space = action_space
         self.action_dim = action_space.n if self.discrete else action_space.shape[0]
         updates = config.num_iterations * config.update_epochs * config.num_minibatches
-        learning_rate = optax.linear_schedule(config.learning_rate, 0.0, updates) if config.anneal_lr else config.learning_rate
-        self.optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(learning_rate, eps=1e-5))
+        learning_rate = (
+            optax.linear_schedule(config.learning_rate, 0.0, updates) if config.anneal_lr else config.learning_rate
+        )
+        self.optimizer = optax.chain(
+            optax.clip_by_global_norm(config.max_grad_norm), optax.adam(learning_rate, eps=1e-5)
+        )
 
     @property
     def steps_per_iteration(self) -> int:
@@ -326,7 +329,9 @@ class PPO:
         value = value_loss(self._value(params, batch.obs), batch.target)
         return policy + cfg.value_coef * value - cfg.entropy_coef * jnp.mean(entropy)
 
-    def _epoch(self, carry: tuple[ActorCritic, Any], key: jax.Array, batch: Batch) -> tuple[tuple[ActorCritic, Any], None]:
+    def _epoch(
+        self, carry: tuple[ActorCritic, Any], key: jax.Array, batch: Batch
+    ) -> tuple[tuple[ActorCritic, Any], None]:
         """One pass over the batch in shuffled minibatches, one optimiser step each."""
         cfg = self.config
         order = jax.random.permutation(key, cfg.batch_size)

@@ -13,8 +13,7 @@ import jax.numpy as jnp
 from gymx import struct
 
 
-@struct.dataclass
-class Transitions:
+class Transitions(struct.PyTree):
     obs: jax.Array  # (B, obs_dim)
     action: jax.Array  # (B,)
     reward: jax.Array  # float32 (B,)
@@ -22,8 +21,7 @@ class Transitions:
     terminated: jax.Array  # bool (B,)
 
 
-@struct.dataclass
-class ReplayBuffer:
+class ReplayBuffer(struct.PyTree):
     data: Transitions  # every leaf has leading axis `capacity`
     position: jax.Array  # int32 (): the slot the next transition goes to
     size: jax.Array  # int32 (): slots filled, at most `capacity`

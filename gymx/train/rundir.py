@@ -117,17 +117,23 @@ def resume(out: str | Path, requested: Mapping[str, Any]) -> Resumed:
     }
     differ = [name for name, value in requested.items() if value is not None and value != saved[name]]
     if differ:
-        shown = ", ".join(f"{name} {requested[name]!r} (saved run: {saved[name]!r})" for name in differ if name != "--config")
+        shown = ", ".join(
+            f"{name} {requested[name]!r} (saved run: {saved[name]!r})" for name in differ if name != "--config"
+        )
         if "--config" in differ:
             shown = ", ".join(filter(None, [shown, "--config (its values differ from the saved run's)"]))
         raise RunDirError(f"{out}: --resume continues the saved run with its own settings; these differ: {shown}")
     best = None
     if run["select_episodes"] and run["iterations_done"]:
         if not (out / BEST).is_file():
-            raise RunDirError(f"{out} has no {BEST}, which its checkpoint's run wrote: cannot resume choosing the best policy")
+            raise RunDirError(
+                f"{out} has no {BEST}, which its checkpoint's run wrote: cannot resume choosing the best policy"
+            )
         best = checkpoint.read(out / BEST)
     if "episode_logs" not in run:
-        raise RunDirError(f"{path} was written by a gymx that logged episodes to episodes.jsonl: start a new run (--overwrite)")
+        raise RunDirError(
+            f"{path} was written by a gymx that logged episodes to episodes.jsonl: start a new run (--overwrite)"
+        )
     missing = [seed for seed in last.seeds if run_id(seed) not in run["episode_logs"]]
     if missing:
         raise RunDirError(f"{path} accounts for no episode log of seeds {missing}")

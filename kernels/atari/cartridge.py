@@ -67,7 +67,11 @@ class Cartridge:
         return hash((self.md5, self.scheme, self.superchip))
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Cartridge) and (self.md5, self.scheme, self.superchip) == (other.md5, other.scheme, other.superchip)
+        return isinstance(other, Cartridge) and (self.md5, self.scheme, self.superchip) == (
+            other.md5,
+            other.scheme,
+            other.superchip,
+        )
 
 
 def _is_superchip(image: np.ndarray) -> bool:
@@ -120,8 +124,13 @@ def stella_type(image: bytes | np.ndarray) -> str:
             return "F8SC"
         if np.array_equal(rom[:4096], rom[4096:]):
             return "4K"
-        for name, test in (("E0", any(_hits(rom, s) for s in _E0)), ("3E", is_3e), ("3F", is_3f),
-                           ("UA", _hits(rom, b"\x8d\x40\x02")), ("FE", any(_hits(rom, s) for s in _FE))):
+        for name, test in (
+            ("E0", any(_hits(rom, s) for s in _E0)),
+            ("3E", is_3e),
+            ("3F", is_3f),
+            ("UA", _hits(rom, b"\x8d\x40\x02")),
+            ("FE", any(_hits(rom, s) for s in _FE)),
+        ):
             if test:
                 return name
         return "F8"

@@ -66,7 +66,12 @@ from gymx import struct
 
 # Status register bits.
 C_FLAG, Z_FLAG, I_FLAG, D_FLAG, B_FLAG, U_FLAG, V_FLAG, N_FLAG = (1 << bit for bit in range(8))
-NZ, NZC, NVZ, NVZC = N_FLAG | Z_FLAG, N_FLAG | Z_FLAG | C_FLAG, N_FLAG | V_FLAG | Z_FLAG, N_FLAG | V_FLAG | Z_FLAG | C_FLAG
+NZ, NZC, NVZ, NVZC = (
+    N_FLAG | Z_FLAG,
+    N_FLAG | Z_FLAG | C_FLAG,
+    N_FLAG | V_FLAG | Z_FLAG,
+    N_FLAG | V_FLAG | Z_FLAG | C_FLAG,
+)
 
 RESET_VECTOR = 0xFFFC
 IRQ_VECTOR = 0xFFFE
@@ -153,24 +158,33 @@ A2 A6 B6 AE BE A0 A4 B4 AC BC 86 96 8E 84 94 8C E0 E4 EC C0 C4 CC 24 2C
 
 # Micro-op columns of TABLE, one row per opcode.
 FIELDS = (
-    "length", "cycles", "page_penalty", "ea", "pointer", "reads", "immediate",
-    "src",        # value into the RMW unit: 0 operand, 1 A, 2 X, 3 Y, 4 S, 5 P, 6 A&X
-    "shift",      # 0 none, 1 left, 2 right
-    "rotate",     # shift in the carry
-    "delta",      # +1 / -1: increment / decrement
-    "alu",        # 0 pass, 1 OR, 2 AND, 3 EOR, 4 adder, 5 BIT, 6 ANC, 7 ALR, 8 ARR, 9 pull P
-    "alu_reg",    # the accumulator unit's register: 0 A, 1 X, 2 Y, 3 A&X
-    "invert",     # adder subtracts (operand inverted)
+    "length",
+    "cycles",
+    "page_penalty",
+    "ea",
+    "pointer",
+    "reads",
+    "immediate",
+    "src",  # value into the RMW unit: 0 operand, 1 A, 2 X, 3 Y, 4 S, 5 P, 6 A&X
+    "shift",  # 0 none, 1 left, 2 right
+    "rotate",  # shift in the carry
+    "delta",  # +1 / -1: increment / decrement
+    "alu",  # 0 pass, 1 OR, 2 AND, 3 EOR, 4 adder, 5 BIT, 6 ANC, 7 ALR, 8 ARR, 9 pull P
+    "alu_reg",  # the accumulator unit's register: 0 A, 1 X, 2 Y, 3 A&X
+    "invert",  # adder subtracts (operand inverted)
     "carry_one",  # adder's carry in is 1 (compares), not C
-    "decimal",    # ADC/SBC/RRA/ISC/ARR honour the D flag
-    "dst",        # registers written: 1 A, 2 X, 4 Y, 8 S (TXS)
-    "fmask", "set", "clear",
-    "writes",     # bytes written: 0-3
-    "push",       # first write goes to the stack (0x100 + S) instead of the effective address
-    "push_pc",    # the writes push PC+2 (JSR, BRK), then P for BRK
+    "decimal",  # ADC/SBC/RRA/ISC/ARR honour the D flag
+    "dst",  # registers written: 1 A, 2 X, 4 Y, 8 S (TXS)
+    "fmask",
+    "set",
+    "clear",
+    "writes",  # bytes written: 0-3
+    "push",  # first write goes to the stack (0x100 + S) instead of the effective address
+    "push_pc",  # the writes push PC+2 (JSR, BRK), then P for BRK
     "s_delta",
-    "pc_kind",    # 0 next, 1 absolute operand, 2 pointer word, 3 pointer word + 1, 4 branch
-    "branch_bit", "branch_want",
+    "pc_kind",  # 0 next, 1 absolute operand, 2 pointer word, 3 pointer word + 1, 4 branch
+    "branch_bit",
+    "branch_want",
     "jam",
 )
 F = {name: i for i, name in enumerate(FIELDS)}
@@ -180,13 +194,51 @@ _REG = {"A": 0, "X": 1, "Y": 2, "AX": 3}
 _DST = {"": 0, "A": 1, "X": 2, "Y": 4, "S": 8, "AX": 3}
 
 
-def _spec(src="M", shift=0, rotate=0, delta=0, alu=0, reg="A", invert=0, carry_one=0, decimal=0, dst="",
-          fmask=0, set=0, clear=0, writes=0, push=0, push_pc=0, s_delta=0, pc_kind=0, branch=None, reads=1):
-    return dict(src=_SRC[src], shift=shift, rotate=rotate, delta=delta, alu=alu, alu_reg=_REG[reg], invert=invert,
-                carry_one=carry_one, decimal=decimal, dst=_DST[dst], fmask=fmask, set=set, clear=clear, writes=writes,
-                push=push, push_pc=push_pc, s_delta=s_delta, pc_kind=pc_kind,
-                branch_bit=0 if branch is None else branch[0], branch_want=0 if branch is None else branch[1],
-                reads=reads)
+def _spec(
+    src="M",
+    shift=0,
+    rotate=0,
+    delta=0,
+    alu=0,
+    reg="A",
+    invert=0,
+    carry_one=0,
+    decimal=0,
+    dst="",
+    fmask=0,
+    set=0,
+    clear=0,
+    writes=0,
+    push=0,
+    push_pc=0,
+    s_delta=0,
+    pc_kind=0,
+    branch=None,
+    reads=1,
+):
+    return dict(
+        src=_SRC[src],
+        shift=shift,
+        rotate=rotate,
+        delta=delta,
+        alu=alu,
+        alu_reg=_REG[reg],
+        invert=invert,
+        carry_one=carry_one,
+        decimal=decimal,
+        dst=_DST[dst],
+        fmask=fmask,
+        set=set,
+        clear=clear,
+        writes=writes,
+        push=push,
+        push_pc=push_pc,
+        s_delta=s_delta,
+        pc_kind=pc_kind,
+        branch_bit=0 if branch is None else branch[0],
+        branch_want=0 if branch is None else branch[1],
+        reads=reads,
+    )
 
 
 def _rmw(shift=0, rotate=0, delta=0, **kw):
@@ -296,8 +348,15 @@ def _build_table() -> np.ndarray:
         pointer = {"RTS": 4, "RTI": 5, "BRK": 6}.get(name, pointer)
         if mode == "ind":
             spec["pc_kind"] = 2
-        spec.update(length=length, cycles=cycles, page_penalty=int(penalty), ea=ea, pointer=pointer,
-                    immediate=int(mode == "imm"), jam=0)
+        spec.update(
+            length=length,
+            cycles=cycles,
+            page_penalty=int(penalty),
+            ea=ea,
+            pointer=pointer,
+            immediate=int(mode == "imm"),
+            jam=0,
+        )
         for field, value in spec.items():
             row[F[field]] = value
     table.setflags(write=False)
@@ -329,8 +388,16 @@ class CPU:
         """A CPU with the given register values (array-likes broadcast to a common batch shape)."""
         values = dict(A=A, X=X, Y=Y, S=S, P=P, PC=PC, cycles=cycles, jammed=jammed)
         shape = jnp.broadcast_shapes(*(jnp.shape(v) for v in values.values()))
-        dtypes = dict(A=jnp.uint8, X=jnp.uint8, Y=jnp.uint8, S=jnp.uint8, P=jnp.uint8, PC=jnp.uint16, cycles=jnp.uint32,
-                      jammed=jnp.bool_)
+        dtypes = dict(
+            A=jnp.uint8,
+            X=jnp.uint8,
+            Y=jnp.uint8,
+            S=jnp.uint8,
+            P=jnp.uint8,
+            PC=jnp.uint16,
+            cycles=jnp.uint32,
+            jammed=jnp.bool_,
+        )
         fields = {k: jnp.broadcast_to(jnp.asarray(v).astype(dtypes[k]), shape) for k, v in values.items()}
         fields["P"] = fields["P"] | jnp.uint8(U_FLAG | B_FLAG)
         return cls(**fields)
@@ -361,8 +428,17 @@ class Bus(Protocol):
 
     def peek(self, mem: Any, addr: jax.Array) -> jax.Array: ...
 
-    def commit(self, mem: Any, read_addr: jax.Array, read_active: jax.Array, write_addr: jax.Array,
-               write_value: jax.Array, write_active: jax.Array, start_cycle: jax.Array, cycles: jax.Array) -> Any: ...
+    def commit(
+        self,
+        mem: Any,
+        read_addr: jax.Array,
+        read_active: jax.Array,
+        write_addr: jax.Array,
+        write_value: jax.Array,
+        write_active: jax.Array,
+        start_cycle: jax.Array,
+        cycles: jax.Array,
+    ) -> Any: ...
 
 
 @struct.dataclass
@@ -375,7 +451,9 @@ class FlatBus:
     def for_memory(cls, mem: jax.Array) -> FlatBus:
         size = mem.shape[-1]
         if mem.dtype != jnp.uint8 or size & (size - 1) or not 256 <= size <= 65536:
-            raise ValueError(f"flat memory must be uint8 with a power-of-two size in [256, 65536]; got {mem.dtype}[{size}]")
+            raise ValueError(
+                f"flat memory must be uint8 with a power-of-two size in [256, 65536]; got {mem.dtype}[{size}]"
+            )
         return cls(mask=size - 1)
 
     def peek(self, mem: jax.Array, addr: jax.Array) -> jax.Array:
@@ -411,7 +489,16 @@ def execute(cpu: CPU, mem: Any, bus: Bus, op1: jax.Array, op2: jax.Array, row: d
     absolute = op1 | (op2 << 8)
 
     # Pointer (stage 2): low byte at `ptr`, high byte from the same page.
-    ptr = _sel(row["pointer"], 0, (op1 + x) & 0xFF, op1, absolute, 0x100 | ((s + 1) & 0xFF), 0x100 | ((s + 2) & 0xFF), IRQ_VECTOR)
+    ptr = _sel(
+        row["pointer"],
+        0,
+        (op1 + x) & 0xFF,
+        op1,
+        absolute,
+        0x100 | ((s + 1) & 0xFF),
+        0x100 | ((s + 2) & 0xFF),
+        IRQ_VECTOR,
+    )
     ptr_hi = (ptr & 0xFF00) | ((ptr + 1) & 0xFF)
     ptr_bytes = bus.peek(mem, jnp.stack([ptr, ptr_hi]))
     word = ptr_bytes[0] | (ptr_bytes[1] << 8)
@@ -466,11 +553,26 @@ def execute(cpu: CPU, mem: Any, bus: Bus, op1: jax.Array, op2: jax.Array, row: d
     result = _sel(alu, r1, reg | r1, reg & r1, reg ^ r1, add_r, 0, t, t >> 1, arr_r, r1)
     # N (and Z, except where noted) come from this value: the binary sum or difference for the adder
     # (decimal SBC's flags are binary), decimal ADC's intermediate sum (its Z is binary).
-    nz_value = _sel(alu, result, result, result, result, jnp.where(dec_add == 1, dsum_mid, total) & 0xFF, r1, result,
-                    result, arr0, result)
-    zero = jnp.where(alu == 5, (a & r1) == 0, jnp.where((alu == 4) & (dec_add == 1), (total & 0xFF) == 0, nz_value == 0))
+    nz_value = _sel(
+        alu,
+        result,
+        result,
+        result,
+        result,
+        jnp.where(dec_add == 1, dsum_mid, total) & 0xFF,
+        r1,
+        result,
+        result,
+        arr0,
+        result,
+    )
+    zero = jnp.where(
+        alu == 5, (a & r1) == 0, jnp.where((alu == 4) & (dec_add == 1), (total & 0xFF) == 0, nz_value == 0)
+    )
     negative = (nz_value >> 7) & 1
-    overflow = _sel(alu, 0, 0, 0, 0, jnp.where(dec_add == 1, dadd_v, add_v), (r1 >> 6) & 1, 0, 0, ((t >> 7) ^ (t >> 6)) & 1, 0)
+    overflow = _sel(
+        alu, 0, 0, 0, 0, jnp.where(dec_add == 1, dadd_v, add_v), (r1 >> 6) & 1, 0, 0, ((t >> 7) ^ (t >> 6)) & 1, 0
+    )
     c_out = _sel(alu, c1, c1, c1, c1, add_c, 0, (t >> 7) & 1, t & 1, arr_c, 0)
     flags = (negative << 7) | (overflow << 6) | (zero.astype(jnp.int32) << 1) | c_out
     flags = jnp.where(alu == 9, r1 | U_FLAG | B_FLAG, flags)
@@ -493,28 +595,42 @@ def execute(cpu: CPU, mem: Any, bus: Bus, op1: jax.Array, op2: jax.Array, row: d
     # One scatter of up to three bytes: the result, or the stack pushes.
     return_pc = (pc + 2) & 0xFFFF
     stack = 0x100 | s
-    write_addr = jnp.stack([
-        jnp.where(row["push"] == 1, stack, ea),
-        0x100 | ((s - 1) & 0xFF),
-        0x100 | ((s - 2) & 0xFF),
-    ])
+    write_addr = jnp.stack(
+        [
+            jnp.where(row["push"] == 1, stack, ea),
+            0x100 | ((s - 1) & 0xFF),
+            0x100 | ((s - 2) & 0xFF),
+        ]
+    )
     write_value = jnp.stack([jnp.where(row["push_pc"] == 1, return_pc >> 8, r1), return_pc & 0xFF, p | B_FLAG | U_FLAG])
     write_active = jnp.arange(3) < row["writes"]
 
     jam = row["jam"] == 1
     read_addr = jnp.stack([pc, (pc + 1) & 0xFFFF, (pc + 2) & 0xFFFF, ptr, ptr_hi, ea])
-    read_active = jnp.stack([
-        jnp.asarray(True), jnp.asarray(True), row["length"] == 3,
-        row["pointer"] != 0, row["pointer"] != 0, row["reads"] == 1,
-    ])
+    read_active = jnp.stack(
+        [
+            jnp.asarray(True),
+            jnp.asarray(True),
+            row["length"] == 3,
+            row["pointer"] != 0,
+            row["pointer"] != 0,
+            row["reads"] == 1,
+        ]
+    )
     accesses = Accesses(read_addr, read_active & ~jam, write_addr, write_value, write_active & ~jam, cycles)
 
     def keep(new, old):
         return jnp.where(jam, old, new.astype(old.dtype))
 
     out = CPU(
-        A=keep(new_a, cpu.A), X=keep(new_x, cpu.X), Y=keep(new_y, cpu.Y), S=keep(new_s, cpu.S), P=keep(new_p, cpu.P),
-        PC=keep(new_pc, cpu.PC), cycles=cpu.cycles + cycles.astype(jnp.uint32), jammed=cpu.jammed | jam,
+        A=keep(new_a, cpu.A),
+        X=keep(new_x, cpu.X),
+        Y=keep(new_y, cpu.Y),
+        S=keep(new_s, cpu.S),
+        P=keep(new_p, cpu.P),
+        PC=keep(new_pc, cpu.PC),
+        cycles=cpu.cycles + cycles.astype(jnp.uint32),
+        jammed=cpu.jammed | jam,
     )
     return out, accesses
 
@@ -540,8 +656,16 @@ def step_instruction(cpu: CPU, mem: Any, bus: Bus | None = None) -> tuple[CPU, A
 
 def commit(bus: Bus, mem: Any, cpu: CPU, accesses: Accesses) -> Any:
     """Hand an instruction's bus traffic to the bus; `cpu` is the state before the instruction."""
-    return bus.commit(mem, accesses.read_addr, accesses.read_active, accesses.write_addr, accesses.write_value,
-                      accesses.write_active, cpu.cycles, accesses.cycles)
+    return bus.commit(
+        mem,
+        accesses.read_addr,
+        accesses.read_active,
+        accesses.write_addr,
+        accesses.write_value,
+        accesses.write_active,
+        cpu.cycles,
+        accesses.cycles,
+    )
 
 
 def run_instructions(cpu: CPU, mem: Any, n: int, bus: Bus | None = None) -> tuple[CPU, Any]:

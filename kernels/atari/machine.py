@@ -30,12 +30,12 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-from gymx import struct
 from gymx.kernels.atari import cartridge as cart_lib
 from gymx.kernels.atari import cpu as cpu_lib
 from gymx.kernels.atari import riot as riot_lib
 from gymx.kernels.atari import tia as tia_lib
+
+from gymx import struct
 
 MAX_INSTRUCTIONS_PER_FRAME = 25_000
 LOG_SIZE = 16
@@ -71,7 +71,7 @@ class Controls:
 
 # Properties ALE's Stella has for the ROMs this module is checked against (by md5).
 CONTROLS = {
-    "60e0ea3cbe0913d39803477945e9e5ec": Controls("PADDLES", "PADDLES", True),   # Pong (Video Olympics)
+    "60e0ea3cbe0913d39803477945e9e5ec": Controls("PADDLES", "PADDLES", True),  # Pong (Video Olympics)
     "f34f08e5eb96e500e851a80be3277a56": Controls("PADDLES", "JOYSTICK", False),  # Breakout
     # The other games checked here are joystick games (Stella's default controllers).
 }
@@ -80,10 +80,12 @@ CONTROLS = {
 YSTART = {"484b0076816a104875e00467d431c2d2": 40}  # Q*bert
 
 # ROMs whose properties in ALE's Stella turn the HMOVE blanks off (Emulation.HmoveBlanks "NO").
-NO_HMOVE_BLANKS = frozenset({
-    "87e79cd41ce136fd4f72cc6e2c161bee",  # Ms. Pac-Man
-    "41f252a66c6301f1e8ab3612c19bc5d4",  # Battle Zone
-})
+NO_HMOVE_BLANKS = frozenset(
+    {
+        "87e79cd41ce136fd4f72cc6e2c161bee",  # Ms. Pac-Man
+        "41f252a66c6301f1e8ab3612c19bc5d4",  # Battle Zone
+    }
+)
 
 
 @struct.dataclass
@@ -91,21 +93,21 @@ class Console:
     """One 2600's state: CPU, RIOT RAM and timer, TIA, cartridge bank and RAM, inputs."""
 
     cpu: cpu_lib.CPU
-    ram: jax.Array          # uint8[128]
-    bank: jax.Array         # int32
-    cart_ram: jax.Array     # uint8[128] (Superchip)
+    ram: jax.Array  # uint8[128]
+    bank: jax.Array  # int32
+    cart_ram: jax.Array  # uint8[128] (Superchip)
     riot: riot_lib.RIOT
     tia: tia_lib.TIA
-    swcha: jax.Array        # int32: port A as the controllers drive it
-    swchb: jax.Array        # int32: console switches
-    resistance: jax.Array   # int32[4]: INPT0-3
-    fire: jax.Array         # int32[2]: INPT4/5 bit 7
-    paddles: jax.Array      # int32[2]: ALE's paddle positions (players A, B)
-    read_cycle: jax.Array   # int32: cycle count at the current instruction's operand read
-    noise: jax.Array        # int32: the data bus before that read (undriven TIA bits)
-    frame: jax.Array        # int32: frames emulated
-    log: jax.Array          # int32[LOG_SIZE, 4]: frame, cycle, address, value of recent TIA/RIOT writes
-    log_pos: jax.Array      # int32
+    swcha: jax.Array  # int32: port A as the controllers drive it
+    swchb: jax.Array  # int32: console switches
+    resistance: jax.Array  # int32[4]: INPT0-3
+    fire: jax.Array  # int32[2]: INPT4/5 bit 7
+    paddles: jax.Array  # int32[2]: ALE's paddle positions (players A, B)
+    read_cycle: jax.Array  # int32: cycle count at the current instruction's operand read
+    noise: jax.Array  # int32: the data bus before that read (undriven TIA bits)
+    frame: jax.Array  # int32: frames emulated
+    log: jax.Array  # int32[LOG_SIZE, 4]: frame, cycle, address, value of recent TIA/RIOT writes
+    log_pos: jax.Array  # int32
 
 
 def _bcast(mask, new, old):
@@ -139,8 +141,14 @@ class Machine:
     def for_rom(cls, path, difficulty: int = 0, pixels: bool = False) -> Machine:
         """The machine for a ROM file, with the controllers ALE's Stella plugs in for it."""
         cart = cart_lib.load(path)
-        return cls(cart, CONTROLS.get(cart.md5, Controls()), ystart=YSTART.get(cart.md5, 34), difficulty=difficulty,
-                   pixels=pixels, hmove_blanks=cart.md5 not in NO_HMOVE_BLANKS)
+        return cls(
+            cart,
+            CONTROLS.get(cart.md5, Controls()),
+            ystart=YSTART.get(cart.md5, 34),
+            difficulty=difficulty,
+            pixels=pixels,
+            hmove_blanks=cart.md5 not in NO_HMOVE_BLANKS,
+        )
 
     def new_tia(self) -> tia_lib.TIA:
         """A reset TIA, with a screen of the displayed window when this machine draws pixels."""
@@ -166,8 +174,11 @@ class Machine:
         io = jnp.stack([c.swcha, c.riot.ddra, c.swchb, jnp.int32(0), timer, status, timer, status])[a & 7]
         reg = a & 0xF
         paddle = tia_lib.paddle_bit(c.tia, c.resistance[reg & 3], c.read_cycle)
-        tia = jnp.where(reg < 8, tia_lib.read_collision(c.tia, reg),
-                        jnp.where(reg < 12, paddle, jnp.where(reg < 14, c.fire[reg & 1], 0)))
+        tia = jnp.where(
+            reg < 8,
+            tia_lib.read_collision(c.tia, reg),
+            jnp.where(reg < 12, paddle, jnp.where(reg < 14, c.fire[reg & 1], 0)),
+        )
         tia = tia | (c.noise & 0x3F)
         return jnp.where((a & 0x1280) == 0x280, io, tia)
 
@@ -193,8 +204,9 @@ class Machine:
         riot = _bcast(reads_timer, riot_after, c.riot)
 
         wa = acc.write_addr & 0x1FFF
-        bank = cart_lib.touch(self.cart, c.bank, jnp.concatenate([ra, wa]),
-                              jnp.concatenate([acc.read_active, acc.write_active]))
+        bank = cart_lib.touch(
+            self.cart, c.bank, jnp.concatenate([ra, wa]), jnp.concatenate([acc.read_active, acc.write_active])
+        )
         # RAM (and stack) writes, every slot.
         is_ram = acc.write_active & ((wa & 0x1280) == 0x80)
         ram = c.ram.at[jnp.where(is_ram, wa & 0x7F, 128)].set(acc.write_value.astype(jnp.uint8), mode="drop")
@@ -209,9 +221,12 @@ class Machine:
         reg = addr & 0x3F
         # `to_tia` goes in as well: under vmap both branches run, and the write then skips the
         # drawing of consoles that wrote nothing.
-        tia = jax.lax.cond(to_tia, lambda t: tia_lib.write(t, reg, value, cycle, to_tia, self.ystart, self.height,
-                                                                  self.hmove_blanks),
-                           lambda t: t, c.tia)
+        tia = jax.lax.cond(
+            to_tia,
+            lambda t: tia_lib.write(t, reg, value, cycle, to_tia, self.ystart, self.height, self.hmove_blanks),
+            lambda t: t,
+            c.tia,
+        )
         stall = jnp.where(to_tia & (reg == tia_lib.WSYNC), tia_lib.wsync_stall(c.tia, cycle), 0)
         logged = to_tia | to_io
         entry = jnp.stack([c.frame, cycle, addr, value])
@@ -244,7 +259,7 @@ class Machine:
         """Set the ports for one frame of player A's ALE `action` (player B idle), as ALE does:
         paddles move by their delta first, then buttons and console switches are read from it."""
         action = jnp.asarray(action, jnp.int32)
-        member = lambda xs: jnp.isin(action, jnp.asarray(xs))  # noqa: E731
+        member = lambda xs: jnp.isin(action, jnp.asarray(xs))
         fire = member(_FIRES)
         reset = action == RESET
         paddles = c.paddles
@@ -252,8 +267,9 @@ class Machine:
             delta = int(PADDLE_DELTA * abs(paddle_strength))
             move = jnp.where(member(_RIGHTS), -delta, jnp.where(member(_LEFTS), delta, 0))
             paddles = paddles.at[0].set(jnp.clip(paddles[0] + move, PADDLE_MIN, PADDLE_MAX))
-        swcha, resistance, fire_bits = self.ports(paddles, fire, member(_UPS), member(_DOWNS), member(_LEFTS),
-                                                  member(_RIGHTS))
+        swcha, resistance, fire_bits = self.ports(
+            paddles, fire, member(_UPS), member(_DOWNS), member(_LEFTS), member(_RIGHTS)
+        )
         swchb = jnp.int32(self.switches) & ~jnp.where(reset, 1, 0)
         return c.replace(swcha=swcha, swchb=swchb, resistance=resistance, fire=fire_bits, paddles=paddles)
 
@@ -276,7 +292,9 @@ class Machine:
                     zero, one = paddles[0], paddles[1]
                     pressed_zero = jnp.asarray(fire)
                     five, nine = (zero, one) if controls.swap_paddles else (one, zero)
-                    three_pressed, four_pressed = (pressed_zero, False) if controls.swap_paddles else (False, pressed_zero)
+                    three_pressed, four_pressed = (
+                        (pressed_zero, False) if controls.swap_paddles else (False, pressed_zero)
+                    )
                 else:
                     five = nine = jnp.int32(NO_RESISTANCE)
                     three_pressed = four_pressed = False
@@ -285,7 +303,7 @@ class Machine:
                 fires.append(jnp.int32(0x80))
             else:
                 if port == 0:
-                    pins = (jnp.where(up, 0, 1) | jnp.where(down, 0, 2) | jnp.where(left, 0, 4) | jnp.where(right, 0, 8))
+                    pins = jnp.where(up, 0, 1) | jnp.where(down, 0, 2) | jnp.where(left, 0, 4) | jnp.where(right, 0, 8)
                     fires.append(jnp.where(fire, 0, 0x80).astype(jnp.int32))
                 else:
                     pins = jnp.int32(0xF)
@@ -302,14 +320,27 @@ class Machine:
         ram = np.array([rng.next() & 0xFF for _ in range(128)], np.uint8)
         rng.next()  # the RIOT constructor's reset draws a timer value that the system reset replaces
         tia = self.new_tia()
-        swcha, resistance, fire = self.ports(jnp.asarray([NO_RESISTANCE] * 2, jnp.int32), False, False, False, False,
-                                             False)
-        c = Console(cpu=cpu_lib.CPU.make(), ram=jnp.asarray(ram), bank=jnp.int32(self.cart.scheme.start_bank),
-                    cart_ram=jnp.zeros(128, jnp.uint8), riot=riot_lib.RIOT.make(), tia=tia, swcha=swcha,
-                    swchb=jnp.int32(0x3F), resistance=resistance, fire=fire,
-                    paddles=jnp.asarray([NO_RESISTANCE] * 2, jnp.int32), read_cycle=jnp.int32(0),
-                    noise=jnp.int32(0), frame=jnp.int32(0), log=jnp.zeros((LOG_SIZE, 4), jnp.int32),
-                    log_pos=jnp.int32(0))
+        swcha, resistance, fire = self.ports(
+            jnp.asarray([NO_RESISTANCE] * 2, jnp.int32), False, False, False, False, False
+        )
+        c = Console(
+            cpu=cpu_lib.CPU.make(),
+            ram=jnp.asarray(ram),
+            bank=jnp.int32(self.cart.scheme.start_bank),
+            cart_ram=jnp.zeros(128, jnp.uint8),
+            riot=riot_lib.RIOT.make(),
+            tia=tia,
+            swcha=swcha,
+            swchb=jnp.int32(0x3F),
+            resistance=resistance,
+            fire=fire,
+            paddles=jnp.asarray([NO_RESISTANCE] * 2, jnp.int32),
+            read_cycle=jnp.int32(0),
+            noise=jnp.int32(0),
+            frame=jnp.int32(0),
+            log=jnp.zeros((LOG_SIZE, 4), jnp.int32),
+            log_pos=jnp.int32(0),
+        )
         cpu, c = self.system_reset(c, rng)
         return cpu, c, rng
 
@@ -320,8 +351,12 @@ class Machine:
         cart_ram = c.cart_ram
         if self.cart.superchip:
             cart_ram = jnp.asarray([rng.next() & 0xFF for _ in range(128)], jnp.uint8)
-        c = c.replace(riot=riot_lib.RIOT.make(timer=timer), tia=self.new_tia(), cart_ram=cart_ram,
-                      bank=jnp.int32(self.cart.scheme.start_bank))
+        c = c.replace(
+            riot=riot_lib.RIOT.make(timer=timer),
+            tia=self.new_tia(),
+            cart_ram=cart_ram,
+            bank=jnp.int32(self.cart.scheme.start_bank),
+        )
         vector = self.peek(c, jnp.asarray([cpu_lib.RESET_VECTOR, cpu_lib.RESET_VECTOR + 1]))
         cpu = cpu_lib.CPU.make(S=0xFF, P=0x20, PC=vector[0] | (vector[1] << 8), cycles=0)
         return cpu, c
@@ -365,8 +400,9 @@ GAME_RESETS = {
     "8e0ab801b1705a740b476b7f588c6d16": GameReset(mode_ram=0x80, select_frames=1),  # Freeway
     "89a68746eff7f266bbf08de2483abe55": GameReset(starting_actions=(FIRE,)),  # Asterix
     # Ms. Pac-Man: mode 0 is the standard game (game 1, variation 1), modes 1-3 the games without variation.
-    "87e79cd41ce136fd4f72cc6e2c161bee": GameReset(mode_ram=0x99, select_frames=10, variant_ram=0xA1,
-                                                  targets=((1, 1), (1, 0), (2, 0), (3, 0))),
+    "87e79cd41ce136fd4f72cc6e2c161bee": GameReset(
+        mode_ram=0x99, select_frames=10, variant_ram=0xA1, targets=((1, 1), (1, 0), (2, 0), (3, 0))
+    ),
     "79ab4123a83dc11d468fb2108ea09e2e": GameReset(starting_actions=(RIGHT,)),  # Beam Rider
     "94b92a882f6dbaa6993a46e2dcc58402": GameReset(starting_actions=(FIRE,)),  # Enduro
     "41f252a66c6301f1e8ab3612c19bc5d4": GameReset(mode_ram=0xA1, mode=1, select_frames=2),  # Battle Zone (modes 1-3)
@@ -427,8 +463,10 @@ class Emulator:
             while self._watched() != self.game.wanted():
                 presses += 1
                 if presses > MAX_SELECT_PRESSES:
-                    raise RuntimeError(f"mode {self.game.mode} not reached after {MAX_SELECT_PRESSES} SELECT presses "
-                                       f"(watched RAM {self._watched()}, wanted {self.game.wanted()})")
+                    raise RuntimeError(
+                        f"mode {self.game.mode} not reached after {MAX_SELECT_PRESSES} SELECT presses "
+                        f"(watched RAM {self._watched()}, wanted {self.game.wanted()})"
+                    )
                 for _ in range(self.game.select_frames):
                     self.cpu, self.console = self._select(self.cpu, self.console)
                 self.act(NOOP)
@@ -438,7 +476,9 @@ class Emulator:
             self.act(action)
 
     def _watched(self) -> tuple[int, ...]:
-        watched = (self.game.mode_ram,) if self.game.variant_ram is None else (self.game.mode_ram, self.game.variant_ram)
+        watched = (
+            (self.game.mode_ram,) if self.game.variant_ram is None else (self.game.mode_ram, self.game.variant_ram)
+        )
         return tuple(self._ram_byte(a) for a in watched)
 
     def _soft_reset(self) -> None:

@@ -27,17 +27,23 @@ SHIFTS = (0, 3, 6, 10)
 class RIOT:
     """Timer and port state of one RIOT (RAM lives in the machine); leading batch axes allowed."""
 
-    timer: jax.Array          # int32: the value last written
-    shift: jax.Array          # int32: log2 of the divider
-    set_cycle: jax.Array      # uint32: the cycle of that write
-    irq_cycle: jax.Array      # uint32: the cycle of the read that saw the timer expired
-    irq_seen: jax.Array       # bool
-    ddra: jax.Array           # int32: SWACNT
+    timer: jax.Array  # int32: the value last written
+    shift: jax.Array  # int32: log2 of the divider
+    set_cycle: jax.Array  # uint32: the cycle of that write
+    irq_cycle: jax.Array  # uint32: the cycle of the read that saw the timer expired
+    irq_seen: jax.Array  # bool
+    ddra: jax.Array  # int32: SWACNT
 
     @classmethod
     def make(cls, timer=0, shift=6) -> RIOT:
-        return cls(timer=jnp.int32(timer), shift=jnp.int32(shift), set_cycle=jnp.uint32(0),
-                   irq_cycle=jnp.uint32(0), irq_seen=jnp.asarray(False), ddra=jnp.int32(0))
+        return cls(
+            timer=jnp.int32(timer),
+            shift=jnp.int32(shift),
+            set_cycle=jnp.uint32(0),
+            irq_cycle=jnp.uint32(0),
+            irq_seen=jnp.asarray(False),
+            ddra=jnp.int32(0),
+        )
 
     def rebase(self, cycles: jax.Array) -> RIOT:
         """The same timer after the system clock is moved back by `cycles` (frame start)."""
@@ -63,8 +69,9 @@ def read_timer(riot: RIOT, cycle: jax.Array) -> tuple[jax.Array, RIOT]:
     offset = _i32(irq_cycle - (riot.set_cycle + (riot.timer << riot.shift).astype(jnp.uint32)))
     after = riot.timer - _i32(delta >> riot.shift.astype(jnp.uint32)) - offset
     value = jnp.where(expired, jnp.where(irq_seen, after, past), counted) & 0xFF
-    new = riot.replace(irq_seen=jnp.where(expired, irq_seen, riot.irq_seen),
-                       irq_cycle=jnp.where(expired, irq_cycle, riot.irq_cycle))
+    new = riot.replace(
+        irq_seen=jnp.where(expired, irq_seen, riot.irq_seen), irq_cycle=jnp.where(expired, irq_cycle, riot.irq_cycle)
+    )
     return value, new
 
 

@@ -59,8 +59,23 @@ POKE_DELAY[[PF0, PF1, PF2]] = -1
 PF_DELAY = np.array([4, 5, 2, 3], np.int32)
 
 # Collision latch bits (Stella's order) as pairs of objects.
-COLLISION_PAIRS = ((M0, P1), (M0, P0), (M1, P0), (M1, P1), (P0, PF), (P0, BL), (P1, PF), (P1, BL),
-                   (M0, PF), (M0, BL), (M1, PF), (M1, BL), (BL, PF), (P0, P1), (M0, M1))
+COLLISION_PAIRS = (
+    (M0, P1),
+    (M0, P0),
+    (M1, P0),
+    (M1, P1),
+    (P0, PF),
+    (P0, BL),
+    (P1, PF),
+    (P1, BL),
+    (M0, PF),
+    (M0, BL),
+    (M1, PF),
+    (M1, BL),
+    (BL, PF),
+    (P0, P1),
+    (M0, M1),
+)
 
 # Copies of players and missiles per NUSIZ mode: offsets, and the player's pixel width.
 COPIES = ((0,), (0, 16), (0, 32), (0, 16, 32), (0, 64), (0,), (0, 32, 64), (0,))
@@ -89,28 +104,28 @@ PF_BITS = _pf_bits()
 
 # CPU cycles of the line (0-75) at which an HMOVE strobe blanks the next 8 columns drawn.
 HMOVE_BLANK_CYCLES = np.zeros(76, bool)
-HMOVE_BLANK_CYCLES[list(range(21)) + [75]] = True
+HMOVE_BLANK_CYCLES[[*list(range(21)), 75]] = True
 
 
 @struct.dataclass
 class TIA:
     """Register and beam state of one TIA; leading batch axes allowed."""
 
-    regs: jax.Array          # int32[64]: the last value written to each register
-    pf: jax.Array            # int32: PF0..PF2 as 20 bits in beam order
-    grp: jax.Array           # int32[2]: GRP0, GRP1
-    dgrp: jax.Array          # int32[2]: their vertical-delay copies
-    denabl: jax.Array        # bool: ENABL's vertical-delay copy
-    pos: jax.Array           # int32[5]: P0, P1, M0, M1, BL columns (0-159)
-    collision: jax.Array     # int32: 15 latches
-    frame_start: jax.Array   # int32: colour clock of the frame's first line start
-    last_update: jax.Array   # int32: clock up to which collisions were computed
+    regs: jax.Array  # int32[64]: the last value written to each register
+    pf: jax.Array  # int32: PF0..PF2 as 20 bits in beam order
+    grp: jax.Array  # int32[2]: GRP0, GRP1
+    dgrp: jax.Array  # int32[2]: their vertical-delay copies
+    denabl: jax.Array  # bool: ENABL's vertical-delay copy
+    pos: jax.Array  # int32[5]: P0, P1, M0, M1, BL columns (0-159)
+    collision: jax.Array  # int32: 15 latches
+    frame_start: jax.Array  # int32: colour clock of the frame's first line start
+    last_update: jax.Array  # int32: clock up to which collisions were computed
     vsync_finish: jax.Array  # int32: clock after which VSYNC off ends the frame
     dump_enabled: jax.Array  # bool: paddle capacitors grounded (VBLANK bit 7)
-    dump_cycle: jax.Array    # uint32: cycle the grounding was removed
-    frame_done: jax.Array    # bool
-    hmove_blank: jax.Array   # bool: the next columns 0-7 drawn are black
-    screen: jax.Array        # uint8[lines, 160]: colour values of the displayed window (lines 0: not drawn)
+    dump_cycle: jax.Array  # uint32: cycle the grounding was removed
+    frame_done: jax.Array  # bool
+    hmove_blank: jax.Array  # bool: the next columns 0-7 drawn are black
+    screen: jax.Array  # uint8[lines, 160]: colour values of the displayed window (lines 0: not drawn)
 
     @classmethod
     def make(cls, lines: int = 0) -> TIA:
@@ -118,11 +133,23 @@ class TIA:
         if lines < 0:
             raise ValueError(f"screen lines must be >= 0 (0: no screen); got {lines}")
         i = jnp.int32
-        return cls(regs=jnp.zeros(64, jnp.int32), pf=i(0), grp=jnp.zeros(2, jnp.int32), dgrp=jnp.zeros(2, jnp.int32),
-                   denabl=jnp.asarray(False), pos=jnp.zeros(5, jnp.int32), collision=i(0), frame_start=i(0),
-                   last_update=i(0), vsync_finish=i(NEVER), dump_enabled=jnp.asarray(False), dump_cycle=jnp.uint32(0),
-                   frame_done=jnp.asarray(False), hmove_blank=jnp.asarray(False),
-                   screen=jnp.zeros((lines, 160), jnp.uint8))
+        return cls(
+            regs=jnp.zeros(64, jnp.int32),
+            pf=i(0),
+            grp=jnp.zeros(2, jnp.int32),
+            dgrp=jnp.zeros(2, jnp.int32),
+            denabl=jnp.asarray(False),
+            pos=jnp.zeros(5, jnp.int32),
+            collision=i(0),
+            frame_start=i(0),
+            last_update=i(0),
+            vsync_finish=i(NEVER),
+            dump_enabled=jnp.asarray(False),
+            dump_cycle=jnp.uint32(0),
+            frame_done=jnp.asarray(False),
+            hmove_blank=jnp.asarray(False),
+            screen=jnp.zeros((lines, 160), jnp.uint8),
+        )
 
 
 def coverage(tia: TIA) -> jax.Array:
@@ -182,9 +209,9 @@ def colours(tia: TIA, cover: jax.Array) -> jax.Array:
     front = jnp.where(bl | pf, pf_c, front)
     # Stella's fast path for a line with only the playfield enabled keeps the score colours
     # under priority too.
-    grp = jnp.where(regs[VDELP0:VDELP1 + 1] & 1, tia.dgrp, tia.grp)
+    grp = jnp.where(regs[VDELP0 : VDELP1 + 1] & 1, tia.dgrp, tia.grp)
     ball_on = jnp.where(regs[VDELBL] & 1, tia.denabl, (regs[ENABL] & 2) != 0)
-    missiles_on = ((regs[ENAM0:ENAM1 + 1] & 2) != 0) & ((regs[RESMP0:RESMP1 + 1] & 2) == 0)
+    missiles_on = ((regs[ENAM0 : ENAM1 + 1] & 2) != 0) & ((regs[RESMP0 : RESMP1 + 1] & 2) == 0)
     only_pf = (tia.pf != 0) & jnp.all(grp == 0) & ~ball_on & ~jnp.any(missiles_on)
     front = jnp.where(only_pf & score, jnp.where(pf, score_c, bk_c), front)
     out = jnp.where(priority, front, normal)
@@ -246,8 +273,16 @@ def read_collision(tia: TIA, reg: jax.Array) -> jax.Array:
     return (((c >> hi) & 1) << 7) | jnp.where(lo >= 0, ((c >> jnp.maximum(lo, 0)) & 1) << 6, 0)
 
 
-def write(tia: TIA, reg: jax.Array, value: jax.Array, cycle: jax.Array, active: jax.Array, ystart: int,
-          height: int, hmove_blanks: bool = True) -> TIA:
+def write(
+    tia: TIA,
+    reg: jax.Array,
+    value: jax.Array,
+    cycle: jax.Array,
+    active: jax.Array,
+    ystart: int,
+    height: int,
+    hmove_blanks: bool = True,
+) -> TIA:
     """A register write at system cycle `cycle` (the count after the writing cycle); nothing
     unless `active`. WSYNC's stall is the caller's (`wsync_stall`). `hmove_blanks` off: an HMOVE
     blanks nothing (the ROMs whose Stella properties turn HMOVE blanks off)."""
@@ -260,7 +295,7 @@ def write(tia: TIA, reg: jax.Array, value: jax.Array, cycle: jax.Array, active: 
     regs = tia.regs.at[reg].set(jnp.where(active, value, tia.regs[reg]))
     done = tia.frame_done | (active & ((clock - tia.frame_start) // LINE > MAX_SCANLINES))
 
-    is_reg = lambda r: active & (reg == r)  # noqa: E731
+    is_reg = lambda r: active & (reg == r)
     # VSYNC: on starts the one-line minimum; off after it ends the frame.
     vsync_on = (value & 2) != 0
     ends = is_reg(VSYNC) & ~vsync_on & (clock >= tia.vsync_finish)
@@ -279,27 +314,45 @@ def write(tia: TIA, reg: jax.Array, value: jax.Array, cycle: jax.Array, active: 
     pf = jnp.where(is_reg(PF2), (pf & 0x00FFF) | ((value & 0xFF) << 12), pf)
     # Graphics and their vertical-delay copies.
     grp = jnp.where(is_reg(GRP0), tia.grp.at[0].set(value), jnp.where(is_reg(GRP1), tia.grp.at[1].set(value), tia.grp))
-    dgrp = jnp.where(is_reg(GRP0), tia.dgrp.at[1].set(tia.grp[1]), jnp.where(is_reg(GRP1), tia.dgrp.at[0].set(tia.grp[0]), tia.dgrp))
+    dgrp = jnp.where(
+        is_reg(GRP0), tia.dgrp.at[1].set(tia.grp[1]), jnp.where(is_reg(GRP1), tia.dgrp.at[0].set(tia.grp[0]), tia.dgrp)
+    )
     denabl = jnp.where(is_reg(GRP1), (tia.regs[ENABL] & 2) != 0, tia.denabl)
     # Position resets, HMOVE, RESMP.
     player_x = jnp.where(hpos < HBLANK, 3, (hpos - HBLANK + 5) % 160)
     other_x = jnp.where(hpos < HBLANK, 2, (hpos - HBLANK + 4) % 160)
     pos = tia.pos
-    for r, i, new_x in ((RESP0, P0, player_x), (RESP1, P1, player_x), (RESM0, M0, other_x), (RESM1, M1, other_x),
-                        (RESBL, BL, other_x)):
+    for r, i, new_x in (
+        (RESP0, P0, player_x),
+        (RESP1, P1, player_x),
+        (RESM0, M0, other_x),
+        (RESM1, M1, other_x),
+        (RESBL, BL, other_x),
+    ):
         pos = jnp.where(is_reg(r), pos.at[i].set(new_x), pos)
-    hm = (regs[HMP0:HMBL + 1] >> 4) & 0xF
+    hm = (regs[HMP0 : HMBL + 1] >> 4) & 0xF
     motion = jnp.where(hm < 8, -hm, 16 - hm)
     pos = jnp.where(is_reg(HMOVE), (pos + motion) % 160, pos)
     hmove_blank = tia.hmove_blank | (is_reg(HMOVE) & jnp.asarray(HMOVE_BLANK_CYCLES)[hpos // 3] & hmove_blanks)
-    regs = jnp.where(is_reg(HMCLR), regs.at[HMP0:HMBL + 1].set(0), regs)
+    regs = jnp.where(is_reg(HMCLR), regs.at[HMP0 : HMBL + 1].set(0), regs)
     for m in (0, 1):
         released = is_reg(RESMP0 + m) & ((tia.regs[RESMP0 + m] & 2) != 0) & ((value & 2) == 0)
         pos = jnp.where(released, pos.at[M0 + m].set((pos[m] + 3) % 160), pos)
     collision = jnp.where(is_reg(CXCLR), 0, tia.collision)
-    return tia.replace(regs=regs, pf=pf, grp=grp, dgrp=dgrp, denabl=denabl, pos=pos, collision=collision,
-                       vsync_finish=vsync_finish, dump_enabled=dump_enabled, dump_cycle=dump_cycle, frame_done=done,
-                       hmove_blank=hmove_blank)
+    return tia.replace(
+        regs=regs,
+        pf=pf,
+        grp=grp,
+        dgrp=dgrp,
+        denabl=denabl,
+        pos=pos,
+        collision=collision,
+        vsync_finish=vsync_finish,
+        dump_enabled=dump_enabled,
+        dump_cycle=dump_cycle,
+        frame_done=done,
+        hmove_blank=hmove_blank,
+    )
 
 
 def wsync_stall(tia: TIA, cycle: jax.Array) -> jax.Array:
@@ -324,5 +377,10 @@ def rebase(tia: TIA, cycles: jax.Array) -> TIA:
     """The TIA at the start of a new frame, with the system clock moved back by `cycles`."""
     clock = cycles.astype(jnp.int32) * 3
     into_line = (clock - tia.frame_start) % LINE
-    return tia.replace(frame_start=-into_line, last_update=-into_line, vsync_finish=tia.vsync_finish - clock,
-                       dump_cycle=tia.dump_cycle - cycles.astype(jnp.uint32), frame_done=jnp.asarray(False))
+    return tia.replace(
+        frame_start=-into_line,
+        last_update=-into_line,
+        vsync_finish=tia.vsync_finish - clock,
+        dump_cycle=tia.dump_cycle - cycles.astype(jnp.uint32),
+        frame_done=jnp.asarray(False),
+    )

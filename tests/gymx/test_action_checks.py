@@ -58,7 +58,9 @@ def test_eager_vec_step_refuses_bad_action(vec: gymx.VecEnv, action: object, fau
     state, _ = vec.reset(jax.random.key(0))
     # One bad entry among good ones, in the dtype numpy gives the mix (int, float or str).
     batch = np.stack([action] * NUM_ENVS) if isinstance(action, np.ndarray) else np.array([1, action, 1])
-    with pytest.raises(ValueError, match=rf"(?s)^batch of actions .* is not in {re.escape(str(vec.action_space()))}: .*{fault}"):
+    with pytest.raises(
+        ValueError, match=rf"(?s)^batch of actions .* is not in {re.escape(str(vec.action_space()))}: .*{fault}"
+    ):
         vec.step(state, batch)
     vec.step(state, np.ones(NUM_ENVS, np.int32))  # still usable
 
@@ -76,20 +78,29 @@ def test_cartpole_messages_name_value_space_and_fault() -> None:
         with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
             env.step(state, action)
     vec = gymx.VecEnv(env, 3)
-    with pytest.raises(ValueError, match=re.escape("batch of actions 1 is not in Batched(Discrete(2), 3): expected shape (3,), got ()")):
+    with pytest.raises(
+        ValueError, match=re.escape("batch of actions 1 is not in Batched(Discrete(2), 3): expected shape (3,), got ()")
+    ):
         vec.step(vec.reset(jax.random.key(0))[0], 1)
 
 
 def test_valid_actions_of_every_integer_type_step_alike(env: gymx.Env) -> None:
     state, _ = env.reset(jax.random.key(0))
-    results = [env.step(state, action) for action in (1, np.int64(1), np.uint8(1), jnp.int32(1), jnp.asarray(1, jnp.int8))]
+    results = [
+        env.step(state, action) for action in (1, np.int64(1), np.uint8(1), jnp.int32(1), jnp.asarray(1, jnp.int8))
+    ]
     for result in results[1:]:
         assert jax.tree_util.tree_all(jax.tree_util.tree_map(np.array_equal, result, results[0]))
 
 
 def test_valid_batched_actions_step(vec: gymx.VecEnv) -> None:
     state, _ = vec.reset(jax.random.key(0))
-    for actions in ([0, 1, 1], np.array([1, 0, 1], np.int64), jnp.array([1, 1, 0]), vec.action_space().sample(jax.random.key(1))):
+    for actions in (
+        [0, 1, 1],
+        np.array([1, 0, 1], np.int64),
+        jnp.array([1, 1, 0]),
+        vec.action_space().sample(jax.random.key(1)),
+    ):
         state, ts = vec.step(state, actions)
         assert ts.reward.shape == (NUM_ENVS,)
 

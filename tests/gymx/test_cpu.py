@@ -24,9 +24,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def spd(x: np.ndarray) -> np.ndarray:
-    return (x @ np.swapaxes(x, -1, -2) + x.shape[-1] * np.eye(x.shape[-1])).astype(
-        np.float32
-    )
+    return (x @ np.swapaxes(x, -1, -2) + x.shape[-1] * np.eye(x.shape[-1])).astype(np.float32)
 
 
 def tridiagonal_solve(x: jax.Array) -> jax.Array:
@@ -42,9 +40,7 @@ def lower_triangular(x: np.ndarray) -> np.ndarray:
 
 # One computation per LAPACK-backed primitive (named as `cpu.lapack_primitives` names them), with
 # what prepares its input on the host (so that a batch and a batch of one get the same bits).
-COMPUTATIONS: dict[
-    str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[jax.Array], object]]
-] = {
+COMPUTATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[jax.Array], object]]] = {
     "cholesky": (spd, jnp.linalg.cholesky),
     "triangular_solve": (
         lower_triangular,
@@ -59,9 +55,7 @@ COMPUTATIONS: dict[
     ),  # geqrf, then householder_product
     "ormqr": (
         np.asarray,
-        lambda x: jax.lax.linalg.ormqr(
-            *lax_linalg.geqrf(x), x, left=True, transpose=True
-        ),
+        lambda x: jax.lax.linalg.ormqr(*lax_linalg.geqrf(x), x, left=True, transpose=True),
     ),
     "hessenberg": (np.asarray, jax.lax.linalg.hessenberg),
     "tridiagonal": (spd, jax.lax.linalg.tridiagonal),
@@ -89,14 +83,10 @@ def test_a_large_batch_reaches_lapack_in_inline_chunks_with_jaxlib_results(
     cpu.inline_lapack_batches()
     prepare, computation = COMPUTATIONS[name]
     compute = jax.jit(computation)
-    x = prepare(
-        np.random.default_rng(7).standard_normal((BATCH, SIZE, SIZE)).astype(np.float32)
-    )
+    x = prepare(np.random.default_rng(7).standard_normal((BATCH, SIZE, SIZE)).astype(np.float32))
     hlo = compute.lower(x).as_text()
     # Every LAPACK call takes fewer matrices than the batch (here one at a time: each is over the threshold).
-    calls = re.findall(
-        r"stablehlo\.custom_call @lapack_\w+\((.*?)\) .*?: \((tensor<[^)]*)\)", hlo
-    )
+    calls = re.findall(r"stablehlo\.custom_call @lapack_\w+\((.*?)\) .*?: \((tensor<[^)]*)\)", hlo)
     assert calls, hlo
     for _, operand_types in calls:
         assert f"tensor<{BATCH}x" not in operand_types, operand_types
@@ -128,9 +118,7 @@ print("finished")
 """
 
 
-def test_configure_cpu_keeps_vmapped_orthogonal_initialisation_from_deadlocking() -> (
-    None
-):
+def test_configure_cpu_keeps_vmapped_orthogonal_initialisation_from_deadlocking() -> None:
     clean = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     done = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", ORTHOGONAL_INITS],

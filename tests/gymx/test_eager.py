@@ -135,7 +135,11 @@ def make_and_check(env_ids: list[str]) -> None:
             gymnasium_check_env(gymnasium.make(f"gymx/{env_id}").unwrapped)
         check_env(gymx.make(env_id), num_steps=20)
         added = maps() - before
-        bound = MAPS_PER_MUJOCO_ID if str(gymx.registry[env_id].entry_point).startswith("gymx.envs.mujoco.") else MAPS_PER_ID
+        bound = (
+            MAPS_PER_MUJOCO_ID
+            if str(gymx.registry[env_id].entry_point).startswith("gymx.envs.mujoco.")
+            else MAPS_PER_ID
+        )
         assert added <= bound, f"{env_id} added {added} memory maps"
 
 

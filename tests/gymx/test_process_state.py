@@ -32,15 +32,32 @@ print(json.dumps({
 
 def fresh_state(code: str, **env: str) -> dict:
     """Runs `code` in a fresh interpreter with no gymx or JAX settings inherited, then reports the state."""
-    clean = {k: v for k, v in os.environ.items() if k not in ("MUJOCO_GL", "XLA_FLAGS", "DISPLAY", "JAX_COMPILATION_CACHE_DIR")}
-    done = subprocess.run([sys.executable, "-c", code + STATE], env={**clean, **env}, capture_output=True, text=True, check=False, timeout=600)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MUJOCO_GL", "XLA_FLAGS", "DISPLAY", "JAX_COMPILATION_CACHE_DIR")
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code + STATE],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_import_and_make_leave_the_process_alone() -> None:
     state = fresh_state("import gymx\ngymx.make('CartPole-v1')\n")
-    assert state == {"cache_dir": None, "cache_max_size": -1, "async_dispatch": True, "mujoco_gl": None, "xla_flags": None}
+    assert state == {
+        "cache_dir": None,
+        "cache_max_size": -1,
+        "async_dispatch": True,
+        "mujoco_gl": None,
+        "xla_flags": None,
+    }
 
 
 def test_making_a_mujoco_env_leaves_the_renderer_choice_alone() -> None:
@@ -134,7 +151,14 @@ def test_configure_cpu_keeps_batched_lapack_solves_from_deadlocking() -> None:
     import jaxlib
 
     clean = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    done = subprocess.run([sys.executable, "-W", "ignore", "-c", SOLVES], env=clean, capture_output=True, text=True, check=False, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", SOLVES],
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     settings, same_as_one_by_one = done.stdout.split("\n")[:2]
     assert settings == f"True True {jaxlib.__version__.startswith('0.10.')}"
@@ -144,6 +168,8 @@ def test_configure_cpu_keeps_batched_lapack_solves_from_deadlocking() -> None:
 def test_configure_cpu_says_when_the_backend_had_started() -> None:
     code = "import jax, gymx\njax.numpy.zeros(1).block_until_ready()\nprint(gymx.configure_cpu().notes)\n"
     clean = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    done = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=False, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=False, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     assert "XLA_FLAGS no longer take effect" in done.stdout

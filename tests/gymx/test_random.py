@@ -25,7 +25,9 @@ def test_every_bit_is_fair() -> None:
 
 def test_split_and_fold_in_streams_are_distinct_and_uncorrelated() -> None:
     key = fast_key(jax.random.key(2))
-    children = jnp.concatenate([jax.random.split(key, 64), jax.vmap(jax.random.fold_in, (None, 0))(key, jnp.arange(64))])
+    children = jnp.concatenate(
+        [jax.random.split(key, 64), jax.vmap(jax.random.fold_in, (None, 0))(key, jnp.arange(64))]
+    )
     draws = np.asarray(jax.vmap(lambda k: jax.random.uniform(k, (2000,)))(children))
     assert len({row.tobytes() for row in draws}) == len(draws)
     corr = np.corrcoef(draws)

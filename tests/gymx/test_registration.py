@@ -5,10 +5,10 @@ from collections.abc import Iterator
 
 import jax
 import pytest
+from gymx.envs.classic_control.cartpole import CartPole
 
 import gymx
 from gymx import registration
-from gymx.envs.classic_control.cartpole import CartPole
 from gymx.wrappers import TimeLimit
 
 
@@ -17,7 +17,9 @@ def toy_versions() -> Iterator[None]:
     """Toy-v1 and Toy-v2 in a test namespace, removed afterwards."""
     with gymx.namespace("testns"):
         gymx.register("Toy-v1", CartPole, max_episode_steps=10)
-        gymx.register("Toy-v2", "gymx.envs.classic_control.cartpole:CartPole", max_episode_steps=20, reward_threshold=3.0)
+        gymx.register(
+            "Toy-v2", "gymx.envs.classic_control.cartpole:CartPole", max_episode_steps=20, reward_threshold=3.0
+        )
     yield
     for env_id in ("testns/Toy-v1", "testns/Toy-v2"):
         gymx.registry.pop(env_id, None)

@@ -60,14 +60,16 @@ def test_cartpole_frame_follows_the_cart_and_pole() -> None:
         np.testing.assert_allclose(cart_columns.mean(), 300 + x * 600 / 4.8, atol=1.0)
     tilted = covered(draw(state.replace(x=jnp.float32(0.0), theta=jnp.float32(0.2))), (202, 152, 101))
     rows, columns = np.nonzero(tilted)
-    assert columns[rows.argmin()] > 310  # positive theta (falling right) leans the top to the right, as Gymnasium draws it
+    assert (
+        columns[rows.argmin()] > 310
+    )  # positive theta (falling right) leans the top to the right, as Gymnasium draws it
 
 
 def test_batched_render_equals_single_frames() -> None:
     vec = gymx.make_vec("Pendulum-v1", 4)
     state, _ = vec.reset(jax.random.key(1))
     grid = np.asarray(jax.jit(lambda s: vec.render(s, env_indices=[0, 3], columns=2))(state))
-    single = [np.asarray(vec.env.render(jax.tree_util.tree_map(lambda x: x[i], state.env_state))) for i in (0, 3)]
+    single = [np.asarray(vec.env.render(jax.tree_util.tree_map(lambda x, i=i: x[i], state.env_state))) for i in (0, 3)]
     assert grid.shape == (500, 1002, 3)
     np.testing.assert_array_equal(grid[:, :500], single[0])
     np.testing.assert_array_equal(grid[:, 502:], single[1])

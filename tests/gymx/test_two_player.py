@@ -94,7 +94,7 @@ def test_agent_second_the_opponent_opens_in_reset_and_can_win() -> None:
 
 def test_random_seat() -> None:
     env = VsOpponent(GAME, uniform_random_legal, agent_player="random")
-    states, ts = jax.vmap(env.reset)(jax.random.split(jax.random.key(0), 200))
+    states, _ts = jax.vmap(env.reset)(jax.random.split(jax.random.key(0), 200))
     seats = np.asarray(states.agent_player)
     assert 60 < seats.sum() < 140
     # Whoever the agent is, it is to move, and the opponent has opened exactly when it is second.

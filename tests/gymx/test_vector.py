@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -11,9 +12,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from gymx.envs.classic_control.cartpole import CartPoleParams
 
 import gymx
-from gymx.envs.classic_control.cartpole import CartPoleParams
 
 NUM_ENVS = 8
 
@@ -32,7 +33,7 @@ def per_env_actions(t: int, num_envs: int) -> jax.Array:
 
 
 def run(mode: str, num_steps: int, num_envs: int = NUM_ENVS, max_episode_steps: int | None = None):
-    vec, reset, step = compiled(mode, num_envs, max_episode_steps)
+    _vec, reset, step = compiled(mode, num_envs, max_episode_steps)
     state, ts = reset(jax.random.key(42))
     out = [(state, ts)]
     for t in range(num_steps):
@@ -45,7 +46,7 @@ def test_same_step_resets_with_fresh_random_starts_and_keeps_final_obs() -> None
     single = gymx.make("CartPole-v1")
     trajectory = run("same_step", 120)
     starts = []
-    for t, ((prev_state, _), (state, ts)) in enumerate(zip(trajectory, trajectory[1:])):
+    for t, ((prev_state, _), (state, ts)) in enumerate(itertools.pairwise(trajectory)):
         done = np.asarray(ts.terminated | ts.truncated)
         # final_obs is what stepping the single env from the previous state gives.
         _, expected = jax.vmap(single.step)(prev_state.env_state, per_env_actions(t, NUM_ENVS))
@@ -84,12 +85,12 @@ def test_next_step_resets_on_the_step_after_done() -> None:
 
 
 def test_disabled_keeps_finished_envs_until_reset_masked() -> None:
-    vec, reset, step = compiled("disabled")
+    vec, _reset, step = compiled("disabled")
     trajectory = run("disabled", 60)
     state, ts = trajectory[-1]
     finished = np.asarray(ts.terminated)
     assert finished.any()
-    again_state, again = step(state, jnp.zeros(NUM_ENVS, jnp.int32))
+    _again_state, again = step(state, jnp.zeros(NUM_ENVS, jnp.int32))
     assert np.all(np.asarray(again.terminated)[finished]) and np.all(np.asarray(again.reward)[finished] == 0)
     np.testing.assert_array_equal(np.asarray(again.obs)[finished], np.asarray(ts.obs)[finished])
     reset_state, reset_ts = jax.jit(vec.reset_masked)(state, jnp.asarray(finished))
@@ -109,14 +110,14 @@ def test_env_trajectory_depends_only_on_seed_and_index() -> None:
 
 
 def test_per_env_params_are_batched() -> None:
-    vec, reset, step = compiled("same_step")
+    vec, _reset, _step = compiled("same_step")
     gravity = jnp.linspace(1.0, 30.0, NUM_ENVS)
     params = CartPoleParams(gravity=gravity)
     state, ts = jax.jit(vec.reset)(jax.random.key(0), params)
-    stepped, ts = jax.jit(vec.step)(state, jnp.zeros(NUM_ENVS, jnp.int32), params)
+    _stepped, ts = jax.jit(vec.step)(state, jnp.zeros(NUM_ENVS, jnp.int32), params)
     single = gymx.make("CartPole-v1")
     for i in (0, NUM_ENVS - 1):
-        one = jax.tree_util.tree_map(lambda x: x[i], state.env_state)
+        one = jax.tree_util.tree_map(lambda x, i=i: x[i], state.env_state)
         _, expected = single.step(one, 0, CartPoleParams(gravity=gravity[i]))
         np.testing.assert_allclose(ts.obs[i], expected.obs, rtol=1e-6)
     with pytest.raises(ValueError, match="matches neither"):

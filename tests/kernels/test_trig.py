@@ -6,7 +6,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from gymx.kernels import trig
 
 sin_cos = jax.jit(trig.sin_cos)
@@ -23,7 +22,19 @@ def test_matches_jnp_sin_cos(limit: float) -> None:
 def test_octant_boundaries_and_signs() -> None:
     quarter = np.float32(np.pi / 4)
     x = jnp.asarray(
-        [0.0, -0.0, quarter, -quarter, 2 * quarter, 3 * quarter, 4 * quarter, 5 * quarter, 6 * quarter, 7 * quarter, 8 * quarter],
+        [
+            0.0,
+            -0.0,
+            quarter,
+            -quarter,
+            2 * quarter,
+            3 * quarter,
+            4 * quarter,
+            5 * quarter,
+            6 * quarter,
+            7 * quarter,
+            8 * quarter,
+        ],
         jnp.float32,
     )
     x = jnp.concatenate([x, jnp.nextafter(x, jnp.inf), jnp.nextafter(x, -jnp.inf), -x])

@@ -7,15 +7,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import gymx
-from gymx import spaces
 from gymx.envs.algorithmic.copy_ import Copy
 from gymx.envs.algorithmic.duplicated_input import DuplicatedInput
 from gymx.envs.algorithmic.repeat_copy import RepeatCopy
 from gymx.envs.algorithmic.reverse import Reverse
 from gymx.envs.algorithmic.reversed_addition import ReversedAddition
 from gymx.envs.algorithmic.tape import AlgorithmicEnv, TapeState
+
+import gymx
+from gymx import spaces
 
 LEFT, RIGHT, UP, DOWN = 0, 1, 2, 3
 # id: (base, moves, reward threshold, starting min_length)
@@ -81,10 +81,20 @@ def test_registration_and_spaces(env_id: str) -> None:
 def test_targets_follow_the_original_rules() -> None:
     # The original tests' TestTargets cases.
     reverse = Reverse()
-    for data, expected in [([0], [0]), ([0, 1], [1, 0]), ([1, 1], [1, 1]), ([1, 0, 1], [1, 0, 1]), ([0, 0, 1, 1], [1, 1, 0, 0])]:
+    for data, expected in [
+        ([0], [0]),
+        ([0, 1], [1, 0]),
+        ([1, 1], [1, 1]),
+        ([1, 0, 1], [1, 0, 1]),
+        ([0, 0, 1, 1], [1, 1, 0, 0]),
+    ]:
         assert target(reverse, data) == expected
     addition = ReversedAddition(base=3)
-    for grid, expected in [([[1, 1], [1, 1]], [2, 2]), ([[2, 2], [0, 1]], [1, 2]), ([[2, 1], [1, 1], [1, 1], [1, 0]], [0, 0, 0, 2])]:
+    for grid, expected in [
+        ([[1, 1], [1, 1]], [2, 2]),
+        ([[2, 2], [0, 1]], [1, 2]),
+        ([[2, 1], [1, 1], [1, 1], [1, 0]], [0, 0, 0, 2]),
+    ]:
         assert target(addition, grid) == expected
     assert target(ReversedAddition(rows=3, base=3), [[2, 2, 2], [2, 2, 2]]) == [0, 2, 2]  # a final carry of 2
     assert target(Copy(), [0, 1, 2]) == [0, 1, 2]
@@ -116,7 +126,9 @@ def test_grid_navigation_and_success() -> None:
     assert [r for _, r, _ in result] == [1.0] * 4 and [d for _, _, d in result] == [False] * 3 + [True]
 
 
-@pytest.mark.parametrize("env, data, limit", [(Copy(), [1, 2, 3], 10), (RepeatCopy(), [1, 2], 12), (ReversedAddition(), [[1, 2], [0, 0]], 8)])
+@pytest.mark.parametrize(
+    "env, data, limit", [(Copy(), [1, 2, 3], 10), (RepeatCopy(), [1, 2], 12), (ReversedAddition(), [[1, 2], [0, 0]], 8)]
+)
 def test_time_limit(env: AlgorithmicEnv, data: list, limit: int) -> None:
     state = canned(env, data)
     assert int(env.time_limit(state)) == limit
@@ -217,7 +229,9 @@ def test_ansi_rendering() -> None:
     wrong, _ = step(state, (LEFT, 1, 0))
     assert "Output Tape         :   A\x1b[41m?\x1b[0m\n" in env.render(wrong, mode="ansi")
     grid = ReversedAddition()
-    text = gymx.make("ReversedAddition-v0").render(gymx.wrappers.TimeLimitState(canned(grid, [[1, 2], [1, 0], [2, 2]]), jnp.int32(0)), mode="ansi")
+    text = gymx.make("ReversedAddition-v0").render(
+        gymx.wrappers.TimeLimitState(canned(grid, [[1, 2], [1, 0], [2, 2]]), jnp.int32(0)), mode="ansi"
+    )
     assert "Observation Grid    :        \n" in text and "  \x1b[42m1\x1b[0m12  \n" in text and "  202  \n" in text
     assert "Targets             :   0211  \n" in text
     with pytest.raises(NotImplementedError, match="human"):

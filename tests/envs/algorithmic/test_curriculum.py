@@ -6,11 +6,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import gymx
 from gymx.envs.algorithmic import Curriculum, update
 from gymx.envs.algorithmic.copy_ import Copy
 from gymx.envs.algorithmic.reverse import Reverse
+
+import gymx
 
 
 class ReferenceCurriculum:
@@ -21,7 +21,7 @@ class ReferenceCurriculum:
         self.shortfalls: list[float] = []
 
     def finish(self, total_reward: float, target_length: int) -> None:
-        self.shortfalls = (self.shortfalls + [total_reward - target_length])[-self.last :]
+        self.shortfalls = ([*self.shortfalls, total_reward - target_length])[-self.last :]
         if len(self.shortfalls) == self.last and min(self.shortfalls) >= self.threshold and self.min_length < self.cap:
             self.min_length += 1
             self.shortfalls = []
@@ -153,7 +153,9 @@ def _copy_loop(venv: gymx.VecEnv, per_env: bool, num_steps: int):
 def test_vec_env_with_a_per_env_curriculum() -> None:
     env, num_envs = Copy(), 8
     venv = gymx.VecEnv(env, num_envs, gymx.AutoresetMode.NEXT_STEP)
-    curriculum, (done, input_length) = _copy_loop(venv, per_env=True, num_steps=600)(jax.random.key(0), env.curriculum(num_envs))
+    curriculum, (done, input_length) = _copy_loop(venv, per_env=True, num_steps=600)(
+        jax.random.key(0), env.curriculum(num_envs)
+    )
     finished = np.asarray(done).sum(axis=0)
     min_length = np.asarray(curriculum.min_length)
     # Good envs: every episode perfect, one promotion per 10 of them; bad ones never promote.
@@ -183,7 +185,11 @@ def test_vec_env_with_a_shared_curriculum() -> None:
     state, ts = venv.reset(jax.random.key(2), every_good.apply(env.default_params))
     step, shared_update, curriculum = jax.jit(venv.step), jax.jit(update), every_good
     for _ in range(150):
-        state, ts = step(state, (jnp.ones(num_envs, jnp.int32), jnp.ones(num_envs, jnp.int32), ts.obs), curriculum.apply(env.default_params))
+        state, ts = step(
+            state,
+            (jnp.ones(num_envs, jnp.int32), jnp.ones(num_envs, jnp.int32), ts.obs),
+            curriculum.apply(env.default_params),
+        )
         finished = ts.done & only_good
         for i in np.flatnonzero(np.asarray(finished)):
             reference.finish(float(ts.info["episode_return"][i]), int(ts.info["target_length"][i]))

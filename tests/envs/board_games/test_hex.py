@@ -135,19 +135,13 @@ def random_games(env: Hex, num_games: int, illegal_rate: float, seed: int) -> di
         def move(state, key):
             pick_key, swap_key, illegal_key, any_key = jax.random.split(key, 4)
             mask = state.legal_action_mask
-            action = kth_legal(
-                mask[:, :cells], jax.random.uniform(pick_key, (num_games,))
-            )
+            action = kth_legal(mask[:, :cells], jax.random.uniform(pick_key, (num_games,)))
             if env.swap:
-                swap = mask[:, cells] & jax.random.bernoulli(
-                    swap_key, 0.5, (num_games,)
-                )
+                swap = mask[:, cells] & jax.random.bernoulli(swap_key, 0.5, (num_games,))
                 action = jnp.where(swap, cells, action)
             # Some moves are drawn from [-1, num_actions]: occupied cells, a swap out of turn,
             # out of range.
-            anything = jax.random.randint(
-                any_key, (num_games,), -1, env.num_actions + 1
-            )
+            anything = jax.random.randint(any_key, (num_games,), -1, env.num_actions + 1)
             illegal = jax.random.bernoulli(illegal_key, illegal_rate, (num_games,))
             action = jnp.where(illegal, anything, action)
             state, ts = jax.vmap(env.step)(state, action)
@@ -155,16 +149,12 @@ def random_games(env: Hex, num_games: int, illegal_rate: float, seed: int) -> di
 
         first = record(state, ts, jnp.full(num_games, -2, jnp.int32))
         _, steps = jax.lax.scan(move, state, jax.random.split(key, cells + 2))
-        return jax.tree_util.tree_map(
-            lambda a, b: jnp.concatenate([a[None], b]), first, steps
-        )
+        return jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, steps)
 
     return jax.tree_util.tree_map(np.asarray, play(jax.random.key(seed)))
 
 
-def check_against_reference(
-    env: Hex, num_games: int, illegal_rate: float, seed: int
-) -> dict:
+def check_against_reference(env: Hex, num_games: int, illegal_rate: float, seed: int) -> dict:
     """Replays every game in the reference and compares everything after every move, and that
     the env's group labels split the stones as the flood fill does; counts how games ended."""
     games = random_games(env, num_games, illegal_rate, seed)
@@ -199,14 +189,9 @@ def check_against_reference(
                 "terminated": ref.over,
             }
             for name, value in expected.items():
-                np.testing.assert_array_equal(
-                    games[name][t, g], value, err_msg=f"{where}: {name}"
-                )
+                np.testing.assert_array_equal(games[name][t, g], value, err_msg=f"{where}: {name}")
             labels = games["groups"][t, g]
-            groups = {
-                frozenset(np.flatnonzero(labels == k).tolist())
-                for k in set(labels.tolist()) - {0}
-            }
+            groups = {frozenset(np.flatnonzero(labels == k).tolist()) for k in set(labels.tolist()) - {0}}
             assert groups == ref.groups(), where
     return seen
 
@@ -215,9 +200,7 @@ def check_against_reference(
     "size, swap, num_games, illegal_rate",
     [(5, True, 256, 0.02), (11, True, 64, 0.003), (4, False, 256, 0.02)],
 )
-def test_matches_the_reference(
-    size: int, swap: bool, num_games: int, illegal_rate: float
-) -> None:
+def test_matches_the_reference(size: int, swap: bool, num_games: int, illegal_rate: float) -> None:
     env = Hex(size=size, swap=swap)
     seen = check_against_reference(env, num_games, illegal_rate, seed=size)
     ended = seen["won by 0"] + seen["won by 1"] + seen["illegal"]

@@ -49,9 +49,7 @@ class ReferenceOthello:
         return flipped
 
     def legal_for(self, player: int) -> list[bool]:
-        cells = [
-            bool(self.flipped_by(r, c, player)) for r in range(8) for c in range(8)
-        ]
+        cells = [bool(self.flipped_by(r, c, player)) for r in range(8) for c in range(8)]
         return [*cells, not any(cells)]
 
     def legal(self) -> list[bool]:
@@ -67,7 +65,7 @@ class ReferenceOthello:
         else:
             if action != PASS:
                 row, col = divmod(action, 8)
-                for r, c in self.flipped_by(row, col, mover) + [(row, col)]:
+                for r, c in [*self.flipped_by(row, col, mover), (row, col)]:
                     self.board[r][c] = mover
             self.mask = self.legal_for(1 - mover)
             if self.mask[PASS] and self.legal_for(mover)[PASS]:
@@ -156,17 +154,13 @@ def check_against_reference(seed: int, illegal_rate: float) -> dict:
             }
             for name, value in row.items():
                 expected[name][t, g] = value
-        assert ref.over or illegal_rate > 0, (
-            f"game {g} did not end in {NUM_MOVES} moves"
-        )
+        assert ref.over or illegal_rate > 0, f"game {g} did not end in {NUM_MOVES} moves"
     for name, value in expected.items():
         differs = games[name] != value
         wrong = np.argwhere(differs.reshape(NUM_MOVES + 1, NUM_GAMES, -1).any(-1))
         if len(wrong):
             at = tuple(wrong[0])
-            raise AssertionError(
-                f"{name} differs first at (move, game) {at}: {games[name][at]} != {value[at]}"
-            )
+            raise AssertionError(f"{name} differs first at (move, game) {at}: {games[name][at]} != {value[at]}")
     return seen
 
 
@@ -191,9 +185,7 @@ def board_of(text: str) -> np.ndarray:
     """int8 (64,) from 8 rows of X (black), O (white) and . (empty), row 0 first."""
     rows = text.split()
     assert len(rows) == 8 and all(len(row) == 8 for row in rows)
-    return np.array(
-        [{"X": 0, "O": 1, ".": -1}[v] for row in rows for v in row], np.int8
-    )
+    return np.array([{"X": 0, "O": 1, ".": -1}[v] for row in rows for v in row], np.int8)
 
 
 def cell(name: str) -> int:
@@ -273,9 +265,7 @@ def test_forced_pass_is_the_only_legal_action() -> None:
         ("......OO ......OO", 1),  # X 3, O 4: the mover ends the game and loses
     ],
 )
-def test_the_game_ends_when_neither_player_can_place(
-    last_rows: str, winner: int
-) -> None:
+def test_the_game_ends_when_neither_player_can_place(last_rows: str, winner: int) -> None:
     # X's c1 takes b1; then X holds a1-c1 on the top edge and O a block in the
     # bottom-right corner, and neither player can close a line of the other's discs.
     state = FROM_BOARD(board_of("XO...... " + "........ " * 5 + last_rows), 0)

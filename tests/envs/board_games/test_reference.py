@@ -134,7 +134,9 @@ def check_against_reference(env, reference, num_games: int, illegal_rate: float,
                 expected[name][t, g] = value
     for name, value in expected.items():
         wrong = np.argwhere((games[name] != value).reshape(moves + 1, num_games, -1).any(-1))
-        assert len(wrong) == 0, f"{name} differs first at (move, game) {tuple(wrong[0])}: {games[name][tuple(wrong[0])]} != {value[tuple(wrong[0])]}"
+        assert len(wrong) == 0, (
+            f"{name} differs first at (move, game) {tuple(wrong[0])}: {games[name][tuple(wrong[0])]} != {value[tuple(wrong[0])]}"
+        )
     return endings
 
 
@@ -144,7 +146,9 @@ def test_tic_tac_toe_matches_the_reference() -> None:
 
 
 def test_connect_four_matches_the_reference() -> None:
-    endings = check_against_reference(ConnectFour(), lambda: ReferenceKInARow(6, 7, 4, gravity=True), 2048, 0.02, seed=1)
+    endings = check_against_reference(
+        ConnectFour(), lambda: ReferenceKInARow(6, 7, 4, gravity=True), 2048, 0.02, seed=1
+    )
     assert endings["won"] > 1000 and endings["illegal"] > 100 and endings["draw"] >= 1, endings
 
 

@@ -9,13 +9,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import gymx
 from gymx.envs.classic_control.acrobot import Acrobot, AcrobotState, _wrap
 from gymx.envs.classic_control.cartpole import CartPole, CartPoleState
 from gymx.envs.classic_control.continuous_mountain_car import ContinuousMountainCar
 from gymx.envs.classic_control.mountain_car import MountainCar, MountainCarState
 from gymx.envs.classic_control.pendulum import Pendulum, PendulumState
+
+import gymx
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*CartPole-v0 is out of date")
 
@@ -46,12 +46,7 @@ def test_registration_matches_gymnasium(env_id: str):
 
 @pytest.mark.parametrize(
     "env_id, which",
-    [
-        (env_id, which)
-        for env_id in IDS
-        if env_id != "CartPole-v0"
-        for which in ("obs", "action")
-    ],
+    [(env_id, which) for env_id in IDS if env_id != "CartPole-v0" for which in ("obs", "action")],
 )
 def test_spaces_match_gymnasium(env_id: str, which: str):
     env, gym_env = gymx.make(env_id), gymnasium.make(env_id)
@@ -81,9 +76,7 @@ START_RANGES = {
 def test_start_states_are_uniform_in_gymnasiums_ranges(env_id: str):
     num = 4096
     env = gymx.make(env_id).unwrapped
-    states = {
-        name: jax.vmap(env.reset)(jax.random.split(make_key(7), num))[0] for name, make_key in KEY_MAKERS.items()
-    }
+    states = {name: jax.vmap(env.reset)(jax.random.split(make_key(7), num))[0] for name, make_key in KEY_MAKERS.items()}
     assert _leaves_equal(states["key"], states["PRNGKey"]), "the two key kinds must give the same starts"
     uniform_fields = []
     for field, (low, high) in START_RANGES[env_id].items():
@@ -253,7 +246,7 @@ def test_acrobot_torque_noise(key_kind: str):
     quiet_state, _ = quiet.reset(key)
     step = jax.jit(noisy.step)
     state_a, ts_a = step(noisy_state, 1)
-    state_b, ts_b = step(noisy_state, 1)
+    state_b, _ts_b = step(noisy_state, 1)
     assert _leaves_equal(state_a, state_b), "noise must come from the state's key alone"
     assert not np.array_equal(jax.random.key_data(state_a.key), jax.random.key_data(noisy_state.key))
     assert _leaves_equal(quiet_state, noisy_state.replace(key=None)), "a key gives the same start with or without noise"
@@ -266,9 +259,7 @@ def test_acrobot_torque_noise(key_kind: str):
 
 
 def test_acrobot_nips_dynamics_differ_from_book():
-    state = AcrobotState(
-        theta1=_f32(0.5), theta2=_f32(0.3), theta1_dot=_f32(2.0), theta2_dot=_f32(0.0), key=None
-    )
+    state = AcrobotState(theta1=_f32(0.5), theta2=_f32(0.3), theta1_dot=_f32(2.0), theta2_dot=_f32(0.0), key=None)
     book = Acrobot().step(state, 2)[1].obs
     nips = Acrobot(book_or_nips="nips").step(state, 2)[1].obs
     assert not np.allclose(book, nips)

@@ -22,12 +22,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import gymx
 from gymx.envs.classic_control.acrobot import AcrobotState
 from gymx.envs.classic_control.cartpole import CartPoleState
 from gymx.envs.classic_control.mountain_car import MountainCarState
 from gymx.envs.classic_control.pendulum import PendulumState
+
+import gymx
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*CartPole-v0 is out of date")
 

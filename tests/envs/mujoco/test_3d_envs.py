@@ -45,9 +45,7 @@ TASKS = [
 ]
 
 
-@pytest.mark.parametrize(
-    "env_id, options", TASKS, ids=[f"{i}-{len(o)}-options" for i, o in TASKS]
-)
+@pytest.mark.parametrize("env_id, options", TASKS, ids=[f"{i}-{len(o)}-options" for i, o in TASKS])
 def test_task_of_gymnasiums_own_states(env_id: str, options: dict) -> None:
     """Our observation, reward, info and termination of the C MuJoCo data before and after each of
     Gymnasium's steps equal Gymnasium's (to float32 rounding)."""
@@ -63,17 +61,11 @@ def test_task_of_gymnasiums_own_states(env_id: str, options: dict) -> None:
         obs, reward, terminated, _, info = twin.step(action)
         after = mjx.put_data(twin.model, twin.data)
         where = f"{env_id} step {t}"
-        np.testing.assert_allclose(
-            env.observe_data(after, params), obs, rtol=1e-5, atol=1e-5, err_msg=where
-        )
-        ours_reward, ours_info = env.task_step(
-            before, after, jnp.asarray(action), params
-        )
+        np.testing.assert_allclose(env.observe_data(after, params), obs, rtol=1e-5, atol=1e-5, err_msg=where)
+        ours_reward, ours_info = env.task_outcome(before, after, jnp.asarray(action), params)
         assert ours_reward.dtype == jnp.float32
-        np.testing.assert_allclose(
-            ours_reward, reward, rtol=1e-5, atol=1e-5, err_msg=where
-        )
-        assert bool(env.unhealthy(after, params)) == terminated, where
+        np.testing.assert_allclose(ours_reward, reward, rtol=1e-5, atol=1e-5, err_msg=where)
+        assert bool(env.task_terminated(after, params)) == terminated, where
         assert set(info) <= set(ours_info), where
         for key, value in info.items():
             np.testing.assert_allclose(
@@ -91,9 +83,7 @@ def test_task_of_gymnasiums_own_states(env_id: str, options: dict) -> None:
 def starts(env_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     env = gymx.make(env_id).unwrapped
     keys = jax.random.split(jax.random.key(0), N)
-    sample = jax.jit(
-        jax.vmap(lambda key: env.initial_qpos_qvel(key, env.default_params))
-    )
+    sample = jax.jit(jax.vmap(lambda key: env.initial_qpos_qvel(key, env.default_params)))
     qpos, qvel = sample(keys)
     assert qpos.dtype == qvel.dtype == jnp.float32
     return np.asarray(qpos), np.asarray(qvel), env.init_qpos
@@ -195,6 +185,4 @@ def test_humanoid_models_are_gymnasiums_with_newton(env_id: str) -> None:
         "wrap_prm",
         "qpos0",
     ):
-        np.testing.assert_array_equal(
-            getattr(ours, field), getattr(theirs, field), err_msg=field
-        )
+        np.testing.assert_array_equal(getattr(ours, field), getattr(theirs, field), err_msg=field)

@@ -46,4 +46,6 @@ def test_dropped_mujoco_envs_give_their_maps_back() -> None:
     # The first env also pays the one-time costs (MuJoCo's and EGL's libraries, JAX's first
     # programs); every later one compiles programs of its own and leaves almost nothing.
     for (alive, left), scale in zip(added[1:], NOISE_SCALES[1:]):
-        assert left <= MAPS_LEFT_PER_ENV, f"reset_noise_scale={scale}: {left} of its {alive} maps stayed after it was dropped"
+        assert left <= MAPS_LEFT_PER_ENV, (
+            f"reset_noise_scale={scale}: {left} of its {alive} maps stayed after it was dropped"
+        )

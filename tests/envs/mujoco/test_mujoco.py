@@ -13,7 +13,7 @@ import mujoco
 import numpy as np
 import pytest
 from gymx.envs.mujoco import FAST_SOLVER
-from gymx.envs.mujoco.base import Physics, bounded_while_loop, early_exit_line_search, mjx_solver
+from gymx.envs.mujoco.base import PhysicsScales, bounded_while_loop, early_exit_line_search, mjx_solver
 from gymx.envs.mujoco.hopper import Hopper
 from gymx.envs.mujoco.inverted_pendulum import InvertedPendulum
 
@@ -23,7 +23,7 @@ from gymx.vector import AutoresetMode, VecEnv
 ENV = InvertedPendulum()
 STEP = jax.jit(ENV.step)
 RESET = jax.jit(ENV.reset)
-CHANGED = Physics(friction=0.5, mass=2.0, actuator_gain=0.5, damping=3.0)
+CHANGED = PhysicsScales(friction=0.5, mass=2.0, actuator_gain=0.5, damping=3.0)
 
 
 @functools.cache
@@ -33,7 +33,7 @@ def vec_env(mode: AutoresetMode) -> tuple[VecEnv, callable, callable]:
 
 
 def changed_c_model() -> mujoco.MjModel:
-    """Gymnasium's model with `CHANGED` applied as `Physics` documents it."""
+    """Gymnasium's model with `CHANGED` applied as `PhysicsScales` documents it."""
     twin = gymnasium.make("InvertedPendulum-v5").unwrapped
     m = twin.model
     m.geom_friction[:] *= CHANGED.friction
@@ -64,7 +64,7 @@ def test_physics_params_match_c_mujoco_with_the_same_changes() -> None:
 
 def test_each_env_of_a_batch_can_have_its_own_physics() -> None:
     _, reset, step = vec_env(AutoresetMode.DISABLED)
-    params = ENV.default_params.replace(physics=Physics(mass=jnp.array([1.0, 2.0, 1.0])))
+    params = ENV.default_params.replace(physics=PhysicsScales(mass=jnp.array([1.0, 2.0, 1.0])))
     state, _ = reset(jax.random.key(0), params)
     default_state, _ = reset(jax.random.key(0))
     push = jnp.full((3, 1), 2.0)

@@ -55,9 +55,32 @@ TOLERANCES: dict[str, tuple[float, float, float]] = {
 }
 # (id, constructor options); conftest.py runs the MuJoCo ids other than InvertedPendulum only with --all.
 CASES = [pytest.param(env_id, (), id=env_id) for env_id in TOLERANCES] + [
-    pytest.param("Hopper-v5", (("exclude_current_positions_from_observation", False), ("ctrl_cost_weight", 0.1)), id="Hopper-v5-options"),
-    pytest.param("Walker2d-v5", (("exclude_current_positions_from_observation", False), ("healthy_angle_range", (-0.5, 0.5)), ("forward_reward_weight", 2.0), ("frame_skip", 2)), id="Walker2d-v5-options"),
-    pytest.param("Ant-v5", (("include_cfrc_ext_in_observation", False), ("exclude_current_positions_from_observation", False), ("main_body", "torso"), ("contact_force_range", (-0.5, 0.5)), ("contact_cost_weight", 1e-2)), id="Ant-v5-options"),
+    pytest.param(
+        "Hopper-v5",
+        (("exclude_current_positions_from_observation", False), ("ctrl_cost_weight", 0.1)),
+        id="Hopper-v5-options",
+    ),
+    pytest.param(
+        "Walker2d-v5",
+        (
+            ("exclude_current_positions_from_observation", False),
+            ("healthy_angle_range", (-0.5, 0.5)),
+            ("forward_reward_weight", 2.0),
+            ("frame_skip", 2),
+        ),
+        id="Walker2d-v5-options",
+    ),
+    pytest.param(
+        "Ant-v5",
+        (
+            ("include_cfrc_ext_in_observation", False),
+            ("exclude_current_positions_from_observation", False),
+            ("main_body", "torso"),
+            ("contact_force_range", (-0.5, 0.5)),
+            ("contact_cost_weight", 1e-2),
+        ),
+        id="Ant-v5-options",
+    ),
 ]
 
 
@@ -78,7 +101,9 @@ def test_matches_gymnasium_from_the_same_state(env_id: str, options: tuple, seed
     twin = gymnasium_twin(env_id, options, data.qpos, data.qvel)
     np.testing.assert_allclose(ts.obs, twin._get_obs(), rtol=obs_rtol, atol=obs_atol)
     for key, value in twin._get_reset_info().items():  # Gymnasium's v5 resets report positions
-        np.testing.assert_allclose(ts.info[key], value, rtol=obs_rtol, atol=obs_atol, err_msg=f"{env_id} reset info[{key!r}]")
+        np.testing.assert_allclose(
+            ts.info[key], value, rtol=obs_rtol, atol=obs_atol, err_msg=f"{env_id} reset info[{key!r}]"
+        )
     low, high = env.action_space().low, env.action_space().high
     rng = np.random.default_rng(seed)
     for t in range(NUM_STEPS):
@@ -90,6 +115,8 @@ def test_matches_gymnasium_from_the_same_state(env_id: str, options: tuple, seed
         np.testing.assert_allclose(float(ts.reward), reward, atol=reward_atol, rtol=obs_rtol, err_msg=where)
         assert bool(ts.terminated) == terminated, where
         for key, value in info.items():
-            np.testing.assert_allclose(ts.info[key], value, rtol=obs_rtol, atol=obs_atol, err_msg=f"{where} info[{key!r}]")
+            np.testing.assert_allclose(
+                ts.info[key], value, rtol=obs_rtol, atol=obs_atol, err_msg=f"{where} info[{key!r}]"
+            )
         if terminated:
             break

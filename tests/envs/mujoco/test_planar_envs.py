@@ -23,18 +23,14 @@ N = 20_000
 def starts(env_id: str) -> tuple[np.ndarray, np.ndarray]:
     env = gymx.make(env_id).unwrapped
     keys = jax.random.split(jax.random.key(0), N)
-    sample = jax.jit(
-        jax.vmap(lambda key: env.initial_qpos_qvel(key, env.default_params))
-    )
+    sample = jax.jit(jax.vmap(lambda key: env.initial_qpos_qvel(key, env.default_params)))
     qpos, qvel = sample(keys)
     assert qpos.dtype == qvel.dtype == jnp.float32
     return np.asarray(qpos), np.asarray(qvel)
 
 
 def test_reacher_goal_is_uniform_in_the_open_disc() -> None:
-    goals = np.asarray(
-        jax.jit(jax.vmap(sample_goal))(jax.random.split(jax.random.key(1), N))
-    )
+    goals = np.asarray(jax.jit(jax.vmap(sample_goal))(jax.random.split(jax.random.key(1), N)))
     radius = np.linalg.norm(goals, axis=-1)
     assert radius.max() < 0.2
     # Uniform on the disc: P(r < s) = (s / 0.2)^2, and the angle is uniform.
@@ -54,34 +50,23 @@ def gymnasium_cylinder(rng: np.random.Generator) -> np.ndarray:
 
 
 def test_pusher_cylinder_matches_gymnasiums_rejection_rule() -> None:
-    ours = np.asarray(
-        jax.jit(jax.vmap(sample_object_qpos))(jax.random.split(jax.random.key(2), N))
-    )
+    ours = np.asarray(jax.jit(jax.vmap(sample_object_qpos))(jax.random.split(jax.random.key(2), N)))
     rng = np.random.default_rng(0)
     theirs = np.stack([gymnasium_cylinder(rng) for _ in range(N)])
     assert np.all(np.linalg.norm(ours, axis=-1) > 0.17)
-    assert np.all(
-        (ours[:, 0] >= -0.3)
-        & (ours[:, 0] <= 0.0)
-        & (ours[:, 1] >= -0.2)
-        & (ours[:, 1] <= 0.2)
-    )
+    assert np.all((ours[:, 0] >= -0.3) & (ours[:, 0] <= 0.0) & (ours[:, 1] >= -0.2) & (ours[:, 1] <= 0.2))
     # The same distribution: every cell of a 6 x 8 grid over the rectangle holds the same
     # fraction of both samples (within 5 standard errors of a difference of two frequencies).
     bins, box = (6, 8), ((-0.3, 0.0), (-0.2, 0.2))
     ours_cells = np.histogram2d(ours[:, 0], ours[:, 1], bins=bins, range=box)[0] / N
-    theirs_cells = (
-        np.histogram2d(theirs[:, 0], theirs[:, 1], bins=bins, range=box)[0] / N
-    )
+    theirs_cells = np.histogram2d(theirs[:, 0], theirs[:, 1], bins=bins, range=box)[0] / N
     standard_error = np.sqrt(2 * np.maximum(theirs_cells, 1 / N) / N)
     assert np.all(np.abs(ours_cells - theirs_cells) < 5 * standard_error + 1e-9)
 
 
 def test_reacher_and_pusher_starts() -> None:
     qpos, qvel = starts("Reacher-v5")
-    assert np.all(np.abs(qpos[:, :2]) <= 0.1) and np.all(
-        np.linalg.norm(qpos[:, 2:], axis=-1) < 0.2
-    )
+    assert np.all(np.abs(qpos[:, :2]) <= 0.1) and np.all(np.linalg.norm(qpos[:, 2:], axis=-1) < 0.2)
     assert np.all(np.abs(qvel[:, :2]) <= 0.005) and np.all(qvel[:, 2:] == 0)
     qpos, qvel = starts("Pusher-v5")
     assert np.all(qpos[:, :7] == 0) and np.all(qpos[:, 9:] == 0)

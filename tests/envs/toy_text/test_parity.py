@@ -67,7 +67,11 @@ TABULAR = [
 
 def _name(case: tuple) -> str:
     env_id, kwargs, _ = case
-    return env_id + "".join(f"-{k}={v}" for k, v in kwargs.items() if k != "desc") + ("-random_map" if "desc" in kwargs else "")
+    return (
+        env_id
+        + "".join(f"-{k}={v}" for k, v in kwargs.items() if k != "desc")
+        + ("-random_map" if "desc" in kwargs else "")
+    )
 
 
 @pytest.mark.parametrize("case", TABULAR, ids=_name)
@@ -145,12 +149,14 @@ def test_taxi_fickle_passenger_matches_gymnasium() -> None:
     assert abs(fickle - 0.3) <= SIGMAS * np.sqrt(0.3 * 0.7 / num)
     # Taxi at (2, 2) with the passenger aboard, heading for destination 1; it drives south.
     start = 2 * 100 + 2 * 20 + 4 * 4 + 1
-    states = jax.vmap(lambda k: TaxiState(s=jnp.int32(start), last_action=jnp.int32(-1), fickle_step=jnp.ones((), jnp.bool_), key=k))(
-        jax.vmap(key_words)(jax.random.split(jax.random.key(4), num))
-    )
+    states = jax.vmap(
+        lambda k: TaxiState(s=jnp.int32(start), last_action=jnp.int32(-1), fickle_step=jnp.ones((), jnp.bool_), key=k)
+    )(jax.vmap(key_words)(jax.random.split(jax.random.key(4), num)))
     stepped, ts = jax.jit(jax.vmap(env.step))(states, jnp.zeros(num, jnp.int32))
     row, col, passenger, destination = decode(np.asarray(ts.obs))
-    assert (row == 3).all() and (col == 2).all() and (passenger == 4).all() and not np.asarray(stepped.fickle_step).any()
+    assert (
+        (row == 3).all() and (col == 2).all() and (passenger == 4).all() and not np.asarray(stepped.fickle_step).any()
+    )
     ours = np.bincount(destination, minlength=4) / num
     gym_env = gymnasium.make("Taxi-v4", fickle_passenger=True).unwrapped
     gym_env.reset(seed=0)
@@ -177,7 +183,9 @@ class _FedCards:
         return self.cards.pop(0)
 
 
-@pytest.mark.parametrize("kwargs", [{"sab": True, "natural": False}, {"sab": False, "natural": True}, {"sab": False, "natural": False}])
+@pytest.mark.parametrize(
+    "kwargs", [{"sab": True, "natural": False}, {"sab": False, "natural": True}, {"sab": False, "natural": False}]
+)
 def test_blackjack_step_parity(kwargs: dict) -> None:
     env = gymx.make("Blackjack-v1", **kwargs)
     gym_env = gymnasium.make("Blackjack-v1", **kwargs).unwrapped
@@ -205,7 +213,9 @@ def test_blackjack_step_parity(kwargs: dict) -> None:
         action = int(rng.random() < 0.4)
         state, ts = step(state, action)
         obs, reward, terminated, _, _ = gym_env.step(action)
-        assert tuple(int(x) for x in ts.obs) == obs and float(ts.reward) == reward and bool(ts.terminated) == terminated, t
+        assert (
+            tuple(int(x) for x in ts.obs) == obs and float(ts.reward) == reward and bool(ts.terminated) == terminated
+        ), t
         rewards.add(reward)
         done = terminated
     assert {-1.0, 0.0, 1.0} <= rewards

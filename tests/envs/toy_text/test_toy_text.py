@@ -51,7 +51,11 @@ def _layout(space: gymnasium.Space) -> tuple:
 @pytest.mark.parametrize("env_id", IDS)
 def test_registration_and_spaces_match_gymnasium(env_id: str) -> None:
     ours, theirs = gymx.spec(env_id), gymnasium.spec(env_id)
-    assert (ours.max_episode_steps, ours.reward_threshold, ours.kwargs) == (theirs.max_episode_steps, theirs.reward_threshold, theirs.kwargs)
+    assert (ours.max_episode_steps, ours.reward_threshold, ours.kwargs) == (
+        theirs.max_episode_steps,
+        theirs.reward_threshold,
+        theirs.kwargs,
+    )
     env, gym_env = gymx.make(env_id), gymnasium.make(env_id)
     assert _layout(env.observation_space().to_gymnasium()) == _layout(gym_env.observation_space)
     assert _layout(env.action_space().to_gymnasium()) == _layout(gym_env.action_space)
@@ -107,7 +111,10 @@ def test_random_maps_equal_gymnasium_for_a_seed(size: int, p: float, seed: int) 
 def test_random_map_env_from_a_seed() -> None:
     env = gymx.make("FrozenLake-v1", map_name=None, map_size=5, map_p=0.6, map_seed=9).unwrapped
     assert ["".join(row) for row in env.desc] == gymnasium_random_map(5, 0.6, 9)
-    assert env.observation_space().n == 25 and env.P == gymnasium.make("FrozenLake-v1", desc=gymnasium_random_map(5, 0.6, 9)).unwrapped.P
+    assert (
+        env.observation_space().n == 25
+        and env.P == gymnasium.make("FrozenLake-v1", desc=gymnasium_random_map(5, 0.6, 9)).unwrapped.P
+    )
     with pytest.raises(ValueError, match="size >= 2"):
         generate_random_map(1)
     with pytest.raises(ValueError, match="at least one S"):

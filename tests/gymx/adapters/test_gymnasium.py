@@ -17,7 +17,13 @@ from gymnasium.vector import AutoresetMode
 
 import gymx
 from gymx import spaces
-from gymx.adapters.gymnasium import GymnasiumEnv, GymnasiumVectorEnv, gymnasium_id, make_vec_env, register_gymnasium_envs
+from gymx.adapters.gymnasium import (
+    GymnasiumEnv,
+    GymnasiumVectorEnv,
+    gymnasium_id,
+    make_vec_env,
+    register_gymnasium_envs,
+)
 
 IDS = sorted(gymx.registry)
 CARTPOLE = "gymx/CartPole-v1"
@@ -92,7 +98,9 @@ def vec(autoreset_mode: AutoresetMode, num_envs: int = 2, max_episode_steps: int
 def test_check_env_passes_for_every_id(env_id: str) -> None:
     env = gymnasium.make(gymnasium_id(env_id)).unwrapped
     assert isinstance(env, GymnasiumEnv)
-    assert env.metadata["render_modes"] == list(gymx.make(env_id).metadata["render_modes"]) and "jax" not in env.metadata
+    assert (
+        env.metadata["render_modes"] == list(gymx.make(env_id).metadata["render_modes"]) and "jax" not in env.metadata
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_env(env, skip_render_check=False)
@@ -116,7 +124,7 @@ def test_vector_composite_spaces_and_info_masks() -> None:
     assert obs["pos"].shape == (2, 2) and obs["flags"].dtype == np.int8
     assert set(info) == {"hits", "_hits"}
     for t in range(1, 5):
-        obs, reward, terminated, truncated, info = venv.step(venv.action_space.sample())
+        obs, _reward, terminated, _truncated, info = venv.step(venv.action_space.sample())
         assert obs in venv.observation_space and terminated.all() == (t == 4)
     np.testing.assert_array_equal(info["_hits"], [True, True])
     np.testing.assert_array_equal(info["final_info"]["_hits"], [True, True])
@@ -145,7 +153,7 @@ def test_make_truncates_once_at_500(cartpole: gymnasium.Env) -> None:
     assert not isinstance(cartpole.unwrapped.gymx_env, gymx.wrappers.TimeLimit)  # Gymnasium's limit only
     obs, _ = cartpole.reset(seed=0)
     for t in range(1, 501):
-        obs, reward, terminated, truncated, _ = cartpole.step(int(balance(obs)))
+        obs, _reward, terminated, truncated, _ = cartpole.step(int(balance(obs)))
         assert not terminated and truncated == (t == 500)
 
 
@@ -209,7 +217,12 @@ def test_close_twice() -> None:
 
 @pytest.mark.parametrize(
     "action, reason",
-    [(2, "out of bounds"), (np.array([0, 1]), "expected shape"), (1.0, "integer dtype"), (np.float32(0), "integer dtype")],
+    [
+        (2, "out of bounds"),
+        (np.array([0, 1]), "expected shape"),
+        (1.0, "integer dtype"),
+        (np.float32(0), "integer dtype"),
+    ],
 )
 def test_bad_discrete_action_raises(cartpole: gymnasium.Env, action: object, reason: str) -> None:
     cartpole.reset(seed=0)
@@ -231,7 +244,11 @@ def test_bad_box_action_raises(pendulum: gymnasium.Env, action: object, reason: 
 
 @pytest.mark.parametrize(
     "actions, reason",
-    [(np.array([0, 2]), "out of bounds"), (np.array([0, 1, 1]), "expected shape"), (np.array([0.0, 1.0]), "integer dtype")],
+    [
+        (np.array([0, 2]), "out of bounds"),
+        (np.array([0, 1, 1]), "expected shape"),
+        (np.array([0.0, 1.0]), "integer dtype"),
+    ],
 )
 def test_bad_batched_actions_raise(actions: np.ndarray, reason: str) -> None:
     venv = vec(AutoresetMode.NEXT_STEP)
@@ -292,7 +309,7 @@ def test_same_step_final_obs_with_mask() -> None:
     venv.reset(options={"reset_mask": np.array([True, False])})  # env 0 restarts, env 1 is one step ahead
     obs, *_, info = venv.step(np.ones(2, np.int32))
     assert "final_obs" not in info
-    obs, reward, terminated, truncated, info = venv.step(np.ones(2, np.int32))
+    obs, _reward, _terminated, truncated, info = venv.step(np.ones(2, np.int32))
     np.testing.assert_array_equal(truncated, [False, True])
     np.testing.assert_array_equal(info["_final_obs"], [False, True])
     np.testing.assert_array_equal(info["_final_info"], [False, True])
@@ -306,7 +323,7 @@ def test_disabled_reset_mask() -> None:
     assert venv.metadata["autoreset_mode"] == AutoresetMode.DISABLED
     venv.reset(seed=0)
     for _ in range(3):
-        obs, reward, terminated, truncated, info = venv.step(np.zeros(2, np.int32))
+        obs, _reward, _terminated, truncated, _info = venv.step(np.zeros(2, np.int32))
     assert truncated.all()
     obs, _ = venv.reset(options={"reset_mask": np.array([False, True])})
     assert np.all(np.abs(obs[1]) <= 0.05)

@@ -13,7 +13,9 @@ import gymx
 from gymx.monitor import log
 
 
-def write_run(directory: Path, returns: np.ndarray, run_id: str = "synthetic.0", blocks: int = 1, closed: bool = True) -> np.ndarray:
+def write_run(
+    directory: Path, returns: np.ndarray, run_id: str = "synthetic.0", blocks: int = 1, closed: bool = True
+) -> np.ndarray:
     """A CartPole-v1 run whose episodes (10 steps each) have `returns`, flushed in `blocks` blocks; returns its records."""
     directory.mkdir(exist_ok=True)
     manifest = {
@@ -47,7 +49,7 @@ def block_offsets(path: Path) -> list[int]:
     while at < len(data):
         offsets.append(at)
         at += 20 + 40 * struct.unpack_from("<I", data, at + 8)[0]  # block header: magic, seq, count, 2 CRC32s
-    return offsets + [at]
+    return [*offsets, at]
 
 
 @pytest.fixture

@@ -50,7 +50,9 @@ def test_random_bytes_over_the_last_record(tmp_path: Path, run: tuple) -> None:
         f.write(np.random.default_rng(0).bytes(40))
     results = load_damaged(tmp_path)
     assert_episodes(results, records[:75])
-    assert results.damaged == (Damage(str(path), offsets[3], offsets[4], "block 4 (25 records): checksum mismatch", RUN),)
+    assert results.damaged == (
+        Damage(str(path), offsets[3], offsets[4], "block 4 (25 records): checksum mismatch", RUN),
+    )
 
 
 @pytest.mark.parametrize("where", ["appended", "over the last block"])
@@ -80,7 +82,9 @@ def test_13_bytes_inserted_mid_file(tmp_path: Path, run: tuple, inside_a_block: 
     results = load_damaged(tmp_path)
     if inside_a_block:  # block 2 is damaged; the reader finds block 3 where it now starts, 13 bytes on
         assert_episodes(results, np.r_[records[:25], records[50:]])
-        assert [(d.start, d.end, d.reason) for d in results.damaged] == [(offsets[1], offsets[2] + 13, "block 2 (25 records): checksum mismatch")]
+        assert [(d.start, d.end, d.reason) for d in results.damaged] == [
+            (offsets[1], offsets[2] + 13, "block 2 (25 records): checksum mismatch")
+        ]
     else:
         assert_episodes(results, records)
         assert [(d.start, d.end, d.reason) for d in results.damaged] == [(at, at + 13, "not a block header")]
@@ -108,7 +112,9 @@ def test_a_second_copy_of_a_block_is_skipped(tmp_path: Path, run: tuple) -> None
     path.write_bytes(data + data[offsets[1] : offsets[2]])
     results = load_damaged(tmp_path)
     assert_episodes(results, records)
-    assert [(d.start, d.end, d.reason) for d in results.damaged] == [(offsets[4], offsets[4] + offsets[2] - offsets[1], "a second copy of block 2")]
+    assert [(d.start, d.end, d.reason) for d in results.damaged] == [
+        (offsets[4], offsets[4] + offsets[2] - offsets[1], "a second copy of block 2")
+    ]
 
 
 def test_a_damaged_file_header_is_read_with_the_manifest(tmp_path: Path, run: tuple) -> None:
@@ -122,7 +128,7 @@ def test_a_damaged_file_header_is_read_with_the_manifest(tmp_path: Path, run: tu
 
 @pytest.mark.parametrize("manifest", ["truncated", "missing"])
 def test_a_run_is_recovered_from_its_log_without_a_manifest(tmp_path: Path, run: tuple, manifest: str) -> None:
-    path, records, _ = run
+    _path, records, _ = run
     manifest_file = Path(log.manifest_path(str(tmp_path), RUN))
     size = manifest_file.stat().st_size // 2
     if manifest == "truncated":
@@ -151,9 +157,14 @@ def test_a_missing_log_and_an_unreadable_run(tmp_path: Path, run: tuple) -> None
     path, _, _ = run
     path.unlink()
     results = load_damaged(tmp_path)
-    assert len(results) == 0 and [(d.path, d.reason) for d in results.damaged] == [(str(path), "the episode log is missing")]
+    assert len(results) == 0 and [(d.path, d.reason) for d in results.damaged] == [
+        (str(path), "the episode log is missing")
+    ]
     Path(log.manifest_path(str(tmp_path), RUN)).write_text("{")
-    with pytest.warns(DamagedLogWarning), pytest.raises(ValueError, match="no readable gymx monitor run in .*not valid JSON"):
+    with (
+        pytest.warns(DamagedLogWarning),
+        pytest.raises(ValueError, match=r"no readable gymx monitor run in .*not valid JSON"),
+    ):
         load_results(str(tmp_path))
 
 
@@ -177,7 +188,7 @@ def test_an_unknown_format_is_refused(tmp_path: Path, run: tuple) -> None:
 
 
 def test_a_failed_append_leaves_no_partial_block(tmp_path: Path, run: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
-    path, records, offsets = run
+    _path, records, _offsets = run
     episodes = log.EpisodeLog(str(tmp_path / "gymx.episodes.second.bin"), {"record_dtype": log.RECORD_DTYPE.descr})
     episodes.append(records[:5])
     size = episodes.size
@@ -217,4 +228,4 @@ def test_summary_blocks_share_the_checks(tmp_path: Path) -> None:
     (got,) = results.summaries
     assert len(results) == 0 and results.manifests[0]["recovered_from_log"]
     np.testing.assert_array_equal(got, summaries[:2])
-    assert [d.reason for d in results.damaged][0].startswith("block 3 is cut short")
+    assert next(d.reason for d in results.damaged).startswith("block 3 is cut short")

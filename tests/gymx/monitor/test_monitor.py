@@ -61,8 +61,18 @@ def python_recount(rewards: np.ndarray, dones: np.ndarray) -> list[tuple[int, in
     return out
 
 
-def monitored_run(directory: Path, capacity_steps: int = 64, video: VideoConfig | None = None, flushes: int = 1, **options: object) -> tuple:
-    monitor = Monitor(gymx.make_vec("CartPole-v1", NUM_ENVS), str(directory), algorithm_id="random", seed=3, capacity_steps=capacity_steps, video=video or False, **options)
+def monitored_run(
+    directory: Path, capacity_steps: int = 64, video: VideoConfig | None = None, flushes: int = 1, **options: object
+) -> tuple:
+    monitor = Monitor(
+        gymx.make_vec("CartPole-v1", NUM_ENVS),
+        str(directory),
+        algorithm_id="random",
+        seed=3,
+        capacity_steps=capacity_steps,
+        video=video or False,
+        **options,
+    )
 
     @jax.jit
     def chunk(state: object, actions: jax.Array) -> object:
@@ -87,6 +97,7 @@ def test_stats_info_equals_vecenv_and_a_python_recount() -> None:
     @jax.jit
     def run(key: jax.Array) -> tuple:
         state, _ = stats.reset(key)
+
         def one(state: object, action: jax.Array) -> tuple:
             state, ts = stats.step(state, action)
             return state, ts.info
@@ -96,11 +107,21 @@ def test_stats_info_equals_vecenv_and_a_python_recount() -> None:
     info = jax.device_get(run(jax.random.key(3)))
     rewards, dones, vec_returns, vec_lengths = jax.device_get(plain_rollout(jax.random.key(3), actions))
     np.testing.assert_array_equal(info["_episode"], dones)
+    # Gymnasium's "t" is wall-clock seconds, which jit cannot read: the batch clock has its own key.
+    assert set(info["episode"]) == {"r", "l", "batch_step"}
     np.testing.assert_array_equal(info["episode"]["r"], np.where(dones, vec_returns, 0))
     np.testing.assert_array_equal(info["episode"]["l"], np.where(dones, vec_lengths, 0))
     expected = python_recount(rewards, dones)
     t, i = np.nonzero(info["_episode"])
-    assert [(int(info["episode"]["t"][a, b]), int(b), float(info["episode"]["r"][a, b]), int(info["episode"]["l"][a, b])) for a, b in zip(t, i)] == [e[:4] for e in expected]
+    assert [
+        (
+            int(info["episode"]["batch_step"][a, b]),
+            int(b),
+            float(info["episode"]["r"][a, b]),
+            int(info["episode"]["l"][a, b]),
+        )
+        for a, b in zip(t, i)
+    ] == [e[:4] for e in expected]
 
 
 @pytest.fixture(params=["host", "device"], ids=["found by numpy on the host's rows", "compacted on device"])
@@ -122,11 +143,23 @@ def test_log_equals_recount_and_round_trips(tmp_path: Path, where_found: str) ->
     np.testing.assert_array_equal(results.episode, np.arange(len(expected)))
     assert np.all(np.diff(results.timestamps) >= 0) and np.all(results.modes == "training")
     manifest = results.manifests[0]
-    assert (manifest["env_id"], manifest["env_version"], manifest["seed"], manifest["algorithm_id"]) == ("CartPole-v1", 1, 3, "random")
-    assert manifest["env_spec"]["reward_threshold"] == 475.0 and manifest["closed"] and manifest["command_line"] == sys.argv
+    assert (manifest["env_id"], manifest["env_version"], manifest["seed"], manifest["algorithm_id"]) == (
+        "CartPole-v1",
+        1,
+        3,
+        "random",
+    )
+    assert (
+        manifest["env_spec"]["reward_threshold"] == 475.0
+        and manifest["closed"]
+        and manifest["command_line"] == sys.argv
+    )
     assert np.all(results.env_ids == "CartPole-v1") and np.all(results.env_versions == 1)
     assert np.dtype([tuple(f) for f in manifest["record_dtype"]]) == log.RECORD_DTYPE
-    assert manifest["blocks"] == CHUNKS and manifest["log_bytes"] == Path(tmp_path, manifest["episodes_file"]).stat().st_size
+    assert (
+        manifest["blocks"] == CHUNKS
+        and manifest["log_bytes"] == Path(tmp_path, manifest["episodes_file"]).stat().st_size
+    )
     assert results.damaged == () and results.unclosed == []
 
 
@@ -136,7 +169,9 @@ def test_overflow_is_counted_and_reported(tmp_path: Path, where_found: str) -> N
         _, actions = monitored_run(tmp_path, capacity_steps=kept)
     rewards, dones, _, _ = jax.device_get(plain_rollout(jax.random.key(3), actions))
     in_buffer = (np.arange(CHUNK * CHUNKS) % CHUNK) < kept
-    expected = [e for e in python_recount(rewards, dones) if in_buffer[e[0] - 1]]  # episode indices of the dropped ones still count
+    expected = [
+        e for e in python_recount(rewards, dones) if in_buffer[e[0] - 1]
+    ]  # episode indices of the dropped ones still count
     results = load_results(str(tmp_path))
     got = list(zip(results.steps // NUM_ENVS, results.env_index, results.returns, results.lengths, results.env_episode))
     assert [(int(s), int(i), float(r), int(n), int(e)) for s, i, r, n, e in got] == expected
@@ -193,7 +228,9 @@ def test_going_on_from_a_flushed_state_raises_and_writes_nothing_twice(tmp_path:
 
 
 @pytest.mark.parametrize("background_writes", [False, True])
-def test_a_flush_that_took_nothing_may_be_dropped_and_a_failed_write_retried(tmp_path: Path, background_writes: bool) -> None:
+def test_a_flush_that_took_nothing_may_be_dropped_and_a_failed_write_retried(
+    tmp_path: Path, background_writes: bool
+) -> None:
     monitor = Monitor(gymx.make_vec("CartPole-v1", NUM_ENVS), str(tmp_path), background_writes=background_writes)
 
     @jax.jit
@@ -252,14 +289,19 @@ def test_records_equal_the_step_info_across_a_reset(tmp_path: Path, autoreset_mo
         monitor.flush(state)
         t, i = np.nonzero(np.asarray(finished))
         env_episode = np.cumsum(finished, axis=0)[t, i] - 1
-        expected += [(c * CHUNK + a + 1, b, float(returns[a, b]), int(lengths[a, b]), int(e)) for a, b, e in zip(t, i, env_episode)]
+        expected += [
+            (c * CHUNK + a + 1, b, float(returns[a, b]), int(lengths[a, b]), int(e))
+            for a, b, e in zip(t, i, env_episode)
+        ]
     monitor.close()
     results = load_results(str(tmp_path))
     got = list(zip(results.steps // NUM_ENVS, results.env_index, results.returns, results.lengths, results.env_episode))
     assert [(int(s), int(i), float(r), int(n), int(e)) for s, i, r, n, e in got] == expected and expected
 
 
-SUMMARY = SummaryConfig(bins=8, returns=(12.0, 28.0), lengths=(10.0, 30.0))  # CartPole's random episodes fall outside at both ends
+SUMMARY = SummaryConfig(
+    bins=8, returns=(12.0, 28.0), lengths=(10.0, 30.0)
+)  # CartPole's random episodes fall outside at both ends
 
 
 def expected_summaries(records: log.Results) -> list[dict]:
@@ -288,7 +330,11 @@ def test_summaries_equal_numpy_over_the_same_episodes_logged_as_records(tmp_path
     summary = load_results(str(tmp_path / "summary"))
     assert len(summary) == 0 and monitor.manifest["episodes"] == len(records) and monitor.manifest["blocks"] == CHUNKS
     (got,) = summary.summaries
-    assert len(got) == CHUNKS and summary.manifests[0]["summary"] == {"bins": 8, "returns": [12.0, 28.0], "lengths": [10.0, 30.0]}
+    assert len(got) == CHUNKS and summary.manifests[0]["summary"] == {
+        "bins": 8,
+        "returns": [12.0, 28.0],
+        "lengths": [10.0, 30.0],
+    }
     r, n = records.returns, records.lengths
     assert (r < 12).any() and (r >= 28).any() and (n < 10).any() and (n >= 30).any()  # the end bins take values outside
     for flush, expected in zip(got, expected_summaries(records), strict=True):
@@ -321,11 +367,11 @@ def test_bad_summary_settings_are_refused(tmp_path: Path) -> None:
     venv = gymx.make_vec("CartPole-v1", NUM_ENVS)
     with pytest.raises(ValueError, match="episodes must be one of \\('records', 'summary'\\), got 'summaries'"):
         Monitor(venv, str(tmp_path), episodes="summaries")
-    with pytest.raises(ValueError, match="summary configures episodes=\"summary\""):
+    with pytest.raises(ValueError, match='summary configures episodes="summary"'):
         Monitor(venv, str(tmp_path), summary=SummaryConfig())
-    with pytest.raises(ValueError, match="SummaryConfig.returns must be \\(low, high\\) with low < high, got \\(1, 1\\)"):
+    with pytest.raises(ValueError, match=r"SummaryConfig\.returns must be \(low, high\) with low < high, got \(1, 1\)"):
         Monitor(venv, str(tmp_path), episodes="summary", summary=SummaryConfig(returns=(1, 1)))
-    with pytest.raises(ValueError, match="SummaryConfig.bins must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match=r"SummaryConfig\.bins must be a positive integer, got 0"):
         Monitor(venv, str(tmp_path), episodes="summary", summary=SummaryConfig(bins=0))
     assert os.listdir(tmp_path) == []
 
@@ -336,7 +382,13 @@ def test_gym_export_has_the_original_fields(tmp_path: Path) -> None:
     run_id = results.manifests[0]["run_id"]
     export_gym_files(str(tmp_path))
     stats = json.loads(Path(tmp_path, f"openaigym.episode_batch.{run_id}.stats.json").read_text())
-    assert set(stats) == {"initial_reset_timestamp", "timestamps", "episode_lengths", "episode_rewards", "episode_types"}
+    assert set(stats) == {
+        "initial_reset_timestamp",
+        "timestamps",
+        "episode_lengths",
+        "episode_rewards",
+        "episode_types",
+    }
     assert stats["episode_rewards"] == results.returns.tolist() and stats["episode_lengths"] == results.lengths.tolist()
     assert stats["timestamps"] == results.timestamps.tolist() and set(stats["episode_types"]) == {"t"}
     assert stats["initial_reset_timestamp"] == results.manifests[0]["start_timestamp"]
@@ -346,7 +398,20 @@ def test_gym_export_has_the_original_fields(tmp_path: Path) -> None:
 
 
 def test_capped_cubic_schedule() -> None:
-    assert [e for e in range(2001) if capped_cubic_schedule(e)] == [0, 1, 8, 27, 64, 125, 216, 343, 512, 729, 1000, 2000]
+    assert [e for e in range(2001) if capped_cubic_schedule(e)] == [
+        0,
+        1,
+        8,
+        27,
+        64,
+        125,
+        216,
+        343,
+        512,
+        729,
+        1000,
+        2000,
+    ]
 
 
 def test_video_of_scheduled_episodes_has_one_frame_per_step(tmp_path: Path) -> None:
@@ -412,7 +477,9 @@ def test_sigkill_loses_at_most_the_unflushed_episodes(tmp_path: Path) -> None:
 def test_gymnasium_record_video_through_the_adapter(tmp_path: Path) -> None:
     gymnasium = pytest.importorskip("gymnasium")
     pytest.importorskip("moviepy")
-    env = gymnasium.wrappers.RecordVideo(gymnasium.make("gymx/CartPole-v1", render_mode="rgb_array"), str(tmp_path), disable_logger=True)
+    env = gymnasium.wrappers.RecordVideo(
+        gymnasium.make("gymx/CartPole-v1", render_mode="rgb_array"), str(tmp_path), disable_logger=True
+    )
     env.reset(seed=0)
     # A fixed episode (18 steps): moviepy's duration rounding drops a last frame at some lengths
     # (13 frames at 50 fps), so an unseeded episode would make this test flaky.

@@ -29,11 +29,15 @@ def test_summary_reports_episodes_before_solve(tmp_path: Path, capsys: pytest.Ca
     synthetic_run(tmp_path, np.r_[np.full(150, 400.0), np.full(200, 500.0)])
     assert cli.main(["monitor", "summary", str(tmp_path)]) == 0
     (cells,), notes = summary_rows(capsys.readouterr().out)
-    assert cells["episodes before solve"] == "125" and cells["solved"] == "yes" and cells["steps before solve"] == "1250"
+    assert (
+        cells["episodes before solve"] == "125" and cells["solved"] == "yes" and cells["steps before solve"] == "1250"
+    )
     assert cells["episodes"] == "350" and cells["best 100-ep mean"] == "500.00 ± 0.00" and notes == []
 
 
-def test_summary_never_solves_off_garbage(tmp_path: Path, capsys: pytest.CaptureFixture, synthetic_run, log_blocks) -> None:
+def test_summary_never_solves_off_garbage(
+    tmp_path: Path, capsys: pytest.CaptureFixture, synthetic_run, log_blocks
+) -> None:
     synthetic_run(tmp_path, np.full(200, 10.0), blocks=2)
     path = Path(log.episodes_path(str(tmp_path), "synthetic.0"))
     offsets = log_blocks(path)
@@ -46,16 +50,27 @@ def test_summary_never_solves_off_garbage(tmp_path: Path, capsys: pytest.Capture
     captured = capsys.readouterr()
     (cells,), notes = summary_rows(captured.out)
     assert cells["solved"] == "no*" and cells["episodes"] == "100" and cells["best 50-ep mean"] == "10.00 ± 0.00"
-    assert notes[0] == f"run synthetic.0: {path.name} bytes [{offsets[1]}, {offsets[2]}): block 2 (100 records): checksum mismatch"
+    assert (
+        notes[0]
+        == f"run synthetic.0: {path.name} bytes [{offsets[1]}, {offsets[2]}): block 2 (100 records): checksum mismatch"
+    )
     assert notes[1].startswith("* damaged regions") and captured.err == ""
 
 
-def test_summary_of_a_killed_run_and_of_a_run_without_episodes(tmp_path: Path, capsys: pytest.CaptureFixture, synthetic_run) -> None:
+def test_summary_of_a_killed_run_and_of_a_run_without_episodes(
+    tmp_path: Path, capsys: pytest.CaptureFixture, synthetic_run
+) -> None:
     synthetic_run(tmp_path, np.full(120, 500.0), "killed", closed=False)
     synthetic_run(tmp_path, np.zeros(0), "empty")
     assert cli.main(["monitor", "summary", str(tmp_path)]) == 0
     (empty, killed), notes = summary_rows(capsys.readouterr().out)
-    assert (empty["run"], empty["episodes"], empty["solved"], empty["best 100-ep mean"], empty["episodes before solve"]) == ("empty", "0", "no", "–", "–")
+    assert (
+        empty["run"],
+        empty["episodes"],
+        empty["solved"],
+        empty["best 100-ep mean"],
+        empty["episodes before solve"],
+    ) == ("empty", "0", "no", "–", "–")
     assert (killed["run"], killed["solved"]) == ("killed", "yes")
     assert notes == ["run killed did not close (still running, or killed): episodes after its last flush are missing"]
 
@@ -76,14 +91,21 @@ def unreadable(tmp_path: Path) -> str:
         (lambda tmp_path: str(tmp_path), "no gymx monitor files"),
         (no_monitor_files, "no gymx monitor files"),
         (lambda tmp_path: str(tmp_path / "absent"), "absent is not a directory"),
-        (unreadable, "no readable gymx monitor run in .*: gymx.manifest.x.json bytes \\[0, 23\\): the manifest is not valid JSON"),
+        (
+            unreadable,
+            "no readable gymx monitor run in .*: gymx.manifest.x.json bytes \\[0, 23\\): the manifest is not valid JSON",
+        ),
     ],
     ids=["empty", "no monitor files", "missing", "unreadable"],
 )
 @pytest.mark.parametrize("command", ["summary", "plot"])
-def test_bad_directories_get_one_line_on_stderr_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture, directory, message: str, command: str) -> None:
+def test_bad_directories_get_one_line_on_stderr_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture, directory, message: str, command: str
+) -> None:
     path = directory(tmp_path)
-    argv = ["monitor", "summary", path] if command == "summary" else ["plot", path, "--out", str(tmp_path / "curves.png")]
+    argv = (
+        ["monitor", "summary", path] if command == "summary" else ["plot", path, "--out", str(tmp_path / "curves.png")]
+    )
     assert cli.main(argv) == 2
     captured = capsys.readouterr()
     prefix = "gymx monitor summary: " if command == "summary" else "gymx plot: "
@@ -114,5 +136,14 @@ def test_plot_writes_a_png_and_warns_of_damage(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_the_command_prints_no_traceback(tmp_path: Path) -> None:
-    process = subprocess.run([sys.executable, "-m", "gymx.cli", "monitor", "summary", str(tmp_path)], capture_output=True, text=True, timeout=120)
-    assert process.returncode == 2 and process.stderr == f"gymx monitor summary: no gymx monitor files (gymx.manifest.*.json, gymx.episodes.*.bin) in {tmp_path}\n"
+    process = subprocess.run(
+        [sys.executable, "-m", "gymx.cli", "monitor", "summary", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        process.returncode == 2
+        and process.stderr
+        == f"gymx monitor summary: no gymx monitor files (gymx.manifest.*.json, gymx.episodes.*.bin) in {tmp_path}\n"
+    )

@@ -18,13 +18,22 @@ def vec_env() -> gymx.VecEnv:
 
 def test_episodes_are_numbered_per_run_and_per_env_across_blocks(tmp_path: Path, vec_env: gymx.VecEnv) -> None:
     run = RunLog(str(tmp_path), "seed7", vec_env, seed=7, algorithm_id="ppo")
-    assert run.append(np.array([2, 0, 2]), np.array([5.0, 6.0, 7.0]), np.array([5, 6, 7]), np.array([15, 18, 21]), 0.5) == 3
+    assert (
+        run.append(np.array([2, 0, 2]), np.array([5.0, 6.0, 7.0]), np.array([5, 6, 7]), np.array([15, 18, 21]), 0.5)
+        == 3
+    )
     assert run.append(np.array([], np.int64), np.array([]), np.array([]), np.array([]), 0.7) == 0  # writes no block
     assert run.append(np.array([2, 1]), np.array([8.0, 9.0]), np.array([8, 9]), np.array([24, 27]), 1.0) == 2
     run.close()
     results = load_results(str(tmp_path))
     manifest = results.manifests[0]
-    assert (manifest["seed"], manifest["algorithm_id"], manifest["env_id"], manifest["num_envs"], manifest["closed"]) == (7, "ppo", "CartPole-v1", 3, True)
+    assert (
+        manifest["seed"],
+        manifest["algorithm_id"],
+        manifest["env_id"],
+        manifest["num_envs"],
+        manifest["closed"],
+    ) == (7, "ppo", "CartPole-v1", 3, True)
     assert (manifest["episodes"], manifest["blocks"]) == (5, 2) and not results.damaged
     order = np.argsort(results.episode)
     np.testing.assert_array_equal(results.episode[order], np.arange(5))
@@ -57,7 +66,7 @@ def test_reopen_refuses_a_log_shorter_than_the_point_or_missing(tmp_path: Path, 
     path = log.episodes_path(str(tmp_path), "seed0")
     with pytest.raises(ValueError, match=f"{path}: .* bytes, shorter than the {run.size + 40}"):
         RunLog.reopen(str(tmp_path), "seed0", run.size + 40, run.blocks + 1)
-    with pytest.raises(ValueError, match="seed1.bin: the episode log to go on from is missing"):
+    with pytest.raises(ValueError, match=r"seed1\.bin: the episode log to go on from is missing"):
         RunLog.reopen(str(tmp_path), "seed1", 0, 0)
     before = Path(path).read_bytes()
     with pytest.raises(ValueError, match="do not load whole"):  # a point inside a block

@@ -18,7 +18,10 @@ from gymx.scoreboard import db
 from gymx.scoreboard.store import Store
 
 POSTGRES = os.environ.get("GYMX_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not POSTGRES, reason="GYMX_TEST_POSTGRES_URL is not set"))]
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.skipif(not POSTGRES, reason="GYMX_TEST_POSTGRES_URL is not set")),
+]
 
 
 def empty_database(backend: str, tmp_path: Path) -> str | None:
@@ -34,7 +37,10 @@ def empty_database(backend: str, tmp_path: Path) -> str | None:
         engine = db.make_engine(db.database_url(POSTGRES, tmp_path)).execution_options(isolation_level="AUTOCOMMIT")
         with engine.connect() as connection:
             name = url.rsplit("/", 1)[1]
-            if connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar() is None:
+            if (
+                connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
+                is None
+            ):
                 connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
         engine.dispose()
     db.downgrade(db.database_url(url, tmp_path))
@@ -48,13 +54,24 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     opened.close()
 
 
-def write_run(directory: Path, seed: int, returns: np.ndarray, lengths: np.ndarray | None = None, num_envs: int = 4, env_id: str = "CartPole-v1") -> None:
+def write_run(
+    directory: Path,
+    seed: int,
+    returns: np.ndarray,
+    lengths: np.ndarray | None = None,
+    num_envs: int = 4,
+    env_id: str = "CartPole-v1",
+) -> None:
     """A closed Monitor run of `returns` (training episodes, spread over `num_envs` envs in turn)."""
     from gymx.monitor import RunLog
     from gymx.vector import AutoresetMode, make_vec
 
     returns = np.asarray(returns, np.float32)
-    lengths = np.maximum(1, np.minimum(500, np.round(returns))).astype(np.int32) if lengths is None else np.asarray(lengths, np.int32)
+    lengths = (
+        np.maximum(1, np.minimum(500, np.round(returns))).astype(np.int32)
+        if lengths is None
+        else np.asarray(lengths, np.int32)
+    )
     env_index = np.arange(len(returns)) % num_envs
     # Each env's episodes run back to back; the batch had taken num_envs steps per step of each env.
     per_env_end = np.zeros(len(returns), np.int64)
@@ -62,7 +79,13 @@ def write_run(directory: Path, seed: int, returns: np.ndarray, lengths: np.ndarr
         mine = env_index == env
         per_env_end[mine] = np.cumsum(lengths[mine])
     steps = np.maximum.accumulate(per_env_end * num_envs)
-    run = RunLog(str(directory), f"seed{seed}", make_vec(env_id, num_envs, AutoresetMode.SAME_STEP), seed=seed, algorithm_id="test")
+    run = RunLog(
+        str(directory),
+        f"seed{seed}",
+        make_vec(env_id, num_envs, AutoresetMode.SAME_STEP),
+        seed=seed,
+        algorithm_id="test",
+    )
     run.append(env_index, returns, lengths, steps, np.linspace(0.1, 1.0, len(returns)))
     run.close()
 

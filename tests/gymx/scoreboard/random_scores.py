@@ -41,7 +41,9 @@ def _program(env_id: str, episodes: int):
             return (env_state, returns, finished | ts.done), None
 
         zeros = jnp.zeros(episodes, jnp.float32)
-        (_, returns, _), _ = jax.lax.scan(step, (env_state, zeros, zeros.astype(bool)), jax.random.split(action_key, limit))
+        (_, returns, _), _ = jax.lax.scan(
+            step, (env_state, zeros, zeros.astype(bool)), jax.random.split(action_key, limit)
+        )
         return returns
 
     return play
@@ -59,4 +61,6 @@ if __name__ == "__main__":
     episodes = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     for env_id in ENV_IDS:
         returns = random_returns(env_id, episodes)
-        print(f"{env_id}: mean {returns.mean():.2f} +- {returns.std(ddof=1) / np.sqrt(episodes):.2f} (std {returns.std(ddof=1):.2f}, {episodes} episodes)")
+        print(
+            f"{env_id}: mean {returns.mean():.2f} +- {returns.std(ddof=1) / np.sqrt(episodes):.2f} (std {returns.std(ddof=1):.2f}, {episodes} episodes)"
+        )

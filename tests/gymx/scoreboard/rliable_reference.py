@@ -60,7 +60,10 @@ def reference() -> dict[str, tuple[float, float, float]]:
     for name, scores in MATRICES.items():
         np.random.seed(SEED)
         estimates, intervals = rly.get_interval_estimates(
-            {"m": np.asarray(scores)}, lambda s: np.array([metrics.aggregate_iqm(s)]), reps=REPS, confidence_interval_size=0.95
+            {"m": np.asarray(scores)},
+            lambda s: np.array([metrics.aggregate_iqm(s)]),
+            reps=REPS,
+            confidence_interval_size=0.95,
         )
         out[name] = (float(estimates["m"][0]), float(intervals["m"][0, 0]), float(intervals["m"][1, 0]))
     return out

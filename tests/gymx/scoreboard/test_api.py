@@ -53,18 +53,28 @@ def assert_nothing_stored(client, store) -> None:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    return {name: synthetic_dir(root / name, level, offset=i) for i, (name, level) in enumerate([("a", 9.0), ("b", 40.0), ("c", 80.0)])}
+    return {
+        name: synthetic_dir(root / name, level, offset=i)
+        for i, (name, level) in enumerate([("a", 9.0), ("b", 40.0), ("c", 80.0)])
+    }
 
 
 def test_upload_creates_an_entry_with_iqm_and_ci(client, store, runs):
-    data = bundle.pack(runs["b"], "CartPole-v1", "ppo", code_url="https://example.org/code", command="gymx train ppo CartPole-v1")
+    data = bundle.pack(
+        runs["b"], "CartPole-v1", "ppo", code_url="https://example.org/code", command="gymx train ppo CartPole-v1"
+    )
     response = post(client, data)
     assert response.status_code == 201, response.text
     answer = response.json()
     entry = client.get(f"/api/entries/{answer['entry_id']}").json()
     assert entry["status"] == "unverified" and entry["seeds"] == 5
-    expected = [float(np.mean(np.clip(40 + s + np.random.default_rng(40001).normal(0, 0.5, 120), 8, 500).round()[-100:])) for s in range(5)]
-    assert entry["seed_scores"] == pytest.approx(expected, abs=3)  # the fixture's noise is drawn per directory, not per seed
+    expected = [
+        float(np.mean(np.clip(40 + s + np.random.default_rng(40001).normal(0, 0.5, 120), 8, 500).round()[-100:]))
+        for s in range(5)
+    ]
+    assert entry["seed_scores"] == pytest.approx(
+        expected, abs=3
+    )  # the fixture's noise is drawn per directory, not per seed
     assert entry["iqm"] == pytest.approx(scoring.iqm(entry["seed_scores"]))
     assert entry["ci_low"] <= entry["iqm"] <= entry["ci_high"]
     # Stored by hash: the archive itself and each of its files.
@@ -87,7 +97,11 @@ def test_idempotency_key_reused_for_another_bundle(client, runs):
 
 
 def test_missing_idempotency_key(client, store, runs):
-    response = client.post("/api/uploads", content=bundle.pack(runs["a"], "CartPole-v1", "ppo"), headers={"Authorization": f"Bearer {client.key}"})
+    response = client.post(
+        "/api/uploads",
+        content=bundle.pack(runs["a"], "CartPole-v1", "ppo"),
+        headers={"Authorization": f"Bearer {client.key}"},
+    )
     assert response.status_code == 400 and "Idempotency-Key" in response.json()["error"]
     assert_nothing_stored(client, store)
 
@@ -97,7 +111,12 @@ def test_wrong_key(client, store, runs):
     assert post(client, data, key=keys.new_key()).status_code == 401
     assert client.post("/api/uploads", content=data, headers={"Idempotency-Key": "request-0001"}).status_code == 401
     # A key in the body or query string is never read.
-    assert client.post(f"/api/uploads?key={client.key}", content=data, headers={"Idempotency-Key": "request-0001"}).status_code == 401
+    assert (
+        client.post(
+            f"/api/uploads?key={client.key}", content=data, headers={"Idempotency-Key": "request-0001"}
+        ).status_code
+        == 401
+    )
     assert_nothing_stored(client, store)
 
 
@@ -200,7 +219,10 @@ def test_hashes_that_do_not_match(client, store, runs):
 
 
 def test_unlisted_file(client, store, runs):
-    response = post(client, retar(bundle.pack(runs["a"], "CartPole-v1", "ppo"), lambda m: [*m, (tarfile.TarInfo("writeup.md"), b"hi")]))
+    response = post(
+        client,
+        retar(bundle.pack(runs["a"], "CartPole-v1", "ppo"), lambda m: [*m, (tarfile.TarInfo("writeup.md"), b"hi")]),
+    )
     assert response.status_code == 422 and "omits ['writeup.md']" in response.json()["error"]
     assert_nothing_stored(client, store)
 
@@ -216,7 +238,9 @@ def test_replayed_logs_in_a_new_bundle(client, runs, tmp_path):
     assert post(client, bundle.pack(runs["a"], "CartPole-v1", "ppo")).status_code == 201
     writeup = tmp_path / "w.md"
     writeup.write_text("same runs, new text")
-    response = post(client, bundle.pack(runs["a"], "CartPole-v1", "ppo", writeup=writeup), idempotency_key="request-0002")
+    response = post(
+        client, bundle.pack(runs["a"], "CartPole-v1", "ppo", writeup=writeup), idempotency_key="request-0002"
+    )
     assert response.status_code == 409 and "episode log" in response.json()["error"]
     assert len(client.get("/api/boards/CartPole-v1").json()["others"]) == 1
 
@@ -242,7 +266,9 @@ def test_steps_that_do_not_add_up(client, store, tmp_path):
     from gymx.vector import AutoresetMode, make_vec
 
     run = RunLog(str(tmp_path), "seed0", make_vec("CartPole-v1", 1, AutoresetMode.SAME_STEP), seed=0)
-    run.append(np.zeros(3), np.full(3, 100.0), np.full(3, 100), np.asarray([100, 150, 300]), 1.0)  # 300 steps of episodes by step 150
+    run.append(
+        np.zeros(3), np.full(3, 100.0), np.full(3, 100), np.asarray([100, 150, 300]), 1.0
+    )  # 300 steps of episodes by step 150
     run.close()
     response = post(client, bundle.pack(tmp_path, "CartPole-v1", "ppo"))
     assert response.status_code == 422 and "add up" in response.json()["error"]
@@ -263,7 +289,9 @@ def test_env_id_that_differs_from_the_logs(client, store, runs):
 
 def test_pickle_renamed_to_safetensors(client, store, runs):
     spec, _ = constant_policy()
-    response = post(client, bundle.pack(runs["a"], "CartPole-v1", "ppo", policy=(spec, pickle.dumps({"w": np.zeros(3)}))))
+    response = post(
+        client, bundle.pack(runs["a"], "CartPole-v1", "ppo", policy=(spec, pickle.dumps({"w": np.zeros(3)})))
+    )
     assert response.status_code == 422 and "safetensors" in response.json()["error"]
     assert_nothing_stored(client, store)
 
@@ -283,13 +311,18 @@ def test_policy_that_does_not_fit_the_env(client, store, runs):
 
 def test_script_writeup_is_sanitised(client, runs, tmp_path):
     writeup = tmp_path / "writeup.md"
-    writeup.write_text("# Method\n\n<script>alert(1)</script>\n\n[x](javascript:alert(2)) <img src=x onerror=alert(3)>\n\n**bold**")
+    writeup.write_text(
+        "# Method\n\n<script>alert(1)</script>\n\n[x](javascript:alert(2)) <img src=x onerror=alert(3)>\n\n**bold**"
+    )
     entry_id = post(client, bundle.pack(runs["a"], "CartPole-v1", "ppo", writeup=writeup)).json()["entry_id"]
     page = client.get(f"/entries/{entry_id}")
     assert page.status_code == 200
     assert "<script" not in page.text and 'href="javascript' not in page.text and "<img src=x" not in page.text
     assert "<strong>bold</strong>" in page.text and "&lt;script&gt;" in page.text
-    assert "script-src" not in page.headers["content-security-policy"] and "default-src 'none'" in page.headers["content-security-policy"]
+    assert (
+        "script-src" not in page.headers["content-security-policy"]
+        and "default-src 'none'" in page.headers["content-security-policy"]
+    )
 
 
 def test_render_markdown_drops_raw_html():
@@ -301,11 +334,15 @@ def test_board_ranks_verified_entries_one_per_user(client, store, runs, tmp_path
     policy = constant_policy()
     ids = {}
     for name in ("a", "b"):
-        response = post(client, bundle.pack(runs[name], "CartPole-v1", "ppo", policy=policy), idempotency_key=f"request-{name}-0001")
+        response = post(
+            client, bundle.pack(runs[name], "CartPole-v1", "ppo", policy=policy), idempotency_key=f"request-{name}-0001"
+        )
         assert response.status_code == 201 and response.json()["status"] == "pending"
         ids[name] = response.json()["entry_id"]
     few = synthetic_dir(tmp_path / "few", 9.0, seeds=3, offset=7)
-    ids["few"] = post(client, bundle.pack(few, "CartPole-v1", "ppo", policy=constant_policy(3)), idempotency_key="request-few-01").json()["entry_id"]
+    ids["few"] = post(
+        client, bundle.pack(few, "CartPole-v1", "ppo", policy=constant_policy(3)), idempotency_key="request-few-01"
+    ).json()["entry_id"]
     records = {}
     for name, entry_id in ids.items():
         # Not the re-run itself (tested end to end): its outcome, recorded and signed by the store.
@@ -317,11 +354,15 @@ def test_board_ranks_verified_entries_one_per_user(client, store, runs, tmp_path
     assert why == {ids["b"]: "disputed", ids["few"]: "3 seed(s), fewer than 5"}
     # A later verified entry of the same user takes the place of the earlier one.
     later = synthetic_dir(tmp_path / "later", 8.0, offset=9)
-    later_id = post(client, bundle.pack(later, "CartPole-v1", "ppo", policy=policy), idempotency_key="request-later-1").json()["entry_id"]
+    later_id = post(
+        client, bundle.pack(later, "CartPole-v1", "ppo", policy=policy), idempotency_key="request-later-1"
+    ).json()["entry_id"]
     fake_verification(store, later_id, rerun=11.0)
     board = client.get("/api/boards/CartPole-v1").json()
     assert [row["entry_id"] for row in board["ranked"]] == [later_id]
-    assert {row["entry_id"]: row["why_unranked"] for row in board["others"]}[ids["a"]] == "superseded by the user's later entry"
+    assert {row["entry_id"]: row["why_unranked"] for row in board["others"]}[
+        ids["a"]
+    ] == "superseded by the user's later entry"
 
     exported = client.get("/api/boards/CartPole-v1/export.json").json()
     record = exported["records"][str(later_id)]
@@ -331,7 +372,9 @@ def test_board_ranks_verified_entries_one_per_user(client, store, runs, tmp_path
     rows = list(csv.DictReader(io.StringIO(client.get("/api/boards/CartPole-v1/export.csv").text)))
     assert rows[0]["rank"] == "1" and rows[0]["entry_id"] == str(later_id) and len(rows) == 4
     suite = client.get("/api/suites/classic_control").json()
-    assert suite["rows"][0]["scores"]["CartPole-v1"] == pytest.approx(scoring.normalised("CartPole-v1", board["ranked"][0]["iqm"], "classic_control"))
+    assert suite["rows"][0]["scores"]["CartPole-v1"] == pytest.approx(
+        scoring.normalised("CartPole-v1", board["ranked"][0]["iqm"], "classic_control")
+    )
     for path in ("/", "/boards/CartPole-v1", f"/entries/{later_id}", "/suites/classic_control"):
         assert client.get(path).status_code == 200, path
 
@@ -340,7 +383,9 @@ def fake_verification(store, entry_id, rerun):
     """Records a re-run outcome as `verify_entry` would, without starting a worker."""
     from unittest import mock
 
-    with mock.patch.object(verify, "run_worker", return_value={"seed_means": [rerun] * store.get_entry(entry_id).num_seeds}):
+    with mock.patch.object(
+        verify, "run_worker", return_value={"seed_means": [rerun] * store.get_entry(entry_id).num_seeds}
+    ):
         return store.verify_entry(entry_id)
 
 
@@ -394,7 +439,9 @@ def legacy_copy(runs_dir, out, edit=None):
 def test_legacy_upload_scores_like_the_gymx_logs_it_came_from(client, store, runs, tmp_path):
     legacy = legacy_copy(runs["c"], tmp_path / "legacy")
     data = bundle.pack(legacy, "CartPole-v1", "ppo")
-    assert all(name.startswith(("run/openaigym.", "bundle.json")) for name in tarfile.open(fileobj=io.BytesIO(data)).getnames())
+    assert all(
+        name.startswith(("run/openaigym.", "bundle.json")) for name in tarfile.open(fileobj=io.BytesIO(data)).getnames()
+    )
     response = post(client, data)
     assert response.status_code == 201, response.text
     entry = client.get(f"/api/entries/{response.json()['entry_id']}").json()
@@ -423,15 +470,34 @@ def _set(key, value, stats_only=True):
     [
         (_set("episode_rewards", lambda c: [float("nan"), *c["episode_rewards"][1:]]), "non-finite returns"),
         (_set("episode_lengths", lambda c: [501, *c["episode_lengths"][1:]]), "fall outside 1..500"),
-        (_set("episode_lengths", lambda c: [float(x) for x in c["episode_lengths"]]), "episode_lengths must be a list of integers"),
+        (
+            _set("episode_lengths", lambda c: [float(x) for x in c["episode_lengths"]]),
+            "episode_lengths must be a list of integers",
+        ),
         (_set("episode_rewards", lambda c: c["episode_rewards"][1:]), "differ in length"),
         (_set("episode_types", lambda c: ["x"] * len(c["episode_rewards"])), "episode_types"),
         (_set("timestamps", lambda c: c["timestamps"][::-1]), "timestamps must be finite, in order"),
-        (_set("env_info", {"env_id": "Acrobot-v1", "gym_version": "0.9.1"}, stats_only=False), "is of env 'Acrobot-v1'"),
+        (
+            _set("env_info", {"env_id": "Acrobot-v1", "gym_version": "0.9.1"}, stats_only=False),
+            "is of env 'Acrobot-v1'",
+        ),
         (_set("stats", "openaigym.episode_batch.missing.stats.json", stats_only=False), "not in the bundle"),
-        (_set("videos", [["openaigym.video.0.mp4", "openaigym.video.0.meta.json"]], stats_only=False), "videos that are not in the bundle"),
+        (
+            _set("videos", [["openaigym.video.0.mp4", "openaigym.video.0.meta.json"]], stats_only=False),
+            "videos that are not in the bundle",
+        ),
     ],
-    ids=["nan-return", "too-long", "float-length", "ragged", "bad-type", "unordered-time", "other-env", "no-stats", "no-video"],
+    ids=[
+        "nan-return",
+        "too-long",
+        "float-length",
+        "ragged",
+        "bad-type",
+        "unordered-time",
+        "other-env",
+        "no-stats",
+        "no-video",
+    ],
 )
 def test_malformed_legacy_upload_is_refused(client, store, runs, tmp_path, edit, message):
     response = post(client, bundle.pack(legacy_copy(runs["a"], tmp_path / "legacy", edit), "CartPole-v1", "ppo"))
@@ -445,7 +511,15 @@ def test_legacy_upload_of_an_unknown_env_tampered_or_duplicated_is_refused(clien
     assert response.status_code == 422 and "unknown env id" in response.json()["error"]
 
     def tamper(members):
-        return [(info, content.replace(b'"episode_rewards": [', b'"episode_rewards": [500.0, ', 1) if "stats" in info.name else content) for info, content in members]
+        return [
+            (
+                info,
+                content.replace(b'"episode_rewards": [', b'"episode_rewards": [500.0, ', 1)
+                if "stats" in info.name
+                else content,
+            )
+            for info, content in members
+        ]
 
     response = post(client, retar(bundle.pack(legacy, "CartPole-v1", "ppo"), tamper))
     assert response.status_code == 422 and "does not match its SHA-256" in response.json()["error"]

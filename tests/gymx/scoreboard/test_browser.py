@@ -21,14 +21,21 @@ from gymx.scoreboard.store import Store
 from .conftest import LiveServer, constant_policy, synthetic_dir
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
-pytestmark = pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)), reason="Debian's chromium and chromium-driver are not installed")
+pytestmark = pytest.mark.skipif(
+    not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)),
+    reason="Debian's chromium and chromium-driver are not installed",
+)
 
 
 def policy_checkpoint_free_upload(run: Path, server: str, key: str, monkeypatch) -> None:
     """`gymx upload` of `run` with the always-left CartPole policy put in the bundle by hand (no checkpoint needed)."""
     from gymx.scoreboard import bundle, client
 
-    monkeypatch.setattr(client, "make_bundle", lambda *args, **kwargs: bundle.pack(run, "CartPole-v1", "const", policy=constant_policy()))
+    monkeypatch.setattr(
+        client,
+        "make_bundle",
+        lambda *args, **kwargs: bundle.pack(run, "CartPole-v1", "const", policy=constant_policy()),
+    )
     monkeypatch.setenv("GYMX_SCOREBOARD_KEY", key)
     assert cli.main(["upload", str(run), "--env", "CartPole-v1", "--algorithm", "const", "--server", server]) == 0
 
@@ -46,7 +53,9 @@ def test_board_and_entry_in_chromium(tmp_path, monkeypatch):
         for user, run in runs.items():
             policy_checkpoint_free_upload(run, server.url, store.add_user(user), monkeypatch)
         deadline = time.monotonic() + 180
-        while any(row["status"] == "pending" for row in httpx.get(f"{server.url}/api/boards/CartPole-v1").json()["others"]):
+        while any(
+            row["status"] == "pending" for row in httpx.get(f"{server.url}/api/boards/CartPole-v1").json()["others"]
+        ):
             assert time.monotonic() < deadline, "verification did not finish"
             time.sleep(0.5)
         board = httpx.get(f"{server.url}/api/boards/CartPole-v1").json()

@@ -20,7 +20,9 @@ def test_migrations_up_down_up(backend, tmp_path):
     try:
         assert TABLES <= set(sa.inspect(engine).get_table_names())
         entry_columns = {c["name"] for c in sa.inspect(engine).get_columns("entries")}
-        assert {c.name for c in db.Entry.__table__.columns} == entry_columns  # the models describe what the migration built
+        assert {
+            c.name for c in db.Entry.__table__.columns
+        } == entry_columns  # the models describe what the migration built
         db.downgrade(url)
         assert not TABLES & set(sa.inspect(engine).get_table_names())
         db.upgrade(url)

@@ -55,7 +55,9 @@ def test_iqm_and_ci_equal_rliables(name):
     scores = np.asarray(MATRICES[name])
     expected_iqm, expected_low, expected_high = RLIABLE_REFERENCE[name]
     assert scoring.iqm(scores) == pytest.approx(expected_iqm, rel=1e-12, abs=1e-12)
-    assert scoring.iqm_ci(scores, reps=REPS, seed=SEED) == pytest.approx((expected_low, expected_high), rel=1e-12, abs=1e-12)
+    assert scoring.iqm_ci(scores, reps=REPS, seed=SEED) == pytest.approx(
+        (expected_low, expected_high), rel=1e-12, abs=1e-12
+    )
 
 
 def test_reference_table_is_what_rliable_gives():
@@ -90,7 +92,13 @@ def test_normalised_scores_reach_1_at_gymnasiums_reward_thresholds():
 
 @pytest.mark.parametrize(
     "env_id",
-    ["CartPole-v1", *(pytest.param(e, marks=pytest.mark.full) for e in ["Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"])],
+    [
+        "CartPole-v1",
+        *(
+            pytest.param(e, marks=pytest.mark.full)
+            for e in ["Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"]
+        ),
+    ],
 )
 def test_a_random_policy_normalises_to_0(env_id):
     from .random_scores import random_returns
@@ -100,7 +108,9 @@ def test_a_random_policy_normalises_to_0(env_id):
     low, high = scoring.SUITES["classic_control"][env_id]
     standard_error = returns.std(ddof=1) / np.sqrt(len(returns))
     # Two means of 1,000 episodes each differ by at most about 4 standard errors of either (their difference has sqrt(2) of one).
-    assert scoring.normalised(env_id, float(returns.mean()), "classic_control") == pytest.approx(0.0, abs=4 * standard_error / (high - low) + 1e-9)
+    assert scoring.normalised(env_id, float(returns.mean()), "classic_control") == pytest.approx(
+        0.0, abs=4 * standard_error / (high - low) + 1e-9
+    )
 
 
 def test_signed_records_check_offline():

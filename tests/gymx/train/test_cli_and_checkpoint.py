@@ -20,7 +20,9 @@ from gymx.train.ppo import PPOConfig
 
 
 def test_checkpoint_round_trip(tmp_path: Path) -> None:
-    agent = agents.make("dqn", "CartPole-v1", agents.load_config("dqn", "CartPole-v1", total_steps=512, buffer_size=1024))
+    agent = agents.make(
+        "dqn", "CartPole-v1", agents.load_config("dqn", "CartPole-v1", total_steps=512, buffer_size=1024)
+    )
     states = jax.jit(jax.vmap(agent.init))(runner.seed_keys([4, 5]))
     path = checkpoint.save(tmp_path / "dqn.npz", agent, states, [4, 5])
     loaded_agent, loaded, seeds = checkpoint.load(path)
@@ -72,7 +74,22 @@ def test_train_writes_a_monitor_directory_then_eval_reads_its_checkpoint(
 
     monkeypatch.setattr(runner, "train_seeds", counting)
     out = tmp_path / "run"
-    args = ["train", "ppo", "CartPole-v1", "--seeds", "2", "--total-steps", "2048", "--chunks", "2", "--out", str(out), "--eval-episodes", "4", "--quiet"]
+    args = [
+        "train",
+        "ppo",
+        "CartPole-v1",
+        "--seeds",
+        "2",
+        "--total-steps",
+        "2048",
+        "--chunks",
+        "2",
+        "--out",
+        str(out),
+        "--eval-episodes",
+        "4",
+        "--quiet",
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "mean return" in printed and (out / "learning_curve.png").stat().st_size > 1000

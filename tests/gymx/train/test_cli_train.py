@@ -14,7 +14,18 @@ from gymx.cli import main
 from gymx.monitor import RunLog, load_results, log
 from gymx.train import agents, checkpoint, rundir, runner
 
-TINY = ["--total-steps", "1024", "--chunks", "4", "--eval-episodes", "2", "--select-episodes", "2", "--no-plot", "--quiet"]
+TINY = [
+    "--total-steps",
+    "1024",
+    "--chunks",
+    "4",
+    "--eval-episodes",
+    "2",
+    "--select-episodes",
+    "2",
+    "--no-plot",
+    "--quiet",
+]
 
 
 def train(out: Path, *extra: str) -> int:
@@ -41,7 +52,9 @@ def test_a_non_empty_out_folder_is_refused_before_training(tmp_path: Path, capsy
     assert train(tmp_path) == 2
     error = capsys.readouterr().err
     assert str(tmp_path) in error and "not empty" in error and "--resume" in error and "--overwrite" in error
-    assert (tmp_path / "notes.txt").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    assert (tmp_path / "notes.txt").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "notes.txt"
+    ]
 
     assert train(tmp_path / "new", "--resume") == 2
     assert "nothing to resume" in capsys.readouterr().err
@@ -52,7 +65,9 @@ def test_a_non_empty_out_folder_is_refused_before_training(tmp_path: Path, capsy
     assert exit_info.value.code == 2
 
 
-def test_default_out_folders_are_unique_even_in_the_same_second(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_out_folders_are_unique_even_in_the_same_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(rundir.time, "strftime", lambda _: "20250101-000000")
     suffixes = iter(["aaaaaa", "aaaaaa", "bbbbbb"])  # the second run draws a taken name first
     monkeypatch.setattr(rundir.secrets, "token_hex", lambda _: next(suffixes))
@@ -91,7 +106,11 @@ def test_resume_after_an_interruption_ends_where_the_uninterrupted_run_ends(
     seed1_log.write_bytes(kept[:-10])  # shorter than the checkpoint accounts for
     assert train(cut, "--resume") == 2
     error = capsys.readouterr().err
-    assert "cannot go on with the episode log of its checkpoint" in error and "seed1.bin" in error and "shorter than" in error
+    assert (
+        "cannot go on with the episode log of its checkpoint" in error
+        and "seed1.bin" in error
+        and "shorter than" in error
+    )
     seed1_log.write_bytes(kept)
     # As if killed after logging a chunk it did not checkpoint: one block more in seed 0's log.
     size, blocks = checkpoint.read(cut / "checkpoint.npz").run["episode_logs"]["seed0"]
@@ -123,8 +142,12 @@ def test_best_policy_keeps_each_agents_best_state_later_on_ties() -> None:
     def states(value: float) -> dict[str, jax.Array]:
         return {"w": jax.numpy.full((3, 2), value)}
 
-    np.testing.assert_array_equal(best.offer(states(1.0), np.array([10.0, 20.0, 30.0]), iteration=1), [True, True, True])
-    np.testing.assert_array_equal(best.offer(states(2.0), np.array([15.0, 20.0, 5.0]), iteration=2), [True, True, False])
+    np.testing.assert_array_equal(
+        best.offer(states(1.0), np.array([10.0, 20.0, 30.0]), iteration=1), [True, True, True]
+    )
+    np.testing.assert_array_equal(
+        best.offer(states(2.0), np.array([15.0, 20.0, 5.0]), iteration=2), [True, True, False]
+    )
     np.testing.assert_array_equal(np.asarray(best.states["w"])[:, 0], [2.0, 2.0, 1.0])
     np.testing.assert_array_equal(best.iterations, [2, 2, 1])
     np.testing.assert_array_equal(best.returns, [15.0, 20.0, 30.0])
@@ -136,13 +159,21 @@ def test_best_policy_keeps_each_agents_best_state_later_on_ties() -> None:
 def test_threshold_summary_names_the_seeds_that_reached_it() -> None:
     returns = {"last": np.array([[500.0, 440.0], [500.0, 500.0]]), "best": np.array([[480.0, 480.0], [500.0, 500.0]])}
     line = runner.threshold_summary("CartPole-v1", [3, 4], returns)
-    assert line == "reward threshold 475 (from CartPole-v1's spec) reached by the mean greedy return of: last 1/2 seeds [4], best 2/2 seeds [3, 4]"
-    assert runner.threshold_summary("Pendulum-v1", [0], {"last": np.zeros((1, 2))}) == "reward threshold: none in Pendulum-v1's spec"
+    assert (
+        line
+        == "reward threshold 475 (from CartPole-v1's spec) reached by the mean greedy return of: last 1/2 seeds [4], best 2/2 seeds [3, 4]"
+    )
+    assert (
+        runner.threshold_summary("Pendulum-v1", [0], {"last": np.zeros((1, 2))})
+        == "reward threshold: none in Pendulum-v1's spec"
+    )
 
 
 @pytest.fixture(scope="module")
 def saved_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    agent = agents.make("ppo", "CartPole-v1", agents.load_config("ppo", "CartPole-v1", total_steps=256, hidden_sizes=(8,)))
+    agent = agents.make(
+        "ppo", "CartPole-v1", agents.load_config("ppo", "CartPole-v1", total_steps=256, hidden_sizes=(8,))
+    )
     states = jax.jit(jax.vmap(agent.init))(runner.seed_keys([0]))
     return checkpoint.save(tmp_path_factory.mktemp("checkpoint") / "checkpoint.npz", agent, states, [0])
 
@@ -171,7 +202,12 @@ def unreadable(kind: str, directory: Path, good: Path) -> Path:
     elif kind == "damaged meta":
         np.savez(path, meta=np.asarray("{not json"), leaf_0=np.zeros(3))
     elif kind == "foreign meta":
-        np.savez(path, meta=np.asarray(json.dumps({"format": 1, "algo": "a2c", "env_id": "CartPole-v1", "seeds": [0], "config": {}})))
+        np.savez(
+            path,
+            meta=np.asarray(
+                json.dumps({"format": 1, "algo": "a2c", "env_id": "CartPole-v1", "seeds": [0], "config": {}})
+            ),
+        )
     return path
 
 
@@ -201,6 +237,8 @@ def test_eval_names_the_file_and_the_fault_in_one_line(
         checkpoint.load(path)
 
 
-def test_eval_reads_a_good_checkpoint_and_reports_the_threshold(saved_checkpoint: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_reads_a_good_checkpoint_and_reports_the_threshold(
+    saved_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["eval", str(saved_checkpoint), "--episodes", "2"]) == 0
     assert "reward threshold 475 (from CartPole-v1's spec)" in capsys.readouterr().out

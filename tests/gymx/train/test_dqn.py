@@ -23,7 +23,9 @@ def test_targets_bootstrap_unless_terminated_and_double_uses_the_online_argmax()
 
 
 def test_replay_holds_true_next_observations_and_epsilon_decays() -> None:
-    config = agents.load_config("dqn", "CartPole-v1", total_steps=2560, learning_starts=10_000, hidden_sizes=(16,), buffer_size=4096)
+    config = agents.load_config(
+        "dqn", "CartPole-v1", total_steps=2560, learning_starts=10_000, hidden_sizes=(16,), buffer_size=4096
+    )
     agent = dqn.DQN(config, "CartPole-v1")
     state, _ = jax.jit(agent.run)(jax.random.PRNGKey(0))
     data, size = state.buffer.data, int(state.buffer.size)
@@ -39,7 +41,9 @@ def test_dqn_learns_cartpole() -> None:
     config = agents.load_config("dqn", "CartPole-v1", total_steps=40_000, hidden_sizes=(64, 64), gradient_steps=64)
     agent = dqn.DQN(config, "CartPole-v1")
     chunk_returns = []
-    states, _ = runner.train_seeds(agent, [0], num_chunks=4, on_chunk=lambda report: chunk_returns.append(report.mean_return))
+    states, _ = runner.train_seeds(
+        agent, [0], num_chunks=4, on_chunk=lambda report: chunk_returns.append(report.mean_return)
+    )
     trained = runner.evaluate(agent, states, 20, jax.random.PRNGKey(1))
     # A uniformly random policy averages about 22 on CartPole-v1.
     assert max(chunk_returns[1:]) > 2 * chunk_returns[0] and trained.mean() > 100, (chunk_returns, trained.mean())
@@ -47,8 +51,15 @@ def test_dqn_learns_cartpole() -> None:
 
 def test_keep_best_snapshot_is_the_policy_evaluated() -> None:
     config = agents.load_config(
-        "dqn", "CartPole-v1", total_steps=5120, learning_starts=256, hidden_sizes=(16,), buffer_size=4096,
-        gradient_steps=4, eval_period=2, eval_episodes=4,
+        "dqn",
+        "CartPole-v1",
+        total_steps=5120,
+        learning_starts=256,
+        hidden_sizes=(16,),
+        buffer_size=4096,
+        gradient_steps=4,
+        eval_period=2,
+        eval_episodes=4,
     )
     agent = dqn.DQN(config, "CartPole-v1", record_episodes=False)
     state, _ = jax.jit(agent.run)(jax.random.PRNGKey(0))

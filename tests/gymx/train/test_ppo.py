@@ -82,14 +82,18 @@ def test_rollout_bootstraps_from_the_true_last_observation() -> None:
     t, env = np.argwhere(truncated[:-1])[0]
     assert not np.allclose(next_obs[t, env], obs[t + 1, env])
     x, x_dot, theta, theta_dot = obs[t, env]  # Euler: positions move by tau times the old velocities.
-    np.testing.assert_allclose(next_obs[t, env][[0, 2]], [x + 0.02 * x_dot, theta + 0.02 * theta_dot], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        next_obs[t, env][[0, 2]], [x + 0.02 * x_dot, theta + 0.02 * theta_dot], rtol=1e-5, atol=1e-6
+    )
 
 
 def test_clipped_surrogate_loss_clips_in_the_direction_of_the_advantage() -> None:
     ratio = jnp.asarray([1.5, 0.5, 1.5, 0.5])
     advantages = jnp.asarray([1.0, 1.0, -1.0, -1.0])
     # min(r A, clip(r) A): [1.2, 0.5, -1.5, -0.8]
-    np.testing.assert_allclose(ppo.clipped_surrogate_loss(ratio, advantages, 0.2), -np.mean([1.2, 0.5, -1.5, -0.8]), rtol=1e-6)
+    np.testing.assert_allclose(
+        ppo.clipped_surrogate_loss(ratio, advantages, 0.2), -np.mean([1.2, 0.5, -1.5, -0.8]), rtol=1e-6
+    )
 
 
 def test_running_stats_match_numpy_moments() -> None:
@@ -110,7 +114,10 @@ def test_an_agent_among_seeds_matches_its_seed_alone_in_keys_and_to_rounding_in_
     step = jax.jit(jax.vmap(lambda state: agent.train(state, 1)))
     # Each program finishes before the next is dispatched: two XLA:CPU programs running at once
     # on this 2-core machine have deadlocked (every runtime thread waiting, none computing).
-    together, alone = jax.block_until_ready(init(runner.seed_keys([0, 1, 2]))), jax.block_until_ready(init(runner.seed_keys([1])))
+    together, alone = (
+        jax.block_until_ready(init(runner.seed_keys([0, 1, 2]))),
+        jax.block_until_ready(init(runner.seed_keys([1]))),
+    )
     for a, b in zip(jax.tree_util.tree_leaves(together), jax.tree_util.tree_leaves(alone)):
         np.testing.assert_array_equal(a[1], b[0])
     for iteration in range(3):
@@ -122,7 +129,9 @@ def test_an_agent_among_seeds_matches_its_seed_alone_in_keys_and_to_rounding_in_
             np.testing.assert_allclose(a[1], b[0], rtol=0, atol=1e-6, err_msg=f"iteration {iteration + 1}")
 
 
-@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="--xla_cpu_max_isa=AVX names an x86 instruction set")
+@pytest.mark.skipif(
+    platform.machine() not in ("x86_64", "AMD64"), reason="--xla_cpu_max_isa=AVX names an x86 instruction set"
+)
 def test_without_fused_multiply_adds_an_agent_among_seeds_is_its_seed_alone_bit_for_bit() -> None:
     # The opt-in of runner's docstring: XLA:CPU limited to AVX (no FMA) rounds every batch alike.
     script = textwrap.dedent(
@@ -148,9 +157,11 @@ def test_without_fused_multiply_adds_an_agent_among_seeds_is_its_seed_alone_bit_
 
 @pytest.mark.parametrize("env_id", ["Pendulum-v1"])
 def test_continuous_actions_train_and_stay_finite(env_id: str) -> None:
-    config = agents.load_config("ppo", env_id, num_envs=4, num_steps=32, num_minibatches=2, update_epochs=2, total_steps=256)
+    config = agents.load_config(
+        "ppo", env_id, num_envs=4, num_steps=32, num_minibatches=2, update_epochs=2, total_steps=256
+    )
     agent = ppo.PPO(config, env_id)
-    state, logs = jax.jit(agent.run)(jax.random.PRNGKey(0))
+    state, _logs = jax.jit(agent.run)(jax.random.PRNGKey(0))
     assert all(np.isfinite(leaf).all() for leaf in jax.tree_util.tree_leaves(state.params))
     assert float(state.obs_stats.count) > 256
     actions = agent.greedy_action(state, state.obs)
@@ -162,7 +173,9 @@ def test_ppo_learns_cartpole() -> None:
     # logits is a linear controller), so progress is measured on the sampled training episodes.
     agent = agents.make("ppo", "CartPole-v1", agents.load_config("ppo", "CartPole-v1", total_steps=50_000))
     chunk_returns = []
-    states, _ = runner.train_seeds(agent, [0], num_chunks=5, on_chunk=lambda report: chunk_returns.append(report.mean_return))
+    states, _ = runner.train_seeds(
+        agent, [0], num_chunks=5, on_chunk=lambda report: chunk_returns.append(report.mean_return)
+    )
     trained = runner.evaluate(agent, states, 20, jax.random.PRNGKey(1))
     assert chunk_returns[0] < 100, chunk_returns
     assert chunk_returns[-1] > 400, chunk_returns

@@ -32,12 +32,12 @@ LONG_FRAMES = 20_000
 
 @dataclasses.dataclass
 class Divergence:
-    frame: int                      # frames after the first reset (0: right after it)
+    frame: int  # frames after the first reset (0: right after it)
     diffs: list[tuple[int, int, int]]  # (RAM address, ALE byte, JAX byte)
     writes: list[tuple[int, int, int, int]]  # (frame, cycle, address, value), oldest first
-    after_reset: bool = False        # found right after a reset (at the start or after a game over)
-    screen: str = ""                 # the screen's differences, if any
-    settings: str = ""               # reward, game over or lives differing, if any
+    after_reset: bool = False  # found right after a reset (at the start or after a game over)
+    screen: str = ""  # the screen's differences, if any
+    settings: str = ""  # reward, game over or lives differing, if any
 
     def __str__(self) -> str:
         when = f"after frame {self.frame}"
@@ -82,8 +82,10 @@ def screen_difference(want: np.ndarray, got: np.ndarray) -> str:
     if bad.size == 0:
         return ""
     (r, c), (r0, c0), (r1, c1) = bad[0], bad.min(0), bad.max(0)
-    return (f"{len(bad)} pixels in rows {r0}-{r1}, columns {c0}-{c1}; "
-            f"first at row {r} column {c}: ale={want[r, c]:#04x} jax={got[r, c]:#04x}")
+    return (
+        f"{len(bad)} pixels in rows {r0}-{r1}, columns {c0}-{c1}; "
+        f"first at row {r} column {c}: ale={want[r, c]:#04x} jax={got[r, c]:#04x}"
+    )
 
 
 def _compare(frame: int, ale, emu: M.Emulator, after_reset: bool = False) -> Divergence | None:
@@ -92,8 +94,9 @@ def _compare(frame: int, ale, emu: M.Emulator, after_reset: bool = False) -> Div
     screen = screen_difference(ale.getScreen(), emu.screen()) if emu.machine.pixels else ""
     if diff.size == 0 and not screen:
         return None
-    return Divergence(frame, [(0x80 + int(i), int(want[i]), int(got[i])) for i in diff], _writes(emu), after_reset,
-                      screen)
+    return Divergence(
+        frame, [(0x80 + int(i), int(want[i]), int(got[i])) for i in diff], _writes(emu), after_reset, screen
+    )
 
 
 _UPDATES: dict[str, object] = {}
@@ -133,8 +136,9 @@ def run_parity(game: str, frames: int, seed: int = 0, emu: M.Emulator | None = N
             want = (int(reward), ale.game_over(), ale.lives())
             got = (int(progress.reward), bool(progress.terminal), int(progress.lives))
             if want != got:
-                return frame - 1, Divergence(frame, [], _writes(emu), settings=f"(reward, game over, lives) ale={want} "
-                                                                            f"jax={got}")
+                return frame - 1, Divergence(
+                    frame, [], _writes(emu), settings=f"(reward, game over, lives) ale={want} jax={got}"
+                )
         if ale.game_over():
             ale.reset_game()
             emu.reset()
@@ -176,5 +180,6 @@ def test_screen_difference_names_the_region_and_first_pixel():
     assert screen_difference(want, got) == ""
     got[5, 7] = 0x1E
     got[9, 3] = 0x44
-    assert screen_difference(want, got) == ("2 pixels in rows 5-9, columns 3-7; "
-                                            "first at row 5 column 7: ale=0x00 jax=0x1e")
+    assert screen_difference(want, got) == (
+        "2 pixels in rows 5-9, columns 3-7; first at row 5 column 7: ale=0x00 jax=0x1e"
+    )

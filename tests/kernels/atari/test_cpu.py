@@ -11,19 +11,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
+from gymx.kernels.atari import cpu as core
 from py65.assembler import Assembler
 from py65.devices.mpu6502 import MPU
-
-from gymx.kernels.atari import cpu as core
 
 CHUNK = 512
 JAMS = [0x02, 0x12, 0x22, 0x32, 0x42, 0x52, 0x62, 0x72, 0x92, 0xB2, 0xD2, 0xF2]
 UNSTABLE = [0x8B, 0xAB, 0xBB, 0x93, 0x9F, 0x9E, 0x9C, 0x9B]
 
 _ADDRESSING = {
-    "imm": MPU.ProgramCounter, "zp": MPU.ZeroPageAddr, "zpx": MPU.ZeroPageXAddr, "zpy": MPU.ZeroPageYAddr,
-    "abs": MPU.AbsoluteAddr, "abx": MPU.AbsoluteXAddr, "aby": MPU.AbsoluteYAddr, "inx": MPU.IndirectXAddr,
+    "imm": MPU.ProgramCounter,
+    "zp": MPU.ZeroPageAddr,
+    "zpx": MPU.ZeroPageXAddr,
+    "zpy": MPU.ZeroPageYAddr,
+    "abs": MPU.AbsoluteAddr,
+    "abx": MPU.AbsoluteXAddr,
+    "aby": MPU.AbsoluteYAddr,
+    "inx": MPU.IndirectXAddr,
     "iny": MPU.IndirectYAddr,
 }
 
@@ -35,15 +39,21 @@ def _undocumented(name: str, mode: str):
 
     def run(mpu: MPU) -> None:
         addr = address(mpu) if address is not None else None
-        at = lambda: addr  # noqa: E731
+        at = lambda: addr
         if name == "LAX":
             mpu.a = mpu.x = mpu.ByteAt(addr)
             mpu.FlagsNZ(mpu.a)
         elif name == "SAX":
             mpu.memory[addr] = mpu.a & mpu.x
         elif name in ("SLO", "RLA", "SRE", "RRA", "DCP", "ISC"):
-            modify, combine = {"SLO": ("opASL", "opORA"), "RLA": ("opROL", "opAND"), "SRE": ("opLSR", "opEOR"),
-                               "RRA": ("opROR", "opADC"), "DCP": ("opDECR", None), "ISC": ("opINCR", "opSBC")}[name]
+            modify, combine = {
+                "SLO": ("opASL", "opORA"),
+                "RLA": ("opROL", "opAND"),
+                "SRE": ("opLSR", "opEOR"),
+                "RRA": ("opROR", "opADC"),
+                "DCP": ("opDECR", None),
+                "ISC": ("opINCR", "opSBC"),
+            }[name]
             getattr(mpu, modify)(at)
             if combine is None:
                 mpu.opCMPR(at, mpu.a)
@@ -127,7 +137,9 @@ def batched_step():
 def run_batch(step, regs, mem):
     cpu = core.CPU.make(**{k: jnp.asarray(v) for k, v in regs.items()})
     out, new_mem = step(cpu, jnp.asarray(mem))
-    return {k: np.asarray(getattr(out, k)).astype(np.int64) for k in ("A", "X", "Y", "S", "P", "PC", "cycles", "jammed")}, np.asarray(new_mem)
+    return {
+        k: np.asarray(getattr(out, k)).astype(np.int64) for k in ("A", "X", "Y", "S", "P", "PC", "cycles", "jammed")
+    }, np.asarray(new_mem)
 
 
 def check_against_reference(step, opcodes: np.ndarray, seed: int) -> dict[int, set[int]]:
@@ -141,7 +153,9 @@ def check_against_reference(step, opcodes: np.ndarray, seed: int) -> dict[int, s
         got, got_mem = run_batch(step, regs, mem)
         for i, code in enumerate(codes[: len(opcodes) - start]):
             want, want_mem = reference_step({k: v[i] for k, v in regs.items()}, mem[i])
-            case = f"opcode {code:02X} {core.INSTRUCTIONS[code][:2]} with " + ", ".join(f"{k}={int(v[i]):X}" for k, v in regs.items())
+            case = f"opcode {code:02X} {core.INSTRUCTIONS[code][:2]} with " + ", ".join(
+                f"{k}={int(v[i]):X}" for k, v in regs.items()
+            )
             for key, value in want.items():
                 assert got[key][i] == value, f"{key}: {got[key][i]:X} != {value:X} for {case}"
             diff = np.flatnonzero(got_mem[i] != want_mem)
@@ -297,7 +311,9 @@ def assemble(source: str, origin: int) -> tuple[bytes, dict[str, int]]:
                 code = [int(word, 16) for word in line.split(";")[0].split()[1:]]
             else:
                 if pass_ == 0:
-                    line = " ".join(word if not word.isalpha() or word.isupper() else f"${origin:04X}" for word in line.split())
+                    line = " ".join(
+                        word if not word.isalpha() or word.isupper() else f"${origin:04X}" for word in line.split()
+                    )
                 code = Assembler(MPU()).assemble(line, pc)
                 assert code, line
             out += bytes(code)
@@ -379,16 +395,26 @@ class RecordingBus(core.FlatBus):
 
     def commit(self, mem, read_addr, read_active, write_addr, write_value, write_active, start_cycle, cycles):
         log = (read_addr, read_active, write_addr, write_value, write_active, start_cycle, cycles)
-        return super().commit(mem[0], read_addr, read_active, write_addr, write_value, write_active, start_cycle, cycles), log
+        return super().commit(
+            mem[0], read_addr, read_active, write_addr, write_value, write_active, start_cycle, cycles
+        ), log
 
 
 def test_bus_sees_the_reads_and_writes_the_6502_performs() -> None:
     # opcode: (active reads among PC, PC+1, PC+2, pointer, pointer+1, operand; bytes written)
     cases = {
-        0xEA: ([1, 1, 0, 0, 0, 0], 0), 0xA5: ([1, 1, 0, 0, 0, 1], 0), 0xAD: ([1, 1, 1, 0, 0, 1], 0),
-        0x85: ([1, 1, 0, 0, 0, 0], 1), 0xB1: ([1, 1, 0, 1, 1, 1], 0), 0xE6: ([1, 1, 0, 0, 0, 1], 1),
-        0x68: ([1, 1, 0, 0, 0, 1], 0), 0x48: ([1, 1, 0, 0, 0, 0], 1), 0x20: ([1, 1, 1, 0, 0, 0], 2),
-        0x60: ([1, 1, 0, 1, 1, 0], 0), 0x40: ([1, 1, 0, 1, 1, 1], 0), 0x00: ([1, 1, 0, 1, 1, 0], 3),
+        0xEA: ([1, 1, 0, 0, 0, 0], 0),
+        0xA5: ([1, 1, 0, 0, 0, 1], 0),
+        0xAD: ([1, 1, 1, 0, 0, 1], 0),
+        0x85: ([1, 1, 0, 0, 0, 0], 1),
+        0xB1: ([1, 1, 0, 1, 1, 1], 0),
+        0xE6: ([1, 1, 0, 0, 0, 1], 1),
+        0x68: ([1, 1, 0, 0, 0, 1], 0),
+        0x48: ([1, 1, 0, 0, 0, 0], 1),
+        0x20: ([1, 1, 1, 0, 0, 0], 2),
+        0x60: ([1, 1, 0, 1, 1, 0], 0),
+        0x40: ([1, 1, 0, 1, 1, 1], 0),
+        0x00: ([1, 1, 0, 1, 1, 0], 3),
         0x6C: ([1, 1, 1, 1, 1, 0], 0),
     }
     codes = np.asarray(list(cases))
@@ -398,7 +424,7 @@ def test_bus_sees_the_reads_and_writes_the_6502_performs() -> None:
     cpu = core.CPU.make(PC=np.full(n, 0xF000), cycles=np.full(n, 100))
     bus = RecordingBus(mask=0x1FFF)
     log = jax.jit(jax.vmap(lambda c, m: core.step_instruction(c, (m, None), bus)[1][1]))(cpu, jnp.asarray(mem))
-    read_addr, read_active, write_addr, write_value, write_active, start_cycle, cycles = (np.asarray(v) for v in log)
+    _read_addr, read_active, write_addr, write_value, write_active, start_cycle, cycles = (np.asarray(v) for v in log)
     for i, (reads, writes) in enumerate(cases.values()):
         assert read_active[i].tolist() == [bool(r) for r in reads], hex(codes[i])
         assert write_active[i].sum() == writes, hex(codes[i])
@@ -411,9 +437,18 @@ def test_arr_in_decimal_mode_matches_published_nmos_results() -> None:
     """ARR #$FF with D set: A and P for twelve (carry, A) pairs as VICE and Visual 6502 give them
     (the expected stack of neskell's arr_bcd_test, a test ROM for NES emulators)."""
     cases = [  # carry, A before, A after, P after (with D, I, B and U set before)
-        (1, 0xFF, 0x55, 0xBD), (1, 0x00, 0x80, 0xBC), (1, 0x55, 0x00, 0xFD), (1, 0xFE, 0x55, 0xBD),
-        (1, 0xF0, 0x58, 0xBD), (1, 0x0F, 0x8D, 0xBC), (0, 0xFF, 0xD5, 0x3D), (0, 0x00, 0x00, 0x3E),
-        (0, 0x55, 0x80, 0x7D), (0, 0xFE, 0xD5, 0x3D), (0, 0xF0, 0xD8, 0x3D), (0, 0x0F, 0x0D, 0x3C),
+        (1, 0xFF, 0x55, 0xBD),
+        (1, 0x00, 0x80, 0xBC),
+        (1, 0x55, 0x00, 0xFD),
+        (1, 0xFE, 0x55, 0xBD),
+        (1, 0xF0, 0x58, 0xBD),
+        (1, 0x0F, 0x8D, 0xBC),
+        (0, 0xFF, 0xD5, 0x3D),
+        (0, 0x00, 0x00, 0x3E),
+        (0, 0x55, 0x80, 0x7D),
+        (0, 0xFE, 0xD5, 0x3D),
+        (0, 0xF0, 0xD8, 0x3D),
+        (0, 0x0F, 0x0D, 0x3C),
     ]
     carry, a_in, a_out, p_out = (np.asarray(column) for column in zip(*cases))
     mem = np.zeros((len(cases), 256), np.uint8)

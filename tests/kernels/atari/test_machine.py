@@ -5,7 +5,6 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from gymx.kernels.atari import cartridge, riot, tia
 
 
@@ -20,10 +19,19 @@ def _image(size: int, superchip: bool = False) -> bytes:
     return rom.tobytes()
 
 
-@pytest.mark.parametrize("size, superchip, name, start", [
-    (2048, False, "2K", 0), (4096, False, "4K", 0), (8192, False, "F8", 1), (16384, False, "F6", 0),
-    (32768, False, "F4", 0), (8192, True, "F8SC", 1), (16384, True, "F6SC", 0), (32768, True, "F4SC", 0),
-])
+@pytest.mark.parametrize(
+    "size, superchip, name, start",
+    [
+        (2048, False, "2K", 0),
+        (4096, False, "4K", 0),
+        (8192, False, "F8", 1),
+        (16384, False, "F6", 0),
+        (32768, False, "F4", 0),
+        (8192, True, "F8SC", 1),
+        (16384, True, "F6SC", 0),
+        (32768, True, "F4SC", 0),
+    ],
+)
 def test_detect_schemes_and_start_banks(size, superchip, name, start):
     cart = cartridge.detect(_image(size, superchip))
     assert cart.name == name
@@ -77,8 +85,13 @@ def test_superchip_ports():
 
 
 def _timer(value, shift, at=0):
-    return riot.write(riot.RIOT.make(), jnp.int32(0x294 + {0: 0, 3: 1, 6: 2, 10: 3}[shift]), jnp.int32(value),
-                      jnp.int32(at), jnp.asarray(True))
+    return riot.write(
+        riot.RIOT.make(),
+        jnp.int32(0x294 + {0: 0, 3: 1, 6: 2, 10: 3}[shift]),
+        jnp.int32(value),
+        jnp.int32(at),
+        jnp.asarray(True),
+    )
 
 
 def test_timer_counts_down_per_interval():
@@ -100,7 +113,7 @@ def test_timer_underflow_counts_per_cycle_and_flags_interrupt():
     assert int(riot.read_status(r1, jnp.uint32(25))) == 0  # the INTIM read cleared it
     # After the flagged read the timer counts on from that read's cycle.
     later, _ = riot.read_timer(r1, jnp.uint32(35))
-    assert int(later) == (2 - ((34 >> 3)) - (25 - 16)) & 0xFF
+    assert int(later) == (2 - (34 >> 3) - (25 - 16)) & 0xFF
     # Writing the timer again clears the flag.
     assert not bool(riot.write(r1, jnp.int32(0x296), jnp.int32(5), jnp.int32(40), jnp.asarray(True)).irq_seen)
 
@@ -131,8 +144,15 @@ def test_wsync_stalls_to_the_line_end():
 
 def test_vsync_ends_frame_only_after_a_line():
     t = tia.TIA.make()
-    write = lambda t, reg, value, cycle: tia.write(t, jnp.int32(reg), jnp.int32(value), jnp.int32(cycle),  # noqa: E731
-                                                   jnp.asarray(True), 34, 210)
+    write = lambda t, reg, value, cycle: tia.write(
+        t,
+        jnp.int32(reg),
+        jnp.int32(value),
+        jnp.int32(cycle),
+        jnp.asarray(True),
+        34,
+        210,
+    )
     t = write(t, tia.VSYNC, 2, 10)
     assert not bool(write(t, tia.VSYNC, 0, 40).frame_done)
     assert bool(write(t, tia.VSYNC, 0, 10 + 76).frame_done)
@@ -140,9 +160,16 @@ def test_vsync_ends_frame_only_after_a_line():
 
 def test_ball_and_playfield_collide_in_the_displayed_window_only():
     t = tia.TIA.make()
-    write = lambda t, reg, value, cycle: tia.write(t, jnp.int32(reg), jnp.int32(value), jnp.int32(cycle),  # noqa: E731
-                                                   jnp.asarray(True), 34, 210)
-    t = write(t, tia.PF0, 0xF0, 1)      # playfield columns 0-15 and 80-95
+    write = lambda t, reg, value, cycle: tia.write(
+        t,
+        jnp.int32(reg),
+        jnp.int32(value),
+        jnp.int32(cycle),
+        jnp.asarray(True),
+        34,
+        210,
+    )
+    t = write(t, tia.PF0, 0xF0, 1)  # playfield columns 0-15 and 80-95
     t = write(t, tia.ENABL, 2, 2)
     t = t.replace(pos=t.pos.at[tia.BL].set(5))
     t = write(t, tia.CXCLR, 0, 3)
@@ -155,7 +182,6 @@ def test_ball_and_playfield_collide_in_the_displayed_window_only():
 def pong():
     ale_py = pytest.importorskip("ale_py", reason="the ROMs come from ale-py, which is not installed")
     import jax
-
     from gymx.kernels.atari import machine
 
     m = machine.Machine.for_rom(ale_py.roms.get_rom_path("pong"))
@@ -177,14 +203,13 @@ def test_pong_frames_are_262_lines(pong):
 
 def test_batched_frames_match_single_consoles(pong):
     import jax
-
     from gymx.kernels.atari import machine
 
     m, frame, batched = pong
     cpu, console, _ = m.power_on()
     console = console.replace(paddles=jnp.full(2, machine.PADDLE_DEFAULT, jnp.int32))
     actions = jnp.asarray([machine.NOOP, machine.LEFT])
-    stack = lambda tree: jax.tree.map(lambda x: jnp.stack([x, x]), tree)  # noqa: E731
+    stack = lambda tree: jax.tree.map(lambda x: jnp.stack([x, x]), tree)
     bcpu, bcon = stack(cpu), stack(console)
     singles = [(cpu, console), (cpu, console)]
     for _ in range(4):
@@ -223,15 +248,22 @@ def test_actions_drive_ports():
     assert int(swcha) == 0xBF and list(np.asarray(fire)) == [0x80, 0x80]
 
 
-@pytest.mark.parametrize("size, code, name", [
-    (8192, b"\x8d\xe0\x1f", "E0"), (8192, b"\x85\x3e\xa9\x00", "3E"), (8192, b"\x85\x3f\x00\x85\x3f", "3F"),
-    (8192, b"\x8d\x40\x02", "UA"), (8192, b"\x20\x00\xd0\xc6\xc5", "FE"), (16384, b"\x85\x3f\x00\x85\x3f", "3F"),
-    (32768, b"\x85\x3e\xa9\x00", "3E"),
-])
+@pytest.mark.parametrize(
+    "size, code, name",
+    [
+        (8192, b"\x8d\xe0\x1f", "E0"),
+        (8192, b"\x85\x3e\xa9\x00", "3E"),
+        (8192, b"\x85\x3f\x00\x85\x3f", "3F"),
+        (8192, b"\x8d\x40\x02", "UA"),
+        (8192, b"\x20\x00\xd0\xc6\xc5", "FE"),
+        (16384, b"\x85\x3f\x00\x85\x3f", "3F"),
+        (32768, b"\x85\x3e\xa9\x00", "3E"),
+    ],
+)
 def test_signatures_name_the_other_formats_and_are_refused(size, code, name):
     rom = bytearray(_image(size))
     assert cartridge.stella_type(bytes(rom)) in ("F8", "F6", "F4")
-    rom[0x200:0x200 + len(code)] = code
+    rom[0x200 : 0x200 + len(code)] = code
     assert cartridge.stella_type(bytes(rom)) == name
     with pytest.raises(ValueError, match=f"the {name} cartridge format"):
         cartridge.detect(bytes(rom))

@@ -6,7 +6,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from gymx.kernels.atari import cartridge, palette, tia
 from gymx.kernels.atari import machine as M
 
@@ -26,26 +25,37 @@ def _line(ctrlpf: int = 0, pf: int = 0, grp0: int = 0, grp1: int = 0, vblank: in
     bits in beam order), player 0 at column 20 and player 1 at column 60, one copy each."""
     t = tia.TIA.make()
     regs = t.regs
-    for reg, value in ((tia.COLUBK, BK | 1), (tia.COLUPF, PF), (tia.COLUP0, P0), (tia.COLUP1, P1),
-                       (tia.CTRLPF, ctrlpf), (tia.VBLANK, vblank)):
+    for reg, value in (
+        (tia.COLUBK, BK | 1),
+        (tia.COLUPF, PF),
+        (tia.COLUP0, P0),
+        (tia.COLUP1, P1),
+        (tia.CTRLPF, ctrlpf),
+        (tia.VBLANK, vblank),
+    ):
         regs = regs.at[reg].set(value)
-    return t.replace(regs=regs, pf=jnp.int32(pf), grp=jnp.asarray([grp0, grp1], jnp.int32),
-                     pos=jnp.asarray([20, 60, 0, 0, 0], jnp.int32))
+    return t.replace(
+        regs=regs,
+        pf=jnp.int32(pf),
+        grp=jnp.asarray([grp0, grp1], jnp.int32),
+        pos=jnp.asarray([20, 60, 0, 0, 0], jnp.int32),
+    )
 
 
 def test_palette_matches_ale_tables():
     values = np.array([[0x00, 0x0E, 0x1E, 0x44, 0xFE]], np.uint8)
-    assert np.asarray(palette.rgb(values)).tolist() == [[[0, 0, 0], [236, 236, 236], [252, 252, 84],
-                                                          [184, 50, 50], [252, 224, 112]]]
+    assert np.asarray(palette.rgb(values)).tolist() == [
+        [[0, 0, 0], [236, 236, 236], [252, 252, 84], [184, 50, 50], [252, 224, 112]]
+    ]
     assert np.asarray(palette.grayscale(values)).tolist() == [[0, 236, 233, 90, 220]]
 
 
 def test_players_in_front_of_playfield_and_background():
     left_pf = 0xFFC00  # the right 10 bits of the 20: columns 40-79 and 120-159
     row = np.asarray(_colours(_line(pf=left_pf, grp0=0xFF, grp1=0xFF)))
-    assert row[0] == BK                       # register bit 0 is not shown
-    assert row[20:28].tolist() == [P0] * 8    # on background
-    assert row[60:68].tolist() == [P1] * 8    # on playfield
+    assert row[0] == BK  # register bit 0 is not shown
+    assert row[20:28].tolist() == [P0] * 8  # on background
+    assert row[60:68].tolist() == [P1] * 8  # on playfield
     assert row[40] == PF and row[59] == PF and row[68] == PF
 
 
@@ -72,7 +82,7 @@ def test_vblank_is_black():
 def test_mid_line_colour_write_splits_the_line():
     t = tia.TIA.make(2)
     t = write(t, tia.COLUBK, 0x10, 1)
-    t = write(t, tia.COLUBK, 0x20, 40)     # clock 120: column 52 onwards
+    t = write(t, tia.COLUBK, 0x20, 40)  # clock 120: column 52 onwards
     t = write(t, tia.COLUBK, 0x30, 76 + 70)  # clock 438: column 142 of line 1
     t = write(t, tia.VSYNC, 0, 76 * 3)
     screen = np.asarray(t.screen)
