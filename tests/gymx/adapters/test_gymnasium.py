@@ -207,12 +207,16 @@ def test_reset_rejects_unknown_options(cartpole: gymnasium.Env) -> None:
         cartpole.reset(options={"low": -0.1})
 
 
-def test_close_twice() -> None:
+def test_close_releases_the_state_and_may_be_called_twice() -> None:
     env, venv = gymnasium.make(CARTPOLE), vec(AutoresetMode.NEXT_STEP)
-    for closable in (env, venv):
-        closable.reset(seed=0)
+    for closable, action in ((env, 0), (venv, np.zeros(venv.num_envs, np.int64))):
+        first, _ = closable.reset(seed=0)
         closable.close()
         closable.close()
+        with pytest.raises(gymnasium.error.ResetNeeded, match=r"step\(\) before reset\(\)"):
+            closable.step(action)
+        again, _ = closable.reset(seed=0)  # a closed env starts over from a reset, as a new one would
+        np.testing.assert_array_equal(again, first)
 
 
 @pytest.mark.parametrize(
