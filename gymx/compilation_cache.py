@@ -47,8 +47,9 @@ def enable_compilation_cache(
     """
     if max_size_bytes == 0 or max_size_bytes < -1:
         raise ValueError(f"max_size_bytes must be positive or -1 (no bound): got {max_size_bytes}")
-    if jax.config.jax_compilation_cache_dir:
-        return Path(jax.config.jax_compilation_cache_dir)
+    configured = jax.config.jax_compilation_cache_dir  # type: ignore[attr-defined]  # JAX adds its flags at runtime
+    if configured:
+        return Path(configured)
     cache_dir = (
         Path(path).expanduser() if path is not None else default_cache_dir() or Path.home() / ".cache" / "gymx" / "jax"
     )

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.extend.random import define_prng_impl
+from jax.typing import ArrayLike
 
 _GOLDEN = np.uint32(0x9E3779B9)
 _BITS, _SPLIT, _FOLD_LOW, _FOLD_HIGH, _SEED = (
@@ -34,7 +35,7 @@ def _mix(x: jax.Array) -> jax.Array:
     return x ^ (x >> 16)
 
 
-def _word(key: jax.Array, counter: jax.Array, domain: np.uint32) -> jax.Array:
+def _word(key: jax.Array, counter: ArrayLike, domain: np.uint32) -> jax.Array:
     """One output word for each counter; `key` is uint32 (2,)."""
     counter = jnp.asarray(counter, jnp.uint32)
     return _mix(_mix((key[0] ^ domain) + (counter + 1) * _GOLDEN) ^ key[1])
@@ -51,7 +52,7 @@ def _split(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     return _word(key, counters, _SPLIT).reshape(*shape, 2)
 
 
-def _fold_in(key: jax.Array, data: jax.Array) -> jax.Array:
+def _fold_in(key: jax.Array, data: ArrayLike) -> jax.Array:
     return jnp.stack([_word(key, data, _FOLD_LOW), _word(key, data, _FOLD_HIGH)])
 
 

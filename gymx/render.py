@@ -12,6 +12,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 Color = tuple[int, int, int]
 Scalar = float | jax.Array
@@ -30,7 +31,7 @@ def _pixel_centers(canvas: jax.Array) -> tuple[jax.Array, jax.Array]:
     return x, y
 
 
-def paint(canvas: jax.Array, mask: jax.Array, color: Color) -> jax.Array:
+def paint(canvas: jax.Array, mask: jax.Array | np.ndarray, color: Color) -> jax.Array:
     return jnp.where(mask[..., None], jnp.asarray(color, jnp.uint8), canvas)
 
 

@@ -12,7 +12,7 @@ the space and what is wrong (shape, dtype, NaN, bounds). `contains` is the trace
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -131,6 +131,8 @@ def _has_shape(x: Any, shape: tuple[int, ...]) -> bool:
 class Discrete(Space):
     """Integers `start, ..., start + n - 1`."""
 
+    dtype: np.dtype
+
     def __init__(self, n: int, start: int = 0, dtype: Any = jnp.int32):
         if int(n) <= 0:
             raise ValueError(f"Discrete needs n > 0, got n={n}")
@@ -182,6 +184,8 @@ class Discrete(Space):
 class Box(Space):
     """A (possibly unbounded) box in R^n or Z^n: `low <= x <= high` elementwise."""
 
+    dtype: np.dtype
+
     def __init__(self, low: Any, high: Any, shape: Sequence[int] | None = None, dtype: Any = jnp.float32):
         self.dtype = np.dtype(dtype)
         if shape is None:
@@ -229,7 +233,7 @@ class Box(Space):
     def to_gymnasium(self) -> Any:
         import gymnasium
 
-        return gymnasium.spaces.Box(self.low, self.high, self.shape, self.dtype)
+        return gymnasium.spaces.Box(self.low, self.high, self.shape, self.dtype.type)
 
     def __repr__(self) -> str:
         return f"Box({self.low.min()}, {self.high.max()}, {self.shape}, {self.dtype})"
@@ -246,6 +250,8 @@ class Box(Space):
 
 class MultiDiscrete(Space):
     """A vector of Discrete values, element i in `start[i], ..., start[i] + nvec[i] - 1`."""
+
+    dtype: np.dtype
 
     def __init__(self, nvec: Any, start: Any = None, dtype: Any = jnp.int32):
         self.nvec = np.asarray(nvec, dtype=np.int64)
@@ -271,7 +277,7 @@ class MultiDiscrete(Space):
     def to_gymnasium(self) -> Any:
         import gymnasium
 
-        return gymnasium.spaces.MultiDiscrete(self.nvec, dtype=self.dtype, start=self.start)
+        return gymnasium.spaces.MultiDiscrete(self.nvec, dtype=self.dtype.type, start=self.start)
 
     def __repr__(self) -> str:
         return f"MultiDiscrete({self.nvec.tolist()})"
@@ -288,7 +294,7 @@ class MultiBinary(Space):
     """Binary arrays of a fixed shape (int8 zeros and ones)."""
 
     def __init__(self, n: int | Sequence[int]):
-        self.shape = (int(n),) if np.isscalar(n) else tuple(int(d) for d in n)
+        self.shape = (int(cast(int, n)),) if np.isscalar(n) else tuple(int(d) for d in cast(Sequence[int], n))
         self.dtype = np.dtype(np.int8)
 
     def sample(self, key: jax.Array) -> jax.Array:
@@ -440,4 +446,5 @@ def _unbatched_parts(space: Batched) -> Tuple | Dict:
     inner = space.space
     if isinstance(inner, Tuple):
         return Tuple([Batched(part, space.num) for part in inner.spaces])
+    assert isinstance(inner, Dict), "only Tuple and Dict spaces have parts"
     return Dict({name: Batched(part, space.num) for name, part in inner.spaces.items()})

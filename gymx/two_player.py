@@ -221,6 +221,8 @@ class VsOpponent(Wrapper):
         state, ts = env.step(state, 4)
     """
 
+    env: TwoPlayerEnv
+
     def __init__(
         self,
         env: TwoPlayerEnv,

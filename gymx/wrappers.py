@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Protocol, cast
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
+from jax.typing import ArrayLike
 
 from gymx import spaces, struct
 from gymx.core import Env, TimeStep, Wrapper, is_traced, runs_as_written, tree_select
@@ -107,7 +108,7 @@ def _area_table(source: int, target: int) -> tuple[np.ndarray, np.ndarray]:
     return index, weight
 
 
-def _rounded(product: jax.Array) -> jax.Array:
+def _rounded(product: ArrayLike) -> jax.Array:
     """`product`, rounded to float32 before it is added: the select (a no-op, as no product is NaN)
     keeps the compiler from fusing multiply and add into one FMA, which rounds once and can land
     on the other side of .5 than OpenCV's separate roundings."""
@@ -133,6 +134,22 @@ def area_resize(image: jax.Array, height: int, width: int) -> jax.Array:
         weight = y_weight[:, k].reshape((height,) + (1,) * (pixels.ndim - 1))
         total = total + _rounded(weight * across[y_index[:, k]])
     return jnp.clip(jnp.round(total), 0, 255).astype(jnp.uint8)
+
+
+class _Atari(Protocol):
+    """What AtariPreprocessing uses of the Atari env it wraps (gymx.envs.atari's, which the core
+    does not import)."""
+
+    frameskip: int
+    pixels: bool
+
+    @property
+    def name(self) -> str: ...
+    def get_action_meanings(self) -> list[str]: ...
+    def screen(self, state: Any, grayscale: bool = False) -> jax.Array: ...
+    def start_bank(self) -> Any: ...
+    def reseed(self, state: Any, key: jax.Array) -> Any: ...
+    def info(self, state: Any) -> dict: ...
 
 
 class AtariPreprocessingState(struct.PyTree):
@@ -176,7 +193,7 @@ class AtariPreprocessing(Wrapper):
         grayscale_newaxis: bool = False,
         scale_obs: bool = False,
     ):
-        atari = env.unwrapped
+        atari = cast(_Atari, env.unwrapped)
         if env is not atari or not hasattr(atari, "start_bank"):
             raise ValueError(
                 f"gymx: AtariPreprocessing wraps an Atari env directly (gymx.make('ALE/...')), got {env!r}"
@@ -217,8 +234,12 @@ class AtariPreprocessing(Wrapper):
             return spaces.Box(0.0, 1.0, shape, jnp.float32)
         return spaces.Box(0, 255, shape, jnp.uint8)
 
+    @property
+    def _atari(self) -> _Atari:
+        return cast(_Atari, self.env.unwrapped)
+
     def _screen(self, env_state: Any) -> jax.Array:
-        return self.env.unwrapped.screen(env_state, grayscale=self.grayscale_obs)
+        return self._atari.screen(env_state, grayscale=self.grayscale_obs)
 
     def noop_bank(self) -> Any:
         """The env states after 0..noop_max NOOP steps from each start of the env's bank (axes: start, no-ops)."""
@@ -235,7 +256,7 @@ class AtariPreprocessing(Wrapper):
                 return jax.tree_util.tree_map(lambda s, rest: jnp.concatenate([s[None], rest]), start, states)
 
             with jax.ensure_compile_time_eval():  # on the host even when first asked inside a trace
-                self._noop_bank = jax.device_get(jax.jit(jax.vmap(noops))(self.env.unwrapped.start_bank()))
+                self._noop_bank = jax.device_get(jax.jit(jax.vmap(noops))(self._atari.start_bank()))
         return self._noop_bank
 
     def reset(self, key: jax.Array, params: Any = None) -> tuple[AtariPreprocessingState, TimeStep]:
@@ -246,15 +267,13 @@ class AtariPreprocessing(Wrapper):
         # The start ~ uniform over the env's bank; the number of no-ops ~ uniform on {1, ..., noop_max} (0 if noop_max is 0).
         start = jax.random.randint(start_key, (), 0, starts)
         noops = jax.random.randint(noop_key, (), 1, self.noop_max + 1) if self.noop_max else jnp.int32(0)
-        env_state = self.env.unwrapped.reseed(
-            jax.tree_util.tree_map(lambda x: jnp.asarray(x)[start, noops], bank), sticky_key
-        )
+        env_state = self._atari.reseed(jax.tree_util.tree_map(lambda x: jnp.asarray(x)[start, noops], bank), sticky_key)
         screen = self._screen(env_state)
         state = AtariPreprocessingState(
             env_state,
             screen,
             jnp.zeros_like(screen),
-            self.env.unwrapped.info(env_state)["lives"],
+            self._atari.info(env_state)["lives"],
             jnp.zeros((), jnp.bool_),
         )
         return state, TimeStep(

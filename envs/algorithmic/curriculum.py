@@ -32,14 +32,24 @@ env keeps reporting `terminated` until it is reset, so mask those repeats out.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import jax
 import jax.numpy as jnp
 
 from gymx import struct
 
-P = TypeVar("P")
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+
+class LengthParams(Protocol):
+    """Params with a `min_length` field (those of the envs a curriculum drives)."""
+
+    def replace(self, *, min_length: jax.Array) -> Self: ...
+
+
+P = TypeVar("P", bound=LengthParams)
 
 
 class Curriculum(struct.PyTree):
@@ -58,7 +68,7 @@ class Curriculum(struct.PyTree):
 
     def apply(self, params: P) -> P:
         """`params` with this curriculum's `min_length` (per env when its leaves are batched)."""
-        return params.replace(min_length=self.min_length)  # type: ignore[attr-defined]
+        return params.replace(min_length=self.min_length)
 
 
 def update(curriculum: Curriculum, episode_return: jax.Array, target_length: jax.Array, done: jax.Array) -> Curriculum:

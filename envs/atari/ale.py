@@ -29,7 +29,7 @@ come from the no-op starts of `gymx.wrappers.AtariPreprocessing`.
 from __future__ import annotations
 
 import importlib
-from typing import Any, ClassVar
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -46,14 +46,12 @@ OBS_TYPES = ("rgb", "grayscale", "ram")
 SCREEN_HEIGHT, SCREEN_WIDTH = 210, 160
 
 
-@struct.dataclass
-class AtariParams:
+class AtariParams(struct.PyTree):
     repeat_action_probability: float = 0.25  # chance, per emulated frame, that the previous action repeats
     max_num_frames_per_episode: int = 0  # emulated frames before truncation; 0: no limit
 
 
-@struct.dataclass
-class AtariState:
+class AtariState(struct.PyTree):
     cpu: cpu_lib.CPU
     console: M.Console
     action: jax.Array  # int32 (), the ALE action the console had on the last emulated frame (sticky actions)
@@ -91,7 +89,7 @@ class AtariEnv(Env[AtariState, AtariParams]):
         state, ts = env.step(state, 1)
     """
 
-    metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 60}
+    metadata: dict = {"render_modes": ["rgb_array"], "render_fps": 60}
 
     def __init__(
         self,

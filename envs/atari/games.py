@@ -33,8 +33,7 @@ ACTION_MEANINGS = (
 )  # fmt: skip
 
 
-@struct.dataclass
-class Progress:
+class Progress(struct.PyTree):
     """A game's bookkeeping between frames (ALE's settings state)."""
 
     score: jax.Array  # int32 (), the score as the game's RAM shows it (Pong: player minus CPU)

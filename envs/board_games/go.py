@@ -33,6 +33,8 @@ legal-action mask is then shifts of those counts.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -267,6 +269,6 @@ def greedy_capture(key: jax.Array, state: TwoPlayerState[GoGame], params: GoPara
     return jnp.where(jnp.any(choices), move, points).astype(jnp.int32)
 
 
-def make_vs_greedy(size: int = 9, **kwargs: object) -> object:
+def make_vs_greedy(size: int = 9, **kwargs: Any) -> object:
     """The registry's entry point of the single-agent ids against `greedy_capture`."""
     return make_vs_opponent(Go, greedy_capture, size=size, **kwargs)

@@ -27,7 +27,6 @@ array, the swap as a placement writing one board per move), and faster than Pgx'
 from __future__ import annotations
 
 import functools
-from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -154,7 +153,7 @@ class Hex(TwoPlayerEnv[HexGame]):
     greedy `one_ply` opponent); see `gymx.two_player.VsOpponent`.
     """
 
-    metadata: ClassVar[dict] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metadata: dict = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
     cell = 24  # rgb_array hexagon width in pixels
 
     def __init__(self, size: int = 11, swap: bool = True):
@@ -244,7 +243,8 @@ class Hex(TwoPlayerEnv[HexGame]):
             return super().render(state, params, mode)
         pixels = hex_pixels(self.size, self.cell)
         on_board, owner = pixels["on_board"], state.game.board[pixels["index"]]
-        frame = render.blank(*on_board.shape, render.WHITE)
+        height, width = on_board.shape
+        frame = render.blank(height, width, render.WHITE)
         frame = render.paint(frame, pixels["rows_edge"], PLAYER_COLORS[0])
         frame = render.paint(frame, pixels["columns_edge"], PLAYER_COLORS[1])
         frame = render.paint(frame, on_board & (owner == EMPTY), EMPTY_COLOR)

@@ -11,7 +11,7 @@ into one loop, and no work per cell.
 
 from __future__ import annotations
 
-from typing import ClassVar, NamedTuple
+from typing import NamedTuple, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -37,9 +37,10 @@ DISC_COLORS = ((20, 20, 20), (245, 245, 245))
 BOARD_COLOR = (30, 120, 60)  # rgb_array green baize
 
 BIT_INDEX = np.arange(WORD_BITS, dtype=np.uint32)
+Cells = TypeVar("Cells", np.ndarray, jax.Array)
 
 
-def to_bitboard(cells: np.ndarray | jax.Array) -> np.ndarray | jax.Array:
+def to_bitboard(cells: Cells) -> Cells:
     """uint32 (..., 2): the bitboard words of bool (..., 64) row-major cells (numpy in, numpy out)."""
     words = cells.reshape(*cells.shape[:-1], 2, WORD_BITS).astype(np.uint32)
     return (words << BIT_INDEX).sum(axis=-1, dtype=np.uint32)
@@ -218,7 +219,7 @@ class Othello(TwoPlayerEnv[OthelloGame]):
     `gymx.two_player.VsOpponent`.
     """
 
-    metadata: ClassVar[dict] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 2}
+    metadata: dict = {"render_modes": ["ansi", "rgb_array"], "render_fps": 2}
     num_actions = CELLS + 1
     cell = 40  # pixels per cell in rgb_array frames
 
@@ -230,11 +231,11 @@ class Othello(TwoPlayerEnv[OthelloGame]):
         is) and `player` to move; terminated (and scored) if neither player can place."""
         board = jnp.asarray(board).reshape(CELLS)
         game = game_from_discs(to_bitboard(jnp.stack([board == 0, board == 1])))
-        player = jnp.int32(player)
-        winner, over = self._outcome(game, jnp.int32(PASS), player, None)
+        mover = jnp.int32(player)
+        winner, over = self._outcome(game, jnp.int32(PASS), mover, None)
         return TwoPlayerState(
-            current_player=player,
-            legal_action_mask=self._legal_actions(game, player, None) | over,
+            current_player=mover,
+            legal_action_mask=self._legal_actions(game, mover, None) | over,
             winner=winner.astype(jnp.int32),
             terminated=over,
             game=game,

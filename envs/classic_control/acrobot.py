@@ -104,7 +104,8 @@ class Acrobot(Env[AcrobotState, AcrobotParams]):
         torque = jnp.asarray(action, jnp.float32) - 1.0
         key = state.key
         if self.torque_noise_max > 0:
-            noise_key, key = jax.random.split(state.key)
+            assert key is not None, "noisy acrobot states carry their key"
+            noise_key, key = jax.random.split(key)
             # Torque noise ~ U(-torque_noise_max, torque_noise_max), drawn afresh every step.
             high = self.torque_noise_max
             torque = torque + jax.random.uniform(noise_key, (), jnp.float32, -high, high)
@@ -171,7 +172,7 @@ class Acrobot(Env[AcrobotState, AcrobotParams]):
         return frame
 
 
-def _rk4_step(derivatives: Callable[[Any], Any], y: Any, dt: jax.Array) -> Any:
+def _rk4_step(derivatives: Callable[[Any], Any], y: Any, dt: float | jax.Array) -> Any:
     """One classic Runge-Kutta step of size `dt` for an autonomous system over a pytree `y`."""
 
     def shifted(k: Any, h: Any) -> Any:

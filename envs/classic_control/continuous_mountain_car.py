@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from gymx.envs.classic_control.mountain_car import MountainCar, MountainCarState, drive
+from gymx.envs.classic_control.mountain_car import Car, MountainCarState, drive
 
 from gymx import spaces, struct
 
@@ -23,7 +23,7 @@ class ContinuousMountainCarParams(struct.PyTree):
     ctrl_cost_weight: float = 0.1
 
 
-class ContinuousMountainCar(MountainCar):
+class ContinuousMountainCar(Car[ContinuousMountainCarParams]):
     """A car in a valley whose engine is too weak to climb the right hill directly.
 
     Observation: float32 (2,): position in [-1.2, 0.6], velocity in [-0.07, 0.07].

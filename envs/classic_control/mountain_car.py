@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Generic, Protocol, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -28,22 +29,28 @@ class MountainCarState(struct.PyTree):
     velocity: jax.Array  # float32 (), in [-max_speed, max_speed]
 
 
-class MountainCar(Env[MountainCarState, MountainCarParams]):
-    """A car in a valley whose engine is too weak to climb the right hill directly.
+class CarParams(Protocol):
+    """The params both MountainCars' dynamics, start, end and drawing read."""
 
-    Observation: float32 (2,): position in [-1.2, 0.6], velocity in [-0.07, 0.07].
-    Action: Discrete(3) int32: 0 accelerates left, 1 does nothing, 2 accelerates right.
-    Reward: float32 -1.0 for every step, the terminating one included.
-    Termination: position >= 0.5 and velocity >= goal_velocity (default 0).
-    Truncation: the registered id's time limit (MountainCar-v0: 200 steps).
-    Start: position uniform in [-0.6, -0.4], velocity 0.
+    @property
+    def min_position(self) -> float: ...
+    @property
+    def max_position(self) -> float: ...
+    @property
+    def max_speed(self) -> float: ...
+    @property
+    def goal_position(self) -> float: ...
+    @property
+    def goal_velocity(self) -> float: ...
+    @property
+    def gravity(self) -> float: ...
 
-    `goal_velocity` (as in Gymnasium's constructor) sets the default params' value.
 
-        env = gymx.make("MountainCar-v0")
-        state, ts = env.reset(jax.random.key(0))
-        state, ts = env.step(state, 2)
-    """
+P = TypeVar("P", bound=CarParams)
+
+
+class Car(Env[MountainCarState, P], Generic[P]):
+    """What MountainCar and MountainCarContinuous share: the valley, the start, the goal, the frame."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
 
@@ -56,44 +63,24 @@ class MountainCar(Env[MountainCarState, MountainCarParams]):
             raise ValueError(f"goal_velocity must be finite, got {goal_velocity!r}")
         self.goal_velocity = goal_velocity
 
-    @property
-    def default_params(self) -> MountainCarParams:
-        return MountainCarParams(goal_velocity=self.goal_velocity)
-
-    def observation_space(self, params: MountainCarParams | None = None) -> spaces.Box:
+    def observation_space(self, params: P | None = None) -> spaces.Box:
         params = self.default_params if params is None else params
         low = np.array([params.min_position, -params.max_speed], np.float32)
         high = np.array([params.max_position, params.max_speed], np.float32)
         return spaces.Box(low, high, (2,), jnp.float32)
 
-    def action_space(self, params: MountainCarParams | None = None) -> spaces.Discrete:
-        return spaces.Discrete(3)
-
-    def reset_env(self, key: jax.Array, params: MountainCarParams) -> MountainCarState:
+    def reset_env(self, key: jax.Array, params: P) -> MountainCarState:
         # Position ~ U(-0.6, -0.4): near the valley's bottom, at rest.
         position = jax.random.uniform(key, (), jnp.float32, -0.6, -0.4)
         return MountainCarState(position=position, velocity=jnp.zeros((), jnp.float32))
 
-    def step_env(
-        self, state: MountainCarState, action: jax.Array, params: MountainCarParams
-    ) -> tuple[MountainCarState, jax.Array, dict]:
-        push = (jnp.asarray(action, jnp.float32) - 1.0) * params.force
-        next_state = drive(state, push, params)
-        return next_state, self._reward(next_state, params), {}
-
-    def _reward(self, next_state: MountainCarState, params: MountainCarParams) -> jax.Array:
-        del next_state, params  # Every step costs the same, so the fastest climb earns the most.
-        return -jnp.ones((), jnp.float32)
-
-    def observe(self, state: MountainCarState, params: MountainCarParams) -> jax.Array:
+    def observe(self, state: MountainCarState, params: P) -> jax.Array:
         return jnp.stack([state.position, state.velocity]).astype(jnp.float32)
 
-    def is_terminal(self, state: MountainCarState, params: MountainCarParams) -> jax.Array:
+    def is_terminal(self, state: MountainCarState, params: P) -> jax.Array:
         return (state.position >= params.goal_position) & (state.velocity >= params.goal_velocity)
 
-    def render(
-        self, state: MountainCarState, params: MountainCarParams | None = None, mode: str = "rgb_array"
-    ) -> jax.Array:
+    def render(self, state: MountainCarState, params: P | None = None, mode: str = "rgb_array") -> jax.Array:
         """A 600x400 frame laid out as Gymnasium's: the hill, the car tilted with the slope, the flag."""
         if mode != "rgb_array":
             return super().render(state, params, mode)
@@ -119,7 +106,43 @@ class MountainCar(Env[MountainCarState, MountainCarParams]):
         return render.polygon(frame, pennant, (204, 204, 0))
 
 
-def drive(state: MountainCarState, push: jax.Array, params: MountainCarParams) -> MountainCarState:
+class MountainCar(Car[MountainCarParams]):
+    """A car in a valley whose engine is too weak to climb the right hill directly.
+
+    Observation: float32 (2,): position in [-1.2, 0.6], velocity in [-0.07, 0.07].
+    Action: Discrete(3) int32: 0 accelerates left, 1 does nothing, 2 accelerates right.
+    Reward: float32 -1.0 for every step, the terminating one included.
+    Termination: position >= 0.5 and velocity >= goal_velocity (default 0).
+    Truncation: the registered id's time limit (MountainCar-v0: 200 steps).
+    Start: position uniform in [-0.6, -0.4], velocity 0.
+
+    `goal_velocity` (as in Gymnasium's constructor) sets the default params' value.
+
+        env = gymx.make("MountainCar-v0")
+        state, ts = env.reset(jax.random.key(0))
+        state, ts = env.step(state, 2)
+    """
+
+    @property
+    def default_params(self) -> MountainCarParams:
+        return MountainCarParams(goal_velocity=self.goal_velocity)
+
+    def action_space(self, params: MountainCarParams | None = None) -> spaces.Discrete:
+        return spaces.Discrete(3)
+
+    def step_env(
+        self, state: MountainCarState, action: jax.Array, params: MountainCarParams
+    ) -> tuple[MountainCarState, jax.Array, dict]:
+        push = (jnp.asarray(action, jnp.float32) - 1.0) * params.force
+        next_state = drive(state, push, params)
+        return next_state, self._reward(next_state, params), {}
+
+    def _reward(self, next_state: MountainCarState, params: MountainCarParams) -> jax.Array:
+        del next_state, params  # Every step costs the same, so the fastest climb earns the most.
+        return -jnp.ones((), jnp.float32)
+
+
+def drive(state: MountainCarState, push: jax.Array, params: CarParams) -> MountainCarState:
     """One step of the car under its engine's `push` and the slope's pull (both MountainCars' dynamics)."""
     velocity = state.velocity + push - params.gravity * trig.cos(3 * state.position)
     velocity = jnp.clip(velocity, -params.max_speed, params.max_speed)

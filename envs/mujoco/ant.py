@@ -81,7 +81,7 @@ class Ant(MujocoEnv[AntParams]):
     )
     model_file = "ant.xml"
     default_frame_skip = 5
-    camera: ClassVar[dict[str, Any]] = {"distance": 4.0}
+    camera: dict[str, Any] = {"distance": 4.0}
     # The contact cost always reads cfrc_ext (and the observation does by default).
     uses_contact_forces = True
 

@@ -27,11 +27,12 @@ import importlib.resources
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 try:
     import mujoco
@@ -109,7 +110,14 @@ class MujocoState(struct.PyTree):
     diverged: jax.Array  # bool (): the physics went non-finite; the episode ended and `data` is the last finite state
 
 
-P = TypeVar("P")
+class HasPhysics(Protocol):
+    """What every MuJoCo env's params have: the physics scales (see `MujocoEnv`)."""
+
+    @property
+    def physics(self) -> PhysicsScales: ...
+
+
+P = TypeVar("P", bound=HasPhysics)
 
 
 # Reward terms several envs share, on params with the named weights (Gymnasium's keyword names).
@@ -175,7 +183,7 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
 
     model_file: ClassVar[str]
     default_frame_skip: ClassVar[int]
-    camera: ClassVar[dict[str, Any]] = {}
+    camera: dict[str, Any] = {}
     # Whether observations or rewards read contact forces (`cfrc_ext`), which need an extra pass.
     uses_contact_forces: ClassVar[bool] = False
     # The start's velocity noise: "uniform" or "normal", as Gymnasium's env of the id draws it.
@@ -267,14 +275,14 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         qpos_key, qvel_key = jax.random.split(key)
         noise = params.reset_noise_scale  # type: ignore[attr-defined]
         # Each qpos entry ~ U(-noise, noise) around the model's start.
-        qpos = self.init_qpos + jax.random.uniform(qpos_key, self.init_qpos.shape, jnp.float32, -noise, noise)
+        qpos = jax.random.uniform(qpos_key, self.init_qpos.shape, jnp.float32, -noise, noise) + self.init_qpos
         if self.qvel_noise == "normal":
             # Each qvel entry ~ noise * N(0, 1).
-            return qpos, self.init_qvel + jnp.float32(noise) * jax.random.normal(
+            return qpos, jnp.float32(noise) * jax.random.normal(
                 qvel_key, self.init_qvel.shape, jnp.float32
-            )
+            ) + self.init_qvel
         # Each qvel entry ~ U(-noise, noise).
-        return qpos, self.init_qvel + jax.random.uniform(qvel_key, self.init_qvel.shape, jnp.float32, -noise, noise)
+        return qpos, jax.random.uniform(qvel_key, self.init_qvel.shape, jnp.float32, -noise, noise) + self.init_qvel
 
     def observe_data(self, data: mjx.Data, params: P) -> jax.Array:
         raise NotImplementedError
@@ -312,9 +320,9 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
             dof_damping=m.dof_damping * physics.damping,
         )
 
-    def state_from(self, qpos: jax.Array, qvel: jax.Array, params: P) -> MujocoState:
+    def state_from(self, qpos: ArrayLike, qvel: ArrayLike, params: P) -> MujocoState:
         """The state with these joint positions and velocities and everything derived from them."""
-        model = self.physics_model(params.physics)  # type: ignore[attr-defined]
+        model = self.physics_model(params.physics)
         data = mjx.make_data(model).replace(qpos=jnp.asarray(qpos, jnp.float32), qvel=jnp.asarray(qvel, jnp.float32))
         with early_exit_line_search(self.ls_early_exit):
             data = mjx.forward(model, data)
@@ -324,7 +332,7 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
 
     def simulate(self, data: mjx.Data, action: jax.Array, params: P) -> mjx.Data:
         """`frame_skip` physics steps with `action` as the controls (MuJoCo clamps them to the ctrl ranges)."""
-        model = self.physics_model(params.physics)  # type: ignore[attr-defined]
+        model = self.physics_model(params.physics)
         data = data.replace(ctrl=action)
         with early_exit_line_search(self.ls_early_exit):
             data = jax.lax.fori_loop(0, self.frame_skip, lambda _, d: mjx.step(model, d), data)

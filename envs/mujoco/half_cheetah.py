@@ -46,7 +46,7 @@ class HalfCheetah(MujocoEnv[HalfCheetahParams]):
     gymnasium_options: ClassVar[tuple[str, ...]] = ("forward_reward_weight", "ctrl_cost_weight", "reset_noise_scale")
     model_file = "half_cheetah.xml"
     default_frame_skip = 5
-    camera: ClassVar[dict[str, Any]] = {"distance": 4.0}
+    camera: dict[str, Any] = {"distance": 4.0}
 
     def __init__(self, exclude_current_positions_from_observation: bool = True, **options: Any):
         params, model_options = task_params(HalfCheetahParams, self.gymnasium_options, options)

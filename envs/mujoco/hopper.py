@@ -68,7 +68,7 @@ class Hopper(MujocoEnv[HopperParams]):
     )
     model_file = "hopper.xml"
     default_frame_skip = 4
-    camera: ClassVar[dict[str, Any]] = {
+    camera: dict[str, Any] = {
         "trackbodyid": 2,
         "distance": 3.0,
         "lookat": np.array((0.0, 0.0, 1.15)),

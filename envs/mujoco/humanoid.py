@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from gymx.envs.mujoco.base import (
+    HasPhysics,
     MujocoEnv,
     MujocoState,
     PhysicsScales,
@@ -35,7 +36,7 @@ def contact_cost(cfrc_ext: jax.Array, weight: float, cost_min: float, cost_max: 
     return jnp.clip(cost, jnp.float32(cost_min), jnp.float32(cost_max))
 
 
-P = TypeVar("P")
+P = TypeVar("P", bound=HasPhysics)
 
 
 class HumanoidBody(MujocoEnv[P], Generic[P]):
@@ -153,7 +154,7 @@ class Humanoid(HumanoidBody[HumanoidParams]):
         "reset_noise_scale",
     )
     model_file = "humanoid.xml"
-    camera: ClassVar[dict[str, Any]] = {
+    camera: dict[str, Any] = {
         "trackbodyid": 1,
         "distance": 4.0,
         "lookat": np.array((0.0, 0.0, 2.0)),

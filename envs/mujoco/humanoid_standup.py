@@ -66,7 +66,7 @@ class HumanoidStandup(HumanoidBody[HumanoidStandupParams]):
         "reset_noise_scale",
     )
     model_file = "humanoidstandup.xml"
-    camera: ClassVar[dict[str, Any]] = {
+    camera: dict[str, Any] = {
         "trackbodyid": 1,
         "distance": 4.0,
         "lookat": np.array((0.0, 0.0, 0.8925)),

@@ -71,7 +71,7 @@ class InvertedDoublePendulum(MujocoEnv[InvertedDoublePendulumParams]):
     gymnasium_options: ClassVar[tuple[str, ...]] = ("healthy_reward", "reset_noise_scale")
     model_file = "inverted_double_pendulum.xml"
     default_frame_skip = 5
-    camera: ClassVar[dict[str, Any]] = {
+    camera: dict[str, Any] = {
         "trackbodyid": 0,
         "distance": 4.1225,
         "lookat": np.array((0.0, 0.0, 0.1225)),

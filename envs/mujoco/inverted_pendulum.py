@@ -43,7 +43,7 @@ class InvertedPendulum(MujocoEnv[InvertedPendulumParams]):
     gymnasium_options: ClassVar[tuple[str, ...]] = ("reset_noise_scale",)
     model_file = "inverted_pendulum.xml"
     default_frame_skip = 2
-    camera: ClassVar[dict[str, Any]] = {"trackbodyid": 0, "distance": 2.04}
+    camera: dict[str, Any] = {"trackbodyid": 0, "distance": 2.04}
 
     def __init__(self, **options: Any):
         params, model_options = task_params(InvertedPendulumParams, self.gymnasium_options, options)

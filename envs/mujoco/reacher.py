@@ -78,7 +78,7 @@ class Reacher(MujocoEnv[ReacherParams]):
     gymnasium_options: ClassVar[tuple[str, ...]] = ("reward_dist_weight", "reward_control_weight")
     model_file = "reacher.xml"
     default_frame_skip = 2
-    camera: ClassVar[dict[str, Any]] = {"trackbodyid": 0}
+    camera: dict[str, Any] = {"trackbodyid": 0}
 
     def __init__(self, **options: Any):
         params, model_options = task_params(ReacherParams, self.gymnasium_options, options)

@@ -69,7 +69,7 @@ class Walker2d(MujocoEnv[Walker2dParams]):
     )
     model_file = "walker2d_v5.xml"
     default_frame_skip = 4
-    camera: ClassVar[dict[str, Any]] = {
+    camera: dict[str, Any] = {
         "trackbodyid": 2,
         "distance": 4.0,
         "lookat": np.array((0.0, 0.0, 1.15)),

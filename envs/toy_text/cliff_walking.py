@@ -105,7 +105,10 @@ class CliffWalking(TabularEnv[CliffWalkingState, CliffWalkingParams]):
     def step_env(
         self, state: CliffWalkingState, action: jax.Array, params: CliffWalkingParams
     ) -> tuple[CliffWalkingState, jax.Array, dict]:
-        key, outcome_key = jax.random.split(fast_key(state.key)) if self.is_slippery else (None, None)
+        key = outcome_key = None
+        if self.is_slippery:
+            assert state.key is not None, "slippery states carry their key"
+            key, outcome_key = jax.random.split(fast_key(state.key))
         s, reward, prob = self.sample_outcome(outcome_key, state.s, action, params)
         return CliffWalkingState(s=s, key=None if key is None else key_words(key)), reward, {"prob": prob}
 

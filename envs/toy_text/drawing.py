@@ -9,6 +9,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 Color = tuple[int, int, int]
 GRID_LINE: Color = (180, 200, 230)
@@ -23,7 +24,7 @@ FONT = np.array([[[(row >> (2 - bit)) & 1 for bit in range(3)] for row in glyph]
 ACE, BLANK = 10, 11  # glyph indices of "A" and of an empty cell
 
 
-def grid(colors: jax.Array, cell: int) -> jax.Array:
+def grid(colors: ArrayLike, cell: int) -> jax.Array:
     """(rows, cols, 3) uint8 cell colours as a (rows * cell, cols * cell, 3) frame with grid lines."""
     frame = jnp.repeat(jnp.repeat(jnp.asarray(colors, jnp.uint8), cell, axis=0), cell, axis=1)
     rows = (np.arange(frame.shape[0]) % cell == 0)[:, None]

@@ -174,7 +174,10 @@ class FrozenLake(TabularEnv[FrozenLakeState, FrozenLakeParams]):
     def step_env(
         self, state: FrozenLakeState, action: jax.Array, params: FrozenLakeParams
     ) -> tuple[FrozenLakeState, jax.Array, dict]:
-        key, outcome_key = jax.random.split(fast_key(state.key)) if self.is_slippery else (None, None)
+        key = outcome_key = None
+        if self.is_slippery:
+            assert state.key is not None, "slippery states carry their key"
+            key, outcome_key = jax.random.split(fast_key(state.key))
         s, reward, prob = self.sample_outcome(outcome_key, state.s, action, params)
         next_state = FrozenLakeState(
             s=s, last_action=jnp.asarray(action, jnp.int32), key=None if key is None else key_words(key)

@@ -155,6 +155,7 @@ class TabularEnv(Env[State, Params]):
         prob_index = jnp.asarray(t.prob_index)[s, a]  # (K,)
         k = jnp.zeros((), jnp.int32)
         if t.width > 1:
+            assert key is not None, "a draw among several outcomes needs a key"
             count = jnp.asarray(t.count)[s, a]
             row = jnp.where(jnp.arange(t.width) < count, probs[prob_index], 0.0)
             # u ~ U[0, 1); the outcome is the first whose cumulative probability exceeds u, as

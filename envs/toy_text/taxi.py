@@ -44,7 +44,7 @@ def encode(row: int, col: int, passenger: int, destination: int) -> int:
     return ((row * _SIZE + col) * 5 + passenger) * 4 + destination
 
 
-def decode(s: jax.Array | int) -> tuple:
+def decode(s: jax.Array | np.ndarray | np.integer | int) -> tuple:
     """(row, col, passenger, destination) of a state index; works on ints and arrays."""
     return s // 100, s // 20 % 5, s // 4 % 5, s % 4
 
@@ -118,7 +118,7 @@ class Taxi(TabularEnv[TaxiState, TaxiParams]):
         """Whether the taxi at (row, col) can drive east (side=+1) or west (side=-1): no wall there."""
         return self.desc[1 + row, 2 * col + 1 + side] == ":"
 
-    def _action_mask(self, s: int) -> list[int]:
+    def _action_mask(self, s: int | np.integer) -> list[int]:
         row, col, passenger, _ = decode(s)
         at_stand = (row, col) in LOCS
         return [
@@ -219,6 +219,7 @@ class Taxi(TabularEnv[TaxiState, TaxiParams]):
     def step_env(self, state: TaxiState, action: jax.Array, params: TaxiParams) -> tuple[TaxiState, jax.Array, dict]:
         key = outcome_key = None
         if self._stochastic:
+            assert state.key is not None, "stochastic taxi states carry their key"
             key, outcome_key, destination_key = jax.random.split(fast_key(state.key), 3)
         s, reward, prob = self.sample_outcome(outcome_key if self.is_rainy else None, state.s, action, params)
         fickle_step = state.fickle_step

@@ -165,7 +165,8 @@ class _SettableParams:
         new_leaves, new_tree = jax.tree_util.tree_flatten(params)
         old_leaves, old_tree = jax.tree_util.tree_flatten(self._params)
         # Another structure or leaf shape would not fit the compiled programs.
-        if new_tree != old_tree or [np.shape(x) for x in new_leaves] != [np.shape(x) for x in old_leaves]:
+        restructured = new_tree != old_tree  # type: ignore[operator]  # jaxlib ships no stub for PyTreeDef
+        if restructured or [np.shape(x) for x in new_leaves] != [np.shape(x) for x in old_leaves]:
             raise ValueError(f"params must have the structure and leaf shapes of {self._params}, got {params}")
         self._params = params
 
@@ -279,6 +280,7 @@ class GymnasiumEnv(_SettableParams, gymnasium.Env):
             raise ResetNeeded("Cannot call step() before reset()")
         action = _validated(self._action_space, self.action_space, action, "action")
         if self._refuse_illegal:
+            assert self._legal is not None, "a board game reports its legal moves at every step"
             _check_legal(self._legal, action, _display_name(self._env))
         self._state, ts = _step(self._env, self._state, action, self._params)
         obs, reward, terminated, truncated, info = _to_host((ts.obs, ts.reward, ts.terminated, ts.truncated, ts.info))
@@ -366,21 +368,27 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
         mask = self._reset_mask(options.pop("reset_mask", None))
         if options:
             raise ValueError(f"unsupported reset options {sorted(options)}: gymx resets take only 'reset_mask'")
-        per_env = isinstance(seed, (list, tuple))
-        if per_env and len(seed) != self.num_envs:
-            raise ValueError(f"a list of seeds must have num_envs={self.num_envs} entries, got {len(seed)}")
-        if not per_env:
-            super().reset(seed=seed)
-        if self._state is None or (seed is not None and not per_env and mask.all()):
-            root = _entropy_key(self.np_random) if seed is None or per_env else _seed_key(seed)
+        # One seed per env (a list), or one for the batch (`single`); at most one of them is set.
+        seeds = seed if isinstance(seed, (list, tuple)) else None
+        single = None if isinstance(seed, (list, tuple)) else seed
+        if seeds is not None and len(seeds) != self.num_envs:
+            raise ValueError(f"a list of seeds must have num_envs={self.num_envs} entries, got {len(seeds)}")
+        if seeds is None:
+            super().reset(seed=single)
+        if self._state is None or (single is not None and mask.all()):
+            root = _entropy_key(self.np_random) if single is None else _seed_key(single)
             self._state, ts = _vec_reset(self._vec, root, self._params)
-            if not per_env:
+            if seeds is None:
                 return self._reset_result(ts, np.ones(self.num_envs, np.bool_))
-        seeded = np.full(self.num_envs, seed is not None) if not per_env else np.array([s is not None for s in seed])
+        seeded = (
+            np.full(self.num_envs, single is not None) if seeds is None else np.array([s is not None for s in seeds])
+        )
         fresh = mask & seeded
         result = _vec_reset_masked(self._vec, self._state, mask & ~fresh, self._params)
         if fresh.any():
-            result = _select(fresh, self._seeded_reset(seed), result)
+            chosen = seeds if seeds is not None else single
+            assert chosen is not None, "an env is seeded only by a seed"
+            result = _select(fresh, self._seeded_reset(chosen), result)
         self._state, ts = result
         return self._reset_result(ts, mask)
 
@@ -388,9 +396,12 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
         if self._state is None:
             raise ResetNeeded("Cannot call step() before reset()")
         actions = _validated(self._action_space, self.action_space, actions, "batch of actions")
-        if self._refuse_illegal and not (legal := self._legal[np.arange(self.num_envs), actions]).all():
-            i = int(np.argmin(legal))
-            _check_legal(self._legal[i], actions[i], _display_name(self._vec.env), f"env {i}'s move")
+        if self._refuse_illegal:
+            assert self._legal is not None, "a board game reports its legal moves at every step"
+            legal = self._legal[np.arange(self.num_envs), actions]
+            if not legal.all():
+                i = int(np.argmin(legal))
+                _check_legal(self._legal[i], actions[i], _display_name(self._vec.env), f"env {i}'s move")
         self._state, ts = _step(self._vec, self._state, actions, self._params)
         obs, reward, terminated, truncated, info, legal = _to_host(
             (ts.obs, ts.reward, ts.terminated, ts.truncated, ts.info, self._legal_moves())
@@ -439,6 +450,7 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
         move where the next step resets (NEXT_STEP), since it ignores the action."""
         if not self._board_game:
             return None
+        assert self._state is not None, "legal moves exist only after a reset"
         game_state = self._vec.env.inner_state(self._state.env_state)
         return game_state.legal_action_mask | self._state.reset_pending[:, None]
 
@@ -527,7 +539,7 @@ def register_gymnasium_envs() -> None:
     """
     registration.load_plugins()
     for spec in list(registration.registry.values()):
-        fields = {
+        fields: dict[str, Any] = {
             "id": gymnasium_id(spec.id),
             "entry_point": f"{__name__}:make_env",
             "vector_entry_point": f"{__name__}:make_vec_env",

@@ -135,6 +135,7 @@ class _Game:
     def render(self, mode: str | None) -> Any:
         if mode is None:
             return None
+        assert self.state is not None, "a game renders after its reset"
         frame = self.game.render(self.state, self.params, mode)
         return frame if isinstance(frame, str) else np.array(frame)
 
@@ -161,7 +162,7 @@ class _Spaces:
         self.observation_spaces = {
             a: gym_spaces.Dict({"observation": observation, "action_mask": mask}) for a in AGENTS
         }
-        self.action_spaces = {a: gym_spaces.Discrete(game.num_actions) for a in AGENTS}
+        self.action_spaces: dict[str, gym_spaces.Discrete] = {a: gym_spaces.Discrete(game.num_actions) for a in AGENTS}
 
     @property
     def game(self) -> TwoPlayerEnv:
@@ -195,7 +196,7 @@ class GymxAECEnv(_Spaces, AECEnv):
         self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
         self.terminations = dict.fromkeys(self.agents, False)
         self.truncations = dict.fromkeys(self.agents, False)
-        self.infos = {agent: {} for agent in self.agents}
+        self.infos: dict[str, dict] = {agent: {} for agent in self.agents}
         self.agent_selection = self._game.mover
 
     def observe(self, agent: str) -> dict:
@@ -233,14 +234,14 @@ class GymxParallelEnv(_Spaces, ParallelEnv):
         mover = self._game.mover
         if mover not in actions:
             raise ValueError(f"gymx: actions must include the mover {mover!r}'s, got actions for {sorted(actions)}")
-        rewards = self._game.play(actions[mover], mover)
+        scores = self._game.play(actions[mover], mover)
         agents = self.agents
         over = self._game.over
         observations = {a: self._game.observation(a) for a in agents}
-        rewards = {a: float(rewards[AGENTS.index(a)]) for a in agents}
+        rewards = {a: float(scores[AGENTS.index(a)]) for a in agents}
         terminations = dict.fromkeys(agents, over)
         truncations = dict.fromkeys(agents, False)
-        infos = {a: {} for a in agents}
+        infos: dict[str, dict] = {a: {} for a in agents}
         if over:
             self.agents = []
         return observations, rewards, terminations, truncations, infos

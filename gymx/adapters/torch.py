@@ -120,6 +120,7 @@ class TorchVectorEnv:
             if not (tensor.dtype.is_floating_point if floating else integer):
                 kind = "a floating" if floating else "an integer"
                 raise TypeError(f"gymx: actions for {space} must have {kind} dtype, got {tensor.dtype}")
+            assert space.dtype is not None, "leaf spaces have a dtype"
             tensor = tensor.detach().to(_torch_dtype(space.dtype))
             # A copy on the CPU: JAX may keep reading a host array after the call returns.
             converted.append(tensor.numpy().copy() if tensor.device.type == "cpu" else to_jax(tensor))

@@ -256,7 +256,7 @@ class EpisodeLog:
         block = np.empty(BLOCK_HEADER_SIZE + records.nbytes, np.uint8)
         payload = block[BLOCK_HEADER_SIZE:]
         payload[:] = np.ascontiguousarray(records).view(np.uint8)
-        head = _BLOCK_HEADER.pack(magic, self.blocks + 1, len(records), zlib.crc32(payload))
+        head = _BLOCK_HEADER.pack(magic, self.blocks + 1, len(records), zlib.crc32(payload.data))
         block[: _BLOCK_HEADER.size] = np.frombuffer(head, np.uint8)
         block[_BLOCK_HEADER.size : BLOCK_HEADER_SIZE] = np.frombuffer(struct.pack("<I", zlib.crc32(head)), np.uint8)
         return block
@@ -518,6 +518,7 @@ def _load_run(directory: str, run_id: str) -> tuple[dict | None, np.ndarray | No
         why = "the manifest is missing" if manifest_damage is None else manifest_damage.reason
         end = 0 if manifest_damage is None else manifest_damage.end
         damaged.append(Damage(mpath, 0, end, f"{why}: the run was recovered from its episode log", run_id))
+        assert records is not None, "a log with a header has a record layout"
         return dict(header, closed=None, recovered_from_log=True, episodes=len(records)), records, summaries, damaged
     size, closed_size = os.path.getsize(epath), manifest.get("log_bytes", 0) if manifest.get("closed") else 0
     if closed_size > size:
@@ -548,6 +549,7 @@ def load_results(directory: str) -> Results:
         manifest, records, run_summaries, run_damage = _load_run(directory, run_id)
         damaged += run_damage
         if manifest is not None:
+            assert records is not None and run_summaries is not None, "a readable run has a record layout"
             manifests.append(manifest)
             parts.append(records)
             summaries.append(run_summaries)

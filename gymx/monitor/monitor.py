@@ -259,8 +259,10 @@ class Monitor(VecWrapper):
         if self.video is not None:
             first = self._recorded_state(stats)
             frames = FrameBuffer(
-                env_state=jax.tree_util.tree_map(lambda x: jnp.zeros((self.video.capacity, *x.shape), x.dtype), first),
-                episode=jnp.zeros(self.video.capacity, jnp.int32),
+                env_state=jax.tree_util.tree_map(
+                    lambda x: jnp.zeros((self._video_config.capacity, *x.shape), x.dtype), first
+                ),
+                episode=jnp.zeros(self._video_config.capacity, jnp.int32),
                 count=jnp.zeros((), jnp.int32),
                 overflow=jnp.zeros((), jnp.int32),
             )
@@ -283,9 +285,19 @@ class Monitor(VecWrapper):
             # SAME_STEP: a finished env's state is already its next episode's first. NEXT_STEP:
             # it is the terminal state; the next step's reset begins the next episode.
             counter = stats.episodes if self.vec_env.autoreset_mode is AutoresetMode.SAME_STEP else state.stats.episodes
-            episode = counter[self.video.env_index]
+            episode = counter[self._video_config.env_index]
             frames = _push_frame(frames, self._recorded_state(stats), episode, self._filmed(episode))
         return MonitorState(stats, episodes, frames), ts
+
+    @property
+    def _video_config(self) -> VideoConfig:
+        assert self.video is not None, "only a Monitor that records video films"
+        return self.video
+
+    @property
+    def _summary_config(self) -> SummaryConfig:
+        assert self.summary is not None, "only a Monitor in summary mode writes summaries"
+        return self.summary
 
     def _filmed(self, episode: jax.Array) -> jax.Array:
         """Whether the schedule films `episode` (past the table: yes, and the host's recorder decides)."""
@@ -293,7 +305,7 @@ class Monitor(VecWrapper):
         return (episode >= SCHEDULE_TABLE) | table[jnp.minimum(episode, SCHEDULE_TABLE - 1)]
 
     def _recorded_state(self, stats: EpisodeStatsState) -> Any:
-        return jax.tree_util.tree_map(lambda x: x[self.video.env_index], stats.vec_state.env_state)
+        return jax.tree_util.tree_map(lambda x: x[self._video_config.env_index], stats.vec_state.env_state)
 
     def _render_fn(self, env_state: Any) -> jax.Array:
         env = self.vec_env.env
@@ -352,10 +364,13 @@ class Monitor(VecWrapper):
         run_step = step_offset + device_step
         # Nothing above has changed the Monitor: if the write fails, flushing this state again retries it.
         if self.summary is None:
-            episodes = (
-                tuple(x[:count] for x in buffers) if on_device else _host_episodes(buffers[0][:kept], buffers[1][:kept])
+            if on_device:
+                step_row, env, returns, lengths, earlier = (x[:count] for x in buffers)
+            else:
+                step_row, env, returns, lengths, earlier = _host_episodes(buffers[0][:kept], buffers[1][:kept])
+            block = self._records(
+                step_row, env, returns, lengths, earlier, kept, flushed_episodes, run_step - row, run_step, now
             )
-            block = self._records(*episodes, kept, flushed_episodes, run_step - row, run_step, now)
         else:
             summary, last = buffers if on_device else _host_summary(buffers[0][:kept], buffers[1][:kept], self.summary)
             block = self._summary_block(summary, last, run_step, now)
@@ -412,8 +427,8 @@ class Monitor(VecWrapper):
         """The summary block of a flush (no record when no episode ended); updates each env's last return."""
         self._last_return = np.where(np.isnan(last), self._last_return, last).astype(np.float32)
         if not summary["episodes"]:
-            return np.zeros(0, log.summary_dtype(self.num_envs, self.summary.bins))
-        block = np.zeros(1, log.summary_dtype(self.num_envs, self.summary.bins))
+            return np.zeros(0, log.summary_dtype(self.num_envs, self._summary_config.bins))
+        block = np.zeros(1, log.summary_dtype(self.num_envs, self._summary_config.bins))
         for name, value in summary.items():
             block[name] = value
         block["steps"] = run_step * self.num_envs
@@ -462,7 +477,7 @@ class Monitor(VecWrapper):
     def _write_frames(self, frames: FrameBuffer, params: Any, env_episodes: np.ndarray) -> bool:
         if params is not None:
             defaults = self.vec_env.env.default_params
-            index = self.video.env_index
+            index = self._video_config.env_index
             self._params = jax.tree_util.tree_map(
                 lambda p, d: p[index] if np.ndim(p) == np.ndim(d) + 1 else p, params, defaults
             )
@@ -470,13 +485,14 @@ class Monitor(VecWrapper):
         if overflow:
             self.manifest["dropped_frames"] += overflow
             warnings.warn(
-                f"Monitor: {overflow} video frames found the buffer of {self.video.capacity} states full and were dropped; "
+                f"Monitor: {overflow} video frames found the buffer of {self._video_config.capacity} states full and were dropped; "
                 "flush more often or raise VideoConfig.capacity",
                 stacklevel=3,
             )
         states = jax.tree_util.tree_map(lambda x: x[:count], frames.env_state)
-        completed = self._recorder.add(states, frames.episode[:count], int(env_episodes[self.video.env_index]))
-        self.manifest["videos"].extend(dict(v, env_index=self.video.env_index) for v in completed)
+        assert self._recorder is not None, "a Monitor that films has a recorder"
+        completed = self._recorder.add(states, frames.episode[:count], int(env_episodes[self._video_config.env_index]))
+        self.manifest["videos"].extend(dict(v, env_index=self._video_config.env_index) for v in completed)
         return bool(completed or overflow)
 
     def close(self) -> None:
@@ -485,7 +501,9 @@ class Monitor(VecWrapper):
         if self._writer is not None:
             self._writer.shutdown()
         if self._recorder is not None:
-            self.manifest["videos"].extend(dict(v, env_index=self.video.env_index) for v in self._recorder.close())
+            self.manifest["videos"].extend(
+                dict(v, env_index=self._video_config.env_index) for v in self._recorder.close()
+            )
         self._log.close()
         self.manifest["closed"] = True
         self.manifest["log_bytes"] = self._log.size  # lets a reader tell a log cut short after the run
@@ -586,7 +604,8 @@ def _host_summary(returns: np.ndarray, lengths: np.ndarray, config: SummaryConfi
     step_row, env = np.divmod(flat, num_envs)
     for start, stop in itertools.pairwise(np.searchsorted(step_row, np.arange(num_rows + 1))):
         last[env[start:stop]] = finished_returns[start:stop]
-    summary = {"episodes": len(flat)}
+    assert config.returns is not None and config.lengths is not None, "_summary_ranges sets both ranges"
+    summary: dict[str, Any] = {"episodes": len(flat)}
     for name, values, low_high in (
         ("return", finished_returns, config.returns),
         ("length", finished_lengths, config.lengths),
@@ -609,7 +628,8 @@ def _device_summary(
     count = live.sum()
     last_row = jnp.max(jnp.where(live, steps, -1), axis=0)
     last = jnp.take_along_axis(returns, jnp.maximum(last_row, 0)[None], axis=0)[0]
-    summary = {"episodes": count}
+    assert config.returns is not None and config.lengths is not None, "_summary_ranges sets both ranges"
+    summary: dict[str, Any] = {"episodes": count}
     for name, values, low_high in (("return", returns, config.returns), ("length", lengths, config.lengths)):
         wide = values.astype(jnp.float32)
         mean = jnp.where(live, wide, 0.0).sum() / jnp.maximum(count, 1)

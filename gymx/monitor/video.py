@@ -69,7 +69,7 @@ class VideoRecorder:
         # ffmpeg picks the container from the extension, so the temporary name ends in .mp4 too.
         return os.path.join(self.directory, f".{self.prefix}-episode-{episode}.part.mp4")
 
-    def add(self, states: Any, episodes: np.ndarray, running: int) -> list[dict]:
+    def add(self, states: Any, episodes: np.ndarray | jax.Array, running: int) -> list[dict]:
         """Takes the frames' states (leading axis: frames, in order), the episode each shows, and
         the episode the env is in now (every frame of earlier ones has been given).
 
@@ -107,6 +107,7 @@ class VideoRecorder:
         import imageio_ffmpeg
 
         episode, frames = self._episode, self._frames
+        assert episode is not None, "a video is open"
         self._writer.close()
         os.replace(self._tmp_path(episode), self.path(episode))
         self._writer, self._episode, self._frames = None, None, 0

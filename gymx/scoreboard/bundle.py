@@ -175,8 +175,8 @@ def read_archive(path: str) -> dict[str, bytes]:
             raise BundleError(400, f"gymx: the zip archive is damaged ({error})") from None
         return files
     try:
-        with tarfile.open(path, mode="r:*") as archive:
-            for member in archive:
+        with tarfile.open(path, mode="r:*") as tar:
+            for member in tar:
                 _check_name(member.name)
                 if not member.isreg():
                     raise BundleError(
@@ -185,7 +185,7 @@ def read_archive(path: str) -> dict[str, bytes]:
                     )
                 if member.size > MAX_UNPACKED:
                     raise BundleError(413, f"gymx: archive member {member.name!r} is larger than {MAX_UNPACKED} bytes")
-                extracted = archive.extractfile(member)
+                extracted = tar.extractfile(member)
                 assert extracted is not None  # a regular file always has content
                 add(member.name, extracted.read())
     except (tarfile.TarError, EOFError, OSError, zlib.error) as error:

@@ -94,7 +94,7 @@ def check(spec: dict[str, Any], tensors: dict[str, np.ndarray], obs_dim: int, ac
     """The policy, once every tensor's name, dtype, shape and values fit the spec and the env's dimensions."""
     seeds = len(spec["seeds"])
     sizes = [obs_dim, *spec["hidden_sizes"], action_dim]
-    expected = {}
+    expected: dict[str, tuple[int, ...]] = {}
     for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         expected[f"layer_{i}.w"] = (seeds, fan_in, fan_out)
         expected[f"layer_{i}.b"] = (seeds, fan_out)
@@ -173,15 +173,19 @@ def from_checkpoint(path: str) -> tuple[str, bytes, bytes]:
     from safetensors.numpy import save
 
     from gymx.train import checkpoint
+    from gymx.train.dqn import DQN
+    from gymx.train.ppo import PPO
 
     saved = checkpoint.read(path)
     agent, states = saved.agent, saved.states
     cfg = agent.config
     if agent.algo == "ppo":
+        assert isinstance(agent, PPO), "a checkpoint of algo 'ppo' holds a PPO agent"
         layers = states.params.actor
         normalize = bool(cfg.normalize_observations)
         head = "argmax" if agent.discrete else "mean"
     else:
+        assert isinstance(agent, DQN), "a checkpoint of another algo holds a DQN agent"
         layers = agent.policy_params(states)
         normalize, head = False, "argmax"
     tensors = {}

@@ -12,6 +12,7 @@ the IQM over bootstrap resamples that draw runs with replacement within each tas
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 FINAL_EPISODES = 100
 MIN_SEEDS = 5
@@ -44,14 +45,14 @@ def seed_score(returns: np.ndarray) -> float:
     return float(returns[-FINAL_EPISODES:].mean())
 
 
-def iqm(scores: np.ndarray) -> float:
+def iqm(scores: npt.ArrayLike) -> float:
     """Interquartile mean of all of `scores` (any shape): the mean of the sorted scores with floor(n / 4) cut at each end."""
     flat = np.sort(np.asarray(scores, np.float64).ravel())
     cut = int(0.25 * len(flat))
     return float(flat[cut : len(flat) - cut].mean())
 
 
-def iqm_ci(scores: np.ndarray, reps: int = BOOTSTRAP_REPS, size: float = 0.95, seed: int = 0) -> tuple[float, float]:
+def iqm_ci(scores: npt.ArrayLike, reps: int = BOOTSTRAP_REPS, size: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """The percentile `size` interval of the IQM of `scores` (runs, tasks) under a stratified bootstrap.
 
     Each resample draws, for every task (column) on its own, as many runs as it has, uniformly with
@@ -61,12 +62,12 @@ def iqm_ci(scores: np.ndarray, reps: int = BOOTSTRAP_REPS, size: float = 0.95, s
     what `rliable.library.get_interval_estimates` draws from the global numpy RNG after
     `np.random.seed(seed)`; the interval is `np.percentile` (linear) of the resampled IQMs.
     """
-    scores = np.asarray(scores, np.float64)
-    if scores.ndim == 1:
-        scores = scores[:, None]
-    runs, tasks = scores.shape
+    table = np.asarray(scores, np.float64)
+    if table.ndim == 1:
+        table = table[:, None]
+    runs, tasks = table.shape
     index = np.random.RandomState(seed).randint(0, runs, size=(reps, runs, tasks))
-    resampled = scores[index, np.arange(tasks)].reshape(reps, -1)
+    resampled = table[index, np.arange(tasks)].reshape(reps, -1)
     resampled.sort(axis=1)
     cut = int(0.25 * resampled.shape[1])
     values = resampled[:, cut : resampled.shape[1] - cut].mean(axis=1)

@@ -378,10 +378,10 @@ class Store:
         table: dict[tuple[str, str], dict[str, float]] = {}
         for env_id in env_ids:
             for row in self.board(env_id)["ranked"]:
-                table.setdefault((row["user"], row["algorithm"]), {})[env_id] = scoring.normalised(
-                    env_id, row["iqm"], name
-                )
-        rows = [
+                score = scoring.normalised(env_id, row["iqm"], name)
+                assert score is not None, "every env of a suite has its bounds"
+                table.setdefault((row["user"], row["algorithm"]), {})[env_id] = score
+        rows: list[dict[str, Any]] = [
             {"user": user, "algorithm": algorithm, "scores": scores, "mean": sum(scores.values()) / len(env_ids)}
             for (user, algorithm), scores in table.items()
         ]

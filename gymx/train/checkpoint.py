@@ -61,7 +61,7 @@ def save(path: str | Path, agent: Agent, states: Any, seeds: list[int], run: Map
     arrays = {f"leaf_{i}": np.asarray(leaf) for i, leaf in enumerate(leaves)}
     partial = path.with_name(path.name + ".partial")
     with open(partial, "wb") as file:  # An open file keeps numpy from appending ".npz" to the name.
-        np.savez(file, meta=np.asarray(json.dumps(meta)), **arrays)
+        np.savez(file, meta=np.asarray(json.dumps(meta)), **arrays)  # type: ignore[arg-type]  # numpy's stub lets **arrays reach allow_pickle
         file.flush()
         os.fsync(file.fileno())
     os.replace(partial, path)

@@ -88,12 +88,15 @@ def q_targets(
     rewards: jax.Array,
     terminated: jax.Array,
     next_q_target: jax.Array,
-    next_q_online: jax.Array,
+    next_q_online: jax.Array | None,
     gamma: float,
     double: bool,
 ) -> jax.Array:
     """r + gamma * (1 - terminated) * Q_target(s', a*), a* = argmax of Q_online (double) or of Q_target."""
-    chooser = next_q_online if double else next_q_target
+    chooser = next_q_target
+    if double:
+        assert next_q_online is not None, "double Q-learning chooses with the online network's values"
+        chooser = next_q_online
     best = jnp.argmax(chooser, axis=-1)
     next_value = jnp.take_along_axis(next_q_target, best[:, None], axis=-1)[:, 0]
     return rewards + gamma * (1.0 - terminated) * next_value

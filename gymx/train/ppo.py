@@ -205,7 +205,7 @@ class PPO:
         if not self.discrete and not (isinstance(action_space, spaces.Box) and len(action_space.shape) == 1):
             raise ValueError(f"PPO here takes Discrete or flat Box actions; {env_id} has {action_space!r}")
         self.action_space = action_space
-        self.action_dim = action_space.n if self.discrete else action_space.shape[0]
+        self.action_dim = action_space.n if isinstance(action_space, spaces.Discrete) else action_space.shape[0]
         updates = config.num_iterations * config.update_epochs * config.num_minibatches
         learning_rate = (
             optax.linear_schedule(config.learning_rate, 0.0, updates) if config.anneal_lr else config.learning_rate
@@ -272,7 +272,9 @@ class PPO:
         # update keeps the unclipped sample whose log-probability was recorded.
         if self.discrete:
             return action
-        return jnp.clip(action, self.action_space.low, self.action_space.high)
+        box = self.action_space
+        assert isinstance(box, spaces.Box), "PPO's continuous actions come from a Box"
+        return jnp.clip(action, box.low, box.high)
 
     def greedy_action(self, state: PPOState, obs: jax.Array) -> jax.Array:
         """The deterministic policy used for evaluation: argmax logits, or the clipped Gaussian mean."""

@@ -48,9 +48,16 @@ from gymx.train.episodes import IterationLog, episode_returns
 from gymx.vector import AutoresetMode, VecEnv
 
 
-class Agent(Protocol):
-    algo: str
+class Player(Protocol):
+    """What evaluation needs of an agent: its env's id and its greedy action."""
+
     env_id: str
+
+    def greedy_action(self, state: Any, obs: jax.Array) -> jax.Array: ...
+
+
+class Agent(Player, Protocol):
+    algo: str
     config: Any
     env: VecEnv
 
@@ -63,8 +70,6 @@ class Agent(Protocol):
     def init(self, key: jax.Array) -> Any: ...
 
     def train(self, state: Any, num_iterations: int) -> tuple[Any, IterationLog]: ...
-
-    def greedy_action(self, state: Any, obs: jax.Array) -> jax.Array: ...
 
 
 def seed_keys(seeds: Sequence[int]) -> jax.Array:
@@ -131,9 +136,13 @@ def train_seeds(
     for chunk in range(first_chunk, num_chunks):
         state, logs = train_chunk(state)
         jax.block_until_ready(logs.return_sum)
-        done = (chunk + 1) * per_chunk
+        iterations = (chunk + 1) * per_chunk
         report = ChunkReport(
-            done, done * agent.steps_per_iteration * agent.env.num_envs, time.perf_counter() - start, logs, state
+            iterations,
+            iterations * agent.steps_per_iteration * agent.env.num_envs,
+            time.perf_counter() - start,
+            logs,
+            state,
         )
         if on_chunk is not None and on_chunk(report):
             break
@@ -141,7 +150,7 @@ def train_seeds(
     return state, time.perf_counter() - start
 
 
-def evaluate(agent: Agent, states: Any, num_episodes: int, key: jax.Array, max_steps: int | None = None) -> np.ndarray:
+def evaluate(agent: Player, states: Any, num_episodes: int, key: jax.Array, max_steps: int | None = None) -> np.ndarray:
     """Returns (seeds, num_episodes) of the greedy policy of each agent in `states` (batched over seeds).
 
     Each agent plays `num_episodes` fresh episodes at once, in a batch without auto-reset; an
@@ -153,7 +162,7 @@ def evaluate(agent: Agent, states: Any, num_episodes: int, key: jax.Array, max_s
 
 
 def _run_evaluation(
-    agent: Agent, states: Any, num_episodes: int, keys: jax.Array, max_steps: int | None, per_agent_keys: bool
+    agent: Player, states: Any, num_episodes: int, keys: jax.Array, max_steps: int | None, per_agent_keys: bool
 ) -> np.ndarray:
     env = _evaluation_env(agent.env_id, num_episodes)
     limit = max_steps or (env.spec.max_episode_steps if env.spec is not None else None)
@@ -170,7 +179,7 @@ def _evaluation_env(env_id: str, num_episodes: int) -> VecEnv:
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def _evaluate(
-    agent: Agent, env: VecEnv, num_steps: int, per_agent_keys: bool, states: Any, keys: jax.Array
+    agent: Player, env: VecEnv, num_steps: int, per_agent_keys: bool, states: Any, keys: jax.Array
 ) -> jax.Array:
     play = lambda state, key: episode_returns(env, lambda obs: agent.greedy_action(state, obs), num_steps, key)
     return jax.vmap(play, in_axes=(0, 0 if per_agent_keys else None))(states, keys)

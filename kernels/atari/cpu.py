@@ -366,8 +366,7 @@ def _build_table() -> np.ndarray:
 TABLE = _build_table()
 
 
-@struct.dataclass
-class CPU:
+class CPU(struct.PyTree):
     """Registers of one 6507 (add a leading batch axis to every field for many consoles).
 
     `P` always has bits 4 and 5 set; `cycles` counts CPU cycles since reset (uint32 wraps after
@@ -403,8 +402,7 @@ class CPU:
         return cls(**fields)
 
 
-@struct.dataclass
-class Accesses:
+class Accesses(struct.PyTree):
     """One instruction's bus traffic: six reads (opcode, two operand bytes, two pointer bytes, the
     operand) with flags for the ones the 6502 performs, three writes in order, and its cycle count."""
 
@@ -416,17 +414,21 @@ class Accesses:
     cycles: jax.Array
 
 
-class Bus(Protocol):
-    """What the CPU sees of the machine: `mem` is any pytree (RAM, device registers, bank state).
-
-    `peek` reads without side effects. `commit` receives the instruction's whole bus traffic at
-    once, after the CPU has decided it: `read_addr`/`read_active` every byte fetched or read (active
-    marks the reads the 6502 really performs), `write_addr`/`write_value`/`write_active` the at
-    most three bytes written, in order, and the cycle count before the instruction and its length
-    in cycles. Addresses are 16-bit ints; the bus masks them to its address lines.
-    """
+class Reader(Protocol):
+    """The side of the machine that decoding reads: `mem` is any pytree (RAM, device registers, bank
+    state); `peek` reads without side effects."""
 
     def peek(self, mem: Any, addr: jax.Array) -> jax.Array: ...
+
+
+class Bus(Reader, Protocol):
+    """What the CPU sees of the machine: `peek` (see `Reader`), and `commit`, which receives the
+    instruction's whole bus traffic at once, after the CPU has decided it: `read_addr`/`read_active`
+    every byte fetched or read (active marks the reads the 6502 really performs),
+    `write_addr`/`write_value`/`write_active` the at most three bytes written, in order, and the
+    cycle count before the instruction and its length in cycles. Addresses are 16-bit ints; the bus
+    masks them to its address lines.
+    """
 
     def commit(
         self,
@@ -441,8 +443,7 @@ class Bus(Protocol):
     ) -> Any: ...
 
 
-@struct.dataclass
-class FlatBus:
+class FlatBus(struct.PyTree):
     """A flat `uint8[2**k]` memory with k address lines (13 on the 6507, 16 for a full 6502)."""
 
     mask: int = struct.static_field(default=0x1FFF)
@@ -480,7 +481,9 @@ def _sel(index, *values):
     return out
 
 
-def execute(cpu: CPU, mem: Any, bus: Bus, op1: jax.Array, op2: jax.Array, row: dict[str, Any]) -> tuple[CPU, Accesses]:
+def execute(
+    cpu: CPU, mem: Any, bus: Reader, op1: jax.Array, op2: jax.Array, row: dict[str, Any]
+) -> tuple[CPU, Accesses]:
     """One fetched instruction, driven by `row` (traced from `decode`, or constants): the new
     registers and the bus traffic, for `commit` (memory is only read here)."""
     a, x, y, s, p = (r.astype(jnp.int32) for r in (cpu.A, cpu.X, cpu.Y, cpu.S, cpu.P))
@@ -635,7 +638,7 @@ def execute(cpu: CPU, mem: Any, bus: Bus, op1: jax.Array, op2: jax.Array, row: d
     return out, accesses
 
 
-def fetch(cpu: CPU, mem: Any, bus: Bus) -> tuple[jax.Array, jax.Array, jax.Array]:
+def fetch(cpu: CPU, mem: Any, bus: Reader) -> tuple[jax.Array, jax.Array, jax.Array]:
     """The opcode and the two bytes after it (stage 1: one gather)."""
     pc = cpu.PC.astype(jnp.int32)
     fetched = bus.peek(mem, (pc + jnp.arange(3)) & 0xFFFF)
@@ -671,7 +674,7 @@ def commit(bus: Bus, mem: Any, cpu: CPU, accesses: Accesses) -> Any:
 def run_instructions(cpu: CPU, mem: Any, n: int, bus: Bus | None = None) -> tuple[CPU, Any]:
     """`n` instructions (a `lax.fori_loop`)."""
     bus = FlatBus.for_memory(mem) if bus is None else bus
-    return jax.lax.fori_loop(0, n, lambda _, c: step_instruction(*c, bus), (cpu, mem))
+    return jax.lax.fori_loop(0, n, lambda _, c: step_instruction(c[0], c[1], bus), (cpu, mem))
 
 
 def run_cycles(cpu: CPU, mem: Any, until: jax.Array, bus: Bus | None = None) -> tuple[CPU, Any]:

@@ -88,8 +88,7 @@ NO_HMOVE_BLANKS = frozenset(
 )
 
 
-@struct.dataclass
-class Console:
+class Console(struct.PyTree):
     """One 2600's state: CPU, RIOT RAM and timer, TIA, cartridge bank and RAM, inputs."""
 
     cpu: cpu_lib.CPU
@@ -458,14 +457,15 @@ class Emulator:
         for _ in range(NOOP_RESET_FRAMES):
             self.act(NOOP)
         self._soft_reset()
-        if self.game.mode_ram is not None:
+        mode_ram = self.game.mode_ram
+        if mode_ram is not None:
             presses = 0
-            while self._watched() != self.game.wanted():
+            while self._watched(mode_ram) != self.game.wanted():
                 presses += 1
                 if presses > MAX_SELECT_PRESSES:
                     raise RuntimeError(
                         f"mode {self.game.mode} not reached after {MAX_SELECT_PRESSES} SELECT presses "
-                        f"(watched RAM {self._watched()}, wanted {self.game.wanted()})"
+                        f"(watched RAM {self._watched(mode_ram)}, wanted {self.game.wanted()})"
                     )
                 for _ in range(self.game.select_frames):
                     self.cpu, self.console = self._select(self.cpu, self.console)
@@ -475,10 +475,9 @@ class Emulator:
         for action in self.game.starting_actions:
             self.act(action)
 
-    def _watched(self) -> tuple[int, ...]:
-        watched = (
-            (self.game.mode_ram,) if self.game.variant_ram is None else (self.game.mode_ram, self.game.variant_ram)
-        )
+    def _watched(self, mode_ram: int) -> tuple[int, ...]:
+        variant = self.game.variant_ram
+        watched = (mode_ram,) if variant is None else (mode_ram, variant)
         return tuple(self._ram_byte(a) for a in watched)
 
     def _soft_reset(self) -> None:

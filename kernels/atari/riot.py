@@ -23,8 +23,7 @@ from gymx import struct
 SHIFTS = (0, 3, 6, 10)
 
 
-@struct.dataclass
-class RIOT:
+class RIOT(struct.PyTree):
     """Timer and port state of one RIOT (RAM lives in the machine); leading batch axes allowed."""
 
     timer: jax.Array  # int32: the value last written

@@ -107,8 +107,7 @@ HMOVE_BLANK_CYCLES = np.zeros(76, bool)
 HMOVE_BLANK_CYCLES[[*list(range(21)), 75]] = True
 
 
-@struct.dataclass
-class TIA:
+class TIA(struct.PyTree):
     """Register and beam state of one TIA; leading batch axes allowed."""
 
     regs: jax.Array  # int32[64]: the last value written to each register

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, pool
 
 config = context.config
 url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+assert url, "the migrations run with a database URL (gymx.scoreboard.db passes one)"
 engine = create_engine(url, poolclass=pool.NullPool)
 with engine.connect() as connection:
     # Batch mode: SQLite alters a table by copying it.
