@@ -1,12 +1,9 @@
 """`gymx.cpu`'s LAPACK lowering: every LAPACK-backed primitive reaches LAPACK in chunks that run inline,
-with jaxlib's results bit for bit, and the programs that stopped with jaxlib's own lowering finish."""
+with jaxlib's results bit for bit, (the programs that stopped with jaxlib's own lowering: tests/gymx/test_process_state.py)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 
 import jax
@@ -102,31 +99,3 @@ def test_small_batches_keep_jaxlib_lowering() -> None:
     cpu.inline_lapack_batches()
     hlo = jax.jit(jnp.linalg.cholesky).lower(jnp.eye(4)[None].repeat(3, 0)).as_text()
     assert "stablehlo.while" not in hlo and "tensor<3x4x4xf32>" in hlo
-
-
-# Six independent vmapped orthogonal initialisations, as `gymx train ppo` makes for each seed's
-# networks: with jaxlib's own lowering, two batched QRs block both workers of a 2-thread pool.
-ORTHOGONAL_INITS = """
-import sys, jax
-import gymx
-gymx.configure_cpu()
-init = jax.nn.initializers.orthogonal()
-program = jax.jit(lambda keys: [jax.vmap(lambda k: init(jax.random.fold_in(k, i), (64, 64)))(keys) for i in range(6)])
-for call in range(200):
-    jax.block_until_ready(program(jax.random.split(jax.random.key(call), 3)))
-print("finished")
-"""
-
-
-def test_configure_cpu_keeps_vmapped_orthogonal_initialisation_from_deadlocking() -> None:
-    clean = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    done = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", ORTHOGONAL_INITS],
-        env=clean,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "finished"

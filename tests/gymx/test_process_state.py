@@ -147,12 +147,11 @@ print(all(np.array_equal(out[:, i], alone(x[i : i + 1] + 99)[:, 0]) for i in (0,
 """
 
 
-def test_configure_cpu_keeps_batched_lapack_solves_from_deadlocking() -> None:
-    import jaxlib
-
+def run_fresh(code: str) -> str:
+    """Runs `code` in a fresh interpreter without XLA_FLAGS; returns what it printed (it must finish in 300 s)."""
     clean = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     done = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", SOLVES],
+        [sys.executable, "-W", "ignore", "-c", code],
         env=clean,
         capture_output=True,
         text=True,
@@ -160,9 +159,33 @@ def test_configure_cpu_keeps_batched_lapack_solves_from_deadlocking() -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    settings, same_as_one_by_one = done.stdout.split("\n")[:2]
+    return done.stdout
+
+
+def test_configure_cpu_keeps_batched_lapack_solves_from_deadlocking() -> None:
+    import jaxlib
+
+    settings, same_as_one_by_one = run_fresh(SOLVES).split("\n")[:2]
     assert settings == f"True True {jaxlib.__version__.startswith('0.10.')}"
     assert same_as_one_by_one == "True"  # LAPACK's results, bit for bit, whatever the batch
+
+
+# Six independent vmapped orthogonal initialisations, as `gymx train ppo` makes for each seed's
+# networks: with jaxlib's own lowering, two batched QRs block both workers of a 2-thread pool.
+ORTHOGONAL_INITS = """
+import sys, jax
+import gymx
+gymx.configure_cpu()
+init = jax.nn.initializers.orthogonal()
+program = jax.jit(lambda keys: [jax.vmap(lambda k: init(jax.random.fold_in(k, i), (64, 64)))(keys) for i in range(6)])
+for call in range(200):
+    jax.block_until_ready(program(jax.random.split(jax.random.key(call), 3)))
+print("finished")
+"""
+
+
+def test_configure_cpu_keeps_vmapped_orthogonal_initialisation_from_deadlocking() -> None:
+    assert run_fresh(ORTHOGONAL_INITS).strip() == "finished"
 
 
 def test_configure_cpu_says_when_the_backend_had_started() -> None:
