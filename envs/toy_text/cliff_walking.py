@@ -9,7 +9,7 @@ from gymx.envs.toy_text import drawing
 from gymx.envs.toy_text.tabular import Outcome, OutcomeTable, TabularEnv
 
 from gymx import spaces, struct
-from gymx.random import fast_key, key_words
+from gymx.random import key_words
 
 UP, RIGHT, DOWN, LEFT = 0, 1, 2, 3
 SHAPE = (4, 12)
@@ -105,12 +105,9 @@ class CliffWalking(TabularEnv[CliffWalkingState, CliffWalkingParams]):
     def step_env(
         self, state: CliffWalkingState, action: jax.Array, params: CliffWalkingParams
     ) -> tuple[CliffWalkingState, jax.Array, dict]:
-        key = outcome_key = None
-        if self.is_slippery:
-            assert state.key is not None, "slippery states carry their key"
-            key, outcome_key = jax.random.split(fast_key(state.key))
+        words, outcome_key = self.step_keys(state.key)
         s, reward, prob = self.sample_outcome(outcome_key, state.s, action, params)
-        return CliffWalkingState(s=s, key=None if key is None else key_words(key)), reward, {"prob": prob}
+        return CliffWalkingState(s=s, key=words), reward, {"prob": prob}
 
     def observe(self, state: CliffWalkingState, params: CliffWalkingParams) -> jax.Array:
         return state.s

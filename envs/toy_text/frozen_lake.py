@@ -11,7 +11,7 @@ from gymx.envs.toy_text import drawing
 from gymx.envs.toy_text.tabular import Outcome, OutcomeTable, TabularEnv
 
 from gymx import spaces, struct
-from gymx.random import fast_key, key_words
+from gymx.random import key_words
 
 LEFT, DOWN, RIGHT, UP = 0, 1, 2, 3
 MAPS = {
@@ -174,15 +174,9 @@ class FrozenLake(TabularEnv[FrozenLakeState, FrozenLakeParams]):
     def step_env(
         self, state: FrozenLakeState, action: jax.Array, params: FrozenLakeParams
     ) -> tuple[FrozenLakeState, jax.Array, dict]:
-        key = outcome_key = None
-        if self.is_slippery:
-            assert state.key is not None, "slippery states carry their key"
-            key, outcome_key = jax.random.split(fast_key(state.key))
+        words, outcome_key = self.step_keys(state.key)
         s, reward, prob = self.sample_outcome(outcome_key, state.s, action, params)
-        next_state = FrozenLakeState(
-            s=s, last_action=jnp.asarray(action, jnp.int32), key=None if key is None else key_words(key)
-        )
-        return next_state, reward, {"prob": prob}
+        return FrozenLakeState(s=s, last_action=jnp.asarray(action, jnp.int32), key=words), reward, {"prob": prob}
 
     def observe(self, state: FrozenLakeState, params: FrozenLakeParams) -> jax.Array:
         return state.s

@@ -22,6 +22,7 @@ import numpy as np
 
 from gymx import struct
 from gymx.core import Env, Params, State
+from gymx.random import fast_key, key_words
 
 Outcome = tuple[int, int, int, bool]  # (probability index, next state, reward index, terminated)
 
@@ -142,6 +143,15 @@ class TabularEnv(Env[State, Params]):
         return DenseModel(
             transitions=transitions, rewards=jnp.sum(probs * rewards, axis=-1), terminal=jnp.asarray(self.terminal)
         )
+
+    @staticmethod
+    def step_keys(words: jax.Array | None) -> tuple[jax.Array | None, jax.Array | None]:
+        """(the next state's key words, this step's outcome key) from a state's key words; both None
+        for a state without a key (an env whose outcomes need no draw)."""
+        if words is None:
+            return None, None
+        key, outcome_key = jax.random.split(fast_key(words))
+        return key_words(key), outcome_key
 
     def sample_outcome(
         self, key: jax.Array | None, s: jax.Array, a: jax.Array, params: Params

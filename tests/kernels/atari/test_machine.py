@@ -142,40 +142,27 @@ def test_wsync_stalls_to_the_line_end():
     assert int(tia.wsync_stall(shifted, jnp.int32(0))) == 66
 
 
+def _tia_write(t: tia.TIA, reg: int, value: int, cycle: int) -> tia.TIA:
+    """One TIA register write on `cycle`, with ALE's usual display window (lines 34 to 243)."""
+    return tia.write(t, jnp.int32(reg), jnp.int32(value), jnp.int32(cycle), jnp.asarray(True), 34, 210)
+
+
 def test_vsync_ends_frame_only_after_a_line():
     t = tia.TIA.make()
-    write = lambda t, reg, value, cycle: tia.write(
-        t,
-        jnp.int32(reg),
-        jnp.int32(value),
-        jnp.int32(cycle),
-        jnp.asarray(True),
-        34,
-        210,
-    )
-    t = write(t, tia.VSYNC, 2, 10)
-    assert not bool(write(t, tia.VSYNC, 0, 40).frame_done)
-    assert bool(write(t, tia.VSYNC, 0, 10 + 76).frame_done)
+    t = _tia_write(t, tia.VSYNC, 2, 10)
+    assert not bool(_tia_write(t, tia.VSYNC, 0, 40).frame_done)
+    assert bool(_tia_write(t, tia.VSYNC, 0, 10 + 76).frame_done)
 
 
 def test_ball_and_playfield_collide_in_the_displayed_window_only():
     t = tia.TIA.make()
-    write = lambda t, reg, value, cycle: tia.write(
-        t,
-        jnp.int32(reg),
-        jnp.int32(value),
-        jnp.int32(cycle),
-        jnp.asarray(True),
-        34,
-        210,
-    )
-    t = write(t, tia.PF0, 0xF0, 1)  # playfield columns 0-15 and 80-95
-    t = write(t, tia.ENABL, 2, 2)
+    t = _tia_write(t, tia.PF0, 0xF0, 1)  # playfield columns 0-15 and 80-95
+    t = _tia_write(t, tia.ENABL, 2, 2)
     t = t.replace(pos=t.pos.at[tia.BL].set(5))
-    t = write(t, tia.CXCLR, 0, 3)
-    early = write(t, tia.CXCLR, 0, 76 * 30)  # lines 0-29: outside the window, nothing latched
+    t = _tia_write(t, tia.CXCLR, 0, 3)
+    early = _tia_write(t, tia.CXCLR, 0, 76 * 30)  # lines 0-29: outside the window, nothing latched
     assert int(early.collision) == 0
-    assert int(tia.read_collision(write(t, tia.HMCLR, 0, 76 * 40), jnp.int32(6))) == 0x80
+    assert int(tia.read_collision(_tia_write(t, tia.HMCLR, 0, 76 * 40), jnp.int32(6))) == 0x80
 
 
 @pytest.fixture(scope="module")
