@@ -37,19 +37,34 @@ the unclipped action's cost; a NaN propagates into the state. Wrap the env in
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import Any, ClassVar, Generic, TypeVar
+import sys
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, cast
 
 import jax
 import jax.numpy as jnp
 
 from gymx import spaces, struct
 
+if sys.version_info >= (3, 13):
+    from typing import TypeVar
+else:
+    # Type-parameter defaults (PEP 696): `Env[State, Params]` leaves `Obs` at its default.
+    from typing_extensions import TypeVar
+
+if TYPE_CHECKING:
+    from gymx.registration import EnvSpec
+
 State = TypeVar("State")
 Params = TypeVar("Params")
+# An env's observation: an array, or a pytree of arrays for a Tuple or Dict space. Envs that do not
+# name theirs observe `Any`.
+Obs = TypeVar("Obs", default=Any)
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-class TimeStep(struct.PyTree):
+class TimeStep(struct.PyTree, Generic[Obs]):
     """What a transition emits.
 
     obs: the observation after the transition.
@@ -59,7 +74,7 @@ class TimeStep(struct.PyTree):
     info: dict of arrays whose keys are the same on every step and reset of one env.
     """
 
-    obs: Any
+    obs: Obs
     reward: jax.Array
     terminated: jax.Array
     truncated: jax.Array
@@ -74,7 +89,7 @@ class EmptyParams(struct.PyTree):
     """Params of an env that has none."""
 
 
-def tree_select(pred: jax.Array, on_true: Any, on_false: Any) -> Any:
+def tree_select(pred: jax.Array, on_true: T, on_false: T) -> T:
     """Elementwise `pred ? on_true : on_false` over matching pytrees; `pred` broadcasts from the left."""
 
     def select(a: jax.Array, b: jax.Array) -> jax.Array:
@@ -84,7 +99,7 @@ def tree_select(pred: jax.Array, on_true: Any, on_false: Any) -> Any:
     return jax.tree_util.tree_map(select, on_true, on_false)
 
 
-def is_traced(tree: Any) -> bool:
+def is_traced(tree: object) -> bool:
     """Whether any leaf of `tree` is a tracer: the call is inside a `jit`, `vmap`, `grad` or `scan`."""
     return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(tree))
 
@@ -92,13 +107,13 @@ def is_traced(tree: Any) -> bool:
 _PROGRAMS = "_compiled_programs"
 
 
-def compiled(owner: Any, key: Any, function: Callable[[], Callable]) -> Callable:
+def compiled(owner: object, key: Hashable, function: Callable[[], Callable]) -> Callable:
     """The jitted `function()`, built once per `key` and cached on `owner`.
 
     The cache remembers its owner, so a `copy.copy` of an env (which shares its `__dict__`'s
     entries) compiles its own programs rather than running the original's.
     """
-    cache = owner.__dict__.get(_PROGRAMS)
+    cache: tuple[object, dict[Hashable, Callable]] | None = owner.__dict__.get(_PROGRAMS)
     if cache is None or cache[0] is not owner:
         cache = (owner, {})
         owner.__dict__[_PROGRAMS] = cache
@@ -108,44 +123,50 @@ def compiled(owner: Any, key: Any, function: Callable[[], Callable]) -> Callable
     return program
 
 
-def eager_program(method: Callable) -> Callable:
+def eager_program(method: F) -> F:
     """`method` (any signature) run as one cached jitted program when no argument is a tracer."""
 
     @functools.wraps(method)
-    def dispatch(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def dispatch(self: object, *args: object, **kwargs: object) -> object:
         if is_traced((args, kwargs)):
             return method(self, *args, **kwargs)
         return compiled(self, method, lambda: functools.partial(method, self))(*args, **kwargs)
 
-    return dispatch
+    return cast(F, dispatch)
 
 
-def eager_step(method: Callable) -> Callable:
+class _ChecksActions(Protocol):
+    """What `eager_step` needs of the env (or batch) whose `step` it wraps."""
+
+    def check_action(self, action: Any, params: Any = None) -> Any: ...
+
+
+def eager_step(method: F) -> F:
     """`step` with the action checked on the host when it is concrete, and run as one cached
     jitted program when nothing is traced."""
 
     @functools.wraps(method)
-    def step(self: Any, state: Any, action: Any, params: Any = None) -> Any:
+    def step(self: _ChecksActions, state: object, action: object, params: object = None) -> object:
         if not is_traced((action, params)):
             checked = self.check_action(action, params)
             if not is_traced(state):
                 return compiled(self, method, lambda: functools.partial(method, self))(state, checked, params)
         return method(self, state, action, params)
 
-    return step
+    return cast(F, step)
 
 
-def _eager_render(method: Callable) -> Callable:
+def _eager_render(method: F) -> F:
     """`Env.render`: an rgb_array frame of a concrete state as one cached jitted program, unless
     the env draws on the host; other modes (text) run as written."""
 
     @functools.wraps(method)
-    def render(self: Any, state: Any, params: Any = None, mode: str = "rgb_array") -> Any:
+    def render(self: Env, state: object, params: object = None, mode: str = "rgb_array") -> object:
         if mode != "rgb_array" or self.render_on_host or is_traced((state, params)):
             return method(self, state, params, mode)
         return compiled(self, method, lambda: lambda s, p: method(self, s, p, "rgb_array"))(state, params)
 
-    return render
+    return cast(F, render)
 
 
 # The mark of a method that `CompiledWhenConcrete` wrapped already or must leave alone.
@@ -169,13 +190,13 @@ class CompiledWhenConcrete:
                 setattr(cls, name, wrapped)
 
 
-def runs_as_written(method: Callable) -> Callable:
+def runs_as_written(method: F) -> F:
     """Keeps `CompiledWhenConcrete` from wrapping `method` (for a method that needs the host)."""
     setattr(method, _WRAPPED, True)
     return method
 
 
-class Env(CompiledWhenConcrete, Generic[State, Params]):
+class Env(CompiledWhenConcrete, Generic[State, Params, Obs]):
     """Base class of every gymx environment.
 
     Subclasses implement four hooks; the base class owns the public `reset` and `step` and the
@@ -191,7 +212,7 @@ class Env(CompiledWhenConcrete, Generic[State, Params]):
     """
 
     eager_wrappers = {"reset": eager_program, "step": eager_step, "render": _eager_render}
-    spec: Any = None
+    spec: EnvSpec | None = None
     metadata: dict = {"render_modes": []}
     # True where `render` draws with a host library (MuJoCo's renderer) instead of traceable JAX:
     # it then takes one concrete, un-batched state, and batches are drawn env by env on the host.
@@ -215,6 +236,8 @@ class Env(CompiledWhenConcrete, Generic[State, Params]):
     def action_space(self, params: Params | None = None) -> spaces.Space:
         raise NotImplementedError
 
+    # An action is an element of the action space: an array, or a tuple or dict of them (Tuple and
+    # Dict spaces); each env names its own, so the base class takes `Any`.
     def check_action(self, action: Any, params: Params | None = None) -> Any:
         """`action` as arrays of the action space's dtypes; raises `ValueError` if it is not in the
         space of `params` (see `Space.check`). `action` and `params` must be concrete."""
@@ -228,7 +251,7 @@ class Env(CompiledWhenConcrete, Generic[State, Params]):
     def step_env(self, state: State, action: Any, params: Params) -> tuple[State, jax.Array, dict]:
         raise NotImplementedError
 
-    def observe(self, state: State, params: Params) -> Any:
+    def observe(self, state: State, params: Params) -> Obs:
         """The observation of `state`; every `TimeStep.obs` equals `observe` of the state returned with it."""
         raise NotImplementedError
 
@@ -248,7 +271,7 @@ class Env(CompiledWhenConcrete, Generic[State, Params]):
         shapes = jax.eval_shape(step_info, state, params)
         return jax.tree_util.tree_map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
 
-    def reset(self, key: jax.Array, params: Params | None = None) -> tuple[State, TimeStep]:
+    def reset(self, key: jax.Array, params: Params | None = None) -> tuple[State, TimeStep[Obs]]:
         params = self.default_params if params is None else params
         state = self.reset_env(key, params)
         return state, TimeStep(
@@ -259,7 +282,7 @@ class Env(CompiledWhenConcrete, Generic[State, Params]):
             info=self.reset_info(state, params),
         )
 
-    def step(self, state: State, action: Any, params: Params | None = None) -> tuple[State, TimeStep]:
+    def step(self, state: State, action: Any, params: Params | None = None) -> tuple[State, TimeStep[Obs]]:
         params = self.default_params if params is None else params
         already_terminal = self.is_terminal(state, params)
         stepped, reward, info = self.step_env(state, action, params)
@@ -272,10 +295,12 @@ class Env(CompiledWhenConcrete, Generic[State, Params]):
             info=jax.tree_util.tree_map(lambda x: jnp.where(already_terminal, jnp.zeros_like(x), x), info),
         )
 
+    # A frame (uint8 (H, W, 3)) in rgb_array mode; other modes return what they name (text: a str).
     def render(self, state: State, params: Params | None = None, mode: str = "rgb_array") -> Any:
         raise NotImplementedError(f"{self.name} does not render mode {mode!r}")
 
-    def inner_state(self, state: Any) -> State:
+    # `Any`: through wrappers, the innermost env's state, of a type only that env knows.
+    def inner_state(self, state: State) -> Any:
         """The unwrapped env's state inside `state` (itself, for an env that wraps nothing)."""
         return state
 
@@ -283,14 +308,19 @@ class Env(CompiledWhenConcrete, Generic[State, Params]):
         return f"<{self.name}{'' if self.spec is None else f'<{self.spec.id}>'}>"
 
 
-class Wrapper(Env):
-    """An env around another env; by default every part passes straight through."""
+class Wrapper(Env[State, Params, Obs]):
+    """An env around another env; by default every part passes straight through.
 
-    def __init__(self, env: Env):
+    The type parameters are the wrapper's own; a wrapper that changes the state or observation
+    names the inner env's types itself (as `gymx.wrappers.TimeLimit` does), the base class only
+    knows that both share `Params`.
+    """
+
+    def __init__(self, env: Env[Any, Params, Any]):
         self.env = env
 
     @property
-    def default_params(self) -> Any:
+    def default_params(self) -> Params:
         return self.env.default_params
 
     @property
@@ -298,12 +328,12 @@ class Wrapper(Env):
         return self.env.unwrapped
 
     @property
-    def spec(self) -> Any:
+    def spec(self) -> EnvSpec | None:
         """The spec `make` gave this wrapper, if it made it (an id whose entry point is a wrapper), else the inner env's."""
         return self.__dict__.get("_spec") or self.env.spec
 
     @spec.setter
-    def spec(self, spec: Any) -> None:
+    def spec(self, spec: EnvSpec | None) -> None:
         self._spec = spec
 
     @property
@@ -318,25 +348,25 @@ class Wrapper(Env):
     def name(self) -> str:
         return self.env.name
 
-    def observation_space(self, params: Any = None) -> spaces.Space:
+    def observation_space(self, params: Params | None = None) -> spaces.Space:
         return self.env.observation_space(params)
 
-    def action_space(self, params: Any = None) -> spaces.Space:
+    def action_space(self, params: Params | None = None) -> spaces.Space:
         return self.env.action_space(params)
 
-    def observe(self, state: Any, params: Any) -> Any:
+    def observe(self, state: State, params: Params) -> Obs:
         return self.env.observe(state, params)
 
-    def reset(self, key: jax.Array, params: Any = None) -> tuple[Any, TimeStep]:
+    def reset(self, key: jax.Array, params: Params | None = None) -> tuple[State, TimeStep[Obs]]:
         return self.env.reset(key, params)
 
-    def step(self, state: Any, action: Any, params: Any = None) -> tuple[Any, TimeStep]:
+    def step(self, state: State, action: Any, params: Params | None = None) -> tuple[State, TimeStep[Obs]]:
         return self.env.step(state, action, params)
 
-    def render(self, state: Any, params: Any = None, mode: str = "rgb_array") -> Any:
+    def render(self, state: State, params: Params | None = None, mode: str = "rgb_array") -> Any:
         return self.unwrapped.render(self.inner_state(state), params, mode)
 
-    def inner_state(self, state: Any) -> Any:
+    def inner_state(self, state: State) -> Any:
         return self.env.inner_state(state)
 
     def __repr__(self) -> str:

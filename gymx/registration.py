@@ -15,7 +15,12 @@ import importlib.metadata
 import re
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+if TYPE_CHECKING:
+    from gymx.core import Env
+
+T = TypeVar("T")
 
 ENV_ID_RE = re.compile(r"^(?:(?P<namespace>[\w:-]+)\/)?(?:(?P<name>[\w:.-]+?))(?:-v(?P<version>\d+))?$")
 
@@ -53,7 +58,7 @@ class EnvSpec:
     """How to make one env id: its entry point, constructor kwargs and episode conventions."""
 
     id: str
-    entry_point: str | Callable[..., Any]
+    entry_point: str | Callable[..., Env]
     reward_threshold: float | None = None
     nondeterministic: bool = False
     max_episode_steps: int | None = None
@@ -71,7 +76,7 @@ class EnvSpec:
     def version(self) -> int | None:
         return parse_env_id(self.id)[2]
 
-    def make(self, **kwargs: Any) -> Any:
+    def make(self, **kwargs: Any) -> Env:
         return make(self, **kwargs)
 
     def pprint(self) -> str:
@@ -115,7 +120,7 @@ def namespace(ns: str) -> Iterator[None]:
 
 def register(
     id: str,
-    entry_point: str | Callable[..., Any],
+    entry_point: str | Callable[..., Env],
     reward_threshold: float | None = None,
     nondeterministic: bool = False,
     max_episode_steps: int | None = None,
@@ -214,14 +219,19 @@ def spec(env_id: str) -> EnvSpec:
     )
 
 
-def load_entry_point(entry_point: str | Callable[..., Any]) -> Callable[..., Any]:
+@overload
+def load_entry_point(entry_point: Callable[..., T]) -> Callable[..., T]: ...
+# What a "module:attr" string names is known only once it is imported.
+@overload
+def load_entry_point(entry_point: str) -> Callable[..., Any]: ...
+def load_entry_point(entry_point: str | Callable[..., T]) -> Callable[..., T] | Callable[..., Any]:
     if callable(entry_point):
         return entry_point
     module_name, _, attr = entry_point.partition(":")
     return getattr(importlib.import_module(module_name), attr)
 
 
-def make(env_id: str | EnvSpec, max_episode_steps: int | None = None, **kwargs: Any) -> Any:
+def make(env_id: str | EnvSpec, max_episode_steps: int | None = None, **kwargs: Any) -> Env:
     """Creates the env of an id; `kwargs` override the spec's constructor kwargs.
 
     Resolution: an unversioned id gives the latest version (with a warning); an older version

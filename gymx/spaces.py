@@ -12,36 +12,45 @@ the space and what is wrong (shape, dtype, NaN, bounds). `contains` is the trace
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
+from numpy.typing import DTypeLike
 
 from gymx.random import fast_key
 
+if TYPE_CHECKING:
+    import gymnasium
 
-class Space:
+# What a space's samples are: an array, or a tuple or dict of them. A batch of samples (stacked on
+# a leading axis) has the same type.
+Element = TypeVar("Element")
+
+
+class Space(Generic[Element]):
     shape: tuple[int, ...]
     dtype: np.dtype | None
 
-    def sample(self, key: jax.Array) -> Any:
+    def sample(self, key: jax.Array) -> Element:
         raise NotImplementedError
 
-    def sample_batch(self, key: jax.Array, num: int) -> Any:
+    def sample_batch(self, key: jax.Array, num: int) -> Element:
         """`num` independent samples stacked on a leading axis."""
         return jax.vmap(self.sample)(jax.random.split(key, num))
 
-    def contains(self, x: Any) -> jax.Array:
+    def contains(self, x: object) -> jax.Array:
         raise NotImplementedError
 
-    def to_gymnasium(self) -> Any:
+    def to_gymnasium(self) -> gymnasium.spaces.Space:
         raise NotImplementedError
 
-    def __contains__(self, x: Any) -> bool:
+    def __contains__(self, x: object) -> bool:
         return bool(self.contains(x))
 
-    def check(self, x: Any, what: str = "action", bounds: bool = True) -> None:
+    def check(self, x: object, what: str = "action", bounds: bool = True) -> None:
         """Raises `ValueError` unless the concrete value `x` is an element of this space.
 
         The rules, checked in numpy so nothing invalid is traced: exact shape; an integer dtype
@@ -51,6 +60,8 @@ class Space:
         if (reason := why_not_in(self, x, bounds)) is not None:
             raise ValueError(not_in_message(what, x, self, reason))
 
+    # `x` is any value `check` accepts (ints, lists, numpy or JAX arrays, in the space's structure),
+    # and comes back as numpy arrays on the host or JAX arrays on their device.
     def cast(self, x: Any) -> Any:
         """`x` (a valid element) as arrays of exactly the space's dtypes, so a compiled step sees
         one signature whatever integer or float type the caller used."""
@@ -64,19 +75,19 @@ class Space:
         return jnp.asarray(x, self.dtype) if isinstance(x, jax.Array) else np.asarray(x, self.dtype)
 
 
-def not_in_message(what: str, x: Any, space: Any, reason: str) -> str:
+def not_in_message(what: str, x: object, space: object, reason: str) -> str:
     """The error text of a value outside a space, shared by gymx's and the adapters' checks."""
     shown = repr(x) if isinstance(x, (str, bytes)) else str(x)
     return f"{what} {shown} is not in {space}: {reason}"
 
 
-def _span(values: np.ndarray) -> Any:
+def _span(values: np.ndarray) -> object:
     """One bound for display: a scalar when every entry agrees."""
     values = np.asarray(values)
     return values.flat[0].item() if values.size and np.all(values == values.flat[0]) else values.tolist()
 
 
-def why_not_in(space: Space, x: Any, bounds: bool = True) -> str | None:
+def why_not_in(space: Space, x: object, bounds: bool = True) -> str | None:
     """Why the concrete value `x` is not an element of `space`, or None if it is (see `Space.check`)."""
     if isinstance(space, Batched) and isinstance(space.space, (Tuple, Dict)):
         return why_not_in(_unbatched_parts(space), x, bounds)
@@ -124,16 +135,16 @@ def why_not_in(space: Space, x: Any, bounds: bool = True) -> str | None:
     return f"out of bounds, expected values in [{_span(low)}, {_span(high)}]"
 
 
-def _has_shape(x: Any, shape: tuple[int, ...]) -> bool:
+def _has_shape(x: ArrayLike, shape: tuple[int, ...]) -> bool:
     return tuple(jnp.shape(x)) == tuple(shape)
 
 
-class Discrete(Space):
+class Discrete(Space[jax.Array]):
     """Integers `start, ..., start + n - 1`."""
 
     dtype: np.dtype
 
-    def __init__(self, n: int, start: int = 0, dtype: Any = jnp.int32):
+    def __init__(self, n: int, start: int = 0, dtype: DTypeLike = jnp.int32):
         if int(n) <= 0:
             raise ValueError(f"Discrete needs n > 0, got n={n}")
         self.n = int(n)
@@ -162,13 +173,13 @@ class Discrete(Space):
             return ((draws * jnp.uint32(self.n)) >> 24).astype(self.dtype) + self.start
         return jax.random.randint(key, (num,), self.start, self.start + self.n, dtype=self.dtype)
 
-    def contains(self, x: Any) -> jax.Array:
+    def contains(self, x: object) -> jax.Array:
         x = jnp.asarray(x)
         if x.shape != () or not jnp.issubdtype(x.dtype, jnp.integer):
             return jnp.asarray(False)
         return (x >= self.start) & (x < self.start + self.n)
 
-    def to_gymnasium(self) -> Any:
+    def to_gymnasium(self) -> gymnasium.spaces.Discrete:
         import gymnasium
 
         # Gymnasium's default int64: its checker expects Discrete values as int or np.int64.
@@ -181,12 +192,14 @@ class Discrete(Space):
         return isinstance(other, Discrete) and (self.n, self.start) == (other.n, other.start)
 
 
-class Box(Space):
+class Box(Space[jax.Array]):
     """A (possibly unbounded) box in R^n or Z^n: `low <= x <= high` elementwise."""
 
     dtype: np.dtype
 
-    def __init__(self, low: Any, high: Any, shape: Sequence[int] | None = None, dtype: Any = jnp.float32):
+    def __init__(
+        self, low: ArrayLike, high: ArrayLike, shape: Sequence[int] | None = None, dtype: DTypeLike = jnp.float32
+    ):
         self.dtype = np.dtype(dtype)
         if shape is None:
             shape = np.broadcast_shapes(np.shape(low), np.shape(high))
@@ -224,13 +237,13 @@ class Box(Space):
             normal,
         ).astype(self.dtype)
 
-    def contains(self, x: Any) -> jax.Array:
+    def contains(self, x: object) -> jax.Array:
         x = jnp.asarray(x)
         if not _has_shape(x, self.shape) or not jnp.can_cast(x.dtype, self.dtype, casting="same_kind"):
             return jnp.asarray(False)
         return jnp.all((x >= self.low) & (x <= self.high))
 
-    def to_gymnasium(self) -> Any:
+    def to_gymnasium(self) -> gymnasium.spaces.Box:
         import gymnasium
 
         return gymnasium.spaces.Box(self.low, self.high, self.shape, self.dtype.type)
@@ -248,12 +261,12 @@ class Box(Space):
         )
 
 
-class MultiDiscrete(Space):
+class MultiDiscrete(Space[jax.Array]):
     """A vector of Discrete values, element i in `start[i], ..., start[i] + nvec[i] - 1`."""
 
     dtype: np.dtype
 
-    def __init__(self, nvec: Any, start: Any = None, dtype: Any = jnp.int32):
+    def __init__(self, nvec: ArrayLike, start: ArrayLike | None = None, dtype: DTypeLike = jnp.int32):
         self.nvec = np.asarray(nvec, dtype=np.int64)
         if np.any(self.nvec <= 0):
             raise ValueError(f"MultiDiscrete needs every nvec > 0, got {self.nvec}")
@@ -268,13 +281,13 @@ class MultiDiscrete(Space):
         # Uniform per element.
         return jax.random.randint(key, (num, *self.shape), self.start, self.start + self.nvec, dtype=self.dtype)
 
-    def contains(self, x: Any) -> jax.Array:
+    def contains(self, x: object) -> jax.Array:
         x = jnp.asarray(x)
         if not _has_shape(x, self.shape) or not jnp.issubdtype(x.dtype, jnp.integer):
             return jnp.asarray(False)
         return jnp.all((x >= self.start) & (x < self.start + self.nvec))
 
-    def to_gymnasium(self) -> Any:
+    def to_gymnasium(self) -> gymnasium.spaces.MultiDiscrete:
         import gymnasium
 
         return gymnasium.spaces.MultiDiscrete(self.nvec, dtype=self.dtype.type, start=self.start)
@@ -290,7 +303,7 @@ class MultiDiscrete(Space):
         )
 
 
-class MultiBinary(Space):
+class MultiBinary(Space[jax.Array]):
     """Binary arrays of a fixed shape (int8 zeros and ones)."""
 
     def __init__(self, n: int | Sequence[int]):
@@ -307,7 +320,7 @@ class MultiBinary(Space):
         bits = (words[:, None] >> jnp.arange(32, dtype=jnp.uint32)) & jnp.uint32(1)
         return bits.reshape(-1)[:size].reshape(num, *self.shape).astype(self.dtype)
 
-    def contains(self, x: Any) -> jax.Array:
+    def contains(self, x: object) -> jax.Array:
         x = jnp.asarray(x)
         if not _has_shape(x, self.shape) or not (
             jnp.issubdtype(x.dtype, jnp.integer) or jnp.issubdtype(x.dtype, jnp.bool_)
@@ -315,7 +328,7 @@ class MultiBinary(Space):
             return jnp.asarray(False)
         return jnp.all((x == 0) | (x == 1))
 
-    def to_gymnasium(self) -> Any:
+    def to_gymnasium(self) -> gymnasium.spaces.MultiBinary:
         import gymnasium
 
         return gymnasium.spaces.MultiBinary(list(self.shape) if len(self.shape) > 1 else self.shape[0])
@@ -327,7 +340,7 @@ class MultiBinary(Space):
         return isinstance(other, MultiBinary) and self.shape == other.shape
 
 
-class Tuple(Space):
+class Tuple(Space[tuple]):
     """A tuple of spaces; samples are Python tuples."""
 
     def __init__(self, spaces: Sequence[Space]):
@@ -343,12 +356,12 @@ class Tuple(Space):
         keys = jax.random.split(key, len(self.spaces))
         return tuple(space.sample_batch(k, num) for space, k in zip(self.spaces, keys))
 
-    def contains(self, x: Any) -> jax.Array:
+    def contains(self, x: object) -> jax.Array:
         if not isinstance(x, (tuple, list)) or len(x) != len(self.spaces):
             return jnp.asarray(False)
         return jnp.all(jnp.stack([space.contains(part) for space, part in zip(self.spaces, x)]))
 
-    def to_gymnasium(self) -> Any:
+    def to_gymnasium(self) -> gymnasium.spaces.Tuple:
         import gymnasium
 
         return gymnasium.spaces.Tuple([space.to_gymnasium() for space in self.spaces])
@@ -366,7 +379,7 @@ class Tuple(Space):
         return isinstance(other, Tuple) and self.spaces == other.spaces
 
 
-class Dict(Space):
+class Dict(Space[dict]):
     """A mapping of named spaces, keys sorted as Gymnasium sorts them; samples are dicts."""
 
     def __init__(self, spaces: Mapping[str, Space]):
@@ -382,12 +395,12 @@ class Dict(Space):
         keys = jax.random.split(key, len(self.spaces))
         return {name: space.sample_batch(k, num) for (name, space), k in zip(self.spaces.items(), keys)}
 
-    def contains(self, x: Any) -> jax.Array:
+    def contains(self, x: object) -> jax.Array:
         if not isinstance(x, Mapping) or set(x) != set(self.spaces):
             return jnp.asarray(False)
         return jnp.all(jnp.stack([space.contains(x[name]) for name, space in self.spaces.items()]))
 
-    def to_gymnasium(self) -> Any:
+    def to_gymnasium(self) -> gymnasium.spaces.Dict:
         import gymnasium
 
         return gymnasium.spaces.Dict({name: space.to_gymnasium() for name, space in self.spaces.items()})
@@ -405,7 +418,7 @@ class Dict(Space):
         return isinstance(other, Dict) and self.spaces == other.spaces
 
 
-class Batched(Space):
+class Batched(Space[Element]):
     """`num` independent copies of a space, stacked on a leading axis (what a batched env uses).
 
     `sample(key)` draws from `gymx.random`'s hashed-counter generator seeded by `key`: at batch
@@ -413,22 +426,22 @@ class Batched(Space):
     times cheaper per sample than JAX's default generator on CPU.
     """
 
-    def __init__(self, space: Space, num: int):
+    def __init__(self, space: Space[Element], num: int):
         self.space = space
         self.num = int(num)
         self.shape = (self.num, *space.shape) if not isinstance(space, (Tuple, Dict)) else (self.num,)
         self.dtype = space.dtype
 
-    def sample(self, key: jax.Array) -> Any:
+    def sample(self, key: jax.Array) -> Element:
         return self.space.sample_batch(fast_key(key), self.num)
 
-    def contains(self, x: Any) -> jax.Array:
+    def contains(self, x: object) -> jax.Array:
         leaves = jax.tree_util.tree_leaves(x)
         if not leaves or any(jnp.shape(leaf)[:1] != (self.num,) for leaf in leaves):
             return jnp.asarray(False)
         return jnp.all(jax.vmap(self.space.contains)(x))
 
-    def to_gymnasium(self) -> Any:
+    def to_gymnasium(self) -> gymnasium.spaces.Space:
         from gymnasium.vector.utils import batch_space
 
         return batch_space(self.space.to_gymnasium(), self.num)

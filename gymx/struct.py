@@ -13,6 +13,7 @@ Instances have `.replace(**changes)`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import jax
@@ -29,6 +30,7 @@ else:
 T = TypeVar("T")
 
 
+# `Any` as `dataclasses.field`'s result is: it stands in for a value of the field's annotated type.
 def static_field(**kwargs: Any) -> Any:
     """A field that is part of the pytree structure, not a traced leaf."""
     metadata = dict(kwargs.pop("metadata", {}) or {})
@@ -65,9 +67,9 @@ class PyTree:
 @overload
 def dataclass(cls: type[T], /) -> type[T]: ...
 @overload
-def dataclass(cls: None = None, /) -> Any: ...
+def dataclass(cls: None = None, /) -> Callable[[type[T]], type[T]]: ...
 @dataclass_transform(frozen_default=True, field_specifiers=(field, static_field, dataclasses.field))
-def dataclass(cls: type[T] | None = None, /) -> Any:
+def dataclass(cls: type[T] | None = None, /) -> type[T] | Callable[[type[T]], type[T]]:
     """Frozen dataclass registered as a pytree; instances gain `.replace(**changes)` (which type
     checkers see on `PyTree` subclasses only)."""
 

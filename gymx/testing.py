@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Generic
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from gymx import spaces
-from gymx.core import Env, TimeStep
+from gymx.core import Env, Obs, Params, State, TimeStep
 
 
 class EnvCheckError(AssertionError):
@@ -26,13 +27,13 @@ class EnvCheckError(AssertionError):
     check: str | None = None
 
 
-def _signature(tree: Any) -> Any:
+def _signature(tree: object) -> tuple[jax.tree_util.PyTreeDef, list[tuple]]:
     """Structure, shapes, dtypes and weak types: everything that decides whether jit retraces."""
     leaves, treedef = jax.tree_util.tree_flatten(tree)
     return treedef, [(jnp.shape(x), jnp.result_type(x), getattr(x, "weak_type", False)) for x in leaves]
 
 
-def _all_finite(tree: Any) -> bool:
+def _all_finite(tree: object) -> bool:
     return all(
         np.all(np.isfinite(x))
         for x in jax.device_get(jax.tree_util.tree_leaves(tree))
@@ -40,7 +41,7 @@ def _all_finite(tree: Any) -> bool:
     )
 
 
-def _trees_equal(a: Any, b: Any) -> bool:
+def _trees_equal(a: object, b: object) -> bool:
     leaves_a, leaves_b = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
     return len(leaves_a) == len(leaves_b) and all(
         np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True) for x, y in zip(leaves_a, leaves_b)
@@ -56,7 +57,7 @@ class _ObsChecker:
         template = jax.eval_shape(space.sample, jax.random.key(0))
         self.expected = [(x.shape, x.dtype) for x in jax.tree_util.tree_leaves(template)]
 
-    def check(self, obs: Any, where: str) -> None:
+    def check(self, obs: object, where: str) -> None:
         actual = [(jnp.shape(x), jnp.result_type(x)) for x in jax.tree_util.tree_leaves(obs)]
         if actual != self.expected:
             raise EnvCheckError(
@@ -66,7 +67,9 @@ class _ObsChecker:
             raise EnvCheckError(f"{where}: observation {obs} is not in {self.space}")
 
 
-def _check_timestep(ts: TimeStep, obs_checker: _ObsChecker, info_signature: Any, where: str) -> None:
+def _check_timestep(
+    ts: TimeStep, obs_checker: _ObsChecker, info_signature: tuple[jax.tree_util.PyTreeDef, list[tuple]], where: str
+) -> None:
     obs_checker.check(ts.obs, where)
     if not (jnp.shape(ts.reward) == () and ts.reward.dtype == jnp.float32):
         raise EnvCheckError(f"{where}: reward must be a float32 scalar, got {ts.reward!r}")
@@ -84,7 +87,7 @@ def _check_timestep(ts: TimeStep, obs_checker: _ObsChecker, info_signature: Any,
         raise EnvCheckError(f"{where}: non-finite values in {ts}")
 
 
-def _check_render(env: Env, params: Any, state: Any) -> None:
+def _check_render(env: Env[State, Params, Obs], params: Params, state: State) -> None:
     """Each declared render mode renders: rgb_array a uint8 (h, w, 3) frame, under jit unless the env
     renders on the host; depth_array a float32 (h, w) image; ansi a str."""
     for mode in env.metadata.get("render_modes", []):
@@ -105,7 +108,7 @@ def _check_render(env: Env, params: Any, state: Any) -> None:
         raise EnvCheckError("an env that renders must declare metadata['render_fps']")
 
 
-def _close_to_rounding(x: Any, y: Any) -> bool:
+def _close_to_rounding(x: ArrayLike, y: ArrayLike) -> bool:
     """Equal up to float32 reassociation (batched linear algebra sums in another order), with an
     entry's error measured against the largest value of its field (a contact force of 1e3 beside
     one of 0); non-float leaves exactly equal."""
@@ -116,13 +119,13 @@ def _close_to_rounding(x: Any, y: Any) -> bool:
     return bool(np.allclose(x, y, rtol=1e-4, atol=1e-5 + 1e-4 * scale, equal_nan=True))
 
 
-class EnvUnderCheck:
+class EnvUnderCheck(Generic[State, Params, Obs]):
     """An env with its params, spaces and compiled reset, step and observe (whose traces it counts),
     and its trajectories from the same key, played once each when a check first asks for them."""
 
-    def __init__(self, env: Env, params: Any = None, num_steps: int = 200, seed: int = 0):
+    def __init__(self, env: Env[State, Params, Obs], params: Params | None = None, num_steps: int = 200, seed: int = 0):
         self.env = env
-        self.params = env.default_params if params is None else params
+        self.params: Params = env.default_params if params is None else params
         self.num_steps = num_steps
         self.seed = seed
         self.obs_space = env.observation_space(self.params)
@@ -132,11 +135,11 @@ class EnvUnderCheck:
         self.step = jax.jit(self._counted_step)
         self.observe = jax.jit(lambda state: env.observe(state, self.params))
 
-    def _counted_reset(self, key: jax.Array) -> tuple[Any, TimeStep]:
+    def _counted_reset(self, key: jax.Array) -> tuple[State, TimeStep[Obs]]:
         self.traces["reset"] += 1
         return self.env.reset(key, self.params)
 
-    def _counted_step(self, state: Any, action: Any) -> tuple[Any, TimeStep]:
+    def _counted_step(self, state: State, action: Any) -> tuple[State, TimeStep[Obs]]:
         self.traces["step"] += 1
         return self.env.step(state, action, self.params)
 
@@ -149,28 +152,28 @@ class EnvUnderCheck:
         return jax.jit(self.action_space.sample)
 
     @functools.cached_property
-    def trajectory(self) -> list[Any]:
+    def trajectory(self) -> list[tuple[State, TimeStep[Obs]]]:
         """(state, timestep) of every reset and step of `num_steps` random actions, each checked as it comes."""
         return _play(self)
 
     @functools.cached_property
-    def replayed_trajectory(self) -> list[Any]:
+    def replayed_trajectory(self) -> list[tuple[State, TimeStep[Obs]]]:
         """The same play again, from the same key."""
         self.trajectory  # noqa: B018 - played first, so `traces` counts two plays of one compiled pair
         return _play(self)
 
 
-def _check_observe(subject: EnvUnderCheck, state: Any, ts: TimeStep, where: str) -> None:
+def _check_observe(subject: EnvUnderCheck[State, Params, Obs], state: State, ts: TimeStep[Obs], where: str) -> None:
     if not _trees_equal(subject.observe(state), ts.obs):
         raise EnvCheckError(f"{where}: obs differs from env.observe(state): {ts.obs}")
 
 
-def _play(subject: EnvUnderCheck) -> list[Any]:
+def _play(subject: EnvUnderCheck[State, Params, Obs]) -> list[tuple[State, TimeStep[Obs]]]:
     env, step, reset = subject.env, subject.step, subject.reset
     reset_key, action_key = jax.random.split(jax.random.key(subject.seed))
     state, ts = reset(reset_key)
     info_signature, state_signature = _signature(ts.info), _signature(state)
-    trajectory: list[Any] = []
+    trajectory: list[tuple[State, TimeStep[Obs]]] = []
     for t in range(subject.num_steps):
         if t == 0 or bool(ts.terminated | ts.truncated):
             state, ts = reset(jax.random.fold_in(reset_key, t))
@@ -274,8 +277,8 @@ CHECKS: tuple[Callable[[EnvUnderCheck], None], ...] = (
 
 
 def check_env(
-    env: Env,
-    params: Any = None,
+    env: Env[State, Params, Obs],
+    params: Params | None = None,
     num_steps: int = 200,
     seed: int = 0,
     checks: Sequence[Callable[[EnvUnderCheck], None]] = CHECKS,

@@ -42,17 +42,40 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.typing import ArrayLike
 
 from gymx import render, spaces, struct
-from gymx.core import CompiledWhenConcrete, Env, TimeStep, compiled, eager_program, eager_step, is_traced, tree_select
+from gymx.core import (
+    CompiledWhenConcrete,
+    Env,
+    Obs,
+    Params,
+    State,
+    TimeStep,
+    compiled,
+    eager_program,
+    eager_step,
+    is_traced,
+    tree_select,
+)
 from gymx.random import fast_key, key_words
+
+if TYPE_CHECKING:
+    from gymx.registration import EnvSpec
+
+T = TypeVar("T")
+# `params`' batch axes: a pytree of `params`' structure holding 0 (one value per env) or None
+# (shared) at each leaf, as `jax.vmap`'s `in_axes` takes it.
+ParamsAxes = Any
+# Env indices to render: any int sequence or integer array.
+EnvIndices = Sequence[int] | ArrayLike
 
 
 class AutoresetMode(enum.Enum):
@@ -61,8 +84,8 @@ class AutoresetMode(enum.Enum):
     DISABLED = "Disabled"
 
 
-class VecState(struct.PyTree):
-    env_state: Any  # the env's state, batched (num_envs, ...)
+class VecState(struct.PyTree, Generic[State]):
+    env_state: State  # the env's state, batched (num_envs, ...)
     env_key: jax.Array  # uint32 (num_envs, 2), per-env `hashed_counter` key data that reset keys are folded from
     episode: jax.Array  # int32 (num_envs,), episodes begun so far by each env
     episode_return: jax.Array  # float32 (num_envs,), return of the current episode so far
@@ -76,7 +99,11 @@ def _eager_vec_render(method: Callable) -> Callable:
 
     @functools.wraps(method)
     def render(
-        self: Any, state: Any, params: Any = None, env_indices: Any = None, columns: int | None = None
+        self: VecEnv,
+        state: VecState,
+        params: object = None,
+        env_indices: EnvIndices | None = None,
+        columns: int | None = None,
     ) -> jax.Array:
         if self.env.render_on_host or is_traced((state, params, env_indices)):
             return method(self, state, params, env_indices, columns)
@@ -95,14 +122,14 @@ _VEC_EAGER_WRAPPERS: dict[str, Callable[[Callable], Callable]] = {
 }
 
 
-class VecEnv(CompiledWhenConcrete):
+class VecEnv(CompiledWhenConcrete, Generic[State, Params, Obs]):
     """`num_envs` copies of `env`, stepped together; see the module docstring."""
 
     eager_wrappers = _VEC_EAGER_WRAPPERS
 
     def __init__(
         self,
-        env: Env,
+        env: Env[State, Params, Obs],
         num_envs: int,
         autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
         devices: list[jax.Device] | None = None,
@@ -124,26 +151,27 @@ class VecEnv(CompiledWhenConcrete):
         self._sharding = NamedSharding(Mesh(np.asarray(devices), ("envs",)), PartitionSpec("envs"))
 
     @property
-    def spec(self) -> Any:
+    def spec(self) -> EnvSpec | None:
         return self.env.spec
 
     @property
-    def default_params(self) -> Any:
+    def default_params(self) -> Params:
         return self.env.default_params
 
-    def single_observation_space(self, params: Any = None) -> spaces.Space:
+    def single_observation_space(self, params: Params | None = None) -> spaces.Space:
         return self.env.observation_space(params)
 
-    def single_action_space(self, params: Any = None) -> spaces.Space:
+    def single_action_space(self, params: Params | None = None) -> spaces.Space:
         return self.env.action_space(params)
 
-    def observation_space(self, params: Any = None) -> spaces.Space:
+    def observation_space(self, params: Params | None = None) -> spaces.Space:
         return spaces.Batched(self.env.observation_space(params), self.num_envs)
 
-    def action_space(self, params: Any = None) -> spaces.Space:
+    def action_space(self, params: Params | None = None) -> spaces.Space:
         return spaces.Batched(self.env.action_space(params), self.num_envs)
 
-    def check_action(self, action: Any, params: Any = None) -> Any:
+    # A batch of actions: one element of `action_space()` (a batched array, or a tuple or dict of them).
+    def check_action(self, action: Any, params: Params | None = None) -> Any:
         """A concrete batch of actions as arrays of the action space's dtypes; raises `ValueError`
         if it is not in `action_space(params)` (with per-env params: not in the default params'
         space, box bounds unchecked)."""
@@ -153,10 +181,10 @@ class VecEnv(CompiledWhenConcrete):
         space.check(action, "batch of actions", bounds=shared)
         return space.cast(action)
 
-    def _params_axes(self, params: Any) -> Any:
+    def _params_axes(self, params: Params) -> ParamsAxes:
         defaults = self.env.default_params
 
-        def axis(leaf: Any, default: Any) -> int | None:
+        def axis(leaf: ArrayLike, default: ArrayLike) -> int | None:
             if jnp.ndim(leaf) == jnp.ndim(default) + 1 and jnp.shape(leaf)[0] == self.num_envs:
                 return 0
             if jnp.shape(leaf) == jnp.shape(default):
@@ -168,25 +196,27 @@ class VecEnv(CompiledWhenConcrete):
 
         return jax.tree_util.tree_map(axis, params, defaults)
 
-    def _shard(self, tree: Any) -> Any:
+    def _shard(self, tree: T) -> T:
         if len(self.devices) == 1:
             return tree
         return jax.tree_util.tree_map(lambda x: jax.lax.with_sharding_constraint(x, self._sharding), tree)
 
-    def _reset_envs(self, env_key: jax.Array, episode: jax.Array, params: Any, axes: Any) -> tuple[Any, TimeStep]:
+    def _reset_envs(
+        self, env_key: jax.Array, episode: jax.Array, params: Params, axes: ParamsAxes
+    ) -> tuple[State, TimeStep[Obs]]:
         keys = jax.vmap(jax.random.fold_in)(fast_key(env_key), episode)
         return jax.vmap(self.env.reset, in_axes=(0, axes))(keys, params)
 
     def _reset_where(
         self,
         mask: jax.Array,
-        current: Any,
-        pick: Callable[[Any, TimeStep], Any],
-        state: VecState,
+        current: T,
+        pick: Callable[[State, TimeStep[Obs]], T],
+        state: VecState[State],
         episode: jax.Array,
-        params: Any,
-        axes: Any,
-    ) -> Any:
+        params: Params,
+        axes: ParamsAxes,
+    ) -> T:
         """`current` (batched) with the entries where `mask` holds replaced by `pick(fresh reset)`.
 
         Every env's reset is computed and selected (cheap with `hashed_counter` keys, and faster
@@ -195,16 +225,16 @@ class VecEnv(CompiledWhenConcrete):
         batched reset it saves, so the reset is always computed there.
         """
 
-        def reset_and_select(tree: Any) -> Any:
+        def reset_and_select(tree: T) -> T:
             reset_state, reset_ts = self._reset_envs(state.env_key, episode, params, axes)
             return tree_select(mask, pick(reset_state, reset_ts), tree)
 
-        def skip_when_none_finished(tree: Any) -> Any:
+        def skip_when_none_finished(tree: T) -> T:
             return jax.lax.cond(jnp.any(mask), reset_and_select, lambda unchanged: unchanged, tree)
 
         return jax.lax.platform_dependent(current, cpu=skip_when_none_finished, default=reset_and_select)
 
-    def reset(self, key: jax.Array, params: Any = None) -> tuple[VecState, TimeStep]:
+    def reset(self, key: jax.Array, params: Params | None = None) -> tuple[VecState[State], TimeStep[Obs]]:
         params = self.env.default_params if params is None else params
         axes = self._params_axes(params)
         env_key = self._shard(
@@ -223,8 +253,8 @@ class VecEnv(CompiledWhenConcrete):
         )
         return self._shard((state, ts))
 
-    def _with_stats(self, info: dict, final_obs: Any, episode_return: jax.Array, episode_length: jax.Array) -> dict:
-        extra = {
+    def _with_stats(self, info: dict, final_obs: Obs, episode_return: jax.Array, episode_length: jax.Array) -> dict:
+        extra: dict[str, object] = {
             "episode_return": episode_return.astype(jnp.float32),
             "episode_length": episode_length.astype(jnp.int32),
         }
@@ -232,13 +262,15 @@ class VecEnv(CompiledWhenConcrete):
             extra["final_obs"] = final_obs
         return {**info, **extra}
 
-    def _observe(self, env_state: Any, params: Any, axes: Any) -> Any:
+    def _observe(self, env_state: State, params: Params, axes: ParamsAxes) -> Obs:
         # Observing after the reset select, rather than selecting between the stepped and the
         # reset observations, lets XLA materialise the state first: on CPU it otherwise fused
         # the whole step into the (num_envs, obs_dim) output's transposing loop (8x slower).
         return jax.vmap(self.env.observe, in_axes=(0, axes))(env_state, params)
 
-    def step(self, state: VecState, action: Any, params: Any = None) -> tuple[VecState, TimeStep]:
+    def step(
+        self, state: VecState[State], action: Any, params: Params | None = None
+    ) -> tuple[VecState[State], TimeStep[Obs]]:
         params = self.env.default_params if params is None else params
         axes = self._params_axes(params)
         env_state, ts = jax.vmap(self.env.step, in_axes=(0, 0, axes))(state.env_state, action, params)
@@ -262,12 +294,12 @@ class VecEnv(CompiledWhenConcrete):
         return self._shard((new_state, ts.replace(obs=self._observe(env_state, params, axes), info=info)))
 
     def _step_next(
-        self, state: VecState, env_state: Any, ts: TimeStep, params: Any, axes: Any
-    ) -> tuple[VecState, TimeStep]:
+        self, state: VecState[State], env_state: State, ts: TimeStep[Obs], params: Params, axes: ParamsAxes
+    ) -> tuple[VecState[State], TimeStep[Obs]]:
         pending = state.reset_pending
         episode = state.episode + pending
 
-        def transition(env_state: Any, ts: TimeStep) -> tuple[Any, TimeStep]:
+        def transition(env_state: State, ts: TimeStep[Obs]) -> tuple[State, TimeStep[Obs]]:
             return env_state, ts.replace(obs=None)
 
         env_state, ts = self._reset_where(pending, transition(env_state, ts), transition, state, episode, params, axes)
@@ -284,7 +316,9 @@ class VecEnv(CompiledWhenConcrete):
         obs = self._observe(env_state, params, axes)
         return new_state, ts.replace(obs=obs, info=self._with_stats(ts.info, obs, episode_return, episode_length))
 
-    def reset_masked(self, state: VecState, mask: jax.Array, params: Any = None) -> tuple[VecState, TimeStep]:
+    def reset_masked(
+        self, state: VecState[State], mask: jax.Array, params: Params | None = None
+    ) -> tuple[VecState[State], TimeStep[Obs]]:
         """Resets the envs where `mask` is True (each with its next own key); the rest are untouched.
 
         The returned `TimeStep` holds the new first observation for reset envs and the current
@@ -309,7 +343,11 @@ class VecEnv(CompiledWhenConcrete):
         return self._shard((new_state, reset_ts.replace(obs=obs, info=info)))
 
     def render(
-        self, state: VecState, params: Any = None, env_indices: Any = None, columns: int | None = None
+        self,
+        state: VecState[State],
+        params: Params | None = None,
+        env_indices: EnvIndices | None = None,
+        columns: int | None = None,
     ) -> jax.Array:
         """One rgb_array frame tiling the frames of `env_indices` (default: every env) in a grid."""
         params = self.env.default_params if params is None else params
@@ -329,21 +367,23 @@ class VecEnv(CompiledWhenConcrete):
         return f"VecEnv({self.env!r}, num_envs={self.num_envs}, autoreset_mode={self.autoreset_mode.name})"
 
 
-def _env_slice(states: Any, params: Any, params_axes: Any, index: int) -> tuple[Any, Any]:
+def _env_slice(states: State, params: Params, params_axes: ParamsAxes, index: int) -> tuple[State, Params]:
     """Env `index`'s state and params out of a batch (params leaves with axis None are shared)."""
     state = jax.tree_util.tree_map(lambda x: x[index], states)
     return state, jax.tree_util.tree_map(lambda p, axis: p if axis is None else p[index], params, params_axes)
 
 
-class VecWrapper(CompiledWhenConcrete):
+class VecWrapper(CompiledWhenConcrete, Generic[State, Params, Obs]):
     """A batched env around another (a `VecEnv` or another wrapper); every part passes through.
 
     Subclasses override `reset`/`step` (and `render`) around their own state, which wraps the
-    inner one.
+    inner one. The type parameters are the wrapper's own state, params and observation.
     """
 
     eager_wrappers = _VEC_EAGER_WRAPPERS
 
+    # A `VecEnv` or another `VecWrapper`: subclasses also call what only some of those define
+    # (`render`, `reset_masked`), so the inner batch is not narrowed to either.
     def __init__(self, vec_env: Any):
         self.vec_env = vec_env
 
@@ -356,7 +396,7 @@ class VecWrapper(CompiledWhenConcrete):
         return self.vec_env.env
 
     @property
-    def spec(self) -> Any:
+    def spec(self) -> EnvSpec | None:
         return self.vec_env.spec
 
     @property
@@ -368,28 +408,28 @@ class VecWrapper(CompiledWhenConcrete):
         return self.vec_env.devices
 
     @property
-    def default_params(self) -> Any:
+    def default_params(self) -> Params:
         return self.vec_env.default_params
 
-    def single_observation_space(self, params: Any = None) -> spaces.Space:
+    def single_observation_space(self, params: Params | None = None) -> spaces.Space:
         return self.vec_env.single_observation_space(params)
 
-    def single_action_space(self, params: Any = None) -> spaces.Space:
+    def single_action_space(self, params: Params | None = None) -> spaces.Space:
         return self.vec_env.single_action_space(params)
 
-    def observation_space(self, params: Any = None) -> spaces.Space:
+    def observation_space(self, params: Params | None = None) -> spaces.Space:
         return self.vec_env.observation_space(params)
 
-    def action_space(self, params: Any = None) -> spaces.Space:
+    def action_space(self, params: Params | None = None) -> spaces.Space:
         return self.vec_env.action_space(params)
 
-    def check_action(self, action: Any, params: Any = None) -> Any:
+    def check_action(self, action: Any, params: Params | None = None) -> Any:
         return self.vec_env.check_action(action, params)
 
-    def reset(self, key: jax.Array, params: Any = None) -> tuple[Any, TimeStep]:
+    def reset(self, key: jax.Array, params: Params | None = None) -> tuple[State, TimeStep[Obs]]:
         return self.vec_env.reset(key, params)
 
-    def step(self, state: Any, action: Any, params: Any = None) -> tuple[Any, TimeStep]:
+    def step(self, state: State, action: Any, params: Params | None = None) -> tuple[State, TimeStep[Obs]]:
         return self.vec_env.step(state, action, params)
 
     def __repr__(self) -> str:

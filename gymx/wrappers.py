@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Protocol, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import jax
 import jax.numpy as jnp
@@ -12,15 +12,17 @@ from jax.experimental import checkify
 from jax.typing import ArrayLike
 
 from gymx import spaces, struct
-from gymx.core import Env, TimeStep, Wrapper, is_traced, runs_as_written, tree_select
+from gymx.core import Env, Obs, Params, State, TimeStep, Wrapper, is_traced, runs_as_written, tree_select
+
+InnerState = TypeVar("InnerState")
 
 
-class TimeLimitState(struct.PyTree):
-    env_state: Any
+class TimeLimitState(struct.PyTree, Generic[InnerState]):
+    env_state: InnerState
     elapsed_steps: jax.Array  # int32 (), steps since the last reset
 
 
-class TimeLimit(Wrapper):
+class TimeLimit(Wrapper[TimeLimitState[InnerState], Params, Obs]):
     """Truncates an episode after `max_episode_steps` steps; never sets `terminated`.
 
     As in Gymnasium, a step that both terminates and reaches the limit reports both flags.
@@ -28,31 +30,35 @@ class TimeLimit(Wrapper):
     `truncated=True`.
     """
 
-    def __init__(self, env: Env, max_episode_steps: int):
+    env: Env[InnerState, Params, Obs]
+
+    def __init__(self, env: Env[InnerState, Params, Obs], max_episode_steps: int):
         if int(max_episode_steps) <= 0:
             raise ValueError(f"max_episode_steps must be positive, got {max_episode_steps}")
         super().__init__(env)
         self.max_episode_steps = int(max_episode_steps)
 
-    def reset(self, key: jax.Array, params: Any = None) -> tuple[TimeLimitState, TimeStep]:
+    def reset(self, key: jax.Array, params: Params | None = None) -> tuple[TimeLimitState[InnerState], TimeStep[Obs]]:
         env_state, ts = self.env.reset(key, params)
         return TimeLimitState(env_state, jnp.zeros((), jnp.int32)), ts
 
-    def step(self, state: TimeLimitState, action: Any, params: Any = None) -> tuple[TimeLimitState, TimeStep]:
+    def step(
+        self, state: TimeLimitState[InnerState], action: Any, params: Params | None = None
+    ) -> tuple[TimeLimitState[InnerState], TimeStep[Obs]]:
         env_state, ts = self.env.step(state.env_state, action, params)
         elapsed = state.elapsed_steps + 1
         return TimeLimitState(env_state, elapsed), ts.replace(
             truncated=ts.truncated | (elapsed >= self.max_episode_steps)
         )
 
-    def observe(self, state: TimeLimitState, params: Any) -> Any:
+    def observe(self, state: TimeLimitState[InnerState], params: Params) -> Obs:
         return self.env.observe(state.env_state, params)
 
-    def inner_state(self, state: TimeLimitState) -> Any:
+    def inner_state(self, state: TimeLimitState[InnerState]) -> Any:
         return self.env.inner_state(state.env_state)
 
 
-class CheckAction(Wrapper):
+class CheckAction(Wrapper[State, Params, Obs]):
     """Refuses out-of-space actions under `jit` too, through `jax.experimental.checkify`.
 
     An eager `step` already raises on a bad action (see `gymx.core`); a traced one cannot. This
@@ -70,12 +76,14 @@ class CheckAction(Wrapper):
     pay nothing.
     """
 
-    def __init__(self, env: Env, params: Any = None):
+    env: Env[State, Params, Obs]
+
+    def __init__(self, env: Env[State, Params, Obs], params: Params | None = None):
         super().__init__(env)
         self.space = env.action_space(params)
 
     @runs_as_written
-    def step(self, state: Any, action: Any, params: Any = None) -> tuple[Any, TimeStep]:
+    def step(self, state: State, action: Any, params: Params | None = None) -> tuple[State, TimeStep[Obs]]:
         # A concrete action is checked on the host by the inner env's eager step, with the full
         # message; a traced one gets the checkify check (which needs a checkify transform).
         if is_traced(action):
@@ -136,7 +144,7 @@ def area_resize(image: jax.Array, height: int, width: int) -> jax.Array:
     return jnp.clip(jnp.round(total), 0, 255).astype(jnp.uint8)
 
 
-class _Atari(Protocol):
+class _Atari(Protocol[InnerState]):
     """What AtariPreprocessing uses of the Atari env it wraps (gymx.envs.atari's, which the core
     does not import)."""
 
@@ -146,21 +154,21 @@ class _Atari(Protocol):
     @property
     def name(self) -> str: ...
     def get_action_meanings(self) -> list[str]: ...
-    def screen(self, state: Any, grayscale: bool = False) -> jax.Array: ...
-    def start_bank(self) -> Any: ...
-    def reseed(self, state: Any, key: jax.Array) -> Any: ...
-    def info(self, state: Any) -> dict: ...
+    def screen(self, state: InnerState, grayscale: bool = False) -> jax.Array: ...
+    def start_bank(self) -> InnerState: ...  # the start states, stacked on a leading axis
+    def reseed(self, state: InnerState, key: jax.Array) -> InnerState: ...
+    def info(self, state: InnerState) -> dict: ...
 
 
-class AtariPreprocessingState(struct.PyTree):
-    env_state: Any
+class AtariPreprocessingState(struct.PyTree, Generic[InnerState]):
+    env_state: InnerState
     pooled: jax.Array  # uint8 screen: the newest frame, max-pooled with `previous` after each step
     previous: jax.Array  # uint8 screen: the frame before the newest (zeros after a reset)
     lives: jax.Array  # int32 (), lives at the last check (terminal_on_life_loss)
     terminated: jax.Array  # bool (), the episode ended here (also on a life loss)
 
 
-class AtariPreprocessing(Wrapper):
+class AtariPreprocessing(Wrapper[AtariPreprocessingState[InnerState], Params, jax.Array]):
     """Gymnasium's `AtariPreprocessing` (Machado et al. 2018 / Mnih et al. 2015) as pure functions.
 
     Wraps a gymx Atari env (`gymx.make("ALE/Pong-v5", frameskip=1)`) directly:
@@ -182,9 +190,11 @@ class AtariPreprocessing(Wrapper):
         state, ts = env.reset(jax.random.key(0))   # ts.obs: uint8 (84, 84)
     """
 
+    env: Env[InnerState, Params, Any]
+
     def __init__(
         self,
-        env: Env,
+        env: Env[InnerState, Params, Any],
         noop_max: int = 30,
         frame_skip: int = 4,
         screen_size: int | tuple[int, int] = 84,
@@ -193,7 +203,7 @@ class AtariPreprocessing(Wrapper):
         grayscale_newaxis: bool = False,
         scale_obs: bool = False,
     ):
-        atari = cast(_Atari, env.unwrapped)
+        atari = cast("_Atari[InnerState]", env.unwrapped)
         if env is not atari or not hasattr(atari, "start_bank"):
             raise ValueError(
                 f"gymx: AtariPreprocessing wraps an Atari env directly (gymx.make('ALE/...')), got {env!r}"
@@ -226,28 +236,28 @@ class AtariPreprocessing(Wrapper):
         self.grayscale_obs = bool(grayscale_obs)
         self.grayscale_newaxis = bool(grayscale_newaxis)
         self.scale_obs = bool(scale_obs)
-        self._noop_bank: Any = None
+        self._noop_bank: InnerState | None = None
 
-    def observation_space(self, params: Any = None) -> spaces.Box:
+    def observation_space(self, params: Params | None = None) -> spaces.Box:
         shape = (self.height, self.width) + ((1,) if self.grayscale_newaxis else () if self.grayscale_obs else (3,))
         if self.scale_obs:
             return spaces.Box(0.0, 1.0, shape, jnp.float32)
         return spaces.Box(0, 255, shape, jnp.uint8)
 
     @property
-    def _atari(self) -> _Atari:
-        return cast(_Atari, self.env.unwrapped)
+    def _atari(self) -> _Atari[InnerState]:
+        return cast("_Atari[InnerState]", self.env.unwrapped)
 
-    def _screen(self, env_state: Any) -> jax.Array:
+    def _screen(self, env_state: InnerState) -> jax.Array:
         return self._atari.screen(env_state, grayscale=self.grayscale_obs)
 
-    def noop_bank(self) -> Any:
+    def noop_bank(self) -> InnerState:
         """The env states after 0..noop_max NOOP steps from each start of the env's bank (axes: start, no-ops)."""
         if self._noop_bank is None:
             env, params = self.env, self.env.default_params
 
-            def noops(start: Any) -> Any:
-                def noop(state: Any, _: None) -> tuple[Any, Any]:
+            def noops(start: InnerState) -> InnerState:
+                def noop(state: InnerState, _: None) -> tuple[InnerState, InnerState]:
                     after, ts = env.step(state, 0, params)
                     after = tree_select(ts.terminated | ts.truncated, start, after)  # ended: reset, as Gymnasium does
                     return after, after
@@ -259,7 +269,9 @@ class AtariPreprocessing(Wrapper):
                 self._noop_bank = jax.device_get(jax.jit(jax.vmap(noops))(self._atari.start_bank()))
         return self._noop_bank
 
-    def reset(self, key: jax.Array, params: Any = None) -> tuple[AtariPreprocessingState, TimeStep]:
+    def reset(
+        self, key: jax.Array, params: Params | None = None
+    ) -> tuple[AtariPreprocessingState[InnerState], TimeStep[jax.Array]]:
         params = self.env.default_params if params is None else params
         bank = self.noop_bank()
         starts = jax.tree_util.tree_leaves(bank)[0].shape[0]
@@ -285,8 +297,8 @@ class AtariPreprocessing(Wrapper):
         )
 
     def step(
-        self, state: AtariPreprocessingState, action: Any, params: Any = None
-    ) -> tuple[AtariPreprocessingState, TimeStep]:
+        self, state: AtariPreprocessingState[InnerState], action: Any, params: Params | None = None
+    ) -> tuple[AtariPreprocessingState[InnerState], TimeStep[jax.Array]]:
         params = self.env.default_params if params is None else params
 
         def repeat(carry: tuple, t: jax.Array) -> tuple[tuple, None]:
@@ -335,22 +347,22 @@ class AtariPreprocessing(Wrapper):
             info=jax.tree_util.tree_map(lambda x: jnp.where(already, jnp.zeros_like(x), x), info),
         )
 
-    def observe(self, state: AtariPreprocessingState, params: Any) -> jax.Array:
+    def observe(self, state: AtariPreprocessingState[InnerState], params: Params) -> jax.Array:
         obs = area_resize(state.pooled, self.height, self.width)
         if self.grayscale_obs and self.grayscale_newaxis:
             obs = obs[..., None]
         return obs.astype(jnp.float32) / 255.0 if self.scale_obs else obs
 
-    def inner_state(self, state: AtariPreprocessingState) -> Any:
+    def inner_state(self, state: AtariPreprocessingState[InnerState]) -> Any:
         return self.env.inner_state(state.env_state)
 
 
-class FrameStackState(struct.PyTree):
-    env_state: Any
-    frames: Any  # the last `stack_size` observations, oldest first, stacked on a new leading axis
+class FrameStackState(struct.PyTree, Generic[InnerState, Obs]):
+    env_state: InnerState
+    frames: Obs  # the last `stack_size` observations, oldest first, stacked on a new leading axis
 
 
-class FrameStack(Wrapper):
+class FrameStack(Wrapper[FrameStackState[InnerState, Obs], Params, Obs], Generic[InnerState, Params, Obs]):
     """Gymnasium's `FrameStackObservation`: the observation is the last `stack_size` observations,
     oldest first, on a new leading axis. After a reset the missing older frames are the reset
     observation (`padding_type="reset"`, Gymnasium's default) or zeros (`"zero"`).
@@ -358,7 +370,9 @@ class FrameStack(Wrapper):
         env = FrameStack(AtariPreprocessing(gymx.make("ALE/Pong-v5", frameskip=1)), 4)   # obs: uint8 (4, 84, 84)
     """
 
-    def __init__(self, env: Env, stack_size: int, padding_type: str = "reset"):
+    env: Env[InnerState, Params, Obs]
+
+    def __init__(self, env: Env[InnerState, Params, Obs], stack_size: int, padding_type: str = "reset"):
         if isinstance(stack_size, bool) or int(stack_size) != stack_size or stack_size < 1:
             raise ValueError(f"gymx: stack_size must be a positive int, got {stack_size!r}")
         if padding_type not in ("reset", "zero"):
@@ -367,14 +381,16 @@ class FrameStack(Wrapper):
         self.stack_size = int(stack_size)
         self.padding_type = padding_type
 
-    def observation_space(self, params: Any = None) -> spaces.Box:
+    def observation_space(self, params: Params | None = None) -> spaces.Box:
         inner = self.env.observation_space(params)
         if not isinstance(inner, spaces.Box):
             raise ValueError(f"gymx: FrameStack stacks Box observations, got {inner}")
         stack = lambda x: np.repeat(x[None], self.stack_size, axis=0)
         return spaces.Box(stack(inner.low), stack(inner.high), (self.stack_size, *inner.shape), inner.dtype)
 
-    def reset(self, key: jax.Array, params: Any = None) -> tuple[FrameStackState, TimeStep]:
+    def reset(
+        self, key: jax.Array, params: Params | None = None
+    ) -> tuple[FrameStackState[InnerState, Obs], TimeStep[Obs]]:
         env_state, ts = self.env.reset(key, params)
 
         def frames(obs: jax.Array) -> jax.Array:
@@ -384,13 +400,15 @@ class FrameStack(Wrapper):
         state = FrameStackState(env_state, jax.tree_util.tree_map(frames, ts.obs))
         return state, ts.replace(obs=state.frames)
 
-    def step(self, state: FrameStackState, action: Any, params: Any = None) -> tuple[FrameStackState, TimeStep]:
+    def step(
+        self, state: FrameStackState[InnerState, Obs], action: Any, params: Params | None = None
+    ) -> tuple[FrameStackState[InnerState, Obs], TimeStep[Obs]]:
         env_state, ts = self.env.step(state.env_state, action, params)
         frames = jax.tree_util.tree_map(lambda old, obs: jnp.concatenate([old[1:], obs[None]]), state.frames, ts.obs)
         return FrameStackState(env_state, frames), ts.replace(obs=frames)
 
-    def observe(self, state: FrameStackState, params: Any) -> Any:
+    def observe(self, state: FrameStackState[InnerState, Obs], params: Params) -> Obs:
         return state.frames
 
-    def inner_state(self, state: FrameStackState) -> Any:
+    def inner_state(self, state: FrameStackState[InnerState, Obs]) -> Any:
         return self.env.inner_state(state.env_state)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, SupportsInt, TypeVar, cast
 
 import gymnasium
 import jax
@@ -46,9 +46,12 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode as GymAutoresetMode
 
 from gymx import registration, spaces
-from gymx.core import Env, TimeStep, Wrapper, compiled, tree_select
+from gymx.core import Env, Obs, Params, State, TimeStep, Wrapper, compiled, tree_select
 from gymx.two_player import VsOpponent
 from gymx.vector import AutoresetMode, VecEnv, VecState
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 NAMESPACE = "gymx"
 _VEC_INFO_KEYS = ("final_obs", "episode_return", "episode_length")  # added by VecEnv, not the env
@@ -61,7 +64,7 @@ def gymnasium_id(gymx_id: str) -> str:
     return registration.get_env_id(NAMESPACE if ns is None else f"{NAMESPACE}-{ns}", name, version)
 
 
-def _key_from_words(words: Any) -> jax.Array:
+def _key_from_words(words: np.ndarray | jax.Array) -> jax.Array:
     return jax.random.fold_in(jax.random.key(words[0]), words[1])
 
 
@@ -78,6 +81,8 @@ def _entropy_key(np_random: np.random.Generator) -> jax.Array:
     return _key_from_words(np_random.integers(2**32, size=2, dtype=np.uint32))
 
 
+# Observations and actions on the host are numpy arrays, or tuples or dicts of them as the space
+# nests them (and Python or numpy scalars from the caller): their structure is the space's.
 def _as_gymnasium_obs(obs: Any, space: gym_spaces.Space) -> Any:
     """`obs` (host arrays) in the types Gymnasium's checker expects: a Discrete value is an np.int64."""
     if isinstance(space, gym_spaces.Discrete):
@@ -103,7 +108,7 @@ def _as_numpy(space: gym_spaces.Space, x: Any) -> Any:
     return np.asarray(x, dtype=space.dtype)
 
 
-def _validated(space: spaces.Space, shown: gym_spaces.Space, x: Any, what: str) -> Any:
+def _validated(space: spaces.Space, shown: gym_spaces.Space, x: object, what: str) -> Any:
     """`x` checked against the gymx `space` by the rules every eager gymx step applies (the error
     names `shown`, the Gymnasium space the caller sees), then as numpy arrays of its dtypes."""
     if (reason := spaces.why_not_in(space, x)) is not None:
@@ -129,7 +134,7 @@ def _refuses_illegal_moves(env: Env) -> bool:
     return game is not None and game.illegal_action == "mask"
 
 
-def _check_legal(legal: np.ndarray, action: Any, name: str, what: str = "move") -> None:
+def _check_legal(legal: np.ndarray, action: SupportsInt, name: str, what: str = "move") -> None:
     """Raises `ValueError` for an action outside the legal mask `legal` (bool (num_actions,))."""
     if not legal[int(action)]:
         raise ValueError(
@@ -150,17 +155,17 @@ def _env_info(info: dict) -> dict:
     return {key: value for key, value in info.items() if key not in _VEC_INFO_KEYS}
 
 
-class _SettableParams:
+class _SettableParams(Generic[Params]):
     """The env params an adapter steps with, replaceable between steps (e.g. by a curriculum)."""
 
-    _params: Any
+    _params: Params
 
     @property
-    def params(self) -> Any:
+    def params(self) -> Params:
         return self._params
 
     @params.setter
-    def params(self, params: Any) -> None:
+    def params(self, params: Params) -> None:
         """New params for the following steps; the spaces stay as built from the first ones."""
         new_leaves, new_tree = jax.tree_util.tree_flatten(params)
         old_leaves, old_tree = jax.tree_util.tree_flatten(self._params)
@@ -171,59 +176,72 @@ class _SettableParams:
         self._params = params
 
 
-def _per_env(body: Callable) -> Callable:
+def _per_env(body: F) -> F:
     """`body(env, *args)` as one jitted program per env object, cached on the env
     (`gymx.core.compiled`), so the program lives as long as the env. A module-level jit with the
     env as a static argument would hold every env it ever ran, and its machine code, for good."""
 
     @functools.wraps(body)
-    def run(env: Any, *args: Any) -> Any:
+    def run(env: object, *args: object) -> object:
         return compiled(env, run, lambda: functools.partial(body, env))(*args)
 
-    return run
+    return cast(F, run)
 
 
 @_per_env
-def _reset(env: Env, key: jax.Array, params: Any) -> tuple[jax.Array, Any, TimeStep]:
+def _reset(env: Env[State, Params, Obs], key: jax.Array, params: Params) -> tuple[jax.Array, State, TimeStep[Obs]]:
     key, reset_key = jax.random.split(key)
     state, ts = env.reset(reset_key, params)
     return key, state, ts
 
 
 @_per_env
-def _step(env: Env | VecEnv, state: Any, action: Any, params: Any) -> tuple[Any, TimeStep]:
+def _step(env: Env[State, Params, Obs], state: State, action: Any, params: Params) -> tuple[State, TimeStep[Obs]]:
     return env.step(state, action, params)
 
 
 @_per_env
-def _vec_reset(vec: VecEnv, key: jax.Array, params: Any) -> tuple[VecState, TimeStep]:
+def _vec_step(
+    vec: VecEnv[State, Params, Obs], state: VecState[State], action: Any, params: Params
+) -> tuple[VecState[State], TimeStep[Obs]]:
+    return vec.step(state, action, params)
+
+
+@_per_env
+def _vec_reset(
+    vec: VecEnv[State, Params, Obs], key: jax.Array, params: Params
+) -> tuple[VecState[State], TimeStep[Obs]]:
     return vec.reset(key, params)
 
 
 @_per_env
-def _vec_reset_masked(vec: VecEnv, state: VecState, mask: jax.Array, params: Any) -> tuple[VecState, TimeStep]:
+def _vec_reset_masked(
+    vec: VecEnv[State, Params, Obs], state: VecState[State], mask: jax.Array, params: Params
+) -> tuple[VecState[State], TimeStep[Obs]]:
     return vec.reset_masked(state, mask, params)
 
 
 @_per_env
-def _vec_reset_each(one: VecEnv, keys: jax.Array, params: Any) -> tuple[VecState, TimeStep]:
+def _vec_reset_each(
+    one: VecEnv[State, Params, Obs], keys: jax.Array, params: Params
+) -> tuple[VecState[State], TimeStep[Obs]]:
     """Env i reset as env 0 of `one.reset(keys[i])` (`one` has a single env), batched over i."""
     batch = jax.vmap(one.reset, in_axes=(0, None))(keys, params)
     return jax.tree_util.tree_map(lambda x: x[:, 0], batch)
 
 
 @_per_env
-def _vec_frames(vec: VecEnv, state: VecState, params: Any) -> jax.Array:
+def _vec_frames(vec: VecEnv[State, Params, Obs], state: VecState[State], params: Params) -> jax.Array:
     """Every env's rgb_array frame, (num_envs, h, w, 3), drawn in one batched call."""
     return jax.vmap(lambda env_state: vec.env.render(env_state, params, "rgb_array"))(state.env_state)
 
 
 @jax.jit
-def _select(pred: jax.Array, on_true: Any, on_false: Any) -> Any:
+def _select(pred: jax.Array, on_true: T, on_false: T) -> T:
     return tree_select(pred, on_true, on_false)
 
 
-class GymnasiumEnv(_SettableParams, gymnasium.Env):
+class GymnasiumEnv(_SettableParams[Params], gymnasium.Env, Generic[State, Params]):
     """A gymx env as a `gymnasium.Env` that takes and returns numpy.
 
     Wraps whatever gymx env it is given: with gymx's `TimeLimit` inside, truncation comes from it;
@@ -235,7 +253,7 @@ class GymnasiumEnv(_SettableParams, gymnasium.Env):
     None). `step` returns a Python float reward and Python bool flags.
     """
 
-    def __init__(self, env: Env, params: Any = None, render_mode: str | None = None):
+    def __init__(self, env: Env[State, Params, Any], params: Params | None = None, render_mode: str | None = None):
         self._env = env
         self._params = env.default_params if params is None else params
         self.metadata = {**env.metadata, "render_modes": list(env.metadata.get("render_modes", []))}
@@ -248,12 +266,12 @@ class GymnasiumEnv(_SettableParams, gymnasium.Env):
         self._action_space = env.action_space(self._params)
         self.action_space = self._action_space.to_gymnasium()
         self._key: jax.Array | None = None
-        self._state: Any = None
+        self._state: State | None = None
         self._refuse_illegal = _refuses_illegal_moves(env)
         self._legal: np.ndarray | None = None
 
     @property
-    def gymx_env(self) -> Env:
+    def gymx_env(self) -> Env[State, Params, Any]:
         return self._env
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
@@ -269,7 +287,8 @@ class GymnasiumEnv(_SettableParams, gymnasium.Env):
             self._key = _seed_key(seed)
         elif self._key is None:
             self._key = _entropy_key(self.np_random)
-        self._key, self._state, ts = _reset(self._env, self._key, self._params)
+        self._key, state, ts = _reset(self._env, self._key, self._params)
+        self._state = state
         obs, info = _to_host((ts.obs, ts.info))
         obs = _as_gymnasium_obs(obs, self.observation_space)
         self._legal = info.get("action_mask")
@@ -282,7 +301,8 @@ class GymnasiumEnv(_SettableParams, gymnasium.Env):
         if self._refuse_illegal:
             assert self._legal is not None, "a board game reports its legal moves at every step"
             _check_legal(self._legal, action, _display_name(self._env))
-        self._state, ts = _step(self._env, self._state, action, self._params)
+        state, ts = _step(self._env, self._state, action, self._params)
+        self._state = state
         obs, reward, terminated, truncated, info = _to_host((ts.obs, ts.reward, ts.terminated, ts.truncated, ts.info))
         obs = _as_gymnasium_obs(obs, self.observation_space)
         self._legal = info.get("action_mask")
@@ -307,7 +327,7 @@ class GymnasiumEnv(_SettableParams, gymnasium.Env):
         self._state = None
 
 
-class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
+class GymnasiumVectorEnv(_SettableParams[Params], gymnasium.vector.VectorEnv, Generic[State, Params]):
     """A gymx `VecEnv` as a `gymnasium.vector.VectorEnv` that takes and returns numpy.
 
     `metadata["autoreset_mode"]` is the VecEnv's mode as Gymnasium's `AutoresetMode`. `reset`
@@ -330,7 +350,9 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
     `params` (default params when None) are shared by every env; spaces are computed from them.
     """
 
-    def __init__(self, vec_env: VecEnv, params: Any = None, render_mode: str | None = None):
+    def __init__(
+        self, vec_env: VecEnv[State, Params, Any], params: Params | None = None, render_mode: str | None = None
+    ):
         self._vec = vec_env
         self._one = _shared_vec_env(vec_env.env, 1, vec_env.autoreset_mode, (vec_env.devices[0],))
         self._params = vec_env.default_params if params is None else params
@@ -352,13 +374,13 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
         self.observation_space = vec_env.observation_space(self._params).to_gymnasium()
         self._action_space = vec_env.action_space(self._params)
         self.action_space = self._action_space.to_gymnasium()
-        self._state: VecState | None = None
+        self._state: VecState[State] | None = None
         self._board_game = _vs_opponent(vec_env.env) is not None
         self._refuse_illegal = _refuses_illegal_moves(vec_env.env)
         self._legal: np.ndarray | None = None
 
     @property
-    def gymx_vec_env(self) -> VecEnv:
+    def gymx_vec_env(self) -> VecEnv[State, Params, Any]:
         return self._vec
 
     def reset(
@@ -402,7 +424,7 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
             if not legal.all():
                 i = int(np.argmin(legal))
                 _check_legal(self._legal[i], actions[i], _display_name(self._vec.env), f"env {i}'s move")
-        self._state, ts = _step(self._vec, self._state, actions, self._params)
+        self._state, ts = _vec_step(self._vec, self._state, actions, self._params)
         obs, reward, terminated, truncated, info, legal = _to_host(
             (ts.obs, ts.reward, ts.terminated, ts.truncated, ts.info, self._legal_moves())
         )
@@ -425,7 +447,7 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
     def close_extras(self, **kwargs: Any) -> None:
         self._state = None
 
-    def _reset_mask(self, mask: Any) -> np.ndarray:
+    def _reset_mask(self, mask: object) -> np.ndarray:
         if mask is None:
             return np.ones(self.num_envs, np.bool_)
         mask = np.asarray(mask)
@@ -435,7 +457,7 @@ class GymnasiumVectorEnv(_SettableParams, gymnasium.vector.VectorEnv):
             )
         return mask
 
-    def _seeded_reset(self, seed: int | list[int | None]) -> tuple[VecState, TimeStep]:
+    def _seeded_reset(self, seed: int | list[int | None]) -> tuple[VecState[State], TimeStep]:
         """Every env reset from the stream `seed` gives it (rows of unseeded envs are unused).
 
         Built from `VecEnv.reset` alone, so the adapter never depends on how a `VecState` holds
@@ -494,8 +516,11 @@ def _gymx_env(gymx_id: str, max_episode_steps: int | None, kwargs: dict) -> Env:
 
 
 def _shared_vec_env(
-    env: Env, num_envs: int, autoreset_mode: AutoresetMode, devices: tuple[jax.Device, ...] | None = None
-) -> VecEnv:
+    env: Env[State, Params, Obs],
+    num_envs: int,
+    autoreset_mode: AutoresetMode,
+    devices: tuple[jax.Device, ...] | None = None,
+) -> VecEnv[State, Params, Obs]:
     # Keyed by id(env): an entry lives only while its VecEnv, which holds `env`, does, so the id
     # names that env and no other.
     key = (id(env), num_envs, autoreset_mode, devices)
