@@ -15,8 +15,9 @@ reads the 6502 really makes count), an INTIM read marks a seen timer interrupt, 
 byte reaches RAM, RIOT, cartridge or TIA on the instruction's last cycle. A WSYNC write stretches
 the instruction to the end of the scanline, the way Stella adds the halted cycles to the system
 clock. The last TIA and RIOT writes are kept in a small ring (`log`: frame, cycle, address,
-value) so a parity failure can show what the program did last. Device work runs under
-`lax.cond`, so a single console pays for it only on the instructions that touch a device.
+value) so a parity failure can show what the program did last. TIA writes are recorded and
+queued (`tia.record`); the queue is drawn when a collision register is read, when it is full and
+at the frame's end, so the instruction loop does no drawing (see `tia`).
 
 ALE's frame: the system clock is moved back to zero at each frame start (Stella's
 `resetCycles`), keeping the beam's position in the line, and the frame ends after the
@@ -191,8 +192,35 @@ class Machine:
         noise = jnp.where((row["ea"] >= 4) & (row["ea"] <= 6), op2, op1)
         c = c.replace(read_cycle=read_cycle, noise=noise)
         new_cpu, acc = cpu_lib.execute(cpu, c, self, op1, op2, row)
+        # A collision read must see the queued TIA writes drawn: drain the queue and run the
+        # instruction again. A loop of at most one pass rather than a `cond`: under `vmap` it runs
+        # only when some console of the batch needs it (a `cond` would become a select that
+        # drains for every console on every instruction).
+        operand = acc.read_addr[5] & 0x1FFF
+        reads_collision = acc.read_active[5] & ((operand & 0x1080) == 0) & ((operand & 0xF) < 8)
+
+        def drain_and_rerun(carry):
+            _, _, con, _ = carry
+            con = con.replace(tia=self.draw_pending(con.tia))
+            again, acc_again = cpu_lib.execute(cpu, con, self, op1, op2, row)
+            return again, acc_again, con, jnp.asarray(False)
+
+        new_cpu, acc, c, _ = jax.lax.while_loop(
+            lambda carry: carry[3],
+            drain_and_rerun,
+            (new_cpu, acc, c, reads_collision & (c.tia.pending_count > 0)),
+        )
         c, stall = self._commit(c, acc, start, row)
+        c = jax.lax.while_loop(
+            lambda con: con.tia.pending_count >= tia_lib.PENDING,
+            lambda con: con.replace(tia=self.draw_pending(con.tia)),
+            c,
+        )
         return new_cpu.replace(cycles=new_cpu.cycles + stall.astype(jnp.uint32)), c
+
+    def draw_pending(self, tia: tia_lib.TIA) -> tia_lib.TIA:
+        """`tia` with its queued writes drawn (collisions, and pixels when this machine draws them)."""
+        return tia_lib.draw_pending(tia, self.ystart, self.height, self.hmove_blanks)
 
     def _commit(self, c: Console, acc: cpu_lib.Accesses, start: jax.Array, row) -> tuple[Console, jax.Array]:
         ra = acc.read_addr & 0x1FFF
@@ -218,14 +246,7 @@ class Machine:
         to_io = active & ((addr & 0x1280) == 0x280)
         riot = riot_lib.write(riot, addr, value, cycle, to_io)
         reg = addr & 0x3F
-        # `to_tia` goes in as well: under vmap both branches run, and the write then skips the
-        # drawing of consoles that wrote nothing.
-        tia = jax.lax.cond(
-            to_tia,
-            lambda t: tia_lib.write(t, reg, value, cycle, to_tia, self.ystart, self.height, self.hmove_blanks),
-            lambda t: t,
-            c.tia,
-        )
+        tia = tia_lib.record(c.tia, reg, value, cycle, to_tia)
         stall = jnp.where(to_tia & (reg == tia_lib.WSYNC), tia_lib.wsync_stall(c.tia, cycle), 0)
         logged = to_tia | to_io
         entry = jnp.stack([c.frame, cycle, addr, value])
@@ -251,7 +272,7 @@ class Machine:
             return p, con, n + 1
 
         cpu, c, _ = jax.lax.while_loop(cond, body, (cpu, c, jnp.int32(0)))
-        return cpu, c.replace(frame=c.frame + 1)
+        return cpu, c.replace(tia=self.draw_pending(c.tia), frame=c.frame + 1)
 
     # ---- inputs ------------------------------------------------------------------------------
     def apply_action(self, c: Console, action: jax.Array, paddle_strength: float = 1.0) -> Console:

@@ -6,6 +6,15 @@ counts it: a frame starts on the line where the previous one ended (`frame_start
 clocks already gone on that line), and ends when VSYNC is switched off at least one line after it
 was switched on, or when a TIA write finds the beam past scanline 290.
 
+Register writes take effect in two parts. What the CPU can observe at once (the end of the frame,
+VSYNC's timing, the paddle grounding of VBLANK bit 7) is applied by `record` as the write happens;
+the rest (graphics registers, positions, the drawing and the collisions it latches) is queued in
+`pending` with the write's cycle and replayed later, in order, by `draw_pending`. Replaying
+later gives the same state as applying at once, because each replayed write draws only the span
+up to its own clock. The queue is drained before a collision register is read, when it is full,
+and at the end of a frame (`Machine` does this), so the instruction loop pays O(1) per TIA write
+and the drawing runs once per write instead of under every instruction of a batch.
+
 Collisions are what Stella computes while it draws: only inside the displayed window (`ystart`
 lines from the frame start, `height` lines tall), only on visible clocks, and not while VBLANK
 is on. Drawing is lazy: before a register write takes effect (after Stella's per-register delay),
@@ -38,6 +47,7 @@ LINE = 228
 HBLANK = 68
 MAX_SCANLINES = 290
 NEVER = 0x7FFFFFFF
+PENDING = 256  # queued writes before the queue must be drained (a frame of Pong writes ~600)
 
 # Register numbers (write side).
 VSYNC, VBLANK, WSYNC, RSYNC, NUSIZ0, NUSIZ1 = 0x00, 0x01, 0x02, 0x03, 0x04, 0x05
@@ -125,6 +135,9 @@ class TIA(struct.PyTree):
     frame_done: jax.Array  # bool
     hmove_blank: jax.Array  # bool: the next columns 0-7 drawn are black
     screen: jax.Array  # uint8[lines, 160]: colour values of the displayed window (lines 0: not drawn)
+    pending: jax.Array  # int32[PENDING, 3]: cycle, register, value of writes not yet drawn
+    pending_count: jax.Array  # int32
+    strobe_clock: jax.Array  # int32: clock of the last VSYNC, WSYNC or RSYNC write (drawn up to, not queued)
 
     @classmethod
     def make(cls, lines: int = 0) -> TIA:
@@ -148,6 +161,9 @@ class TIA(struct.PyTree):
             frame_done=jnp.asarray(False),
             hmove_blank=jnp.asarray(False),
             screen=jnp.zeros((lines, 160), jnp.uint8),
+            pending=jnp.zeros((PENDING, 3), jnp.int32),
+            pending_count=i(0),
+            strobe_clock=i(0),
         )
 
 
@@ -272,6 +288,62 @@ def read_collision(tia: TIA, reg: jax.Array) -> jax.Array:
     return (((c >> hi) & 1) << 7) | jnp.where(lo >= 0, ((c >> jnp.maximum(lo, 0)) & 1) << 6, 0)
 
 
+# The beam's strobes: they change no drawn register, so they are not queued; the drawing only
+# has to reach the last one (`strobe_clock`), as an immediate write would have drawn up to it.
+_STROBES = (VSYNC, WSYNC, RSYNC)
+
+
+def record(tia: TIA, reg: jax.Array, value: jax.Array, cycle: jax.Array, active: jax.Array) -> TIA:
+    """A register write at system cycle `cycle` (the count after the writing cycle), as far as the
+    CPU sees it at once: the frame's end (VSYNC off a line after on, or the beam past scanline 290)
+    and the paddle grounding (VBLANK bit 7); the write itself is queued for `draw_pending`. Nothing
+    unless `active`. The queue must have room (`pending_count < PENDING`); WSYNC's stall is the
+    caller's (`wsync_stall`)."""
+    clock = cycle.astype(jnp.int32) * 3
+    done = tia.frame_done | (active & ((clock - tia.frame_start) // LINE > MAX_SCANLINES))
+    is_reg = lambda r: active & (reg == r)
+    # VSYNC: on starts the one-line minimum; off after it ends the frame.
+    vsync_on = (value & 2) != 0
+    ends = is_reg(VSYNC) & ~vsync_on & (clock >= tia.vsync_finish)
+    vsync_finish = jnp.where(is_reg(VSYNC) & vsync_on, clock + LINE, jnp.where(ends, NEVER, tia.vsync_finish))
+    # VBLANK bit 7 grounds the paddle capacitors; releasing it starts their charge timer.
+    new_dump = (value & 0x80) != 0
+    dump_enabled = jnp.where(is_reg(VBLANK), new_dump, tia.dump_enabled)
+    dump_cycle = jnp.where(is_reg(VBLANK) & tia.dump_enabled & ~new_dump, cycle.astype(jnp.uint32), tia.dump_cycle)
+    strobe = active & jnp.isin(reg, jnp.asarray(_STROBES))
+    queued = active & ~strobe
+    slot = jnp.where(queued, tia.pending_count, PENDING)
+    entry = jnp.stack([cycle.astype(jnp.int32), reg.astype(jnp.int32), value.astype(jnp.int32)])
+    return tia.replace(
+        frame_done=done | ends,
+        vsync_finish=vsync_finish,
+        dump_enabled=dump_enabled,
+        dump_cycle=dump_cycle,
+        pending=tia.pending.at[slot].set(entry, mode="drop"),
+        pending_count=tia.pending_count + queued.astype(jnp.int32),
+        strobe_clock=jnp.where(strobe, clock, tia.strobe_clock),
+    )
+
+
+def draw_pending(tia: TIA, ystart: int, height: int, hmove_blanks: bool = True) -> TIA:
+    """The queued writes applied in order (each draws and latches collisions up to its clock, then
+    changes its register), then the drawing up to the last strobe. Under `vmap` the loop runs to
+    the longest queue of the batch."""
+
+    def one(i, t):
+        cycle, reg, value = t.pending[i, 0], t.pending[i, 1], t.pending[i, 2]
+        return _apply(t, reg, value, cycle, ystart, height, hmove_blanks)
+
+    tia = jax.lax.fori_loop(0, tia.pending_count, one, tia)
+    tia = _span(tia, tia.strobe_clock, ystart, height)
+    return tia.replace(pending_count=jnp.zeros_like(tia.pending_count))
+
+
+def _span(tia: TIA, until: jax.Array, ystart: int, height: int) -> TIA:
+    """Draw and latch collisions from `last_update` up to clock `until` under the current registers."""
+    return collide_span(draw_span(tia, until, ystart, jnp.asarray(True)), until, ystart, height)
+
+
 def write(
     tia: TIA,
     reg: jax.Array,
@@ -282,29 +354,23 @@ def write(
     height: int,
     hmove_blanks: bool = True,
 ) -> TIA:
-    """A register write at system cycle `cycle` (the count after the writing cycle); nothing
-    unless `active`. WSYNC's stall is the caller's (`wsync_stall`). `hmove_blanks` off: an HMOVE
-    blanks nothing (the ROMs whose Stella properties turn HMOVE blanks off)."""
+    """`record` then `draw_pending`: a write with all its effects at once. `hmove_blanks` off: an
+    HMOVE blanks nothing (the ROMs whose Stella properties turn HMOVE blanks off)."""
+    return draw_pending(record(tia, reg, value, cycle, active), ystart, height, hmove_blanks)
+
+
+def _apply(
+    tia: TIA, reg: jax.Array, value: jax.Array, cycle: jax.Array, ystart: int, height: int, hmove_blanks: bool
+) -> TIA:
+    """A queued write's drawing side: the span up to its clock (after Stella's per-register
+    delay) under the old registers, then the register's new value."""
     clock = cycle.astype(jnp.int32) * 3
     hpos = (clock - tia.frame_start) % LINE
     delay = jnp.asarray(POKE_DELAY)[reg]
     delay = jnp.where(delay < 0, jnp.asarray(PF_DELAY)[(hpos // 3) & 3], delay)
-    updated = collide_span(draw_span(tia, clock + delay, ystart, active), clock + delay, ystart, height)
-    tia = jax.tree.map(lambda new, old: jnp.where(active, new, old), updated, tia)
-    regs = tia.regs.at[reg].set(jnp.where(active, value, tia.regs[reg]))
-    done = tia.frame_done | (active & ((clock - tia.frame_start) // LINE > MAX_SCANLINES))
-
-    is_reg = lambda r: active & (reg == r)
-    # VSYNC: on starts the one-line minimum; off after it ends the frame.
-    vsync_on = (value & 2) != 0
-    ends = is_reg(VSYNC) & ~vsync_on & (clock >= tia.vsync_finish)
-    vsync_finish = jnp.where(is_reg(VSYNC) & vsync_on, clock + LINE, jnp.where(ends, NEVER, tia.vsync_finish))
-    done = done | ends
-    # VBLANK bit 7 grounds the paddle capacitors; releasing it starts their charge timer.
-    old_dump = (tia.regs[VBLANK] & 0x80) != 0
-    new_dump = (value & 0x80) != 0
-    dump_enabled = jnp.where(is_reg(VBLANK), new_dump, tia.dump_enabled)
-    dump_cycle = jnp.where(is_reg(VBLANK) & old_dump & ~new_dump, cycle.astype(jnp.uint32), tia.dump_cycle)
+    tia = _span(tia, clock + delay, ystart, height)
+    regs = tia.regs.at[reg].set(value)
+    is_reg = lambda r: reg == r
     # Playfield bits in beam order: PF0 4-7, PF1 7-0, PF2 0-7.
     rev = jnp.asarray([int(f"{i:08b}"[::-1], 2) for i in range(256)], jnp.int32)
     pf = tia.pf
@@ -339,18 +405,7 @@ def write(
         pos = jnp.where(released, pos.at[M0 + m].set((pos[m] + 3) % 160), pos)
     collision = jnp.where(is_reg(CXCLR), 0, tia.collision)
     return tia.replace(
-        regs=regs,
-        pf=pf,
-        grp=grp,
-        dgrp=dgrp,
-        denabl=denabl,
-        pos=pos,
-        collision=collision,
-        vsync_finish=vsync_finish,
-        dump_enabled=dump_enabled,
-        dump_cycle=dump_cycle,
-        frame_done=done,
-        hmove_blank=hmove_blank,
+        regs=regs, pf=pf, grp=grp, dgrp=dgrp, denabl=denabl, pos=pos, collision=collision, hmove_blank=hmove_blank
     )
 
 
@@ -373,12 +428,14 @@ def paddle_bit(tia: TIA, resistance: jax.Array, cycle: jax.Array) -> jax.Array:
 
 
 def rebase(tia: TIA, cycles: jax.Array) -> TIA:
-    """The TIA at the start of a new frame, with the system clock moved back by `cycles`."""
+    """The TIA at the start of a new frame, with the system clock moved back by `cycles`; the
+    queue must be drained first (its cycles are the old frame's)."""
     clock = cycles.astype(jnp.int32) * 3
     into_line = (clock - tia.frame_start) % LINE
     return tia.replace(
         frame_start=-into_line,
         last_update=-into_line,
+        strobe_clock=-into_line,
         vsync_finish=tia.vsync_finish - clock,
         dump_cycle=tia.dump_cycle - cycles.astype(jnp.uint32),
         frame_done=jnp.asarray(False),
