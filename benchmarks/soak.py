@@ -94,7 +94,7 @@ def runs(
         train = ["train", "ppo", "CartPole-v1", "--total-steps", "4096", "--chunks", "2", "--eval-episodes", "2"]
         plan.append(("train ppo CartPole-v1", gymx_command(*train, "--no-plot", "--quiet", "--out", str(out))))
     if "eval" in cases:
-        plan.append(("eval", gymx_command("eval", str(out / "checkpoint.npz"), "--episodes", "5")))
+        plan.append(("eval", gymx_command("eval", str(out / "checkpoint.safetensors"), "--episodes", "5")))
     if "mujoco" in cases:
         for env_id in args.mujoco_ids.split(","):
             sizes = [str(args.num_envs), str(args.steps), str(args.calls)]

@@ -16,8 +16,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from gymx.scoreboard import bundle
 
 DEFAULT_SERVER = "http://127.0.0.1:8650"
@@ -31,11 +29,14 @@ class UploadError(RuntimeError):
 def run_config(run_dir: Path) -> tuple[Any, str | None]:
     """(the `gymx train` config, its command line) of a training run folder, from its checkpoint and manifests; (None, None) if absent."""
     config = None
-    checkpoint = run_dir / "checkpoint.npz"
+    checkpoint = run_dir / "checkpoint.safetensors"
     if checkpoint.is_file():
-        with np.load(checkpoint, allow_pickle=False) as file:
-            if "meta" in file.files:
-                meta = json.loads(str(file["meta"]))
+        from safetensors import safe_open
+
+        with safe_open(str(checkpoint), framework="np") as file:
+            header = (file.metadata() or {}).get("gymx")  # gymx.train.checkpoint.METADATA_KEY
+            if header is not None:
+                meta = json.loads(header)
                 config = {
                     "algo": meta.get("algo"),
                     "env_id": meta.get("env_id"),

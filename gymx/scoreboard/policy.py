@@ -169,7 +169,7 @@ def env_dims(env_id: str) -> tuple[int, int, str, Any, Any]:
 
 
 def from_checkpoint(path: str) -> tuple[str, bytes, bytes]:
-    """(env id, policy.json, policy.safetensors) of the greedy policy in a `gymx train` checkpoint (checkpoint.npz or best.npz)."""
+    """(env id, policy.json, policy.safetensors) of the greedy policy in a `gymx train` checkpoint (checkpoint.safetensors or best.safetensors)."""
     from safetensors.numpy import save
 
     from gymx.train import checkpoint

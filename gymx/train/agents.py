@@ -11,8 +11,9 @@ from gymx.train import config
 from gymx.train.dqn import DQN, DQNConfig
 from gymx.train.ppo import PPO, PPOConfig
 from gymx.train.runner import Agent
+from gymx.train.sac import SAC, SACConfig
 
-ALGORITHMS: dict[str, tuple[type, type]] = {"ppo": (PPO, PPOConfig), "dqn": (DQN, DQNConfig)}
+ALGORITHMS: dict[str, tuple[type, type]] = {"ppo": (PPO, PPOConfig), "dqn": (DQN, DQNConfig), "sac": (SAC, SACConfig)}
 
 
 def _entry(algo: str) -> tuple[type, type]:

@@ -1,13 +1,18 @@
-"""Checkpoints: a training state (batched over seeds) and what rebuilds its agent, in one `.npz` file.
+"""Checkpoints: a training state (batched over seeds) and what rebuilds its agent, in one safetensors file.
 
-The file holds the state's leaves as arrays `leaf_0 ... leaf_k` (in pytree order) and a JSON
-string `meta` with the algorithm, env id, seeds, the full config and, for a run in progress, the
-run's bookkeeping (`run`: chunking, iterations done, how much of each seed's episode log belongs to this
-state). The state is the whole of training: parameters, optimiser state with its step count, the
-envs, replay buffer and PRNG key, so training continued from a checkpoint is the run that was
-checkpointed. Loading rebuilds the agent from `meta`, finds the state's structure with
-`jax.eval_shape` of the agent's `init` (no compute) and checks every leaf's shape and dtype
-against it, so a file that does not fit the code fails loudly. No pickle is involved.
+The file (safetensors: a JSON header and raw little-endian arrays, readable by any tool with a
+safetensors reader) holds the state's leaves as tensors `leaf_0 ... leaf_k` (in pytree order)
+and, under the header's metadata key `gymx`, a JSON string with the algorithm, env id, seeds,
+the full config, a CRC-32 of each leaf's bytes and, for a run in progress, the run's bookkeeping
+(`run`: chunking, iterations done, how much of each seed's episode log belongs to this state).
+The state is the whole of training: parameters, optimiser state with its step count, the envs,
+replay buffer and PRNG key, so training continued from a checkpoint is the run that was
+checkpointed. Loading rebuilds the agent from the metadata, finds the state's structure with
+`jax.eval_shape` of the agent's `init` (no compute) and checks every leaf's shape, dtype and
+checksum against it, so a file that does not fit the code fails loudly. No pickle is involved.
+
+Checkpoints of earlier gymx versions (format 1, an `.npz` with the same leaves and a `meta`
+entry) are still read, so `gymx eval` scores them; new ones are always safetensors.
 
 `save` writes a temporary file next to the target and renames it over the target, so a run killed
 while saving leaves the previous checkpoint whole. Anything `load` cannot read (a missing,
@@ -21,18 +26,27 @@ import dataclasses
 import json
 import os
 import zipfile
-from collections.abc import Mapping
+import zlib
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save_file
 
 from gymx import registration
 from gymx.train import agents, config
 from gymx.train.runner import Agent, seed_keys
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # safetensors; 1 was an .npz
+NPZ_FORMAT_VERSION = 1
+METADATA_KEY = "gymx"  # the safetensors header's metadata entry that holds gymx's JSON
+# How a file starts: a zip archive (an .npz) or a single .npy array, told apart from safetensors
+# (whose first 8 bytes are the header's length) before any parser sees the bytes.
+ZIP_MAGIC = b"PK\x03\x04"
+NPY_MAGIC = b"\x93NUMPY"
 
 
 class CheckpointError(ValueError):
@@ -49,20 +63,19 @@ class Checkpoint:
 
 def save(path: str | Path, agent: Agent, states: Any, seeds: list[int], run: Mapping[str, Any] | None = None) -> Path:
     path = Path(path)
+    leaves = [np.ascontiguousarray(leaf) for leaf in jax.tree_util.tree_leaves(jax.device_get(states))]
     meta = {
         "format": FORMAT_VERSION,
         "algo": agent.algo,
         "env_id": agent.env_id,
         "seeds": list(seeds),
         "config": config.to_dict(agent.config),
+        "crc32": [_crc32(leaf) for leaf in leaves],
         "run": dict(run or {}),
     }
-    leaves = jax.tree_util.tree_leaves(jax.device_get(states))
-    arrays = {f"leaf_{i}": np.asarray(leaf) for i, leaf in enumerate(leaves)}
     partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as file:  # An open file keeps numpy from appending ".npz" to the name.
-        np.savez(file, meta=np.asarray(json.dumps(meta)), **arrays)  # type: ignore[arg-type]  # numpy's stub lets **arrays reach allow_pickle
-        file.flush()
+    save_file({f"leaf_{i}": leaf for i, leaf in enumerate(leaves)}, partial, metadata={METADATA_KEY: json.dumps(meta)})
+    with open(partial, "rb+") as file:
         os.fsync(file.fileno())
     os.replace(partial, path)
     return path
@@ -71,25 +84,73 @@ def save(path: str | Path, agent: Agent, states: Any, seeds: list[int], run: Map
 def read(path: str | Path) -> Checkpoint:
     """The checkpoint in `path`, checked against the code that will run it; `CheckpointError` if it cannot be."""
     try:
-        file = np.load(path, allow_pickle=False)
+        with open(path, "rb") as file:
+            magic = file.read(8)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise CheckpointError(f"{path}: is a directory, not a checkpoint file") from None
-    except (zipfile.BadZipFile, EOFError, OSError) as error:
-        raise CheckpointError(f"{path}: truncated or damaged .npz ({error})") from None
-    except ValueError:  # np.load's answer to bytes that are neither .npy nor .npz (it suspects a pickle).
-        raise CheckpointError(f"{path}: not a gymx checkpoint (neither .npz nor .npy data)") from None
-    if not isinstance(file, np.lib.npyio.NpzFile):
-        raise CheckpointError(f"{path}: a single .npy array, not a gymx checkpoint (.npz with 'meta')")
-    with file:
-        return _read(path, file)
+    if magic.startswith(ZIP_MAGIC):
+        return _read_npz(path)
+    if magic.startswith(NPY_MAGIC):
+        raise CheckpointError(f"{path}: a single .npy array, not a gymx checkpoint (safetensors with gymx metadata)")
+    return _read_safetensors(path)
 
 
 def load(path: str | Path) -> tuple[Agent, Any, list[int]]:
     """(the agent, its states batched over seeds, the seeds) from a file written by `save`."""
     checkpoint = read(path)
     return checkpoint.agent, checkpoint.states, checkpoint.seeds
+
+
+def _read_safetensors(path: str | Path) -> Checkpoint:
+    try:
+        with safe_open(str(path), framework="np") as file:
+            header = (file.metadata() or {}).get(METADATA_KEY)
+            if header is None:
+                raise CheckpointError(f"{path}: a safetensors file without gymx's {METADATA_KEY!r} metadata")
+            meta = _parse_meta(path, header, FORMAT_VERSION)
+            names = set(file.keys())
+
+            def member(name: str) -> np.ndarray:
+                if name not in names:
+                    raise CheckpointError(f"{path}: array {name} is missing")
+                return file.get_tensor(name)
+
+            checkpoint = _assemble(path, meta, len(names), member)
+    except SafetensorError as error:
+        raise CheckpointError(f"{path}: not a gymx checkpoint, or a truncated or damaged one ({error})") from None
+    crcs = meta.get("crc32")
+    if not isinstance(crcs, list) or len(crcs) != len(jax.tree_util.tree_leaves(checkpoint.states)):
+        raise CheckpointError(f"{path}: damaged metadata (crc32 {crcs!r})")
+    for i, (leaf, crc) in enumerate(zip(jax.tree_util.tree_leaves(checkpoint.states), crcs)):
+        if _crc32(leaf) != crc:
+            raise CheckpointError(f"{path}: array 'leaf_{i}' is damaged (its CRC-32 differs from the saved one)")
+    return checkpoint
+
+
+def _crc32(array: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(array).data)  # the buffer itself: no copy of a large replay buffer
+
+
+def _read_npz(path: str | Path) -> Checkpoint:
+    """A format-1 checkpoint of an earlier gymx: an .npz of the leaves and a JSON `meta` string."""
+    try:
+        file = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path}: truncated or damaged .npz ({error})") from None
+    assert isinstance(file, np.lib.npyio.NpzFile), "a zip archive loads as an NpzFile"
+    with file:
+        if "meta" not in file.files:
+            raise CheckpointError(f"{path}: an .npz without gymx's 'meta' entry, not a gymx checkpoint")
+        meta = _parse_meta(path, str(_member(path, file, "meta")), NPZ_FORMAT_VERSION)
+
+        def member(name: str) -> np.ndarray:
+            if name not in file.files:
+                raise CheckpointError(f"{path}: array {name} is missing")
+            return _member(path, file, name)
+
+        return _assemble(path, meta, len(file.files) - 1, member)
 
 
 def _member(path: str | Path, file: np.lib.npyio.NpzFile, name: str) -> np.ndarray:
@@ -99,22 +160,27 @@ def _member(path: str | Path, file: np.lib.npyio.NpzFile, name: str) -> np.ndarr
         raise CheckpointError(f"{path}: array {name!r} is damaged ({error})") from None
 
 
-def _read(path: str | Path, file: np.lib.npyio.NpzFile) -> Checkpoint:
-    if "meta" not in file.files:
-        raise CheckpointError(f"{path}: an .npz without gymx's 'meta' entry, not a gymx checkpoint")
+def _parse_meta(path: str | Path, text: str, expected_format: int) -> dict[str, Any]:
     try:
-        meta = json.loads(str(_member(path, file, "meta")))
+        meta = json.loads(text)
     except json.JSONDecodeError as error:
         raise CheckpointError(f"{path}: damaged metadata ({error})") from None
     if not isinstance(meta, dict):
         raise CheckpointError(f"{path}: damaged metadata (not a JSON object)")
-    if meta.get("format") != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format {meta.get('format')!r}, expected {FORMAT_VERSION}")
+    if meta.get("format") != expected_format:
+        raise CheckpointError(f"{path}: checkpoint format {meta.get('format')!r}, expected {expected_format}")
     missing = sorted({"algo", "env_id", "seeds", "config"} - set(meta))
     if missing:
         raise CheckpointError(f"{path}: metadata lacks {missing}")
     if not isinstance(meta["seeds"], list) or not meta["seeds"] or not all(isinstance(s, int) for s in meta["seeds"]):
         raise CheckpointError(f"{path}: damaged metadata (seeds {meta['seeds']!r})")
+    return meta
+
+
+def _assemble(
+    path: str | Path, meta: dict[str, Any], num_arrays: int, member: Callable[[str], np.ndarray]
+) -> Checkpoint:
+    """The agent `meta` describes and its states from `member(name)`, every leaf checked against the agent's `init`."""
     try:
         agent = agents.make(
             meta["algo"], meta["env_id"], config.from_mapping(agents.config_class(meta["algo"]), meta["config"])
@@ -127,14 +193,11 @@ def _read(path: str | Path, file: np.lib.npyio.NpzFile) -> Checkpoint:
         raise CheckpointError(f"{path}: cannot rebuild its {meta['algo']} agent on {meta['env_id']}: {error}") from None
     template = jax.eval_shape(jax.vmap(agent.init), seed_keys(meta["seeds"]))
     expected, treedef = jax.tree_util.tree_flatten(template)
-    if len(file.files) - 1 != len(expected):
-        raise CheckpointError(f"{path}: {len(file.files) - 1} arrays, the {meta['algo']} state has {len(expected)}")
+    if num_arrays != len(expected):
+        raise CheckpointError(f"{path}: {num_arrays} arrays, the {meta['algo']} state has {len(expected)}")
     leaves = []
     for i, spec in enumerate(expected):
-        name = f"leaf_{i}"
-        if name not in file.files:
-            raise CheckpointError(f"{path}: array {name} is missing")
-        leaf = _member(path, file, name)
+        leaf = member(f"leaf_{i}")
         if leaf.shape != spec.shape or leaf.dtype != spec.dtype:
             raise CheckpointError(f"{path}: leaf {i} is {leaf.dtype}{leaf.shape}, expected {spec.dtype}{spec.shape}")
         leaves.append(leaf)

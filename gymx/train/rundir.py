@@ -1,6 +1,6 @@
 """A training run's folder: created fresh, continued (`--resume`) or replaced (`--overwrite`), never clobbered by accident.
 
-A run writes `checkpoint.npz` (the last state, rewritten after every chunk), `best.npz` (each
+A run writes `checkpoint.safetensors` (the last state, rewritten after every chunk), `best.safetensors` (each
 agent's best state by greedy evaluation), one Monitor run per seed (`gymx.episodes.seedS.bin`
 and `gymx.manifest.seedS.json`: one record per finished episode, see `gymx.monitor.RunLog`),
 so the folder is a Monitor directory that `gymx plot`, `gymx monitor summary` and
@@ -9,7 +9,7 @@ the run resumes it or is told to overwrite it; default folder names carry the ti
 suffix and are created atomically, so two runs started in the same second get two folders.
 
 Order of writes after each chunk: its episodes are appended to each seed's log (one block each,
-synced), then `best.npz` (when a best policy changed), then `checkpoint.npz`, whose run
+synced), then `best.safetensors` (when a best policy changed), then `checkpoint.safetensors`, whose run
 bookkeeping records the iterations done and each log's length and block count. A run stopped
 anywhere resumes from the last checkpoint: each log is cut back to that length and the chunks
 after it are trained again, to the same states and episodes, so the resumed run's files are the
@@ -29,10 +29,22 @@ from gymx.monitor import RunLog, log
 from gymx.train import checkpoint, config
 from gymx.train.runner import Agent
 
-CHECKPOINT = "checkpoint.npz"
-BEST = "best.npz"
+CHECKPOINT = "checkpoint.safetensors"
+BEST = "best.safetensors"
 CURVE = "learning_curve.png"
-RUN_FILES = (CHECKPOINT, BEST, CURVE, CHECKPOINT + ".partial", BEST + ".partial")
+# What runs of gymx before safetensors checkpoints wrote in their place: `gymx eval` reads them, --resume does not.
+NPZ_CHECKPOINT, NPZ_BEST = "checkpoint.npz", "best.npz"
+RUN_FILES = (
+    CHECKPOINT,
+    BEST,
+    CURVE,
+    CHECKPOINT + ".partial",
+    BEST + ".partial",
+    NPZ_CHECKPOINT,
+    NPZ_BEST,
+    NPZ_CHECKPOINT + ".partial",
+    NPZ_BEST + ".partial",
+)
 MONITOR_FILES = (log.MANIFEST_PREFIX + "*.json", log.EPISODES_PREFIX + "*.bin")
 
 
@@ -98,6 +110,11 @@ def resume(out: str | Path, requested: Mapping[str, Any]) -> Resumed:
     """
     out = Path(out)
     path = out / CHECKPOINT
+    if not path.is_file() and (out / NPZ_CHECKPOINT).is_file():
+        raise RunDirError(
+            f"{out} holds a {NPZ_CHECKPOINT} of an earlier gymx, which --resume cannot continue: "
+            f"`gymx eval` still scores it; start a new run (another --out, or --overwrite)"
+        )
     if not path.is_file():
         what = "does not exist" if not out.exists() else f"has no {CHECKPOINT}"
         raise RunDirError(f"{out} {what}: nothing to resume (drop --resume to start a new run there)")

@@ -55,7 +55,7 @@ def test_train_upload_verified_ranked_entry_and_fetch(tmp_path, monkeypatch, cap
             "--algorithm",
             "ppo",
             "--policy",
-            str(run / "checkpoint.npz"),
+            str(run / "checkpoint.safetensors"),
             "--server",
             server.url,
         ]

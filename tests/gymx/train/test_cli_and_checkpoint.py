@@ -12,10 +12,12 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+from safetensors import safe_open
+from safetensors.numpy import load_file, save_file
 
 from gymx.cli import main
 from gymx.monitor import export_gym_files, load_results
-from gymx.train import agents, checkpoint, config, runner
+from gymx.train import agents, checkpoint, config, rundir, runner
 from gymx.train.ppo import PPOConfig
 
 
@@ -24,7 +26,7 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
         "dqn", "CartPole-v1", agents.load_config("dqn", "CartPole-v1", total_steps=512, buffer_size=1024)
     )
     states = jax.jit(jax.vmap(agent.init))(runner.seed_keys([4, 5]))
-    path = checkpoint.save(tmp_path / "dqn.npz", agent, states, [4, 5])
+    path = checkpoint.save(tmp_path / "dqn.safetensors", agent, states, [4, 5])
     loaded_agent, loaded, seeds = checkpoint.load(path)
     assert seeds == [4, 5] and loaded_agent.algo == "dqn" and loaded_agent.config == agent.config
     assert jax.tree_util.tree_structure(loaded) == jax.tree_util.tree_structure(states)
@@ -32,18 +34,47 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
         np.testing.assert_array_equal(a, b)
 
 
+def test_checkpoint_is_a_safetensors_file_other_tools_read(tmp_path: Path) -> None:
+    agent = agents.make("sac", "Pendulum-v1", agents.load_config("sac", "Pendulum-v1", total_steps=64, buffer_size=64))
+    states = jax.jit(jax.vmap(agent.init))(runner.seed_keys([0]))
+    path = checkpoint.save(tmp_path / "sac.safetensors", agent, states, [0], {"iterations_done": 0})
+    # Plain safetensors: the leaves by name, gymx's description as JSON in the header's metadata.
+    tensors = load_file(path)
+    leaves = jax.tree_util.tree_leaves(states)
+    assert sorted(tensors) == sorted(f"leaf_{i}" for i in range(len(leaves)))
+    for i, leaf in enumerate(leaves):
+        np.testing.assert_array_equal(tensors[f"leaf_{i}"], leaf)
+    with safe_open(str(path), framework="np") as file:
+        meta = json.loads(file.metadata()["gymx"])
+    assert (meta["format"], meta["algo"], meta["env_id"], meta["seeds"]) == (2, "sac", "Pendulum-v1", [0])
+    assert meta["config"] == config.to_dict(agent.config) and meta["run"] == {"iterations_done": 0}
+
+
+def test_npz_checkpoints_of_earlier_versions_load_and_do_not_resume(tmp_path: Path) -> None:
+    # Format 1, as gymx wrote it before safetensors: an .npz of the leaves and a JSON `meta` string.
+    agent = agents.make("ppo", "CartPole-v1", agents.load_config("ppo", "CartPole-v1", hidden_sizes=(8,)))
+    states = jax.jit(jax.vmap(agent.init))(runner.seed_keys([3]))
+    meta = {"format": 1, "algo": "ppo", "env_id": "CartPole-v1", "seeds": [3], "config": config.to_dict(agent.config)}
+    leaves = {f"leaf_{i}": np.asarray(leaf) for i, leaf in enumerate(jax.tree_util.tree_leaves(states))}
+    np.savez(tmp_path / "checkpoint.npz", meta=np.asarray(json.dumps(meta)), **leaves)  # type: ignore[arg-type]
+    loaded = checkpoint.read(tmp_path / "checkpoint.npz")
+    assert loaded.seeds == [3] and loaded.agent.config == agent.config
+    for a, b in zip(jax.tree_util.tree_leaves(states), jax.tree_util.tree_leaves(loaded.states)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(rundir.RunDirError, match=r"checkpoint\.npz of an earlier gymx, which --resume cannot continue"):
+        rundir.resume(tmp_path, {})
+
+
 def test_checkpoint_that_does_not_fit_the_config_fails_loudly(tmp_path: Path) -> None:
     agent = agents.make("ppo", "CartPole-v1", agents.load_config("ppo", "CartPole-v1", hidden_sizes=(8,)))
     states = jax.vmap(agent.init)(runner.seed_keys([0]))
-    path = checkpoint.save(tmp_path / "ppo.npz", agent, states, [0])
-    with np.load(path) as file:
-        arrays = dict(file)
-    meta = json.loads(str(arrays["meta"]))
+    path = checkpoint.save(tmp_path / "ppo.safetensors", agent, states, [0])
+    with safe_open(str(path), framework="np") as file:
+        meta = json.loads(file.metadata()["gymx"])
     meta["config"]["hidden_sizes"] = [16]
-    arrays["meta"] = np.asarray(json.dumps(meta))
-    np.savez(tmp_path / "bad.npz", **arrays)
+    save_file(load_file(path), tmp_path / "bad.safetensors", metadata={"gymx": json.dumps(meta)})
     with pytest.raises(ValueError, match="expected float32"):
-        checkpoint.load(tmp_path / "bad.npz")
+        checkpoint.load(tmp_path / "bad.safetensors")
 
 
 def test_configs_are_complete_data_files() -> None:
@@ -120,7 +151,7 @@ def test_train_writes_a_monitor_directory_then_eval_reads_its_checkpoint(
     stats = json.loads((tmp_path / "gym" / "openaigym.episode_batch.seed1.stats.json").read_text())
     assert len(written) == 4 and len(stats["episode_rewards"]) == counted[1] and set(stats["episode_types"]) == {"t"}
 
-    assert main(["eval", str(out / "checkpoint.npz"), "--episodes", "3"]) == 0
+    assert main(["eval", str(out / "checkpoint.safetensors"), "--episodes", "3"]) == 0
     assert "mean return" in capsys.readouterr().out
 
 

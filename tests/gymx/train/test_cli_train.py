@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
+from safetensors.numpy import load_file, save_file
 
 from gymx.cli import main
 from gymx.monitor import RunLog, load_results, log
@@ -33,8 +33,7 @@ def train(out: Path, *extra: str) -> int:
 
 
 def arrays(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path) as file:
-        return {name: file[name] for name in file.files if name != "meta"}
+    return load_file(path)
 
 
 def records(out: Path) -> dict[str, list[tuple]]:
@@ -99,7 +98,7 @@ def test_resume_after_an_interruption_ends_where_the_uninterrupted_run_ends(
     with pytest.raises(KeyboardInterrupt):
         train(cut, "--seeds", "2")
     monkeypatch.setattr(runner.ProgressBar, "update", real_update)
-    assert checkpoint.read(cut / "checkpoint.npz").run["iterations_done"] == 2
+    assert checkpoint.read(cut / "checkpoint.safetensors").run["iterations_done"] == 2
     assert sorted(load_results(str(cut)).unclosed) == ["seed0", "seed1"]  # the interrupted run did not close its logs
     seed1_log = Path(log.episodes_path(str(cut), "seed1"))
     kept = seed1_log.read_bytes()
@@ -113,7 +112,7 @@ def test_resume_after_an_interruption_ends_where_the_uninterrupted_run_ends(
     )
     seed1_log.write_bytes(kept)
     # As if killed after logging a chunk it did not checkpoint: one block more in seed 0's log.
-    size, blocks = checkpoint.read(cut / "checkpoint.npz").run["episode_logs"]["seed0"]
+    size, blocks = checkpoint.read(cut / "checkpoint.safetensors").run["episode_logs"]["seed0"]
     extra = RunLog.reopen(str(cut), "seed0", size, blocks)
     assert extra.append(np.array([0]), np.array([1.0]), np.array([1]), np.array([10**9]), 1.0) == 1
     assert sum(1 for e in log.read_log(log.episodes_path(str(cut), "seed0"), "seed0")[1] if e["steps"] == 10**9) == 1
@@ -122,17 +121,17 @@ def test_resume_after_an_interruption_ends_where_the_uninterrupted_run_ends(
     assert "--seeds 3 (saved run: 2)" in capsys.readouterr().err
     assert train(cut, "--resume") == 0
     assert "resuming" in capsys.readouterr().out
-    for name in ("checkpoint.npz", "best.npz"):
+    for name in ("checkpoint.safetensors", "best.safetensors"):
         expected, resumed = arrays(whole / name), arrays(cut / name)
         assert expected.keys() == resumed.keys()
         for key in expected:
             np.testing.assert_array_equal(resumed[key], expected[key], err_msg=f"{name} {key}")
     assert records(whole)["seed0"] and records(whole)["seed1"] and records(cut) == records(whole)
-    assert main(["eval", str(cut / "best.npz"), "--episodes", "1"]) == 0
+    assert main(["eval", str(cut / "best.safetensors"), "--episodes", "1"]) == 0
     assert "ppo on CartPole-v1, seeds [0, 1]" in capsys.readouterr().out
 
     assert train(whole, "--seeds", "1", "--overwrite") == 0
-    assert checkpoint.read(whole / "checkpoint.npz").seeds == [0] and set(records(whole)) == {"seed0"}
+    assert checkpoint.read(whole / "checkpoint.safetensors").seeds == [0] and set(records(whole)) == {"seed0"}
 
 
 def test_best_policy_keeps_each_agents_best_state_later_on_ties() -> None:
@@ -175,11 +174,11 @@ def saved_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "ppo", "CartPole-v1", agents.load_config("ppo", "CartPole-v1", total_steps=256, hidden_sizes=(8,))
     )
     states = jax.jit(jax.vmap(agent.init))(runner.seed_keys([0]))
-    return checkpoint.save(tmp_path_factory.mktemp("checkpoint") / "checkpoint.npz", agent, states, [0])
+    return checkpoint.save(tmp_path_factory.mktemp("checkpoint") / "checkpoint.safetensors", agent, states, [0])
 
 
 def unreadable(kind: str, directory: Path, good: Path) -> Path:
-    path = directory / f"{kind}.npz"
+    path = directory / f"{kind}.checkpoint"
     data = good.read_bytes()
     if kind == "missing":
         return path
@@ -190,24 +189,22 @@ def unreadable(kind: str, directory: Path, good: Path) -> Path:
     elif kind == "truncated":
         path.write_bytes(data[: len(data) // 2])
     elif kind == "damaged member":
-        # The archive's directory is intact, the first array's bytes are not.
-        with zipfile.ZipFile(good) as archive:
-            offset = archive.getinfo("leaf_0.npy").header_offset
-        path.write_bytes(data[: offset + 40] + b"\xff" * 64 + data[offset + 104 :])
+        # The header is intact, the first bytes of the arrays are not (safetensors: 8-byte header length, header, data).
+        offset = 8 + int.from_bytes(data[:8], "little")
+        path.write_bytes(data[:offset] + bytes(b ^ 0xFF for b in data[offset : offset + 64]) + data[offset + 64 :])
+    elif kind == "plain safetensors":
+        save_file({"weights": np.zeros(3)}, path)
     elif kind == "plain npz":
-        np.savez(path, weights=np.zeros(3))
+        with open(path, "wb") as file:
+            np.savez(file, weights=np.zeros(3))
     elif kind == "npy":
         with open(path, "wb") as file:
             np.save(file, np.zeros(3))
     elif kind == "damaged meta":
-        np.savez(path, meta=np.asarray("{not json"), leaf_0=np.zeros(3))
+        save_file({"leaf_0": np.zeros(3)}, path, metadata={"gymx": "{not json"})
     elif kind == "foreign meta":
-        np.savez(
-            path,
-            meta=np.asarray(
-                json.dumps({"format": 1, "algo": "a2c", "env_id": "CartPole-v1", "seeds": [0], "config": {}})
-            ),
-        )
+        meta = {"format": 2, "algo": "a2c", "env_id": "CartPole-v1", "seeds": [0], "config": {}}
+        save_file({"leaf_0": np.zeros(3)}, path, metadata={"gymx": json.dumps(meta)})
     return path
 
 
@@ -219,6 +216,7 @@ def unreadable(kind: str, directory: Path, good: Path) -> Path:
         ("random bytes", "not a gymx checkpoint"),
         ("truncated", "truncated or damaged"),
         ("damaged member", "is damaged"),
+        ("plain safetensors", "without gymx's 'gymx' metadata"),
         ("plain npz", "without gymx's 'meta' entry"),
         ("npy", "a single .npy array"),
         ("damaged meta", "damaged metadata"),
