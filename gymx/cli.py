@@ -80,7 +80,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     import jax
 
     from gymx.monitor.plot import plot_learning_curves
-    from gymx.train import agents, checkpoint, config, episodes, rundir, runner
+    from gymx.train import agents, checkpoint, config, distributed, episodes, rundir, runner
 
     if (args.seeds is not None and args.seeds <= 0) or (args.chunks is not None and args.chunks <= 0):
         raise SystemExit("gymx train: --seeds and --chunks must be positive")
@@ -88,7 +88,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise SystemExit("gymx train: --eval-episodes and --select-episodes must be 0 or more")
     if args.resume and args.out is None:
         raise SystemExit("gymx train: --resume needs --out DIR, the folder of the run to continue")
+    if args.resume and args.processes not in (None, 1):
+        raise SystemExit("gymx train: --resume continues a run in one process; leave out --processes")
     registration.spec(args.env_id)  # Fail on an unknown id before compiling anything.
+    try:  # Before JAX first computes: the device count and the processes are fixed then.
+        devices = distributed.setup(args.devices, args.processes, args.process_id, args.coordinator)
+    except distributed.DistributedError as error:
+        print(f"gymx train: {error}", file=sys.stderr)
+        return 2
     overrides = {} if args.total_steps is None else {"total_steps": args.total_steps}
     try:
         cfg = (
@@ -111,6 +118,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 },
             )
             out, agent, seeds, states = Path(args.out), resumed.last.agent, resumed.last.seeds, resumed.last.states
+            distributed.check_num_envs(agent.config, devices)
+            agent = agents.make(agent.algo, agent.env_id, agent.config, devices=devices)
             chunks, select_episodes, wall_before, logs = (
                 resumed.chunks,
                 resumed.select_episodes,
@@ -118,14 +127,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 resumed.logs,
             )
         else:
-            agent = agents.make(args.algo, args.env_id, cfg)
+            distributed.check_num_envs(cfg, devices)
+            agent = agents.make(args.algo, args.env_id, cfg, devices=devices)
             first, count = 0 if args.seed is None else args.seed, 1 if args.seeds is None else args.seeds
             seeds, states, resumed = list(range(first, first + count)), None, None
             chunks = 20 if args.chunks is None else args.chunks
             select_episodes = 20 if args.select_episodes is None else args.select_episodes
             wall_before = 0.0
             out = (
-                rundir.prepare_new(args.out, args.overwrite)
+                distributed.scratch_dir()
+                if not distributed.is_writer()
+                else rundir.prepare_new(args.out, args.overwrite)
                 if args.out
                 else rundir.create_default(args.algo, args.env_id)
             )
@@ -142,19 +154,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
         else f"resuming {out}/ at iteration {resumed.iterations_done} of {per_chunk * num_chunks}"
     )
     print(
-        f"{agent.algo} on {agent.env_id}: {len(seeds)} seed(s) x {total:,} env steps, device {jax.devices()[0].device_kind}; {doing}"
+        f"{agent.algo} on {agent.env_id}: {len(seeds)} seed(s) x {total:,} env steps, {distributed.describe(devices)}; {doing}"
     )
     best = runner.BestPolicy(agent, seeds, select_episodes) if select_episodes else None
     if best is not None and resumed is not None and resumed.best is not None:
         best.restore(resumed.best.states, resumed.best.run["returns"], resumed.best.run["iterations"])
-    bar = runner.ProgressBar(total, enabled=not args.quiet)
+    bar = runner.ProgressBar(total, enabled=not args.quiet and distributed.is_writer())
 
     def on_chunk(report: runner.ChunkReport) -> None:
         wall_s = wall_before + report.wall_s
         chunk_episodes = episodes.episode_records(report.logs, report.iterations_done - per_chunk, agent.env.num_envs)
         for seed_log, found in zip(logs, chunk_episodes):
             seed_log.append(found.env_index, found.returns, found.lengths, found.env_steps, wall_s)
-        # best.npz before checkpoint.npz: a run killed in between trains this chunk again and chooses the same.
+        # best.safetensors before checkpoint.safetensors: a run killed in between trains this chunk again and chooses the same.
         if best is not None and best.consider(report.states, report.iterations_done).any():
             best_run = {
                 "returns": best.returns.tolist(),
@@ -194,7 +206,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 f"mean return {returns[name].mean():.2f} (per seed {_rounded(returns[name].mean(1))})"
             )
         print(runner.threshold_summary(agent.env_id, seeds, returns))
-    if not args.no_plot:
+    if not args.no_plot and distributed.is_writer():
         plot_learning_curves(
             [str(out)], str(out / rundir.CURVE), title=f"{agent.algo} {agent.env_id}, {len(seeds)} seed(s)"
         )
@@ -304,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="train agents (one per seed, in one compiled program); needs the train extra"
     )
-    train.add_argument("algo", choices=["ppo", "dqn"])
+    train.add_argument("algo", choices=["ppo", "dqn", "sac"])
     train.add_argument("env_id")
     train.add_argument(
         "--seeds", type=int, default=None, help="agents to train together, seeds SEED ... SEED+N-1 (default 1)"
@@ -332,17 +344,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--select-episodes",
         type=int,
         default=None,
-        help="greedy episodes per seed at every chunk's end to choose the best policy (best.npz); 0: none (default 20)",
+        help="greedy episodes per seed at every chunk's end to choose the best policy (best.safetensors); 0: none (default 20)",
     )
     train.add_argument(
         "--eval-episodes", type=int, default=100, help="greedy episodes per seed after training, 0: none (default 100)"
     )
     train.add_argument("--no-plot", action="store_true", help="skip the learning-curve PNG")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="local devices per process to split each agent's envs over, data-parallel (default 1;"
+        " on a CPU, N sets up N host devices)",
+    )
+    train.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="processes (hosts) of a multi-process run, one per host (default: JAX_NUM_PROCESSES or 1)",
+    )
+    train.add_argument("--process-id", type=int, default=None, help="this process's rank (default: JAX_PROCESS_ID)")
+    train.add_argument(
+        "--coordinator",
+        default=None,
+        metavar="HOST:PORT",
+        help="address of process 0 (default: JAX_COORDINATOR_ADDRESS; SLURM and MPI jobs are detected)",
+    )
     train.set_defaults(run=_cmd_train)
 
     evaluate = commands.add_parser(
-        "eval", help="mean return of a checkpoint's greedy policy (checkpoint.npz or best.npz)"
+        "eval", help="mean return of a checkpoint's greedy policy (checkpoint.safetensors or best.safetensors)"
     )
     evaluate.add_argument("checkpoint")
     evaluate.add_argument("--episodes", type=int, default=100, help="episodes per seed (default 100)")

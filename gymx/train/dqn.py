@@ -34,7 +34,7 @@ import optax
 
 from gymx import spaces, struct
 from gymx.registration import make
-from gymx.train import networks, replay
+from gymx.train import distributed, networks, replay
 from gymx.train.episodes import IterationLog, episode_returns, iteration_log
 from gymx.vector import AutoresetMode, VecEnv, VecState, make_vec
 
@@ -157,7 +157,10 @@ class DQN:
         )
         self.eval_env: VecEnv | None = None
         if config.eval_period:
-            self.eval_env = VecEnv(make(env_id), config.eval_episodes, AutoresetMode.DISABLED)
+            # Unconstrained (one device): it plays on the training envs' devices, whatever their count.
+            self.eval_env = VecEnv(
+                make(env_id), config.eval_episodes, AutoresetMode.DISABLED, devices=self.env.devices[:1]
+            )
             limit = self.eval_env.spec.max_episode_steps if self.eval_env.spec is not None else None
             if limit is None:
                 raise ValueError(f"{env_id} has no time limit: in-loop evaluation needs one")
@@ -268,7 +271,10 @@ class DQN:
 
         def update(carry: tuple[networks.MLP, Any], step_key: jax.Array) -> tuple[tuple[networks.MLP, Any], None]:
             params, opt_state = carry
-            batch = replay.sample(state.buffer, step_key, self.config.batch_size)
+            # Each device of the env batch takes a block of the minibatch: data-parallel gradients.
+            batch = distributed.constrain_samples(
+                replay.sample(state.buffer, step_key, self.config.batch_size), self.env.devices
+            )
             grads = jax.grad(self.loss)(params, state.target_params, batch)
             updates, opt_state = self.optimizer.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), None

@@ -28,7 +28,7 @@ import optax
 
 from gymx import spaces, struct
 from gymx.core import TimeStep
-from gymx.train import networks
+from gymx.train import distributed, networks
 from gymx.train.episodes import IterationLog, iteration_log
 from gymx.vector import AutoresetMode, VecState, make_vec
 
@@ -338,6 +338,8 @@ class PPO:
         cfg = self.config
         order = jax.random.permutation(key, cfg.batch_size)
         minibatches = jax.tree_util.tree_map(lambda x: x[order].reshape(cfg.num_minibatches, -1, *x.shape[1:]), batch)
+        # Each device of the env batch takes a block of every minibatch: data-parallel gradients.
+        minibatches = distributed.constrain_samples(minibatches, self.env.devices, axis=1)
 
         def step(carry: tuple[ActorCritic, Any], minibatch: Batch) -> tuple[tuple[ActorCritic, Any], None]:
             params, opt_state = carry

@@ -26,6 +26,12 @@ a different, equally valid draw. On x86 CPUs `XLA_FLAGS=--xla_cpu_max_isa=AVX` (
 instructions) makes agent i equal the run alone bit for bit, at some cost in speed (see
 benchmarks/RESULTS.md). GPUs batch matrix products with other kernels than single ones; no
 bit-for-bit claim is made there.
+
+Devices and processes: the agent's `env.devices` (one device, several, or the devices of several
+processes) hold its envs split into equal blocks, and the whole program runs over them as one
+(gymx/train/distributed.py); a run over N devices equals the one-device run to rounding, as
+above. Over several processes every process calls `train_seeds` alike, and the states and logs
+the host sees (`ChunkReport`, the result) are copies replicated on every device.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ import numpy as np
 from gymx.cpu import inline_lapack_batches
 from gymx.progress import StatusLine, si_number
 from gymx.registration import make, spec
+from gymx.train import distributed
 from gymx.train.episodes import IterationLog, episode_returns
 from gymx.vector import AutoresetMode, VecEnv
 
@@ -123,29 +130,36 @@ def train_seeds(
     # The networks' orthogonal initialisation is a QR per layer, batched over seeds: see gymx/cpu.py.
     inline_lapack_batches()
     per_chunk, num_chunks = chunk_sizes(agent.num_iterations, num_chunks)
+    devices = agent.env.devices
     train_chunk = jax.jit(jax.vmap(lambda state: agent.train(state, per_chunk)), donate_argnums=0)
+    # Host values, the same in every process of a multi-process run; the compiled init also says
+    # how the states lie on the devices (the env batch split, the rest replicated).
+    keys = np.asarray(seed_keys(seeds))
+    init = jax.jit(jax.vmap(agent.init)).lower(keys).compile()
     if states is None:
-        state, first_chunk = jax.jit(jax.vmap(agent.init))(seed_keys(seeds)), 0
+        state, first_chunk = init(keys), 0
     else:
         done = np.unique(np.asarray(states.iteration))
         if len(done) != 1 or int(done[0]) % per_chunk:
             raise ValueError(
                 f"the states are at iterations {done.tolist()}, not at one boundary of {per_chunk}-iteration chunks"
             )
-        state, first_chunk = jax.device_put(states), int(done[0]) // per_chunk
+        state, first_chunk = jax.device_put(states, init.output_shardings), int(done[0]) // per_chunk
     for chunk in range(first_chunk, num_chunks):
         state, logs = train_chunk(state)
         jax.block_until_ready(logs.return_sum)
         iterations = (chunk + 1) * per_chunk
+        host_state, host_logs = distributed.host_view((state, logs), devices)
         report = ChunkReport(
             iterations,
             iterations * agent.steps_per_iteration * agent.env.num_envs,
             time.perf_counter() - start,
-            logs,
-            state,
+            host_logs,
+            host_state,
         )
         if on_chunk is not None and on_chunk(report):
             break
+    state = distributed.host_view(state, devices)
     jax.block_until_ready(state)
     return state, time.perf_counter() - start
 
@@ -173,8 +187,10 @@ def _run_evaluation(
 
 @functools.lru_cache(maxsize=8)
 def _evaluation_env(env_id: str, num_episodes: int) -> VecEnv:
-    # Cached: the env is a static argument of the compiled evaluation, hashed by identity.
-    return VecEnv(make(env_id), num_episodes, AutoresetMode.DISABLED)
+    # Cached: the env is a static argument of the compiled evaluation, hashed by identity. One
+    # device means no sharding constraint: the evaluation runs on the devices of the states it is
+    # given (one, several, or those of several processes), whatever divides `num_episodes`.
+    return VecEnv(make(env_id), num_episodes, AutoresetMode.DISABLED, devices=jax.local_devices()[:1])
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
@@ -226,7 +242,7 @@ class BestPolicy:
         return better
 
     def restore(self, states: Any, mean_returns: Sequence[float], iterations: Sequence[int]) -> None:
-        """Takes up the kept states of an earlier part of the run (from its `best.npz`)."""
+        """Takes up the kept states of an earlier part of the run (from its `best.safetensors`)."""
         self.states = jax.device_put(states)
         self.returns = np.asarray(mean_returns, np.float64)
         self.iterations = np.asarray(iterations, np.int64)

@@ -35,7 +35,7 @@ import numpy as np
 import optax
 
 from gymx import spaces, struct
-from gymx.train import networks, replay
+from gymx.train import distributed, networks, replay
 from gymx.train.episodes import IterationLog, iteration_log
 from gymx.vector import AutoresetMode, VecState, make_vec
 
@@ -271,7 +271,10 @@ class SAC:
     def _update(self, learner: Learner, buffer: replay.ReplayBuffer, key: jax.Array) -> Learner:
         """One gradient step of the critics, the actor and the temperature, then the target update."""
         batch_key, critic_key, actor_key = jax.random.split(key, 3)
-        batch = replay.sample(buffer, batch_key, self.config.batch_size)
+        # Each device of the env batch takes a block of the minibatch: data-parallel gradients.
+        batch = distributed.constrain_samples(
+            replay.sample(buffer, batch_key, self.config.batch_size), self.env.devices
+        )
         params = learner.params
         # The temperature of this step's critic and actor losses is the one before its own update.
         log_alpha = jax.lax.stop_gradient(params.log_alpha)
