@@ -16,8 +16,8 @@ byte reaches RAM, RIOT, cartridge or TIA on the instruction's last cycle. A WSYN
 the instruction to the end of the scanline, the way Stella adds the halted cycles to the system
 clock. The last TIA and RIOT writes are kept in a small ring (`log`: frame, cycle, address,
 value) so a parity failure can show what the program did last. TIA writes are recorded and
-queued (`tia.record`); the queue is drawn when a collision register is read, when it is full and
-at the frame's end, so the instruction loop does no drawing (see `tia`).
+logged (`tia.record`); their collisions are latched when a collision register is read and at the
+frame's end, and the frame is painted once at its end, so the instruction loop does no drawing.
 
 ALE's frame: the system clock is moved back to zero at each frame start (Stella's
 `resetCycles`), keeping the beam's position in the line, and the frame ends after the
@@ -192,35 +192,26 @@ class Machine:
         noise = jnp.where((row["ea"] >= 4) & (row["ea"] <= 6), op2, op1)
         c = c.replace(read_cycle=read_cycle, noise=noise)
         new_cpu, acc = cpu_lib.execute(cpu, c, self, op1, op2, row)
-        # A collision read must see the queued TIA writes drawn: drain the queue and run the
-        # instruction again. A loop of at most one pass rather than a `cond`: under `vmap` it runs
-        # only when some console of the batch needs it (a `cond` would become a select that
-        # drains for every console on every instruction).
+        # A collision read must see the logged TIA writes latched: latch and run the instruction
+        # again. A loop of at most one pass rather than a `cond`: under `vmap` it runs only when
+        # some console of the batch needs it (a `cond` would become a select that latches for
+        # every console on every instruction).
         operand = acc.read_addr[5] & 0x1FFF
         reads_collision = acc.read_active[5] & ((operand & 0x1080) == 0) & ((operand & 0xF) < 8)
 
-        def drain_and_rerun(carry):
-            _, _, con, _ = carry
-            con = con.replace(tia=self.draw_pending(con.tia))
-            again, acc_again = cpu_lib.execute(cpu, con, self, op1, op2, row)
-            return again, acc_again, con, jnp.asarray(False)
+        def latch_and_rerun(carry):
+            _, _, tia, _ = carry
+            tia = tia_lib.latch(tia, self.ystart, self.height)
+            again, acc_again = cpu_lib.execute(cpu, c.replace(tia=tia), self, op1, op2, row)
+            return again, acc_again, tia, jnp.asarray(False)
 
-        new_cpu, acc, c, _ = jax.lax.while_loop(
+        new_cpu, acc, tia, _ = jax.lax.while_loop(
             lambda carry: carry[3],
-            drain_and_rerun,
-            (new_cpu, acc, c, reads_collision & (c.tia.pending_count > 0)),
+            latch_and_rerun,
+            (new_cpu, acc, c.tia, reads_collision & (c.tia.latched < c.tia.write_count)),
         )
-        c, stall = self._commit(c, acc, start, row)
-        c = jax.lax.while_loop(
-            lambda con: con.tia.pending_count >= tia_lib.PENDING,
-            lambda con: con.replace(tia=self.draw_pending(con.tia)),
-            c,
-        )
+        c, stall = self._commit(c.replace(tia=tia), acc, start, row)
         return new_cpu.replace(cycles=new_cpu.cycles + stall.astype(jnp.uint32)), c
-
-    def draw_pending(self, tia: tia_lib.TIA) -> tia_lib.TIA:
-        """`tia` with its queued writes drawn (collisions, and pixels when this machine draws them)."""
-        return tia_lib.draw_pending(tia, self.ystart, self.height, self.hmove_blanks)
 
     def _commit(self, c: Console, acc: cpu_lib.Accesses, start: jax.Array, row) -> tuple[Console, jax.Array]:
         ra = acc.read_addr & 0x1FFF
@@ -261,6 +252,7 @@ class Machine:
         cycles = cpu.cycles
         c = c.replace(tia=tia_lib.rebase(c.tia, cycles), riot=c.riot.rebase(cycles))
         cpu = cpu.replace(cycles=jnp.zeros_like(cpu.cycles))
+        start = c.tia.registers()
 
         def cond(carry):
             _, con, n = carry
@@ -272,7 +264,9 @@ class Machine:
             return p, con, n + 1
 
         cpu, c, _ = jax.lax.while_loop(cond, body, (cpu, c, jnp.int32(0)))
-        return cpu, c.replace(tia=self.draw_pending(c.tia), frame=c.frame + 1)
+        tia = tia_lib.latch(c.tia, self.ystart, self.height)
+        tia = tia_lib.paint(tia, start, jnp.int32(0), self.ystart, self.hmove_blanks)
+        return cpu, c.replace(tia=tia, frame=c.frame + 1)
 
     # ---- inputs ------------------------------------------------------------------------------
     def apply_action(self, c: Console, action: jax.Array, paddle_strength: float = 1.0) -> Console:

@@ -6,27 +6,25 @@ counts it: a frame starts on the line where the previous one ended (`frame_start
 clocks already gone on that line), and ends when VSYNC is switched off at least one line after it
 was switched on, or when a TIA write finds the beam past scanline 290.
 
-Register writes take effect in two parts. What the CPU can observe at once (the end of the frame,
-VSYNC's timing, the paddle grounding of VBLANK bit 7) is applied by `record` as the write happens;
-the rest (graphics registers, positions, the drawing and the collisions it latches) is queued in
-`pending` with the write's cycle and replayed later, in order, by `draw_pending`. Replaying
-later gives the same state as applying at once, because each replayed write draws only the span
-up to its own clock. The queue is drained before a collision register is read, when it is full,
-and at the end of a frame (`Machine` does this), so the instruction loop pays O(1) per TIA write
-and the drawing runs once per write instead of under every instruction of a batch.
+Register writes take effect in three parts. What the CPU can observe at once (the end of the
+frame, VSYNC's timing, the paddle grounding of VBLANK bit 7) is applied by `record` as the write
+happens, which also logs the write with its cycle. `latch` replays the log's new writes in order
+for the collisions, and `paint` replays a frame's writes for the pixels. Replaying later gives the
+same state as applying at once, because each write affects only the beam's path after its own
+clock. `Machine` latches before a collision register is read and at the end of a frame, and
+paints once a frame, so the instruction loop pays O(1) per TIA write.
 
 Collisions are what Stella computes while it draws: only inside the displayed window (`ystart`
 lines from the frame start, `height` lines tall), only on visible clocks, and not while VBLANK
-is on. Drawing is lazy: before a register write takes effect (after Stella's per-register delay),
-the span of clocks since the last update is processed with the registers as they were. Under
-those registers every line looks the same, so a span reduces to "which of the 160 pixel columns
-did the beam pass": each object's coverage of the line is a 160-wide mask (playfield, players
-with NUSIZ copies and stretch, missiles, ball), and each collision latch is an AND of two masks
-over the passed columns. The same masks with the colour registers give the pixels: when the TIA
-carries a screen (`TIA.make(lines)` with lines > 0), each span also paints the displayed lines it
-passes with colour values (register value, bit 0 clear) in Stella's priority order (`colours`),
-black while VBLANK is on, and black over the first 8 columns of the line after an HMOVE strobed
-in horizontal blank (Stella's HMOVE blanks). With no screen, nothing of this is traced.
+is on. Between two writes (after Stella's per-register delay) the registers are fixed and every
+line looks the same, so a span reduces to "which of the 160 pixel columns did the beam pass":
+each object's coverage of the line is a 160-wide mask (playfield, players with NUSIZ copies and
+stretch, missiles, ball), and each collision latch is an AND of two masks over the passed
+columns. The same masks with the colour registers give the pixels: when the TIA carries a screen
+(`TIA.make(lines)` with lines > 0), `paint` fills each displayed line with colour values
+(register value, bit 0 clear) in Stella's priority order (`colours`), black while VBLANK is on,
+and black over the first 8 columns of the line after an HMOVE strobed in horizontal blank
+(Stella's HMOVE blanks). With no screen, nothing of this is traced.
 
 Approximations kept on purpose for now (they do not move Pong's or Breakout's objects): HMOVE
 applies the full motion wherever in the line it is strobed (Stella's table reduces it late in
@@ -47,7 +45,9 @@ LINE = 228
 HBLANK = 68
 MAX_SCANLINES = 290
 NEVER = 0x7FFFFFFF
-PENDING = 256  # queued writes before the queue must be drained (a frame of Pong writes ~600)
+# A frame ends at the first write past scanline MAX_SCANLINES, and a write takes at least 3 cycles
+# (9 clocks), so no frame logs more than this many writes.
+LOG_SIZE = (MAX_SCANLINES + 2) * LINE // 9 + 2
 
 # Register numbers (write side).
 VSYNC, VBLANK, WSYNC, RSYNC, NUSIZ0, NUSIZ1 = 0x00, 0x01, 0x02, 0x03, 0x04, 0x05
@@ -117,8 +117,8 @@ HMOVE_BLANK_CYCLES = np.zeros(76, bool)
 HMOVE_BLANK_CYCLES[[*list(range(21)), 75]] = True
 
 
-class TIA(struct.PyTree):
-    """Register and beam state of one TIA; leading batch axes allowed."""
+class Registers(struct.PyTree):
+    """What the drawing depends on: the registers as written, and what the writes derived from them."""
 
     regs: jax.Array  # int32[64]: the last value written to each register
     pf: jax.Array  # int32: PF0..PF2 as 20 bits in beam order
@@ -126,6 +126,17 @@ class TIA(struct.PyTree):
     dgrp: jax.Array  # int32[2]: their vertical-delay copies
     denabl: jax.Array  # bool: ENABL's vertical-delay copy
     pos: jax.Array  # int32[5]: P0, P1, M0, M1, BL columns (0-159)
+
+
+class TIA(struct.PyTree):
+    """Register and beam state of one TIA; leading batch axes allowed."""
+
+    regs: jax.Array  # int32[64]: the registers as the latched writes left them (fields as in `Registers`)
+    pf: jax.Array  # int32
+    grp: jax.Array  # int32[2]
+    dgrp: jax.Array  # int32[2]
+    denabl: jax.Array  # bool
+    pos: jax.Array  # int32[5]
     collision: jax.Array  # int32: 15 latches
     frame_start: jax.Array  # int32: colour clock of the frame's first line start
     last_update: jax.Array  # int32: clock up to which collisions were computed
@@ -133,11 +144,13 @@ class TIA(struct.PyTree):
     dump_enabled: jax.Array  # bool: paddle capacitors grounded (VBLANK bit 7)
     dump_cycle: jax.Array  # uint32: cycle the grounding was removed
     frame_done: jax.Array  # bool
-    hmove_blank: jax.Array  # bool: the next columns 0-7 drawn are black
+    strobe_clock: jax.Array  # int32: clock of the last VSYNC, WSYNC or RSYNC write (not logged)
+    writes: jax.Array  # int32[LOG_SIZE]: this frame's logged writes, cycle << 14 | register << 8 | value
+    write_count: jax.Array  # int32
+    latched: jax.Array  # int32: logged writes applied to the registers and collisions above
+    painted: jax.Array  # int32: clock up to which the screen is painted
+    hmove_blank: jax.Array  # bool: the next columns 0-7 painted are black
     screen: jax.Array  # uint8[lines, 160]: colour values of the displayed window (lines 0: not drawn)
-    pending: jax.Array  # int32[PENDING, 3]: cycle, register, value of writes not yet drawn
-    pending_count: jax.Array  # int32
-    strobe_clock: jax.Array  # int32: clock of the last VSYNC, WSYNC or RSYNC write (drawn up to, not queued)
 
     @classmethod
     def make(cls, lines: int = 0) -> TIA:
@@ -159,15 +172,20 @@ class TIA(struct.PyTree):
             dump_enabled=jnp.asarray(False),
             dump_cycle=jnp.uint32(0),
             frame_done=jnp.asarray(False),
+            strobe_clock=i(0),
+            writes=jnp.zeros(LOG_SIZE, jnp.int32),
+            write_count=i(0),
+            latched=i(0),
+            painted=i(0),
             hmove_blank=jnp.asarray(False),
             screen=jnp.zeros((lines, 160), jnp.uint8),
-            pending=jnp.zeros((PENDING, 3), jnp.int32),
-            pending_count=i(0),
-            strobe_clock=i(0),
         )
 
+    def registers(self) -> Registers:
+        return Registers(regs=self.regs, pf=self.pf, grp=self.grp, dgrp=self.dgrp, denabl=self.denabl, pos=self.pos)
 
-def coverage(tia: TIA) -> jax.Array:
+
+def coverage(tia: TIA | Registers) -> jax.Array:
     """bool[6, 160]: which columns of a line each object (P0, P1, M0, M1, BL, PF) covers now."""
     regs = tia.regs
     x = jnp.arange(160)
@@ -201,7 +219,7 @@ def coverage(tia: TIA) -> jax.Array:
     return jnp.stack(out)
 
 
-def colours(tia: TIA, cover: jax.Array) -> jax.Array:
+def colours(tia: TIA | Registers, cover: jax.Array) -> jax.Array:
     """uint8[160]: the colour value Stella draws at each column of a line under `cover` (from
     `coverage`) and the current registers."""
     regs = tia.regs
@@ -233,51 +251,25 @@ def colours(tia: TIA, cover: jax.Array) -> jax.Array:
     return jnp.where(regs[VBLANK] & 2, 0, out).astype(jnp.uint8)
 
 
-def draw_span(tia: TIA, until: jax.Array, ystart: int, active: jax.Array) -> TIA:
-    """Paint the beam's path from `last_update` to clock `until` (exclusive) into the screen, a
-    line at a time; nothing unless `active` (so a batch loops only over the lines that its
-    writing consoles pass) or when the TIA has no screen."""
-    lines = tia.screen.shape[-2]
-    if lines == 0:
-        return tia
-    start_display = tia.frame_start + LINE * ystart
-    lo = jnp.maximum(tia.last_update, start_display)
-    hi = jnp.minimum(until, start_display + LINE * lines)
-    runs = active & (lo < hi)
-    first = (lo - start_display) // LINE
-    last = jnp.where(runs, (hi - 1 - start_display) // LINE, first - 1)
-    # The HMOVE blank falls on the first line whose columns 0-7 this span reaches.
-    blank_line = first + ((lo - start_display) % LINE >= HBLANK + 8).astype(jnp.int32)
-    line_colours = colours(tia, coverage(tia))
-    x = jnp.arange(160)
-
-    def paint(line, screen):
-        t = start_display + LINE * line + HBLANK + x
-        blank = tia.hmove_blank & (line == blank_line) & (x < 8)
-        row = jnp.where((t >= lo) & (t < hi), jnp.where(blank, 0, line_colours).astype(jnp.uint8), screen[line])
-        return jax.lax.dynamic_update_slice(screen, row[None], (line, 0))
-
-    screen = jax.lax.fori_loop(first, last + 1, paint, tia.screen)
-    blank_done = runs & (hi >= start_display + LINE * blank_line + HBLANK + 8)
-    return tia.replace(screen=screen, hmove_blank=tia.hmove_blank & ~blank_done)
-
-
-def collide_span(tia: TIA, until: jax.Array, ystart: int, height: int) -> TIA:
-    """Latch the collisions of the beam's path from `last_update` to clock `until` (exclusive)."""
-    start_display = tia.frame_start + LINE * ystart
+def _collisions(
+    r: Registers, last_update: jax.Array, until: jax.Array, frame_start: jax.Array, ystart: int, height: int
+) -> tuple[jax.Array, jax.Array]:
+    """The collision bits the beam's path from `last_update` to clock `until` (exclusive) latches
+    under registers `r`, and the new `last_update`."""
+    start_display = frame_start + LINE * ystart
     stop_display = start_display + LINE * height
-    lo = jnp.maximum(tia.last_update, start_display)
+    lo = jnp.maximum(last_update, start_display)
     hi = jnp.minimum(until, stop_display)
-    runs = (until >= start_display) & (tia.last_update < stop_display) & (tia.last_update < until)
+    runs = (until >= start_display) & (last_update < stop_display) & (last_update < until)
     # Column x is passed when some line's clock for x falls in [lo, hi).
-    offset = tia.frame_start + HBLANK + jnp.arange(160)
+    offset = frame_start + HBLANK + jnp.arange(160)
     first_line = -((offset - lo) // LINE)
-    passed = (offset + LINE * first_line < hi) & runs & ((tia.regs[VBLANK] & 2) == 0)
-    cover = coverage(tia) & passed
+    passed = (offset + LINE * first_line < hi) & runs & ((r.regs[VBLANK] & 2) == 0)
+    cover = coverage(r) & passed
     bits = jnp.int32(0)
     for i, (a, b) in enumerate(COLLISION_PAIRS):
         bits = bits | (jnp.any(cover[a] & cover[b]).astype(jnp.int32) << i)
-    return tia.replace(collision=tia.collision | bits, last_update=jnp.where(runs, hi, tia.last_update))
+    return bits, jnp.where(runs, hi, last_update)
 
 
 def read_collision(tia: TIA, reg: jax.Array) -> jax.Array:
@@ -288,17 +280,16 @@ def read_collision(tia: TIA, reg: jax.Array) -> jax.Array:
     return (((c >> hi) & 1) << 7) | jnp.where(lo >= 0, ((c >> jnp.maximum(lo, 0)) & 1) << 6, 0)
 
 
-# The beam's strobes: they change no drawn register, so they are not queued; the drawing only
-# has to reach the last one (`strobe_clock`), as an immediate write would have drawn up to it.
+# The beam's strobes: they change no drawn register, so they are not logged; the drawing only has
+# to reach the last one (`strobe_clock`), as it reaches every write.
 _STROBES = (VSYNC, WSYNC, RSYNC)
 
 
 def record(tia: TIA, reg: jax.Array, value: jax.Array, cycle: jax.Array, active: jax.Array) -> TIA:
     """A register write at system cycle `cycle` (the count after the writing cycle), as far as the
     CPU sees it at once: the frame's end (VSYNC off a line after on, or the beam past scanline 290)
-    and the paddle grounding (VBLANK bit 7); the write itself is queued for `draw_pending`. Nothing
-    unless `active`. The queue must have room (`pending_count < PENDING`); WSYNC's stall is the
-    caller's (`wsync_stall`)."""
+    and the paddle grounding (VBLANK bit 7); the write itself is logged for `latch` and `paint`.
+    Nothing unless `active`. WSYNC's stall is the caller's (`wsync_stall`)."""
     clock = cycle.astype(jnp.int32) * 3
     done = tia.frame_done | (active & ((clock - tia.frame_start) // LINE > MAX_SCANLINES))
     is_reg = lambda r: active & (reg == r)
@@ -311,37 +302,174 @@ def record(tia: TIA, reg: jax.Array, value: jax.Array, cycle: jax.Array, active:
     dump_enabled = jnp.where(is_reg(VBLANK), new_dump, tia.dump_enabled)
     dump_cycle = jnp.where(is_reg(VBLANK) & tia.dump_enabled & ~new_dump, cycle.astype(jnp.uint32), tia.dump_cycle)
     strobe = active & jnp.isin(reg, jnp.asarray(_STROBES))
-    queued = active & ~strobe
-    slot = jnp.where(queued, tia.pending_count, PENDING)
-    entry = jnp.stack([cycle.astype(jnp.int32), reg.astype(jnp.int32), value.astype(jnp.int32)])
+    logged = active & ~strobe
+    entry = (cycle.astype(jnp.int32) << 14) | ((reg.astype(jnp.int32) & 0x3F) << 8) | (value.astype(jnp.int32) & 0xFF)
     return tia.replace(
         frame_done=done | ends,
         vsync_finish=vsync_finish,
         dump_enabled=dump_enabled,
         dump_cycle=dump_cycle,
-        pending=tia.pending.at[slot].set(entry, mode="drop"),
-        pending_count=tia.pending_count + queued.astype(jnp.int32),
+        writes=tia.writes.at[jnp.where(logged, tia.write_count, LOG_SIZE)].set(entry, mode="drop"),
+        write_count=tia.write_count + logged.astype(jnp.int32),
         strobe_clock=jnp.where(strobe, clock, tia.strobe_clock),
     )
 
 
-def draw_pending(tia: TIA, ystart: int, height: int, hmove_blanks: bool = True) -> TIA:
-    """The queued writes applied in order (each draws and latches collisions up to its clock, then
-    changes its register), then the drawing up to the last strobe. Under `vmap` the loop runs to
-    the longest queue of the batch."""
-
-    def one(i, t):
-        cycle, reg, value = t.pending[i, 0], t.pending[i, 1], t.pending[i, 2]
-        return _apply(t, reg, value, cycle, ystart, height, hmove_blanks)
-
-    tia = jax.lax.fori_loop(0, tia.pending_count, one, tia)
-    tia = _span(tia, tia.strobe_clock, ystart, height)
-    return tia.replace(pending_count=jnp.zeros_like(tia.pending_count))
+class _Entry(struct.PyTree):
+    reg: jax.Array
+    value: jax.Array
+    hpos: jax.Array  # the beam's colour clock in the line at the write
+    clock: jax.Array  # the clock the write shows from: its own plus Stella's delay for the register
 
 
-def _span(tia: TIA, until: jax.Array, ystart: int, height: int) -> TIA:
-    """Draw and latch collisions from `last_update` up to clock `until` under the current registers."""
-    return collide_span(draw_span(tia, until, ystart, jnp.asarray(True)), until, ystart, height)
+def _entry(tia: TIA, k: jax.Array) -> _Entry:
+    w = tia.writes[k]
+    clock = (w >> 14) * 3
+    reg = (w >> 8) & 0x3F
+    hpos = (clock - tia.frame_start) % LINE
+    delay = jnp.asarray(POKE_DELAY)[reg]
+    delay = jnp.where(delay < 0, jnp.asarray(PF_DELAY)[(hpos // 3) & 3], delay)
+    return _Entry(reg=reg, value=w & 0xFF, hpos=hpos, clock=clock + delay)
+
+
+def _changed(r: Registers, e: _Entry) -> Registers:
+    """The drawing registers after write `e`."""
+    reg, value, hpos = e.reg, e.value, e.hpos
+    is_reg = lambda x: reg == x
+    regs = r.regs.at[reg].set(value)
+    # Playfield bits in beam order: PF0 4-7, PF1 7-0, PF2 0-7.
+    rev = jnp.asarray([int(f"{i:08b}"[::-1], 2) for i in range(256)], jnp.int32)
+    pf = r.pf
+    pf = jnp.where(is_reg(PF0), (pf & 0xFFFF0) | ((value >> 4) & 0xF), pf)
+    pf = jnp.where(is_reg(PF1), (pf & 0xFF00F) | (rev[value & 0xFF] << 4), pf)
+    pf = jnp.where(is_reg(PF2), (pf & 0x00FFF) | ((value & 0xFF) << 12), pf)
+    # Graphics and their vertical-delay copies.
+    grp = jnp.where(is_reg(GRP0), r.grp.at[0].set(value), jnp.where(is_reg(GRP1), r.grp.at[1].set(value), r.grp))
+    dgrp = jnp.where(
+        is_reg(GRP0), r.dgrp.at[1].set(r.grp[1]), jnp.where(is_reg(GRP1), r.dgrp.at[0].set(r.grp[0]), r.dgrp)
+    )
+    denabl = jnp.where(is_reg(GRP1), (r.regs[ENABL] & 2) != 0, r.denabl)
+    # Position resets, HMOVE, RESMP.
+    player_x = jnp.where(hpos < HBLANK, 3, (hpos - HBLANK + 5) % 160)
+    other_x = jnp.where(hpos < HBLANK, 2, (hpos - HBLANK + 4) % 160)
+    pos = r.pos
+    for x, i, new_x in (
+        (RESP0, P0, player_x),
+        (RESP1, P1, player_x),
+        (RESM0, M0, other_x),
+        (RESM1, M1, other_x),
+        (RESBL, BL, other_x),
+    ):
+        pos = jnp.where(is_reg(x), pos.at[i].set(new_x), pos)
+    hm = (regs[HMP0 : HMBL + 1] >> 4) & 0xF
+    motion = jnp.where(hm < 8, -hm, 16 - hm)
+    pos = jnp.where(is_reg(HMOVE), (pos + motion) % 160, pos)
+    regs = jnp.where(is_reg(HMCLR), regs.at[HMP0 : HMBL + 1].set(0), regs)
+    for m in (0, 1):
+        released = is_reg(RESMP0 + m) & ((r.regs[RESMP0 + m] & 2) != 0) & ((value & 2) == 0)
+        pos = jnp.where(released, pos.at[M0 + m].set((pos[m] + 3) % 160), pos)
+    return Registers(regs=regs, pf=pf, grp=grp, dgrp=dgrp, denabl=denabl, pos=pos)
+
+
+def latch(tia: TIA, ystart: int, height: int) -> TIA:
+    """The logged writes not latched yet applied in order: each latches the collisions of the
+    beam's path up to its clock under the old registers, then changes its register; then the
+    collisions up to the last strobe. Under `vmap` the loop runs to the longest log of the batch,
+    carrying only the registers and collisions."""
+
+    def one(k, carry):
+        r, collision, last_update = carry
+        e = _entry(tia, k)
+        bits, last_update = _collisions(r, last_update, e.clock, tia.frame_start, ystart, height)
+        collision = jnp.where(e.reg == CXCLR, 0, collision | bits)
+        return _changed(r, e), collision, last_update
+
+    r, collision, last_update = jax.lax.fori_loop(
+        tia.latched, tia.write_count, one, (tia.registers(), tia.collision, tia.last_update)
+    )
+    bits, last_update = _collisions(r, last_update, tia.strobe_clock, tia.frame_start, ystart, height)
+    return tia.replace(
+        regs=r.regs,
+        pf=r.pf,
+        grp=r.grp,
+        dgrp=r.dgrp,
+        denabl=r.denabl,
+        pos=r.pos,
+        collision=collision | bits,
+        last_update=last_update,
+        latched=tia.write_count,
+    )
+
+
+def paint(tia: TIA, start: Registers, first: jax.Array, ystart: int, hmove_blanks: bool = True) -> TIA:
+    """The screen painted from `painted` up to `last_update` (where `latch` left the beam), from
+    the logged writes `first` on, `start` being the registers before them.
+
+    Line by line: each of the window's lines replays the writes that show before its end, painting
+    the columns each pair of writes encloses with the colours of the registers between them (what
+    Stella draws), then the rest of the line. Only the registers and one line travel through the
+    loops, so under `vmap` a batch does not copy screens per write."""
+    lines = tia.screen.shape[-2]
+    if lines == 0:
+        return tia.replace(painted=tia.last_update)
+    display = tia.frame_start + LINE * ystart
+    lo = jnp.maximum(tia.painted, display)
+    hi = jnp.minimum(tia.last_update, display + LINE * lines)
+    x = jnp.arange(160)
+
+    def blank_line_from(clock):
+        """The line whose columns 0-7 an HMOVE blank at `clock` falls on (window lines)."""
+        into = clock - display
+        return into // LINE + (into % LINE >= HBLANK + 8).astype(jnp.int32)
+
+    def next_clock(k, last):
+        return jnp.maximum(_entry(tia, k).clock, last)
+
+    def apply(k, r, last, blank, blank_line):
+        e = _entry(tia, k)
+        shown = jnp.maximum(e.clock, last)
+        strobed = (e.reg == HMOVE) & jnp.asarray(HMOVE_BLANK_CYCLES)[e.hpos // 3] & hmove_blanks
+        blank_line = jnp.where(blank, blank_line, blank_line_from(shown))
+        return _changed(r, e), shown, blank | strobed, blank_line
+
+    # The writes that show before the painted range only set registers.
+    def before(carry):
+        k, r, last, blank, blank_line = carry
+        r, last, blank, blank_line = apply(k, r, last, blank, blank_line)
+        return k + 1, r, last, blank, blank_line
+
+    count = tia.write_count
+    carry = (jnp.asarray(first, jnp.int32), start, lo, tia.hmove_blank, blank_line_from(lo))
+    carry = jax.lax.while_loop(lambda c: (c[0] < count) & (next_clock(c[0], c[2]) <= lo), before, carry)
+
+    def segment(row, r, line, a, b, blank, blank_line):
+        """`row` with the columns of `line` the beam passes in [a, b) painted under `r`."""
+        t = display + LINE * line + HBLANK + x
+        a, b = jnp.maximum(a, lo), jnp.minimum(b, hi)
+        black = blank & (line == blank_line) & (x < 8)
+        row = jnp.where((t >= a) & (t < b), jnp.where(black, 0, colours(r, coverage(r))), row)
+        done = (a < b) & (b >= display + LINE * blank_line + HBLANK + 8)
+        return row, blank & ~done
+
+    def one_line(carry, line_and_row):
+        line, row = line_and_row
+        end = display + LINE * line + LINE
+
+        def write_in_line(c):
+            k, r, last, blank, blank_line, row = c
+            shown = next_clock(k, last)
+            row, blank = segment(row, r, line, last, shown, blank, blank_line)
+            r, last, blank, blank_line = apply(k, r, last, blank, blank_line)
+            return k + 1, r, last, blank, blank_line, row
+
+        k, r, last, blank, blank_line, row = jax.lax.while_loop(
+            lambda c: (c[0] < count) & (next_clock(c[0], c[2]) < end), write_in_line, (*carry, row)
+        )
+        row, blank = segment(row, r, line, last, end, blank, blank_line)
+        return (k, r, jnp.maximum(last, end), blank, blank_line), row
+
+    (_, _, _, blank, _), screen = jax.lax.scan(one_line, carry, (jnp.arange(lines), tia.screen))
+    return tia.replace(screen=screen, hmove_blank=blank, painted=tia.last_update)
 
 
 def write(
@@ -354,59 +482,10 @@ def write(
     height: int,
     hmove_blanks: bool = True,
 ) -> TIA:
-    """`record` then `draw_pending`: a write with all its effects at once. `hmove_blanks` off: an
+    """A write with all its effects at once: `record`, `latch`, `paint`. `hmove_blanks` off: an
     HMOVE blanks nothing (the ROMs whose Stella properties turn HMOVE blanks off)."""
-    return draw_pending(record(tia, reg, value, cycle, active), ystart, height, hmove_blanks)
-
-
-def _apply(
-    tia: TIA, reg: jax.Array, value: jax.Array, cycle: jax.Array, ystart: int, height: int, hmove_blanks: bool
-) -> TIA:
-    """A queued write's drawing side: the span up to its clock (after Stella's per-register
-    delay) under the old registers, then the register's new value."""
-    clock = cycle.astype(jnp.int32) * 3
-    hpos = (clock - tia.frame_start) % LINE
-    delay = jnp.asarray(POKE_DELAY)[reg]
-    delay = jnp.where(delay < 0, jnp.asarray(PF_DELAY)[(hpos // 3) & 3], delay)
-    tia = _span(tia, clock + delay, ystart, height)
-    regs = tia.regs.at[reg].set(value)
-    is_reg = lambda r: reg == r
-    # Playfield bits in beam order: PF0 4-7, PF1 7-0, PF2 0-7.
-    rev = jnp.asarray([int(f"{i:08b}"[::-1], 2) for i in range(256)], jnp.int32)
-    pf = tia.pf
-    pf = jnp.where(is_reg(PF0), (pf & 0xFFFF0) | ((value >> 4) & 0xF), pf)
-    pf = jnp.where(is_reg(PF1), (pf & 0xFF00F) | (rev[value & 0xFF] << 4), pf)
-    pf = jnp.where(is_reg(PF2), (pf & 0x00FFF) | ((value & 0xFF) << 12), pf)
-    # Graphics and their vertical-delay copies.
-    grp = jnp.where(is_reg(GRP0), tia.grp.at[0].set(value), jnp.where(is_reg(GRP1), tia.grp.at[1].set(value), tia.grp))
-    dgrp = jnp.where(
-        is_reg(GRP0), tia.dgrp.at[1].set(tia.grp[1]), jnp.where(is_reg(GRP1), tia.dgrp.at[0].set(tia.grp[0]), tia.dgrp)
-    )
-    denabl = jnp.where(is_reg(GRP1), (tia.regs[ENABL] & 2) != 0, tia.denabl)
-    # Position resets, HMOVE, RESMP.
-    player_x = jnp.where(hpos < HBLANK, 3, (hpos - HBLANK + 5) % 160)
-    other_x = jnp.where(hpos < HBLANK, 2, (hpos - HBLANK + 4) % 160)
-    pos = tia.pos
-    for r, i, new_x in (
-        (RESP0, P0, player_x),
-        (RESP1, P1, player_x),
-        (RESM0, M0, other_x),
-        (RESM1, M1, other_x),
-        (RESBL, BL, other_x),
-    ):
-        pos = jnp.where(is_reg(r), pos.at[i].set(new_x), pos)
-    hm = (regs[HMP0 : HMBL + 1] >> 4) & 0xF
-    motion = jnp.where(hm < 8, -hm, 16 - hm)
-    pos = jnp.where(is_reg(HMOVE), (pos + motion) % 160, pos)
-    hmove_blank = tia.hmove_blank | (is_reg(HMOVE) & jnp.asarray(HMOVE_BLANK_CYCLES)[hpos // 3] & hmove_blanks)
-    regs = jnp.where(is_reg(HMCLR), regs.at[HMP0 : HMBL + 1].set(0), regs)
-    for m in (0, 1):
-        released = is_reg(RESMP0 + m) & ((tia.regs[RESMP0 + m] & 2) != 0) & ((value & 2) == 0)
-        pos = jnp.where(released, pos.at[M0 + m].set((pos[m] + 3) % 160), pos)
-    collision = jnp.where(is_reg(CXCLR), 0, tia.collision)
-    return tia.replace(
-        regs=regs, pf=pf, grp=grp, dgrp=dgrp, denabl=denabl, pos=pos, collision=collision, hmove_blank=hmove_blank
-    )
+    start, first = tia.registers(), tia.latched
+    return paint(latch(record(tia, reg, value, cycle, active), ystart, height), start, first, ystart, hmove_blanks)
 
 
 def wsync_stall(tia: TIA, cycle: jax.Array) -> jax.Array:
@@ -428,14 +507,17 @@ def paddle_bit(tia: TIA, resistance: jax.Array, cycle: jax.Array) -> jax.Array:
 
 
 def rebase(tia: TIA, cycles: jax.Array) -> TIA:
-    """The TIA at the start of a new frame, with the system clock moved back by `cycles`; the
-    queue must be drained first (its cycles are the old frame's)."""
+    """The TIA at the start of a new frame, with the system clock moved back by `cycles` and an
+    empty log: the old frame's writes must be latched (and painted) first."""
     clock = cycles.astype(jnp.int32) * 3
     into_line = (clock - tia.frame_start) % LINE
     return tia.replace(
         frame_start=-into_line,
         last_update=-into_line,
         strobe_clock=-into_line,
+        painted=-into_line,
+        write_count=jnp.zeros_like(tia.write_count),
+        latched=jnp.zeros_like(tia.latched),
         vsync_finish=tia.vsync_finish - clock,
         dump_cycle=tia.dump_cycle - cycles.astype(jnp.uint32),
         frame_done=jnp.asarray(False),
