@@ -56,7 +56,9 @@ def add_commands(commands: Any) -> None:
     upload.add_argument("--env", required=True, help="env id, e.g. CartPole-v1")
     upload.add_argument("--algorithm", required=True)
     upload.add_argument("--writeup", default=None, help="a Markdown file")
-    upload.add_argument("--policy", default=None, help="a gymx train checkpoint (checkpoint.safetensors or best.safetensors) to verify")
+    upload.add_argument(
+        "--policy", default=None, help="a gymx train checkpoint (checkpoint.safetensors or best.safetensors) to verify"
+    )
     upload.add_argument("--code-url", default=None, help="link to the code that produced the run")
     upload.add_argument("--server", default=None, help="server URL (default http://127.0.0.1:8650)")
     upload.set_defaults(run=_upload)
