@@ -1,9 +1,9 @@
 """The MuJoCo envs: time to first step (cold and warm compile cache), throughput against Brax at
-matched solver settings, and how far the `...Fast-v5` solver drifts from the faithful one.
+matched solver settings, and how far a cheaper tier drifts from the faithful id over an episode.
 
     python benchmarks/mujoco_suite.py first-step                  # every v5 id, cold then warm cache
-    python benchmarks/mujoco_suite.py speed --num-envs 128 512    # gymx faithful, fast, Brax-matched, Brax
-    python benchmarks/mujoco_suite.py drift                       # Fast-v5 against v5 over an episode
+    python benchmarks/mujoco_suite.py speed --num-envs 128 512    # gymx tiers, Brax-matched, Brax
+    python benchmarks/mujoco_suite.py drift --tier Lite           # a tier against v5 over an episode
 
 `first-step` runs each id in a fresh process: `make`, then a jitted reset and step of a VecEnv
 of `--num-envs` envs, until the first step's result is on the host; "cold" with an empty
@@ -12,7 +12,8 @@ persistent compilation cache, "warm" with the cache the cold run filled.
 `speed` times one AOT-compiled program per row (as `gymx.bench` does: reset, then a `lax.scan`
 of T random-action batched steps with auto-reset), for the `--cases` asked for: `gymx` (the v5
 id), `ls-scan` (the v5 id with MJX's own fixed-length line search, `ls_early_exit=False`), `fast`
-(its Fast-v5), `overhead`, `gymnasium` and `brax` (the last three below), each row
+(its FastSolver-v5), `lite` (its Lite-v5, robots with feet), `jax` and `warp` (the v5 id with
+`impl="jax"` or `impl="warp"`; `gymx` takes the default: Warp on an NVIDIA GPU), `overhead`, `gymnasium` and `brax` (the last three below), each row
 printed as soon as it is measured. The env's overhead is "gymx-no-resets" (the
 v5 env with no time limit or termination, so it simulates every step, in a VecEnv without
 auto-reset) against "bare-mjx-step" (the same MJX model stepped `frame_skip` times per step by
@@ -22,7 +23,7 @@ of the same robot with its own settings through MJX (`brax.envs.get_environment(
 backend="mjx")`, auto-reset and vmap wrappers); "gymx-brax-solver" is gymx with Brax's
 integrator and iteration counts, so that pair differs only in env code and model file.
 
-`drift` plays the same random actions from the same start in `<Name>-v5` and `<Name>Fast-v5`
+`drift` plays the same random actions from the same start in `<Name>-v5` and `<Name><tier>-v5`
 (8 episodes each, up to the id's time limit, no auto-reset) and reports both mean returns, the largest qpos difference
 after 20 steps and at the first termination, and the episode lengths.
 """
@@ -107,14 +108,16 @@ def first_step_seconds(env_id: str, num_envs: int, cache_dir: str) -> float:
 
 
 def solver_label(solver: dict[str, Any]) -> str:
-    early_exit = ", line search stops early" if solver.get("ls_early_exit") else ""
-    return f"{solver['integrator']}, {solver['iterations']}/{solver['ls_iterations']} it{early_exit}"
+    impl = solver.get("impl", "jax")
+    early_exit = ", line search stops early" if solver.get("ls_early_exit") and impl == "jax" else ""
+    feet = ", feet-only contacts" if solver.get("collisions") == "feet" else ""
+    return f"{impl}: {solver['integrator']}, {solver['iterations']}/{solver['ls_iterations']} it{early_exit}{feet}"
 
 
 def run_first_step(names: Sequence[str], num_envs: int, fast: bool) -> None:
     print("| id | solver | cold s | warm s |\n|---|---|---:|---:|")
     for name in names:
-        for env_id in [f"{name}-v5"] + ([f"{name}Fast-v5"] if fast else []):
+        for env_id in [f"{name}-v5"] + ([f"{name}FastSolver-v5"] if fast else []):
             solver = gymx.make(env_id).unwrapped.solver
             with tempfile.TemporaryDirectory() as cache:
                 cold = first_step_seconds(env_id, num_envs, cache)
@@ -190,8 +193,11 @@ def bare_program(env: Any, num_envs: int, num_steps: int) -> Any:
 
 
 def endless(name: str, **options: Any) -> Any:
-    """The v5 env with no time limit and, where it can end, no termination: it simulates every step."""
+    """The v5 env with no time limit and, where it can end, no termination: it simulates every step
+    (on MJX-JAX: the bare program steps `mjx.Data` directly)."""
     import inspect
+
+    options = {"impl": "jax", **options}
 
     env = gymx.make(f"{name}-v5", max_episode_steps=-1, **options)
     if "terminate_when_unhealthy" in inspect.signature(type(env).__init__).parameters:
@@ -211,7 +217,9 @@ def bench_vec(label: str, venv: VecEnv, num_steps: int, repeats: int, progress: 
     return result
 
 
-SPEED_CASES = ("gymx", "ls-scan", "fast", "overhead", "gymnasium", "brax")
+SPEED_CASES = ("gymx", "ls-scan", "fast", "lite", "jax", "warp", "overhead", "gymnasium", "brax")
+# The robots with a lite tier (`gymx.envs.mujoco.WALKERS`).
+LITE_NAMES = ("Hopper", "Walker2d", "HalfCheetah", "Ant", "Humanoid")
 TABLE_HEADER = "| case | id | N | T | steps/s (median) | compile s | solver |\n|---|---|---:|---:|---:|---:|---|"
 
 
@@ -234,16 +242,25 @@ def run_speed(names: Sequence[str], sizes: Sequence[int], num_steps: int, repeat
                 print_row(
                     bench_vec(
                         "gymx-ls-scan",
-                        gymx.make_vec(f"{name}-v5", num_envs, ls_early_exit=False),
+                        gymx.make_vec(f"{name}-v5", num_envs, ls_early_exit=False, impl="jax"),
                         num_steps,
                         repeats,
                         progress,
                     )
                 )
             if "fast" in cases:
+                fast = gymx.make_vec(f"{name}FastSolver-v5", num_envs)
+                print_row(bench_vec("gymx-fast-solver", fast, num_steps, repeats, progress))
+            if "lite" in cases and name in LITE_NAMES:
                 print_row(
-                    bench_vec("gymx-fast", gymx.make_vec(f"{name}Fast-v5", num_envs), num_steps, repeats, progress)
+                    bench_vec("gymx-lite", gymx.make_vec(f"{name}Lite-v5", num_envs), num_steps, repeats, progress)
                 )
+            if "jax" in cases:
+                mjx_jax = gymx.make_vec(f"{name}-v5", num_envs, impl="jax")
+                print_row(bench_vec("gymx-jax", mjx_jax, num_steps, repeats, progress))
+            if "warp" in cases:
+                warp = gymx.make_vec(f"{name}-v5", num_envs, impl="warp")
+                print_row(bench_vec("gymx-warp", warp, num_steps, repeats, progress))
             if "overhead" in cases:
                 # The same physics with and without the env around it, nothing ending.
                 endless_env = endless(name)
@@ -313,15 +330,15 @@ def episode_rollout(env_id: str, num_envs: int, num_steps: int, seed: int) -> di
     return jax.tree_util.tree_map(np.asarray, run(jax.random.key(seed)))
 
 
-def run_drift(names: Sequence[str], num_envs: int, num_steps: int) -> None:
+def run_drift(names: Sequence[str], num_envs: int, num_steps: int, tier: str) -> None:
     print(
-        "| env | v5 mean return | Fast-v5 mean return | mean length v5 / Fast | max qpos diff after 20 steps | at first termination |"
+        f"| env | v5 mean return | {tier}-v5 mean return | mean length v5 / {tier} | max qpos diff after 20 steps | at first termination |"
     )
     print("|---|---:|---:|---|---:|---:|")
     for name in names:
         steps = num_steps or gymx.spec(f"{name}-v5").max_episode_steps
         faithful = episode_rollout(f"{name}-v5", num_envs, steps, 0)
-        fast = episode_rollout(f"{name}Fast-v5", num_envs, steps, 0)
+        fast = episode_rollout(f"{name}{tier}-v5", num_envs, steps, 0)
 
         def episode(run: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             ended = np.cumsum(run["terminated"], axis=0) > 0
@@ -350,6 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-fast", action="store_true", help="first-step: the faithful ids only")
+    parser.add_argument("--tier", default="FastSolver", choices=["FastSolver", "Lite"], help="drift: the tier")
     parser.add_argument(
         "--cases",
         nargs="+",
@@ -368,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench.cold_compiles()
         run_speed(args.envs, args.num_envs or [128], args.steps or 50, args.repeats, args.cases)
     else:
-        run_drift(args.envs, (args.num_envs or [8])[0], args.steps)
+        run_drift(args.envs, (args.num_envs or [8])[0], args.steps, args.tier)
     print(f"\n{' '.join(sys.argv)} · {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -1,11 +1,19 @@
 """MuJoCo robots on MJX physics: Gymnasium's MuJoCo v5 suite as batched functional envs.
 
-Every `<Name>-v5` id has the semantics of Gymnasium's id of the same name (model file,
-observations, reward terms, termination, reset noise, frame skip, time limit, reward threshold,
-constructor keyword arguments) and integrates with the model file's own solver settings.
-`<Name>Fast-v5` is the same env with `FAST_SOLVER` (Euler, 4 solver and 4 line-search
-iterations): several times faster, and its drift from the faithful id over an episode is
-published in benchmarks/RESULTS.md.
+Three tiers of each robot, each id with Gymnasium's task (observations, reward terms,
+termination, reset noise, frame skip, time limit, reward threshold, constructor keyword
+arguments); their drift from the faithful id is measured by benchmarks/mujoco_tiers.py and
+published in benchmarks/RESULTS.md:
+
+- `<Name>-v5`: Gymnasium's id exactly, the model file with its own solver settings.
+- `<Name>FastSolver-v5`: the same model and integrator, the solver capped at `FAST_SOLVER`.
+- `<Name>Lite-v5` (robots that walk on feet): `LITE`, contacts pruned to the feet against the
+  floor, Euler and few solver iterations, as Brax's and MuJoCo Playground's locomotion envs.
+
+`<Name>Fast-v5` (Euler with the capped solver on the full contact model) is deprecated: it still
+makes the same env, with a warning that names the tiers.
+
+Every id takes `impl="jax" | "warp"` (see `gymx.envs.mujoco.base`).
 
 Needs the `mjx` extra (`pip install "gymx[mjx]"`); the ids are registered without it and `make`
 says what to install.
@@ -29,14 +37,30 @@ ENVS = (
     ("InvertedPendulum", "inverted_pendulum:InvertedPendulum", 1000, 950.0),
     ("InvertedDoublePendulum", "inverted_double_pendulum:InvertedDoublePendulum", 1000, 9100.0),
 )
-# The solver of the `...Fast-v5` ids.
-FAST_SOLVER = {"integrator": "euler", "iterations": 4, "ls_iterations": 4}
+# The robots whose model has feet on a floor (`MujocoEnv.feet`): the ones with a lite tier.
+WALKERS = ("Hopper", "Walker2d", "HalfCheetah", "Ant", "Humanoid")
+# `<Name>FastSolver-v5`: capping Newton at 4 iterations (and 4 line-search rounds) moves the state
+# by ~1e-3 over an episode, where Euler for RK4 moves Ant's joints by 0.3 rad in one step.
+FAST_SOLVER = {"iterations": 4, "ls_iterations": 4}
+# `<Name>Lite-v5`: the settings of Brax's MJX Ant (Euler, 1 Newton iteration, 4 line-search rounds).
+LITE = {"collisions": "feet", "integrator": "euler", "iterations": 1, "ls_iterations": 4}
+# The deprecated `<Name>Fast-v5`.
+DEPRECATED_FAST = {"integrator": "euler", "iterations": 4, "ls_iterations": 4}
 
 
 def register_envs() -> None:
     for name, entry_point, max_steps, threshold in ENVS:
         target = f"{_MODULE}.{entry_point}"
-        register(f"{name}-v5", target, max_episode_steps=max_steps, reward_threshold=threshold)
+        register(f"{name}-v5", target, threshold, max_episode_steps=max_steps)
+        register(f"{name}FastSolver-v5", target, threshold, max_episode_steps=max_steps, kwargs=dict(FAST_SOLVER))
+        tiers = f"`{name}FastSolver-v5`"
+        if name in WALKERS:
+            register(f"{name}Lite-v5", target, threshold, max_episode_steps=max_steps, kwargs=dict(LITE))
+            tiers += f" or `{name}Lite-v5`"
         register(
-            f"{name}Fast-v5", target, max_episode_steps=max_steps, reward_threshold=threshold, kwargs=dict(FAST_SOLVER)
+            f"{name}Fast-v5",
+            f"{_MODULE}.base:deprecated_id",
+            threshold,
+            max_episode_steps=max_steps,
+            kwargs={"old_id": f"{name}Fast-v5", "use_instead": tiers, "entry_point": target, **DEPRECATED_FAST},
         )

@@ -81,6 +81,13 @@ class Ant(MujocoEnv[AntParams]):
     )
     model_file = "ant.xml"
     default_frame_skip = 5
+    capacity = (12, 30)  # MuJoCo Warp's buffers per env (see MujocoEnv.capacity)
+    feet = (
+        "left_ankle_geom",
+        "right_ankle_geom",
+        "third_ankle_geom",
+        "fourth_ankle_geom",
+    )  # the geoms that touch the floor with collisions="feet"
     camera: dict[str, Any] = {"distance": 4.0}
     # The contact cost always reads cfrc_ext (and the observation does by default).
     uses_contact_forces = True

@@ -9,23 +9,31 @@ Solver settings are part of what an id means. By default an env integrates with 
 own options (Gymnasium's files: RK4, up to 100 solver iterations and 50 line-search iterations;
 Newton where a file asks for PGS, which MJX lacks),
 so `Hopper-v5` steps as Gymnasium's `Hopper-v5` does; `integrator`, `iterations` and
-`ls_iterations` are static constructor options, which the `...Fast-v5` ids set to
-`gymx.envs.mujoco.FAST_SOLVER`.
+`ls_iterations` are static constructor options, and `collisions="feet"` prunes the model's contacts
+to the feet against the floor; the ids' tiers (`gymx.envs.mujoco`) are sets of these options.
+
+`impl` picks MJX's implementation: "jax" (MJX-JAX) or "warp" (MuJoCo Warp through MJX, see
+`gymx.envs.mujoco.warp`); by default Warp on an NVIDIA GPU where warp-lang is installed, MJX-JAX
+elsewhere. Warp sizes its contact and constraint buffers (`max_contacts`, `max_constraints` per
+env, defaults in each robot's `capacity`); a step that overflows them sets `info["physics_overflow"]`.
 
 MJX runs its line search as a fixed-length `scan` whose finished rounds are no-ops (so that
 reverse-mode autodiff can pass through it); under `vmap` such a no-op costs as much as a real
 round, so every Newton iteration paid all 50 of the faithful files' line-search rounds. The envs
 trace MJX with `early_exit_line_search`, which stops once every env of the batch has finished its
 line search: the same arithmetic, so the same result, bit for bit. `ls_early_exit=False` keeps
-MJX's own loop, which `jax.grad` through a step needs.
+MJX's own loop, which `jax.grad` through a step needs. The swap applies only while an env traces
+MJX-JAX (MuJoCo Warp runs its own solver), and `test_mujoco.py` fails if MJX's loop moves.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.resources
 import os
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -44,6 +52,8 @@ try:
 except ImportError:  # pragma: no cover - an MJX laid out otherwise keeps its own line search
     mjx_solver = None
 
+from gymx.envs.mujoco.warp import WARP_INSTALL, WarpBatch, on_nvidia_gpu, warp_installed
+
 from gymx import spaces, struct
 from gymx.core import Env, tree_select
 from gymx.cpu import inline_lapack_batches
@@ -53,6 +63,27 @@ INTEGRATORS = {
     "rk4": mujoco.mjtIntegrator.mjINT_RK4,
     "implicitfast": mujoco.mjtIntegrator.mjINT_IMPLICITFAST,
 }
+IMPLS = ("jax", "warp")
+COLLISIONS = ("model", "feet")
+
+
+def resolve_impl(impl: str | None) -> str:
+    """`impl`, checked; None means Warp on an NVIDIA GPU with warp-lang installed, else MJX-JAX."""
+    if impl is None:
+        if not on_nvidia_gpu():
+            return "jax"
+        if warp_installed():
+            return "warp"
+        warnings.warn(
+            f"MuJoCo envs run MJX-JAX on this NVIDIA GPU: MuJoCo Warp, the faster default, needs {WARP_INSTALL}",
+            stacklevel=3,
+        )
+        return "jax"
+    if impl not in IMPLS:
+        raise ValueError(f"impl must be one of {list(IMPLS)}, got {impl!r}")
+    if impl == "warp" and not warp_installed():
+        raise ImportError(f"impl='warp' runs MuJoCo Warp, which needs warp-lang: {WARP_INSTALL}")
+    return impl
 
 
 def bounded_while_loop(
@@ -170,6 +201,33 @@ def model_path(xml_file: str) -> str:
     return gymnasium_asset(xml_file)
 
 
+def deprecated_id(old_id: str, use_instead: str, entry_point: str, **options: Any) -> Env:
+    """The env of a deprecated id (its `entry_point` with `options`), made with a warning."""
+    warnings.warn(
+        f"{old_id} is deprecated (Euler and a capped solver on the full contact model): use {use_instead}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    module_name, _, attr = entry_point.partition(":")
+    return getattr(importlib.import_module(module_name), attr)(**options)
+
+
+def prune_to_feet(model: mujoco.MjModel, feet: Sequence[str], robot: str) -> None:
+    """Leaves `model` with one kind of contact, each of `feet` against the floor (as Brax's and
+    MuJoCo Playground's locomotion models do): every geom's contype and conaffinity cleared, the
+    floor's contype and the feet's conaffinity set."""
+    if not feet:
+        raise ValueError(f"{robot} has no feet-only contact model: collisions must be 'model'")
+    geom_ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, name) for name in ("floor", *feet)]
+    missing = [name for name, i in zip(("floor", *feet), geom_ids) if i < 0]
+    if missing:
+        raise ValueError(f"{robot}: the model file has no geoms named {missing} (collisions='feet' needs them)")
+    model.geom_contype[:] = 0
+    model.geom_conaffinity[:] = 0
+    model.geom_contype[geom_ids[0]] = 1
+    model.geom_conaffinity[geom_ids[1:]] = 1
+
+
 class MujocoEnv(Env[MujocoState, P], Generic[P]):
     """Base of the MuJoCo envs (see the module docstring).
 
@@ -188,6 +246,13 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
     uses_contact_forces: ClassVar[bool] = False
     # The start's velocity noise: "uniform" or "normal", as Gymnasium's env of the id draws it.
     qvel_noise: ClassVar[str] = "uniform"
+    # The geoms that touch the floor with `collisions="feet"` (none: the robot has no such tier).
+    feet: ClassVar[tuple[str, ...]] = ()
+    # MuJoCo Warp's buffers per env, (contacts, constraint rows): the most C MuJoCo showed in 10
+    # random-action episodes (`python benchmarks/mujoco_tiers.py capacity`; the humanoids: lying
+    # down, as HumanoidStandup starts), times 4 for contacts (Warp's broadphase pairs share that
+    # buffer) and 2 for rows, at least 8.
+    capacity: ClassVar[tuple[int, int]] = (8, 8)
     metadata = {"render_modes": ["rgb_array", "depth_array"]}
     render_on_host = True
 
@@ -200,6 +265,10 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         iterations: int | None = None,
         ls_iterations: int | None = None,
         ls_early_exit: bool = True,
+        collisions: str = "model",
+        impl: str | None = None,
+        max_contacts: int | None = None,
+        max_constraints: int | None = None,
         width: int = 480,
         height: int = 480,
         default_camera_config: dict[str, Any] | None = None,
@@ -220,6 +289,11 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
             # same constrained problem to convergence: over 20 steps of C MuJoCo from Gymnasium's
             # starts the two differ by at most 4e-5 in qpos/qvel and 0.02 in contact forces (of up to 2e3).
             model.opt.solver = mujoco.mjtSolver.mjSOL_NEWTON
+        if collisions not in COLLISIONS:
+            raise ValueError(f"collisions must be one of {list(COLLISIONS)}, got {collisions!r}")
+        if collisions == "feet":
+            prune_to_feet(model, self.feet, type(self).__name__)
+        self.collisions = collisions
         self.ls_early_exit = ls_early_exit
         self.frame_skip = self.default_frame_skip if frame_skip is None else frame_skip
         if self.frame_skip < 1:
@@ -227,7 +301,22 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         self.mj_model = model
         # Without it a batched step on XLA:CPU can deadlock in jaxlib 0.10's LAPACK (see gymx.cpu).
         inline_lapack_batches()
-        self.mjx_model = mjx.put_model(model)
+        self.impl = resolve_impl(impl)
+        self.warp: WarpBatch | None = None
+        if self.impl == "warp":
+            contacts, constraints = self.capacity
+            self.warp = WarpBatch(model, max_contacts or contacts, max_constraints or constraints)
+            mjx_model = mjx.put_model(model, impl="warp")
+            if self.uses_contact_forces:
+                # MuJoCo Warp computes cfrc_ext in its step only when asked (MJX-JAX: rne_postconstraint).
+                mjx_model = mjx_model.replace(
+                    opt=mjx_model.opt.replace(_impl=mjx_model.opt._impl.replace(run_rne_postconstraint=True))
+                )
+            self.mjx_model = mjx_model
+            self._warp_forward = self.warp.batched(self._forward_world)
+            self._warp_step = self.warp.batched(self._step_world)
+        else:
+            self.mjx_model = mjx.put_model(model, impl="jax")
         self.init_qpos = np.array(model.qpos0, np.float32)
         self.init_qvel = np.zeros(model.nv, np.float32)
         self.dt = float(model.opt.timestep) * self.frame_skip
@@ -264,6 +353,8 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
             "ls_iterations": int(opt.ls_iterations),
             "ls_early_exit": self.ls_early_exit,
             "timestep": float(opt.timestep),
+            "collisions": self.collisions,
+            "impl": self.impl,
         }
 
     # The task: implemented by each env.
@@ -322,21 +413,41 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
 
     def state_from(self, qpos: ArrayLike, qvel: ArrayLike, params: P) -> MujocoState:
         """The state with these joint positions and velocities and everything derived from them."""
+        qpos, qvel = jnp.asarray(qpos, jnp.float32), jnp.asarray(qvel, jnp.float32)
+        if self.warp is not None:
+            data = self.warp.template.replace(qpos=qpos, qvel=qvel)
+            data, _ = self._warp_forward(params.physics, data, jnp.zeros(self.mj_model.nu, jnp.float32))
+            return MujocoState(data=data, diverged=jnp.zeros((), jnp.bool_))
         model = self.physics_model(params.physics)
-        data = mjx.make_data(model).replace(qpos=jnp.asarray(qpos, jnp.float32), qvel=jnp.asarray(qvel, jnp.float32))
+        data = mjx.make_data(model).replace(qpos=qpos, qvel=qvel)
         with early_exit_line_search(self.ls_early_exit):
             data = mjx.forward(model, data)
         if self.uses_contact_forces:
             data = mjx.rne_postconstraint(model, data)
         return MujocoState(data=data, diverged=jnp.zeros((), jnp.bool_))
 
-    def simulate(self, data: mjx.Data, action: jax.Array, params: P) -> mjx.Data:
-        """`frame_skip` physics steps with `action` as the controls (MuJoCo clamps them to the ctrl ranges)."""
+    def simulate(self, data: mjx.Data, action: jax.Array, params: P) -> tuple[mjx.Data, jax.Array]:
+        """`frame_skip` physics steps with `action` as the controls (MuJoCo clamps them to the ctrl
+        ranges), and whether MuJoCo Warp's buffers overflowed (always False on MJX-JAX, whose
+        contacts are static)."""
+        if self.warp is not None:
+            return self._warp_step(params.physics, data, action)
         model = self.physics_model(params.physics)
         data = data.replace(ctrl=action)
         with early_exit_line_search(self.ls_early_exit):
             data = jax.lax.fori_loop(0, self.frame_skip, lambda _, d: mjx.step(model, d), data)
-        return mjx.rne_postconstraint(model, data) if self.uses_contact_forces else data
+        data = mjx.rne_postconstraint(model, data) if self.uses_contact_forces else data
+        return data, jnp.zeros((), jnp.bool_)
+
+    # One world of MuJoCo Warp (`WarpBatch.batched` runs them over the batch).
+
+    def _forward_world(self, physics: PhysicsScales, data: mjx.Data, action: jax.Array) -> mjx.Data:
+        return mjx.forward(self.physics_model(physics), data)
+
+    def _step_world(self, physics: PhysicsScales, data: mjx.Data, action: jax.Array) -> mjx.Data:
+        model = self.physics_model(physics)
+        data = data.replace(ctrl=action)
+        return jax.lax.fori_loop(0, self.frame_skip, lambda _, d: mjx.step(model, d), data)
 
     # The Env hooks.
 
@@ -359,13 +470,14 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         if action.shape != (self.mj_model.nu,):
             raise ValueError(f"{self.name}: action shape must be ({self.mj_model.nu},), got {action.shape}")
         before = state.data
-        after = self.simulate(before, action, params)
+        after, overflow = self.simulate(before, action, params)
         finite = jnp.all(jnp.isfinite(after.qpos)) & jnp.all(jnp.isfinite(after.qvel))
         # A blown-up env ends on its last finite state, so nothing non-finite leaves it.
         after = tree_select(finite, after, before)
         reward, info = self.task_outcome(before, after, action, params)
         info = {key: jnp.where(finite, value, jnp.zeros_like(value)) for key, value in info.items()}
         info["physics_diverged"] = ~finite
+        info["physics_overflow"] = overflow
         return MujocoState(data=after, diverged=~finite), jnp.where(finite, reward, 0.0), info
 
     def reset_info(self, state: MujocoState, params: P) -> dict:

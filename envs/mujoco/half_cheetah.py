@@ -46,6 +46,8 @@ class HalfCheetah(MujocoEnv[HalfCheetahParams]):
     gymnasium_options: ClassVar[tuple[str, ...]] = ("forward_reward_weight", "ctrl_cost_weight", "reset_noise_scale")
     model_file = "half_cheetah.xml"
     default_frame_skip = 5
+    capacity = (16, 34)  # MuJoCo Warp's buffers per env (see MujocoEnv.capacity)
+    feet = ("bfoot", "ffoot")  # the geoms that touch the floor with collisions="feet"
     camera: dict[str, Any] = {"distance": 4.0}
 
     def __init__(self, exclude_current_positions_from_observation: bool = True, **options: Any):

@@ -68,6 +68,8 @@ class Hopper(MujocoEnv[HopperParams]):
     )
     model_file = "hopper.xml"
     default_frame_skip = 4
+    capacity = (8, 20)  # MuJoCo Warp's buffers per env (see MujocoEnv.capacity)
+    feet = ("foot_geom",)  # the geoms that touch the floor with collisions="feet"
     camera: dict[str, Any] = {
         "trackbodyid": 2,
         "distance": 3.0,

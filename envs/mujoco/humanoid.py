@@ -49,6 +49,10 @@ class HumanoidBody(MujocoEnv[P], Generic[P]):
     """
 
     default_frame_skip = 5
+
+    capacity = (44, 78)  # MuJoCo Warp's buffers per env (see MujocoEnv.capacity)
+
+    feet = ("right_foot", "left_foot")  # the geoms that touch the floor with collisions="feet"
     # The contact cost always reads cfrc_ext (and the observation does by default).
     uses_contact_forces = True
 

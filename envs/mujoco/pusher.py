@@ -104,6 +104,7 @@ class Pusher(MujocoEnv[PusherParams]):
     gymnasium_options: ClassVar[tuple[str, ...]] = ("reward_near_weight", "reward_dist_weight", "reward_control_weight")
     model_file = "pusher_v5.xml"
     default_frame_skip = 5
+    capacity = (24, 12)  # MuJoCo Warp's buffers per env (see MujocoEnv.capacity)
     camera: dict[str, Any] = {"trackbodyid": -1, "distance": 4.0}
 
     def __init__(self, **options: Any):

@@ -69,6 +69,8 @@ class Walker2d(MujocoEnv[Walker2dParams]):
     )
     model_file = "walker2d_v5.xml"
     default_frame_skip = 4
+    capacity = (12, 28)  # MuJoCo Warp's buffers per env (see MujocoEnv.capacity)
+    feet = ("foot_geom", "foot_left_geom")  # the geoms that touch the floor with collisions="feet"
     camera: dict[str, Any] = {
         "trackbodyid": 2,
         "distance": 4.0,

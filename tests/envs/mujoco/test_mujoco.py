@@ -1,6 +1,7 @@
 """What every MuJoCo env shares (on InvertedPendulum, the quickest to compile): physical params
 against C MuJoCo with the same changes, per-env params in a batch, a diverged env ending alone,
-solver options, bad actions, and MuJoCo-rendered frames headless."""
+solver options and the tiers, the backend option, bad actions, and MuJoCo-rendered frames
+headless; with --all, MuJoCo Warp batched on Hopper (its parity: test_parity.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import jax.numpy as jnp
 import mujoco
 import numpy as np
 import pytest
-from gymx.envs.mujoco import FAST_SOLVER
+from gymx.envs.mujoco import DEPRECATED_FAST, FAST_SOLVER, LITE, WALKERS
+from gymx.envs.mujoco import base as mujoco_base
 from gymx.envs.mujoco.base import PhysicsScales, bounded_while_loop, early_exit_line_search, mjx_solver
 from gymx.envs.mujoco.hopper import Hopper
 from gymx.envs.mujoco.inverted_pendulum import InvertedPendulum
+from gymx.envs.mujoco.warp import warp_installed
+from mujoco import mjx
 
 import gymx
 from gymx.vector import AutoresetMode, VecEnv
@@ -98,12 +102,104 @@ def test_solver_options() -> None:
     c_opt = gymnasium.make("InvertedPendulum-v5").unwrapped.model.opt
     assert faithful.solver["integrator"] == "rk4" and faithful.solver["iterations"] == c_opt.iterations
     assert faithful.solver["ls_iterations"] == c_opt.ls_iterations and faithful.solver["timestep"] == c_opt.timestep
-    fast = gymx.make("InvertedPendulumFast-v5").unwrapped.solver
-    assert {k: fast[k] for k in FAST_SOLVER} == FAST_SOLVER and fast["timestep"] == c_opt.timestep
+    assert faithful.solver["collisions"] == "model" and faithful.solver["impl"] == "jax"  # the default on a CPU
     with pytest.raises(ValueError, match="integrator must be one of"):
         InvertedPendulum(integrator="verlet")
     with pytest.raises(ValueError, match="frame_skip must be at least 1"):
         InvertedPendulum(frame_skip=0)
+
+
+def test_tiers_keep_the_faithful_model_or_say_what_they_change() -> None:
+    faithful = gymx.make("Hopper-v5").unwrapped.solver
+    fast = gymx.make("HopperFastSolver-v5").unwrapped.solver
+    # The fast-solver tier: the file's integrator and timestep, the solver capped.
+    assert {k: fast[k] for k in FAST_SOLVER} == FAST_SOLVER
+    assert fast["integrator"] == faithful["integrator"] == "rk4" and fast["timestep"] == faithful["timestep"]
+    lite = gymx.make("HopperLite-v5").unwrapped.solver
+    assert {k: lite[k] for k in LITE} == LITE
+    assert set(WALKERS) == {n for n in WALKERS if f"{n}Lite-v5" in gymx.registry}
+    assert "InvertedPendulumLite-v5" not in gymx.registry and "InvertedPendulumFastSolver-v5" in gymx.registry
+
+
+def test_the_old_fast_ids_still_make_their_env_with_a_deprecation_warning() -> None:
+    with pytest.warns(DeprecationWarning, match=r"HopperFast-v5 is deprecated.*HopperFastSolver-v5.*HopperLite-v5"):
+        env = gymx.make("HopperFast-v5")
+    assert isinstance(env.unwrapped, Hopper)
+    assert {k: env.unwrapped.solver[k] for k in DEPRECATED_FAST} == DEPRECATED_FAST
+    assert env.unwrapped.solver["collisions"] == "model"
+
+
+def test_feet_only_contacts_leave_one_pair_per_foot() -> None:
+    full, feet = Hopper(), Hopper(collisions="feet")
+    # MJX-JAX allocates a contact slot for every pair the model lets collide.
+    assert mjx.make_data(full.mjx_model)._impl.contact.dist.shape[0] > 2
+    assert mjx.make_data(feet.mjx_model)._impl.contact.dist.shape[0] == 2  # foot capsule on the plane
+    model = feet.mj_model
+    colliding = [
+        (mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_GEOM, a), mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_GEOM, b))
+        for a in range(model.ngeom)
+        for b in range(model.ngeom)
+        if model.geom_contype[a] & model.geom_conaffinity[b]
+    ]
+    assert colliding == [("floor", "foot_geom")]
+    with pytest.raises(ValueError, match="InvertedPendulum has no feet-only contact model"):
+        InvertedPendulum(collisions="feet")
+    with pytest.raises(ValueError, match="collisions must be one of"):
+        InvertedPendulum(collisions="none")
+
+
+def test_impl_option_is_checked_and_names_what_warp_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match=r"impl must be one of \['jax', 'warp'\], got 'cuda'"):
+        InvertedPendulum(impl="cuda")
+    assert mujoco_base.resolve_impl(None) == "jax"  # no NVIDIA GPU here
+    monkeypatch.setattr(mujoco_base, "warp_installed", lambda: False)
+    with pytest.raises(ImportError, match=r"needs warp-lang: pip install \"gymx\[mjx-warp\]\""):
+        InvertedPendulum(impl="warp")
+    # On an NVIDIA GPU without warp-lang the default falls back to MJX-JAX, saying what to install.
+    monkeypatch.setattr(mujoco_base, "on_nvidia_gpu", lambda: True)
+    with pytest.warns(UserWarning, match="gymx\\[mjx-warp\\]"):
+        assert mujoco_base.resolve_impl(None) == "jax"
+
+
+def test_mjx_still_has_the_line_search_loop_the_envs_replace() -> None:
+    # If MJX renames or drops it, the early exit silently stops applying: fail here instead.
+    assert mjx_solver is not None and callable(getattr(mjx_solver, "_while_loop_scan", None)), (
+        "mujoco.mjx._src.solver._while_loop_scan moved: update gymx.envs.mujoco.base.early_exit_line_search"
+    )
+
+
+@functools.cache
+def warp_hopper_batch(mode: AutoresetMode, **options) -> tuple[VecEnv, callable, callable]:
+    vec = VecEnv(Hopper(impl="warp", **options), 3, mode)
+    return vec, jax.jit(vec.reset), jax.jit(vec.step)
+
+
+@pytest.mark.full
+@pytest.mark.skipif(not warp_installed(), reason="needs warp-lang")
+def test_warp_batches_reset_alone_and_report_overflow() -> None:
+    # Hopper on MuJoCo Warp, 3 envs with same-step auto-reset: a blown-up env ends and resets
+    # alone (the state holds only per-world leaves, so selecting states leaf by leaf is valid, as
+    # Data.where does); a constraint buffer too small for the foot's contacts is reported in info.
+    # No health rule, so that only the physics ends an episode.
+    _, reset, step = warp_hopper_batch(AutoresetMode.SAME_STEP, terminate_when_unhealthy=False)
+    state, _ = reset(jax.random.key(1))
+    data = state.env_state.data
+    poisoned = state.replace(env_state=state.env_state.replace(data=data.replace(qvel=data.qvel.at[1, 1].set(jnp.nan))))
+    state, ts = step(poisoned, jnp.zeros((3, 3)))
+    np.testing.assert_array_equal(ts.info["physics_diverged"], [False, True, False])
+    np.testing.assert_array_equal(ts.terminated, [False, True, False])
+    np.testing.assert_array_equal(state.episode, [0, 1, 0])
+    assert not np.asarray(ts.info["physics_overflow"]).any()
+    for _ in range(3):
+        state, ts = step(state, jnp.ones((3, 3)))
+    assert np.isfinite(state.env_state.data.qpos).all()
+    _, cramped_reset, cramped_step = warp_hopper_batch(AutoresetMode.SAME_STEP, max_constraints=1)
+    cramped_state, _ = cramped_reset(jax.random.key(1))
+    overflowed = False
+    for _ in range(10):  # the foot lands within a few steps: more than one constraint row
+        cramped_state, cramped_ts = cramped_step(cramped_state, jnp.zeros((3, 3)))
+        overflowed |= bool(np.asarray(cramped_ts.info["physics_overflow"]).any())
+    assert overflowed
 
 
 def fixed_length_loop(cond_fun, body_fun, init_val, max_iter):

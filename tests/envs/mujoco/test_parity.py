@@ -3,7 +3,9 @@ actions, observations, rewards, reward terms in `info` and termination agree for
 
 MJX computes in float32 and its solver differs in detail from C MuJoCo's, so each env has
 tolerances, measured (the largest error seen over several seeds, rounded up) and kept here.
-By default one small env runs; `--all` runs every id and the option variants.
+By default one small env runs; `--all` runs every id, the option variants and Hopper on MuJoCo
+Warp. The versions are pinned (pyproject's `mjx` extra): mujoco and mujoco-mjx 3.17.0, one
+release, so C MuJoCo and MJX integrate alike (mujoco 4.0 changed RK4 for free and ball joints).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import gymnasium
 import jax
 import numpy as np
 import pytest
+from gymx.envs.mujoco.warp import warp_installed
 
 import gymx
 
@@ -70,6 +73,13 @@ CASES = [pytest.param(env_id, (), id=env_id) for env_id in TOLERANCES] + [
         ),
         id="Walker2d-v5-options",
     ),
+    # MuJoCo Warp (impl="warp") on the CPU: a first call compiles for about two minutes.
+    pytest.param(
+        "Hopper-v5",
+        (("impl", "warp"),),
+        id="Hopper-v5-warp",
+        marks=pytest.mark.skipif(not warp_installed(), reason="needs warp-lang"),
+    ),
     pytest.param(
         "Ant-v5",
         (
@@ -84,8 +94,12 @@ CASES = [pytest.param(env_id, (), id=env_id) for env_id in TOLERANCES] + [
 ]
 
 
+# gymx's own options, which Gymnasium's env does not take.
+GYMX_ONLY = {"impl"}
+
+
 def gymnasium_twin(env_id: str, options: tuple, qpos: np.ndarray, qvel: np.ndarray) -> gymnasium.Env:
-    twin = gymnasium.make(env_id, **dict(options)).unwrapped
+    twin = gymnasium.make(env_id, **{k: v for k, v in options if k not in GYMX_ONLY}).unwrapped
     twin.reset(seed=0)
     twin.set_state(np.asarray(qpos, np.float64), np.asarray(qvel, np.float64))
     return twin
