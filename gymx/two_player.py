@@ -40,19 +40,30 @@ use `make_vs_opponent` as their entry point, with the game and the opponent's na
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from gymx import spaces, struct
 from gymx.core import Env, TimeStep, Wrapper, tree_select
 from gymx.random import fast_key, key_words
 from gymx.registration import load_entry_point
 
+if sys.version_info >= (3, 13):
+    from typing import TypeVar
+else:
+    from typing_extensions import TypeVar
+
 G = TypeVar("G")
-Opponent = Callable[[jax.Array, "TwoPlayerState", Any], jax.Array]
+# A game's params; `TwoPlayerEnv[Game]` leaves them dynamic, so a game may take `object` or its own
+# params class in its hooks.
+GameParams = TypeVar("GameParams", default=Any)
+# `opponent(key, state, params) -> action`, int32 ().
+Opponent = Callable[[jax.Array, "TwoPlayerState[G]", GameParams], jax.Array]
 
 
 class TwoPlayerState(struct.PyTree, Generic[G]):
@@ -75,7 +86,7 @@ def rewards_of(winner: jax.Array) -> jax.Array:
     return jnp.where(winner < 0, 0.0, jnp.where(jnp.arange(2) == winner, 1.0, -1.0)).astype(jnp.float32)
 
 
-class TwoPlayerEnv(Env[TwoPlayerState[G], Any]):
+class TwoPlayerEnv(Env[TwoPlayerState[G], GameParams, jax.Array]):
     """Base of the two-player games: the bookkeeping of the module's convention, done once.
 
     Subclasses set `num_actions` and implement the rule hooks listed in the module docstring;
@@ -85,25 +96,27 @@ class TwoPlayerEnv(Env[TwoPlayerState[G], Any]):
 
     num_actions: int
 
-    def _init_game(self, key: jax.Array, params: Any) -> G:
+    def _init_game(self, key: jax.Array, params: GameParams) -> G:
         raise NotImplementedError
 
-    def _legal_actions(self, game: G, player: jax.Array, params: Any) -> jax.Array:
+    def _legal_actions(self, game: G, player: jax.Array, params: GameParams) -> jax.Array:
         raise NotImplementedError
 
-    def _apply_move(self, game: G, action: jax.Array, player: jax.Array, params: Any) -> G:
+    def _apply_move(self, game: G, action: jax.Array, player: jax.Array, params: GameParams) -> G:
         raise NotImplementedError
 
-    def _outcome(self, game: G, action: jax.Array, player: jax.Array, params: Any) -> tuple[jax.Array, jax.Array]:
+    def _outcome(
+        self, game: G, action: jax.Array, player: jax.Array, params: GameParams
+    ) -> tuple[jax.Array, jax.Array]:
         raise NotImplementedError
 
-    def _observe_for(self, game: G, player: jax.Array, params: Any) -> Any:
+    def _observe_for(self, game: G, player: jax.Array, params: GameParams) -> jax.Array:
         raise NotImplementedError
 
-    def action_space(self, params: Any = None) -> spaces.Discrete:
+    def action_space(self, params: GameParams | None = None) -> spaces.Discrete:
         return spaces.Discrete(self.num_actions)
 
-    def reset_env(self, key: jax.Array, params: Any) -> TwoPlayerState[G]:
+    def reset_env(self, key: jax.Array, params: GameParams) -> TwoPlayerState[G]:
         game = self._init_game(key, params)
         first = jnp.zeros((), jnp.int32)
         return TwoPlayerState(
@@ -114,11 +127,11 @@ class TwoPlayerEnv(Env[TwoPlayerState[G], Any]):
             game=game,
         )
 
-    def reset_info(self, state: TwoPlayerState[G], params: Any) -> dict:
+    def reset_info(self, state: TwoPlayerState[G], params: GameParams) -> dict:
         return {"rewards": jnp.zeros(2, jnp.float32)}
 
     def step_env(
-        self, state: TwoPlayerState[G], action: jax.Array, params: Any
+        self, state: TwoPlayerState[G], action: jax.Array, params: GameParams
     ) -> tuple[TwoPlayerState[G], jax.Array, dict]:
         mover = state.current_player
         action = jnp.asarray(action, jnp.int32)
@@ -136,15 +149,15 @@ class TwoPlayerEnv(Env[TwoPlayerState[G], Any]):
         )
         return next_state, rewards[mover], {"rewards": rewards}
 
-    def observe(self, state: TwoPlayerState[G], params: Any) -> Any:
+    def observe(self, state: TwoPlayerState[G], params: GameParams) -> jax.Array:
         return self._observe_for(state.game, state.current_player, params)
 
-    def observe_for(self, state: TwoPlayerState[G], player: jax.Array, params: Any = None) -> Any:
+    def observe_for(self, state: TwoPlayerState[G], player: ArrayLike, params: GameParams | None = None) -> jax.Array:
         """The observation of `state` from `player`'s side (`observe` is the mover's)."""
         params = self.default_params if params is None else params
         return self._observe_for(state.game, jnp.asarray(player, jnp.int32), params)
 
-    def is_terminal(self, state: TwoPlayerState[G], params: Any) -> jax.Array:
+    def is_terminal(self, state: TwoPlayerState[G], params: GameParams) -> jax.Array:
         return state.terminated
 
 
@@ -156,12 +169,12 @@ def kth_legal(mask: jax.Array, u: jax.Array) -> jax.Array:
     return jnp.argmax(counts > k[..., None], axis=-1).astype(jnp.int32)
 
 
-def uniform_random_legal(key: jax.Array, state: TwoPlayerState, params: Any = None) -> jax.Array:
+def uniform_random_legal(key: jax.Array, state: TwoPlayerState[G], params: object = None) -> jax.Array:
     """An opponent: uniform over the mover's legal actions, int32 ()."""
     return kth_legal(state.legal_action_mask, jax.random.uniform(key))
 
 
-def one_ply(game: TwoPlayerEnv) -> Opponent:
+def one_ply(game: TwoPlayerEnv[G, GameParams]) -> Opponent[G, GameParams]:
     """The greedy opponent of `game`: win now if it can, else block a square where the other player
     would win now, else uniform over the legal actions (each tier uniform among its actions).
 
@@ -169,14 +182,14 @@ def one_ply(game: TwoPlayerEnv) -> Opponent:
     suits games where "the other player plays here" is a meaningful move (k-in-a-row games).
     """
 
-    def wins(state: TwoPlayerState, player: jax.Array, params: Any) -> jax.Array:
+    def wins(state: TwoPlayerState[G], player: jax.Array, params: GameParams) -> jax.Array:
         def after(action: jax.Array) -> jax.Array:
             winner, _ = game._outcome(game._apply_move(state.game, action, player, params), action, player, params)
             return winner == player
 
         return jax.vmap(after)(jnp.arange(game.num_actions, dtype=jnp.int32))
 
-    def opponent(key: jax.Array, state: TwoPlayerState, params: Any = None) -> jax.Array:
+    def opponent(key: jax.Array, state: TwoPlayerState[G], params: GameParams | None = None) -> jax.Array:
         params = game.default_params if params is None else params
         legal, me = state.legal_action_mask, state.current_player
         win, block = legal & wins(state, me, params), legal & wins(state, 1 - me, params)
@@ -186,13 +199,13 @@ def one_ply(game: TwoPlayerEnv) -> Opponent:
     return opponent
 
 
-class VsOpponentState(struct.PyTree):
-    env_state: TwoPlayerState  # the game's state; the agent is always to move unless it is over
+class VsOpponentState(struct.PyTree, Generic[G]):
+    env_state: TwoPlayerState[G]  # the game's state; the agent is always to move unless it is over
     agent_player: jax.Array  # int32 (), the agent's seat, 0 (moves first) or 1
     key: jax.Array  # uint32 (2,), key data of the opponent's `fast_key` stream
 
 
-class VsOpponent(Wrapper):
+class VsOpponent(Wrapper[VsOpponentState[G], GameParams, jax.Array]):
     """A two-player game as a single-agent env: the agent plays one seat, `opponent` the other.
 
     Observation: the game's, always from the agent's side.
@@ -221,12 +234,12 @@ class VsOpponent(Wrapper):
         state, ts = env.step(state, 4)
     """
 
-    env: TwoPlayerEnv
+    env: TwoPlayerEnv[G, GameParams]
 
     def __init__(
         self,
-        env: TwoPlayerEnv,
-        opponent: Opponent = uniform_random_legal,
+        env: TwoPlayerEnv[G, GameParams],
+        opponent: Opponent[G, GameParams] = uniform_random_legal,
         agent_player: int | str = 0,
         illegal_action: str = "lose",
     ):
@@ -240,16 +253,16 @@ class VsOpponent(Wrapper):
         self.illegal_action = illegal_action
 
     def _reply(
-        self, key: jax.Array, env_state: TwoPlayerState, agent: jax.Array, params: Any
-    ) -> tuple[TwoPlayerState, jax.Array]:
+        self, key: jax.Array, env_state: TwoPlayerState[G], agent: jax.Array, params: GameParams
+    ) -> tuple[TwoPlayerState[G], jax.Array]:
         """The opponent's move (absorbing if the game is over) and the agent's reward from it."""
         env_state, ts = self.env.step(env_state, self.opponent(key, env_state, params), params)
         return env_state, ts.info["rewards"][agent]
 
-    def _info(self, env_state: TwoPlayerState, illegal: jax.Array) -> dict:
+    def _info(self, env_state: TwoPlayerState[G], illegal: jax.Array) -> dict:
         return {"action_mask": env_state.legal_action_mask, "illegal_action": illegal}
 
-    def reset(self, key: jax.Array, params: Any = None) -> tuple[VsOpponentState, TimeStep]:
+    def reset(self, key: jax.Array, params: GameParams | None = None) -> tuple[VsOpponentState[G], TimeStep[jax.Array]]:
         params = self.default_params if params is None else params
         game_key, seat_key, opponent_key, key = jax.random.split(key, 4)
         env_state, _ = self.env.reset(game_key, params)
@@ -270,7 +283,9 @@ class VsOpponent(Wrapper):
             info=self._info(env_state, jnp.zeros((), jnp.bool_)),
         )
 
-    def step(self, state: VsOpponentState, action: Any, params: Any = None) -> tuple[VsOpponentState, TimeStep]:
+    def step(
+        self, state: VsOpponentState[G], action: ArrayLike, params: GameParams | None = None
+    ) -> tuple[VsOpponentState[G], TimeStep[jax.Array]]:
         params = self.default_params if params is None else params
         key, opponent_key = jax.random.split(fast_key(state.key))
         already_terminal = state.env_state.terminated
@@ -293,10 +308,10 @@ class VsOpponent(Wrapper):
             info=self._info(next_state.env_state, illegal),
         )
 
-    def observe(self, state: VsOpponentState, params: Any) -> Any:
+    def observe(self, state: VsOpponentState[G], params: GameParams) -> jax.Array:
         return self.env.observe_for(state.env_state, state.agent_player, params)
 
-    def inner_state(self, state: VsOpponentState) -> Any:
+    def inner_state(self, state: VsOpponentState[G]) -> TwoPlayerState[G]:
         return self.env.inner_state(state.env_state)
 
 
@@ -305,7 +320,7 @@ def make_vs_opponent(
     opponent: str | Opponent = "random",
     agent_player: int | str = 0,
     illegal_action: str = "lose",
-    **game_kwargs: Any,
+    **game_kwargs: object,
 ) -> VsOpponent:
     """The registry's entry point of single-agent board-game ids: `VsOpponent(game(**game_kwargs), ...)`.
 

@@ -25,7 +25,7 @@ Specs come from the gymx spaces: `Discrete(n)` (start 0) is a `DiscreteArray`; a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeAlias, cast
 
 import dm_env
 import jax
@@ -33,10 +33,15 @@ import numpy as np
 from dm_env import specs
 
 from gymx import registration, spaces
-from gymx.core import Env
+from gymx.core import Env, Params, State
+
+# A space's spec: an array spec, or tuples and dicts of them (Tuple and Dict spaces).
+Spec: TypeAlias = specs.Array | tuple["Spec", ...] | dict[str, "Spec"]
+# Host values of the same structure.
+HostTree: TypeAlias = np.ndarray | tuple["HostTree", ...] | dict[str, "HostTree"]
 
 
-def space_to_spec(space: spaces.Space, name: str | None = None) -> Any:
+def space_to_spec(space: spaces.Space, name: str | None = None) -> Spec:
     """The dm_env spec of a gymx space (see the module docstring); `name` names the leaf specs."""
     if isinstance(space, spaces.Tuple):
         return tuple(space_to_spec(part, f"{name}_{i}" if name else str(i)) for i, part in enumerate(space.spaces))
@@ -55,7 +60,8 @@ def space_to_spec(space: spaces.Space, name: str | None = None) -> Any:
     raise TypeError(f"gymx: no dm_env spec for a {type(space).__name__} space ({space})")
 
 
-def _as_spec_values(spec: Any, tree: Any) -> Any:
+# `tree` is `Any`: the host copy of an observation, whose structure only `spec` tells.
+def _as_spec_values(spec: Spec, tree: Any) -> HostTree:
     """Host arrays copied into fresh arrays of exactly the specs' dtypes and shapes."""
     if isinstance(spec, tuple):
         return tuple(_as_spec_values(part, value) for part, value in zip(spec, tree))
@@ -64,7 +70,7 @@ def _as_spec_values(spec: Any, tree: Any) -> Any:
     return np.array(tree, dtype=spec.dtype).reshape(spec.shape)
 
 
-class DmEnv(dm_env.Environment):
+class DmEnv(dm_env.Environment, Generic[State, Params]):
     """A gymx env (with its `TimeLimit`, if any) as a `dm_env.Environment`; see the module docstring.
 
     `params` (default params when None) are used for every episode; `seed` starts the key stream.
@@ -72,18 +78,18 @@ class DmEnv(dm_env.Environment):
     naming the space.
     """
 
-    def __init__(self, env: Env, params: Any = None, seed: int = 0):
+    def __init__(self, env: Env[State, Params], params: Params | None = None, seed: int = 0):
         self._env = env
-        self._params = env.default_params if params is None else params
+        self._params: Params = env.default_params if params is None else params
         self._observation_spec = space_to_spec(env.observation_space(self._params), "observation")
         self._action_spec = space_to_spec(env.action_space(self._params), "action")
         self._key = jax.random.key(seed)
-        self._state: Any = None
+        self._state: State | None = None
         self._episode_over = True
         self.last_info: dict = {}
 
     @property
-    def gymx_env(self) -> Env:
+    def gymx_env(self) -> Env[State, Params]:
         return self._env
 
     def reset(self) -> dm_env.TimeStep:
@@ -93,10 +99,13 @@ class DmEnv(dm_env.Environment):
         self._episode_over = False
         return dm_env.restart(_as_spec_values(self._observation_spec, obs))
 
-    def step(self, action: Any) -> dm_env.TimeStep:
+    # `action`: an element of the env's action space, which `Env.step` checks.
+    def step(self, action: object) -> dm_env.TimeStep:
         if self._episode_over:
             return self.reset()
-        self._state, ts = self._env.step(self._state, action, self._params)
+        # A live episode has a state: `reset` set it and `close` ends the episode.
+        state = cast(State, self._state)
+        self._state, ts = self._env.step(state, action, self._params)
         obs, reward, terminated, truncated, self.last_info = jax.device_get(
             (ts.obs, ts.reward, ts.terminated, ts.truncated, ts.info)
         )
@@ -106,10 +115,10 @@ class DmEnv(dm_env.Environment):
         discount = np.array(0.0 if terminated else 1.0, np.float32)
         return dm_env.TimeStep(step_type, np.array(reward, np.float32), discount, obs)
 
-    def observation_spec(self) -> Any:
+    def observation_spec(self) -> Spec:
         return self._observation_spec
 
-    def action_spec(self) -> Any:
+    def action_spec(self) -> Spec:
         return self._action_spec
 
     def reward_spec(self) -> specs.Array:
@@ -123,6 +132,6 @@ class DmEnv(dm_env.Environment):
         self._episode_over = True
 
 
-def make(env_id: str, params: Any = None, seed: int = 0, **kwargs: Any) -> DmEnv:
+def make(env_id: str, params: object = None, seed: int = 0, **kwargs: Any) -> DmEnv:
     """`DmEnv(gymx.make(env_id, **kwargs))`: the registered time limit ends episodes as truncations."""
     return DmEnv(registration.make(env_id, **kwargs), params=params, seed=seed)

@@ -32,23 +32,25 @@ games do.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Generic, cast
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from gymnasium import spaces as gym_spaces
+from jax.typing import ArrayLike
 from pettingzoo import AECEnv, ParallelEnv
 
 from gymx import registration
 from gymx.adapters.gymnasium import _entropy_key, _seed_key
 from gymx.core import Env, Wrapper, compiled
-from gymx.two_player import TwoPlayerEnv, TwoPlayerState
+from gymx.two_player import G, GameParams, TwoPlayerEnv, TwoPlayerState
 
 AGENTS = ("player_0", "player_1")
 
 
-def two_player_game(game: TwoPlayerEnv | str, **kwargs: Any) -> TwoPlayerEnv:
+def two_player_game(game: TwoPlayerEnv | str, **kwargs: object) -> TwoPlayerEnv:
     """`game` itself, or the two-player game inside the single-agent board-game id `game` (made
     with `kwargs`, e.g. `size=13` for a Go id)."""
     if isinstance(game, TwoPlayerEnv):
@@ -65,7 +67,7 @@ def two_player_game(game: TwoPlayerEnv | str, **kwargs: Any) -> TwoPlayerEnv:
     return env
 
 
-def _views(game: TwoPlayerEnv, state: TwoPlayerState, params: Any) -> dict:
+def _views(game: TwoPlayerEnv[G, GameParams], state: TwoPlayerState[G], params: GameParams) -> dict[str, jax.Array]:
     """What the agents see of `state`: both players' observations and the mover's legal moves."""
     return {
         "obs": jax.vmap(lambda player: game.observe_for(state, player, params))(jnp.arange(2, dtype=jnp.int32)),
@@ -75,8 +77,10 @@ def _views(game: TwoPlayerEnv, state: TwoPlayerState, params: Any) -> dict:
     }
 
 
-def _reset_program(game: TwoPlayerEnv) -> Any:
-    def reset(key: jax.Array, params: Any) -> tuple[jax.Array, TwoPlayerState, dict]:
+def _reset_program(
+    game: TwoPlayerEnv[G, GameParams],
+) -> Callable[[jax.Array, GameParams], tuple[jax.Array, TwoPlayerState[G], dict[str, jax.Array]]]:
+    def reset(key: jax.Array, params: GameParams) -> tuple[jax.Array, TwoPlayerState[G], dict[str, jax.Array]]:
         key, reset_key = jax.random.split(key)
         state, _ = game.reset(reset_key, params)
         return key, state, _views(game, state, params)
@@ -84,23 +88,27 @@ def _reset_program(game: TwoPlayerEnv) -> Any:
     return compiled(game, "pettingzoo.reset", lambda: reset)
 
 
-def _step_program(game: TwoPlayerEnv) -> Any:
-    def step(state: TwoPlayerState, action: jax.Array, params: Any) -> tuple[TwoPlayerState, dict]:
+def _step_program(
+    game: TwoPlayerEnv[G, GameParams],
+) -> Callable[[TwoPlayerState[G], np.ndarray, GameParams], tuple[TwoPlayerState[G], dict[str, jax.Array]]]:
+    def step(
+        state: TwoPlayerState[G], action: np.ndarray, params: GameParams
+    ) -> tuple[TwoPlayerState[G], dict[str, jax.Array]]:
         state, ts = game.step(state, action, params)
         return state, {**_views(game, state, params), "rewards": ts.info["rewards"]}
 
     return compiled(game, "pettingzoo.step", lambda: step)
 
 
-class _Game:
+class _Game(Generic[G, GameParams]):
     """One game in play on the device, and what its agents last saw on the host."""
 
-    def __init__(self, game: TwoPlayerEnv, params: Any):
+    def __init__(self, game: TwoPlayerEnv[G, GameParams], params: GameParams | None):
         self.game = game
-        self.params = game.default_params if params is None else params
+        self.params: GameParams = game.default_params if params is None else params
         self.key: jax.Array | None = None
-        self.state: TwoPlayerState | None = None
-        self.seen: dict = {}
+        self.state: TwoPlayerState[G] | None = None
+        self.seen: dict[str, np.ndarray] = {}
         self.np_random = np.random.default_rng()  # entropy for the first unseeded reset
 
     def reset(self, seed: int | None) -> None:
@@ -111,11 +119,14 @@ class _Game:
         self.key, self.state, views = _reset_program(self.game)(self.key, self.params)
         self.seen = jax.tree_util.tree_map(np.array, jax.device_get(views))
 
-    def play(self, action: Any, agent: str) -> np.ndarray:
+    # `action` is whatever the caller passed (`object`): `Space.check` refuses anything not in the space.
+    def play(self, action: object, agent: str) -> np.ndarray:
         """Plays the mover's `action`; returns both players' rewards, float32 (2,)."""
         space = self.game.action_space(self.params)
         space.check(action, what=f"{agent}'s action")
-        self.state, views = _step_program(self.game)(self.state, np.asarray(action, space.dtype), self.params)
+        # PettingZoo steps only after a reset, which sets the state.
+        state = cast(TwoPlayerState[G], self.state)
+        self.state, views = _step_program(self.game)(state, np.asarray(action, space.dtype), self.params)
         self.seen = jax.tree_util.tree_map(np.array, jax.device_get(views))
         return self.seen["rewards"]
 
@@ -127,12 +138,12 @@ class _Game:
     def over(self) -> bool:
         return bool(self.seen["terminated"])
 
-    def observation(self, agent: str) -> dict:
+    def observation(self, agent: str) -> dict[str, np.ndarray]:
         player = AGENTS.index(agent)
         mask = self.seen["mask"] if agent == self.mover else np.zeros_like(self.seen["mask"])
         return {"observation": self.seen["obs"][player].copy(), "action_mask": mask.astype(np.int8)}
 
-    def render(self, mode: str | None) -> Any:
+    def render(self, mode: str | None) -> str | np.ndarray | None:
         if mode is None:
             return None
         assert self.state is not None, "a game renders after its reset"
@@ -144,7 +155,7 @@ class _Spaces:
     """The per-agent spaces and metadata both adapters share (PettingZoo checks that each call
     returns the same space object)."""
 
-    def _set_up(self, game: TwoPlayerEnv, params: Any, render_mode: str | None) -> None:
+    def _set_up(self, game: TwoPlayerEnv, params: object, render_mode: str | None) -> None:
         render_modes = list(game.metadata.get("render_modes", []))
         if render_mode is not None and render_mode not in render_modes:
             raise ValueError(
@@ -174,7 +185,7 @@ class _Spaces:
     def action_space(self, agent: str) -> gym_spaces.Space:
         return self.action_spaces[agent]
 
-    def render(self) -> Any:
+    def render(self) -> str | np.ndarray | None:
         """The board in `render_mode` ("ansi" text or an "rgb_array" frame); None without one."""
         return self._game.render(self.render_mode)
 
@@ -185,7 +196,7 @@ class _Spaces:
 class GymxAECEnv(_Spaces, AECEnv):
     """A two-player gymx game as a PettingZoo `AECEnv`; see the module docstring."""
 
-    def __init__(self, game: TwoPlayerEnv, params: Any = None, render_mode: str | None = None):
+    def __init__(self, game: TwoPlayerEnv, params: object = None, render_mode: str | None = None):
         super().__init__()
         self._set_up(game, params, render_mode)
 
@@ -199,10 +210,10 @@ class GymxAECEnv(_Spaces, AECEnv):
         self.infos: dict[str, dict] = {agent: {} for agent in self.agents}
         self.agent_selection = self._game.mover
 
-    def observe(self, agent: str) -> dict:
+    def observe(self, agent: str) -> dict[str, np.ndarray]:
         return self._game.observation(agent)
 
-    def step(self, action: Any) -> None:
+    def step(self, action: ArrayLike | None) -> None:
         agent = self.agent_selection
         if self.terminations[agent] or self.truncations[agent]:
             self._was_dead_step(action)
@@ -220,15 +231,19 @@ class GymxParallelEnv(_Spaces, ParallelEnv):
     """A two-player gymx game as a PettingZoo `ParallelEnv`: each step plays the mover's action
     (see the module docstring)."""
 
-    def __init__(self, game: TwoPlayerEnv, params: Any = None, render_mode: str | None = None):
+    def __init__(self, game: TwoPlayerEnv, params: object = None, render_mode: str | None = None):
         self._set_up(game, params, render_mode)
 
-    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+    def reset(
+        self, seed: int | None = None, options: dict | None = None
+    ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict]]:
         self._game.reset(seed)
         self.agents = list(AGENTS)
         return {a: self._game.observation(a) for a in self.agents}, {a: {} for a in self.agents}
 
-    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+    def step(
+        self, actions: dict[str, ArrayLike | None]
+    ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict]]:
         if not self.agents:
             raise RuntimeError("gymx: the game is over; call reset() before step()")
         mover = self._game.mover
@@ -247,13 +262,15 @@ class GymxParallelEnv(_Spaces, ParallelEnv):
         return observations, rewards, terminations, truncations, infos
 
 
-def aec_env(game: TwoPlayerEnv | str, params: Any = None, render_mode: str | None = None, **kwargs: Any) -> GymxAECEnv:
+def aec_env(
+    game: TwoPlayerEnv | str, params: object = None, render_mode: str | None = None, **kwargs: object
+) -> GymxAECEnv:
     """The AEC env of a two-player game, or of the game behind a board-game id (see `two_player_game`)."""
     return GymxAECEnv(two_player_game(game, **kwargs), params=params, render_mode=render_mode)
 
 
 def parallel_env(
-    game: TwoPlayerEnv | str, params: Any = None, render_mode: str | None = None, **kwargs: Any
+    game: TwoPlayerEnv | str, params: object = None, render_mode: str | None = None, **kwargs: object
 ) -> GymxParallelEnv:
     """The Parallel env of a two-player game, or of the game behind a board-game id (see `two_player_game`)."""
     return GymxParallelEnv(two_player_game(game, **kwargs), params=params, render_mode=render_mode)

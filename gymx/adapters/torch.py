@@ -27,7 +27,7 @@ last one of the episode that ended). Seeding: `reset(seed)` resets every env fro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeAlias
 
 import jax
 import jax.numpy as jnp
@@ -35,10 +35,16 @@ import numpy as np
 import torch
 
 from gymx import spaces, vector
-from gymx.core import compiled
+from gymx.core import Params, State, compiled
 from gymx.vector import AutoresetMode, VecEnv, VecState
 
+# An element of a space as torch tensors: a tensor, or tuples and dicts of them (Tuple and Dict spaces).
+TensorTree: TypeAlias = torch.Tensor | tuple["TensorTree", ...] | dict[str, "TensorTree"]
+# The same as the env takes it: JAX arrays on an accelerator, numpy copies on the CPU.
+ArrayTree: TypeAlias = jax.Array | np.ndarray | tuple["ArrayTree", ...] | dict[str, "ArrayTree"]
 
+
+# `to_torch` and `to_jax` take `Any`: a pytree of any structure `jax.tree_util` flattens.
 def to_torch(tree: Any) -> Any:
     """Every JAX array in `tree` as a torch tensor on the same device, sharing its memory."""
     return jax.tree_util.tree_map(torch.from_dlpack, tree)
@@ -62,7 +68,7 @@ def _torch_dtype(dtype: np.dtype) -> torch.dtype:
     return torch.from_numpy(np.zeros(0, dtype)).dtype
 
 
-class TorchVectorEnv:
+class TorchVectorEnv(Generic[State, Params]):
     """A gymx `VecEnv` that speaks torch tensors; see the module docstring.
 
     `reset(seed=None) -> (obs, info)` and `step(actions) -> (obs, reward, terminated, truncated,
@@ -71,10 +77,10 @@ class TorchVectorEnv:
     `params` (default params when None) are used for every step.
     """
 
-    def __init__(self, vec_env: VecEnv, params: Any = None, seed: int = 0):
+    def __init__(self, vec_env: VecEnv[State, Params], params: Params | None = None, seed: int = 0):
         self.vec_env = vec_env
         self.num_envs = vec_env.num_envs
-        self.params = vec_env.default_params if params is None else params
+        self.params: Params = vec_env.default_params if params is None else params
         self.single_observation_space = vec_env.single_observation_space(self.params)
         self.single_action_space = vec_env.single_action_space(self.params)
         self._action_leaves = _leaf_spaces(self.single_action_space)
@@ -82,10 +88,10 @@ class TorchVectorEnv:
             jax.eval_shape(self.single_action_space.sample, jax.random.key(0))
         )
         self._key = jax.random.key(seed)
-        self._state: VecState | None = None
+        self._state: VecState[State] | None = None
         self.device = torch.from_dlpack(jnp.zeros((), device=vec_env.devices[0])).device
 
-    def reset(self, seed: int | None = None) -> tuple[Any, dict]:
+    def reset(self, seed: int | None = None) -> tuple[TensorTree, dict[str, TensorTree]]:
         if seed is not None:
             self._key = jax.random.key(seed)
         self._key, key = jax.random.split(self._key)
@@ -93,14 +99,16 @@ class TorchVectorEnv:
         self._state, ts = program(key, self.params)
         return to_torch(ts.obs), to_torch(ts.info)
 
-    def step(self, actions: Any) -> tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+    def step(
+        self, actions: TensorTree
+    ) -> tuple[TensorTree, torch.Tensor, torch.Tensor, torch.Tensor, dict[str, TensorTree]]:
         if self._state is None:
             raise RuntimeError("gymx: call reset() before step()")
         program = compiled(self.vec_env, "torch.step", lambda: self.vec_env.step)
         self._state, ts = program(self._state, self._as_jax_actions(actions), self.params)
         return to_torch(ts.obs), to_torch(ts.reward), to_torch(ts.terminated), to_torch(ts.truncated), to_torch(ts.info)
 
-    def _as_jax_actions(self, actions: Any) -> Any:
+    def _as_jax_actions(self, actions: TensorTree) -> ArrayTree:
         leaves = jax.tree_util.tree_leaves(actions)
         if len(leaves) != len(self._action_leaves):
             raise ValueError(
@@ -136,7 +144,7 @@ def make_vec(
     autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
     max_episode_steps: int | None = None,
     devices: list[jax.Device] | None = None,
-    params: Any = None,
+    params: object = None,
     seed: int = 0,
     **kwargs: Any,
 ) -> TorchVectorEnv:

@@ -60,19 +60,27 @@ import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import io_callback
+from jax.typing import ArrayLike
 
 from gymx import struct
-from gymx.core import TimeStep
+from gymx.core import Obs, Params, State, TimeStep
 from gymx.monitor import log
 from gymx.monitor.stats import EpisodeStatsState, RecordEpisodeStatistics
 from gymx.monitor.video import VideoRecorder, capped_cubic_schedule
-from gymx.vector import AutoresetMode, VecEnv, VecWrapper
+from gymx.vector import AutoresetMode, EnvIndices, VecEnv, VecWrapper
+
+if TYPE_CHECKING:
+    from gymx.registration import EnvSpec
+
+# Host (numpy) or device (JAX) arrays: the summary is computed on either side.
+Values = TypeVar("Values", np.ndarray, jax.Array)
 
 _run_counter = itertools.count()
 DEFAULT_CAPACITY_STEPS = 64
@@ -94,19 +102,19 @@ class EpisodeRows(struct.PyTree):
     token: jax.Array  # int32 (), the reset or flush this state goes on from (issued by the host, see `Monitor.flush`)
 
 
-class FrameBuffer(struct.PyTree):
+class FrameBuffer(struct.PyTree, Generic[State]):
     """The recorded env's states since the last flush (the reset's first, then one per step)."""
 
-    env_state: Any  # the env's state pytree with a leading (capacity,) axis
+    env_state: State  # the env's state pytree with a leading (capacity,) axis
     episode: jax.Array  # int32 (capacity,), the recorded env's episode each state belongs to
     count: jax.Array  # int32 (), states held
     overflow: jax.Array  # int32 (), states that found the buffer full
 
 
-class MonitorState(struct.PyTree):
+class MonitorState(struct.PyTree, Generic[State]):
     stats: EpisodeStatsState
     episodes: EpisodeRows
-    frames: FrameBuffer | None  # None without video
+    frames: FrameBuffer[State] | None  # None without video
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,7 +145,7 @@ class VideoConfig:
     fps: int | None = None  # default: the env's metadata["render_fps"], else 30
 
 
-class Monitor(VecWrapper):
+class Monitor(VecWrapper[MonitorState[State], Params, Obs]):
     """Records a `VecEnv`'s episodes (and optionally videos) in `directory`; see the module docstring.
 
     mode: "training" or "evaluation", written to the manifest (the original Gym's 't' / 'e').
@@ -158,7 +166,7 @@ class Monitor(VecWrapper):
 
     def __init__(
         self,
-        vec_env: VecEnv,
+        vec_env: VecEnv[State, Params, Obs],
         directory: str,
         algorithm_id: str | None = None,
         mode: str = "training",
@@ -205,7 +213,7 @@ class Monitor(VecWrapper):
                 self._render_fn, directory, self.video.prefix, int(fps), self.video.schedule, env.render_on_host
             )
             self._schedule_table = np.array([bool(self.video.schedule(e)) for e in range(SCHEDULE_TABLE)])
-        self._params: Any = None
+        self._params: Params | None = None
         # Host-side run bookkeeping (never traced).
         now = time.time()
         self._anchor = (0, now)  # (run batch step, wall time) of the last flush: the interpolation's start
@@ -241,11 +249,15 @@ class Monitor(VecWrapper):
         self._write_manifest()
 
     def render(
-        self, state: MonitorState, params: Any = None, env_indices: Any = None, columns: int | None = None
+        self,
+        state: MonitorState[State],
+        params: Params | None = None,
+        env_indices: EnvIndices | None = None,
+        columns: int | None = None,
     ) -> jax.Array:
         return self.vec_env.render(state.stats.vec_state, params, env_indices, columns)
 
-    def reset(self, key: jax.Array, params: Any = None) -> tuple[MonitorState, TimeStep]:
+    def reset(self, key: jax.Array, params: Params | None = None) -> tuple[MonitorState[State], TimeStep[Obs]]:
         stats, ts = self.stats.reset(key, params)
         rows_shape = (self.capacity_steps + 1, self.num_envs)
         episodes = EpisodeRows(
@@ -270,7 +282,9 @@ class Monitor(VecWrapper):
             frames = _push_frame(frames, first, episode, self._filmed(episode))
         return MonitorState(stats, episodes, frames), ts
 
-    def step(self, state: MonitorState, action: Any, params: Any = None) -> tuple[MonitorState, TimeStep]:
+    def step(
+        self, state: MonitorState[State], action: Any, params: Params | None = None
+    ) -> tuple[MonitorState[State], TimeStep[Obs]]:
         stats, ts = self.stats.step(state.stats, action, params)
         episode, rows = ts.info["episode"], state.episodes
         # Unfinished envs' entries are 0 in info["episode"], so writing whole rows needs no mask.
@@ -304,10 +318,10 @@ class Monitor(VecWrapper):
         table = jnp.asarray(self._schedule_table)
         return (episode >= SCHEDULE_TABLE) | table[jnp.minimum(episode, SCHEDULE_TABLE - 1)]
 
-    def _recorded_state(self, stats: EpisodeStatsState) -> Any:
+    def _recorded_state(self, stats: EpisodeStatsState) -> State:
         return jax.tree_util.tree_map(lambda x: x[self._video_config.env_index], stats.vec_state.env_state)
 
-    def _render_fn(self, env_state: Any) -> jax.Array:
+    def _render_fn(self, env_state: State) -> jax.Array:
         env = self.vec_env.env
         params = env.default_params if self._params is None else self._params
         return env.render(env_state, params, "rgb_array")
@@ -319,7 +333,7 @@ class Monitor(VecWrapper):
         self._fresh_resets.add(token)
         return np.int32(token)
 
-    def flush(self, state: MonitorState, params: Any = None) -> MonitorState:
+    def flush(self, state: MonitorState[State], params: Params | None = None) -> MonitorState[State]:
         """Writes the buffered records (and frames) and returns `state` with both buffers emptied.
 
         Go on from the returned state: a later flush of a state that went on from `state`
@@ -423,7 +437,7 @@ class Monitor(VecWrapper):
         self.manifest["episodes"] += episodes
         self.manifest["blocks"] = self._log.blocks
 
-    def _summary_block(self, summary: dict, last: np.ndarray, run_step: int, now: float) -> np.ndarray:
+    def _summary_block(self, summary: dict[str, ArrayLike], last: np.ndarray, run_step: int, now: float) -> np.ndarray:
         """The summary block of a flush (no record when no episode ended); updates each env's last return."""
         self._last_return = np.where(np.isnan(last), self._last_return, last).astype(np.float32)
         if not summary["episodes"]:
@@ -474,7 +488,7 @@ class Monitor(VecWrapper):
         )
         return True
 
-    def _write_frames(self, frames: FrameBuffer, params: Any, env_episodes: np.ndarray) -> bool:
+    def _write_frames(self, frames: FrameBuffer[State], params: Params | None, env_episodes: np.ndarray) -> bool:
         if params is not None:
             defaults = self.vec_env.env.default_params
             index = self._video_config.env_index
@@ -516,7 +530,9 @@ class Monitor(VecWrapper):
         return f"Monitor({self.vec_env!r}, {self.directory!r}, run_id={self.run_id!r})"
 
 
-def _push_frame(frames: FrameBuffer, env_state: Any, episode: jax.Array, wanted: jax.Array) -> FrameBuffer:
+def _push_frame(
+    frames: FrameBuffer[State], env_state: State, episode: jax.Array, wanted: jax.Array
+) -> FrameBuffer[State]:
     """Appends the state if `wanted` and there is room; either way one slot is written, never the whole buffer."""
     capacity = frames.episode.shape[0]
     fits = frames.count < capacity
@@ -573,7 +589,7 @@ def _device_episodes(returns: jax.Array, lengths: jax.Array, row: jax.Array, siz
     return flat // num_envs, flat % num_envs, returns.ravel()[flat], lengths.ravel()[flat], earlier[flat]
 
 
-def _summary_ranges(config: SummaryConfig, spec: Any) -> SummaryConfig:
+def _summary_ranges(config: SummaryConfig, spec: EnvSpec | None) -> SummaryConfig:
     if int(config.bins) != config.bins or config.bins < 1:
         raise ValueError(f"SummaryConfig.bins must be a positive integer, got {config.bins!r}")
     high = float((spec.max_episode_steps if spec is not None else None) or 1000)
@@ -586,13 +602,16 @@ def _summary_ranges(config: SummaryConfig, spec: Any) -> SummaryConfig:
     return SummaryConfig(bins=int(config.bins), **ranges)
 
 
-def _bins(values: Any, low_high: tuple[float, float], bins: int, xp: Any) -> Any:
+# `xp`: the array module of `values`, numpy or jax.numpy.
+def _bins(values: Values, low_high: tuple[float, float], bins: int, xp: ModuleType) -> Values:
     # Multiplying before dividing keeps whole-number values on bin edges exact in float32 too.
     low, high = low_high
     return xp.clip(xp.floor((values - low) * bins / (high - low)), 0, bins - 1).astype(xp.int32)
 
 
-def _host_summary(returns: np.ndarray, lengths: np.ndarray, config: SummaryConfig) -> tuple[dict, np.ndarray]:
+def _host_summary(
+    returns: np.ndarray, lengths: np.ndarray, config: SummaryConfig
+) -> tuple[dict[str, ArrayLike], np.ndarray]:
     """The summary of the episodes in the rows (see `log.summary_dtype`), and each env's last return in them (else NaN)."""
     num_rows, num_envs = lengths.shape
     flat = np.flatnonzero(lengths > 0)
@@ -605,7 +624,7 @@ def _host_summary(returns: np.ndarray, lengths: np.ndarray, config: SummaryConfi
     for start, stop in itertools.pairwise(np.searchsorted(step_row, np.arange(num_rows + 1))):
         last[env[start:stop]] = finished_returns[start:stop]
     assert config.returns is not None and config.lengths is not None, "_summary_ranges sets both ranges"
-    summary: dict[str, Any] = {"episodes": len(flat)}
+    summary: dict[str, ArrayLike] = {"episodes": len(flat)}
     for name, values, low_high in (
         ("return", finished_returns, config.returns),
         ("length", finished_lengths, config.lengths),
@@ -621,7 +640,7 @@ def _host_summary(returns: np.ndarray, lengths: np.ndarray, config: SummaryConfi
 @functools.partial(jax.jit, static_argnums=3)
 def _device_summary(
     returns: jax.Array, lengths: jax.Array, row: jax.Array, config: SummaryConfig
-) -> tuple[dict, jax.Array]:
+) -> tuple[dict[str, ArrayLike], jax.Array]:
     """`_host_summary` of the first `row` rows (at most all), reduced on device (float32 sums)."""
     steps = jnp.arange(returns.shape[0])[:, None]
     live = _live(lengths, row)
@@ -629,7 +648,7 @@ def _device_summary(
     last_row = jnp.max(jnp.where(live, steps, -1), axis=0)
     last = jnp.take_along_axis(returns, jnp.maximum(last_row, 0)[None], axis=0)[0]
     assert config.returns is not None and config.lengths is not None, "_summary_ranges sets both ranges"
-    summary: dict[str, Any] = {"episodes": count}
+    summary: dict[str, ArrayLike] = {"episodes": count}
     for name, values, low_high in (("return", returns, config.returns), ("length", lengths, config.lengths)):
         wide = values.astype(jnp.float32)
         mean = jnp.where(live, wide, 0.0).sum() / jnp.maximum(count, 1)
@@ -654,7 +673,7 @@ def _platform(array: jax.Array) -> str:
     return next(iter(array.devices())).platform
 
 
-def _emptied(state: MonitorState, token: int) -> MonitorState:
+def _emptied(state: MonitorState[State], token: int) -> MonitorState[State]:
     # Only the counters go back to zero: rows past `row` are dead, and every row is rewritten
     # whole before it is read again. One zero array each: a chunk that donates the state cannot
     # take one buffer twice.

@@ -41,7 +41,7 @@ import functools
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import IO, Any, Protocol
+from typing import IO, Generic, Protocol, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -55,18 +55,36 @@ from gymx.train.episodes import IterationLog, episode_returns
 from gymx.vector import AutoresetMode, VecEnv
 
 
-class Player(Protocol):
+class CountsIterations(Protocol):
+    """An agent's state: it counts the iterations done (int32, one per seed when batched)."""
+
+    @property
+    def iteration(self) -> jax.Array: ...
+
+
+# An agent's state (`PPOState`, ...); a policy's state is whatever its `greedy_action` reads.
+AgentState = TypeVar("AgentState", bound=CountsIterations)
+PolicyState = TypeVar("PolicyState")
+T = TypeVar("T")
+# The variances a protocol's checker requires: a policy's state is only taken, a config only returned.
+_PolicyState_contra = TypeVar("_PolicyState_contra", contravariant=True)
+_Config_co = TypeVar("_Config_co", covariant=True)
+
+
+class Player(Protocol[_PolicyState_contra]):
     """What evaluation needs of an agent: its env's id and its greedy action."""
 
     env_id: str
 
-    def greedy_action(self, state: Any, obs: jax.Array) -> jax.Array: ...
+    def greedy_action(self, state: _PolicyState_contra, obs: jax.Array) -> jax.Array: ...
 
 
-class Agent(Player, Protocol):
+class Agent(Player[AgentState], Protocol[AgentState, _Config_co]):
     algo: str
-    config: Any
     env: VecEnv
+
+    @property
+    def config(self) -> _Config_co: ...
 
     @property
     def steps_per_iteration(self) -> int: ...
@@ -74,9 +92,9 @@ class Agent(Player, Protocol):
     @property
     def num_iterations(self) -> int: ...
 
-    def init(self, key: jax.Array) -> Any: ...
+    def init(self, key: jax.Array) -> AgentState: ...
 
-    def train(self, state: Any, num_iterations: int) -> tuple[Any, IterationLog]: ...
+    def train(self, state: AgentState, num_iterations: int) -> tuple[AgentState, IterationLog]: ...
 
 
 def seed_keys(seeds: Sequence[int]) -> jax.Array:
@@ -88,14 +106,14 @@ def seed_keys(seeds: Sequence[int]) -> jax.Array:
 
 
 @dataclasses.dataclass(frozen=True)
-class ChunkReport:
+class ChunkReport(Generic[AgentState]):
     """What the host learns after each chunk."""
 
     iterations_done: int
     env_steps: int  # per agent, so far
     wall_s: float  # since `train_seeds` was called, compile included
     logs: IterationLog  # this chunk's logs, leaves (seeds, iterations, ...)
-    states: Any  # the agents' states after the chunk (valid during the callback: the next chunk reuses their buffers)
+    states: AgentState  # the agents' states after the chunk (valid during the callback: the next chunk reuses their buffers)
 
     @property
     def mean_return(self) -> float:
@@ -112,12 +130,12 @@ def chunk_sizes(num_iterations: int, num_chunks: int) -> tuple[int, int]:
 
 
 def train_seeds(
-    agent: Agent,
+    agent: Agent[AgentState, object],
     seeds: Sequence[int],
     num_chunks: int = 20,
-    on_chunk: Callable[[ChunkReport], bool | None] | None = None,
-    states: Any = None,
-) -> tuple[Any, float]:
+    on_chunk: Callable[[ChunkReport[AgentState]], bool | None] | None = None,
+    states: AgentState | None = None,
+) -> tuple[AgentState, float]:
     """Trains one agent per seed for `agent.num_iterations` (rounded up to whole chunks) in one program.
 
     `on_chunk(report)` runs on the host after every chunk; returning True stops training early.
@@ -164,7 +182,9 @@ def train_seeds(
     return state, time.perf_counter() - start
 
 
-def evaluate(agent: Player, states: Any, num_episodes: int, key: jax.Array, max_steps: int | None = None) -> np.ndarray:
+def evaluate(
+    agent: Player[PolicyState], states: PolicyState, num_episodes: int, key: jax.Array, max_steps: int | None = None
+) -> np.ndarray:
     """Returns (seeds, num_episodes) of the greedy policy of each agent in `states` (batched over seeds).
 
     Each agent plays `num_episodes` fresh episodes at once, in a batch without auto-reset; an
@@ -176,7 +196,12 @@ def evaluate(agent: Player, states: Any, num_episodes: int, key: jax.Array, max_
 
 
 def _run_evaluation(
-    agent: Player, states: Any, num_episodes: int, keys: jax.Array, max_steps: int | None, per_agent_keys: bool
+    agent: Player[PolicyState],
+    states: PolicyState,
+    num_episodes: int,
+    keys: jax.Array,
+    max_steps: int | None,
+    per_agent_keys: bool,
 ) -> np.ndarray:
     env = _evaluation_env(agent.env_id, num_episodes)
     limit = max_steps or (env.spec.max_episode_steps if env.spec is not None else None)
@@ -195,13 +220,13 @@ def _evaluation_env(env_id: str, num_episodes: int) -> VecEnv:
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
 def _evaluate(
-    agent: Player, env: VecEnv, num_steps: int, per_agent_keys: bool, states: Any, keys: jax.Array
+    agent: Player[PolicyState], env: VecEnv, num_steps: int, per_agent_keys: bool, states: PolicyState, keys: jax.Array
 ) -> jax.Array:
     play = lambda state, key: episode_returns(env, lambda obs: agent.greedy_action(state, obs), num_steps, key)
     return jax.vmap(play, in_axes=(0, 0 if per_agent_keys else None))(states, keys)
 
 
-class BestPolicy:
+class BestPolicy(Generic[AgentState]):
     """Each agent's best greedy policy so far, chosen at chunk boundaries and kept as a whole state.
 
     `consider(states, iteration)` plays `num_episodes` fresh greedy episodes per agent and keeps,
@@ -212,27 +237,27 @@ class BestPolicy:
     The kept states live on the device, apart from the training buffers the next chunk reuses.
     """
 
-    def __init__(self, agent: Agent, seeds: Sequence[int], num_episodes: int):
+    def __init__(self, agent: Agent[AgentState, object], seeds: Sequence[int], num_episodes: int):
         if num_episodes < 1:
             raise ValueError(f"num_episodes must be positive, got {num_episodes}")
         self.agent = agent
         self.seeds = list(seeds)
         self.num_episodes = num_episodes
-        self.states: Any = None
+        self.states: AgentState | None = None
         self.returns = np.full(len(self.seeds), -np.inf)  # mean return of each kept state's selection episodes
         self.iterations = np.zeros(len(self.seeds), np.int64)  # the iteration each kept state was taken at
 
     def selection_keys(self, iteration: int) -> jax.Array:
         return jnp.stack([jax.random.fold_in(jax.random.PRNGKey(seed), iteration) for seed in self.seeds])
 
-    def consider(self, states: Any, iteration: int) -> np.ndarray:
+    def consider(self, states: AgentState, iteration: int) -> np.ndarray:
         """Evaluates `states` (after `iteration` iterations) and keeps the better ones; returns which were kept."""
         returns = _run_evaluation(
             self.agent, states, self.num_episodes, self.selection_keys(iteration), None, per_agent_keys=True
         )
         return self.offer(states, returns.mean(axis=1), iteration)
 
-    def offer(self, states: Any, mean_returns: np.ndarray, iteration: int) -> np.ndarray:
+    def offer(self, states: AgentState, mean_returns: np.ndarray, iteration: int) -> np.ndarray:
         """Keeps `states[i]` where `mean_returns[i]` is at least the best so far; returns which were kept."""
         better = np.asarray(mean_returns) >= self.returns
         if better.any():
@@ -241,7 +266,7 @@ class BestPolicy:
             self.iterations = np.where(better, iteration, self.iterations)
         return better
 
-    def restore(self, states: Any, mean_returns: Sequence[float], iterations: Sequence[int]) -> None:
+    def restore(self, states: AgentState, mean_returns: Sequence[float], iterations: Sequence[int]) -> None:
         """Takes up the kept states of an earlier part of the run (from its `best.safetensors`)."""
         self.states = jax.device_put(states)
         self.returns = np.asarray(mean_returns, np.float64)
@@ -249,7 +274,7 @@ class BestPolicy:
 
 
 @jax.jit
-def _keep(better: jax.Array, new: Any, old: Any) -> Any:
+def _keep(better: jax.Array, new: T, old: T) -> T:
     # New buffers in every case: the training loop donates (reuses) the arrays of `new`.
     pick = lambda n, o: jnp.where(better.reshape(-1, *([1] * (n.ndim - 1))), n, o)
     return jax.tree_util.tree_map(pick, new, old)
