@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Every GPU measurement the project records, as one job on one GPU machine within a time budget:
-#   - MuJoCo: Humanoid, Ant and Hopper at 1,024 ... 32,768 envs: the v5 id, its Fast-v5, gymx at
-#     Brax's solver settings and Brax's own env; at the largest size also the v5 id with MJX's own
-#     fixed-length line search (the before of the early exit); the env overhead over bare mjx.step (Hopper).
+#   - MuJoCo: Humanoid, Ant and Hopper at 1,024 ... 32,768 envs: the v5 id (MuJoCo Warp when
+#     warp-lang is installed, the default on an NVIDIA GPU), its FastSolver-v5 and Lite-v5 tiers, gymx
+#     at Brax's solver settings and Brax's own env; at the largest size also the v5 id on MJX-JAX
+#     (impl="jax") and with MJX's own fixed-length line search (the before of the early exit); the
+#     env overhead over bare mjx.step (Hopper, MJX-JAX).
 #   - Go: gymx's Go 19x19 at 1,024 ... 65,536 games and 9x9 at 65,536, and Pgx's at the same sizes.
 #   - Training: 2,048 PPO agents on CartPole-v1 x 500k env steps in one program; PPO on Hopper-v5
 #     and on Ant-v5.
 #   - Monitor: its overhead on a 65,536-env CartPole rollout, and the rasterizer's frames/s.
+#   - Atari 2600 (optional, none by default: ATARI_CASES="pong:rgb:65536 ..."): gymx's emulator
+#     at the given GAME:OBS_TYPE:N, last in the queue (benchmarks/gpu_atari.sh is the full sweep);
+#     ale-py's wheel (the ROMs) and gymnasium's go in .whl/ as that script's header says.
 #
 # Compiling, not running, is what takes the time here (an MJX program compiles for a minute or
 # more), so each measurement is its own process, PARALLEL at a time, and they take turns: every
@@ -19,7 +24,8 @@
 # finished is kept. Writes $OUT/gpu_all.md and $OUT/gpu_all_logs.tar.gz when $OUT is set (else
 # a temporary folder, printed).
 #
-# mujoco, mujoco-mjx, gymnasium (its model files), brax, jaxopt and pgx are not on the GPU
+# mujoco, mujoco-mjx (the same release: pyproject's mjx extra), warp-lang (mujoco-mjx[warp]'s
+# pin, for impl="warp"), gymnasium (its model files), brax, jaxopt and pgx are not on the GPU
 # machine: carry their wheels for its Python in .whl/ (pip download --no-deps ... -d .whl; see
 # the device notes in benchmarks/README.md); they are installed to /tmp/site here.
 #
@@ -80,6 +86,8 @@ ANT_PPO_STEPS=${ANT_PPO_STEPS:-3014656}  # 46 iterations of 4,096 envs x 16 step
 MONITOR_ENVS=${MONITOR_ENVS:-65536}
 WHEELS=${WHEELS:-.whl}
 ONLY=${ONLY:-}  # a regular expression: only the jobs whose names match it
+ATARI_CASES=${ATARI_CASES:-}
+ATARI_STEPS=${ATARI_STEPS:-4}
 
 deadline=$(($(date +%s) + BUDGET))
 out=${OUT:-$(mktemp -d)}
@@ -115,7 +123,7 @@ import os
 from gymx import bench
 
 versions = []
-for name in ("jax", "jaxlib", "mujoco", "mujoco-mjx", "brax", "pgx", "gymnasium"):
+for name in ("jax", "jaxlib", "mujoco", "mujoco-mjx", "warp-lang", "brax", "pgx", "gymnasium", "ale-py"):
     try:
         versions.append(f"{name} {md.version(name)}")
     except md.PackageNotFoundError:
@@ -125,7 +133,8 @@ print(f"- versions: {', '.join(versions)}")
 PY
   echo "- settings: BUDGET=$BUDGET s, PARALLEL=$PARALLEL, MUJOCO_ENVS='$MUJOCO_ENVS', MUJOCO_SIZES='$MUJOCO_SIZES', ANT_SIZES='$ANT_SIZES'," \
     "MUJOCO_STEPS=${MUJOCO_STEPS:-2^19/N in [16, 64]}, GO_CASES='$GO_CASES', GO_STEPS=$GO_STEPS, TRAIN_AGENTS=$TRAIN_AGENTS, TRAIN_STEPS=$TRAIN_STEPS," \
-    "HOPPER_PPO_STEPS=$HOPPER_PPO_STEPS, ANT_PPO_STEPS=$ANT_PPO_STEPS, MONITOR_ENVS=$MONITOR_ENVS, ONLY='$ONLY'"
+    "HOPPER_PPO_STEPS=$HOPPER_PPO_STEPS, ANT_PPO_STEPS=$ANT_PPO_STEPS, MONITOR_ENVS=$MONITOR_ENVS, ONLY='$ONLY'," \
+    "ATARI_CASES='$ATARI_CASES', ATARI_STEPS=$ATARI_STEPS"
   echo "- compile times below were measured with up to $PARALLEL processes compiling at once"
   echo
 } >"$work/preamble.md" 2>>"$work/preamble.log"
@@ -134,6 +143,9 @@ brax_case=brax
 "$PYTHON" -c "import brax" 2>/dev/null || brax_case=
 pgx=1
 "$PYTHON" -c "import pgx" 2>/dev/null || pgx=
+# With warp-lang the `gymx` case runs MuJoCo Warp; the `jax` case keeps MJX-JAX's number beside it.
+jax_case=
+"$PYTHON" -c "from mujoco.mjx import warp; assert warp.WARP_INSTALLED" 2>/dev/null && jax_case=jax
 
 # Jobs start in this order, the issues' goals first, and are named by it.
 count=0
@@ -144,9 +156,9 @@ add() {
   printf '%q ' "$@" >"$work/jobs/$(printf %02d $count)-$name.sh"
   count=$((count + 1))
 }
-mujoco() {  # env, batch size[, more cases]: the v5 id, its Fast-v5 and the Brax pair, about 2^19 steps a call
+mujoco() {  # env, batch size[, more cases]: the v5 id, its two tiers and the Brax pair, about 2^19 steps a call
   local steps=${MUJOCO_STEPS:-$((524288 / $2 < 16 ? 16 : (524288 / $2 > 64 ? 64 : 524288 / $2)))}
-  for case in gymx fast $brax_case "${@:3}"; do
+  for case in gymx lite fast $brax_case "${@:3}"; do
     add "mujoco-$1-$2-$case" "$PYTHON" benchmarks/mujoco_suite.py speed --envs "$1" --num-envs "$2" --steps "$steps" --repeats 2 --cases "$case"
   done
 }
@@ -159,11 +171,11 @@ read -r -a go_cases <<<"$GO_CASES"
 add ppo-cartpole "$PYTHON" benchmarks/gpu_train.py --env CartPole-v1 --agents "$TRAIN_AGENTS" --total-steps "$TRAIN_STEPS"
 add ppo-hopper "$PYTHON" benchmarks/gpu_train.py --env Hopper-v5 --agents 1 --total-steps "$HOPPER_PPO_STEPS" --eval-episodes 0
 add ppo-ant "$PYTHON" benchmarks/gpu_train.py --env Ant-v5 --agents 1 --total-steps "$ANT_PPO_STEPS" --eval-episodes 0
-[[ " $MUJOCO_ENVS " == *" Ant "* ]] && mujoco Ant "${sizes[0]}" ls-scan
+[[ " $MUJOCO_ENVS " == *" Ant "* ]] && mujoco Ant "${sizes[0]}" $jax_case ls-scan
 go "${go_cases[0]}"
 add monitor "$PYTHON" benchmarks/monitor.py --num-envs "$MONITOR_ENVS" --repeats 5
 for env in $MUJOCO_ENVS; do
-  [[ $env == Ant ]] || mujoco "$env" "${sizes[0]}" ls-scan
+  [[ $env == Ant ]] || mujoco "$env" "${sizes[0]}" $jax_case ls-scan
 done
 for env in $MUJOCO_ENVS; do
   extra=
@@ -177,6 +189,10 @@ for case in "${go_cases[@]:1}"; do
 done
 overhead_n=${sizes[1]:-${sizes[0]}}
 add "mujoco-Hopper-$overhead_n-overhead" "$PYTHON" benchmarks/mujoco_suite.py speed --envs Hopper --num-envs "$overhead_n" --steps 32 --repeats 3 --cases overhead
+for case in $ATARI_CASES; do  # GAME:OBS_TYPE:N
+  IFS=: read -r game obs n <<<"$case"
+  add "atari-$game-$obs-$n" "$PYTHON" benchmarks/atari.py --impls gymx --games "$game" --obs-types "$obs" --num-envs "$n" --steps "$ATARI_STEPS" --repeats 2
+done
 
 echo "$count jobs, $PARALLEL at a time, ${BUDGET} s budget; report: $out/gpu_all.md" >&2
 ls "$work"/jobs/*.sh | xargs -P "$PARALLEL" -n 1 bash "$PWD/benchmarks/gpu_all.sh" --job
