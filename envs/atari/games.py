@@ -254,7 +254,17 @@ _GAME_LIST = (
 
 # The games whose RAM, screen, reward, terminal and lives match ale-py frame by frame
 # (tests/kernels/atari and tests/envs/atari); only these are registered.
-CHECKED = ("pong", "breakout", "space_invaders", "seaquest", "enduro", "ms_pacman")
+CHECKED = (
+    "pong",
+    "breakout",
+    "space_invaders",
+    "freeway",
+    "seaquest",
+    "ms_pacman",
+    "beam_rider",
+    "enduro",
+    "boxing",
+)
 
 CANDIDATES = {game.rom: game for game in _GAME_LIST}
 GAMES = {rom: CANDIDATES[rom] for rom in CHECKED}

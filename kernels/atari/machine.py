@@ -192,23 +192,23 @@ class Machine:
         noise = jnp.where((row["ea"] >= 4) & (row["ea"] <= 6), op2, op1)
         c = c.replace(read_cycle=read_cycle, noise=noise)
         new_cpu, acc = cpu_lib.execute(cpu, c, self, op1, op2, row)
-        # A collision read must see the logged TIA writes latched: latch and run the instruction
-        # again. A loop of at most one pass rather than a `cond`: under `vmap` it runs only when
-        # some console of the batch needs it (a `cond` would become a select that latches for
-        # every console on every instruction).
+        # A collision read must see the logged TIA writes latched and the beam's path drawn up to
+        # the reading cycle: latch and run the instruction again. A loop of at most one pass
+        # rather than a `cond`: under `vmap` it runs only when some console of the batch needs it
+        # (a `cond` would become a select that latches for every console on every instruction).
         operand = acc.read_addr[5] & 0x1FFF
         reads_collision = acc.read_active[5] & ((operand & 0x1080) == 0) & ((operand & 0xF) < 8)
 
         def latch_and_rerun(carry):
             _, _, tia, _ = carry
-            tia = tia_lib.latch(tia, self.ystart, self.height)
+            tia = tia_lib.latch(tia, self.ystart, self.height, read_cycle * 3)
             again, acc_again = cpu_lib.execute(cpu, c.replace(tia=tia), self, op1, op2, row)
             return again, acc_again, tia, jnp.asarray(False)
 
         new_cpu, acc, tia, _ = jax.lax.while_loop(
             lambda carry: carry[3],
             latch_and_rerun,
-            (new_cpu, acc, c.tia, reads_collision & (c.tia.latched < c.tia.write_count)),
+            (new_cpu, acc, c.tia, reads_collision),
         )
         c, stall = self._commit(c.replace(tia=tia), acc, start, row)
         return new_cpu.replace(cycles=new_cpu.cycles + stall.astype(jnp.uint32)), c
@@ -440,9 +440,11 @@ class Emulator:
         self._idle = jax.jit(machine.frame)
         self._select = jax.jit(lambda cpu, c: machine.frame(cpu, machine.press_select(c)))
         self.cpu, self.console, self.rng = machine.power_on()
-        # Stella detects the display format by running 60 frames with every input idle.
+        # Stella detects the display format by running 60 frames with every input idle, then
+        # resets the system again (a draw of the timer's start value, and of Superchip RAM).
         for _ in range(DISPLAY_DETECT_FRAMES):
             self.cpu, self.console = self._idle(self.cpu, self.console)
+        self.cpu, self.console = machine.system_reset(self.console, self.rng)
         self.reset()  # ALEInterface.loadROM resets the game once
 
     def _frame_with_action(self, cpu, c, action):

@@ -26,11 +26,16 @@ columns. The same masks with the colour registers give the pixels: when the TIA 
 and black over the first 8 columns of the line after an HMOVE strobed in horizontal blank
 (Stella's HMOVE blanks). With no screen, nothing of this is traced.
 
+Players follow Stella's masks: a RESPx hides the player's first copy for the rest of the line
+(the copy starts drawing on the next line), unless it lands in a copy's start delay; the hide
+ends where Stella redraws the mask, at the end of a line inside the displayed window (so a RESPx
+above the window hides the window's first line), or at a NUSIZx or HMOVE write. A RESPx that
+lands inside one of the player's copies lets that copy run 11 more clocks at its old position.
+
 Approximations kept on purpose for now (they do not move Pong's or Breakout's objects): HMOVE
 applies the full motion wherever in the line it is strobed (Stella's table reduces it late in
-the line), a RESPx during a copy's display does not hide that copy for the rest of the line,
-playfield reflection is read at each update instead of being latched at the half line, and
-RESMPx recentres the missile on its player with the normal-width offset.
+the line), playfield reflection is read at each update instead of being latched at the half
+line, and RESMPx recentres the missile on its player with the normal-width offset.
 """
 
 from __future__ import annotations
@@ -102,6 +107,25 @@ def _copy_mask() -> np.ndarray:
 COPY_START = _copy_mask()
 
 
+def _reset_when() -> np.ndarray:
+    """Where a RESPx puts a player relative to its old copies (Stella's table), by NUSIZ mode and
+    the new column minus the old (mod 160): -1 in a copy's 4-clock start delay, 1 in its display
+    (8 columns, 16 or 32 stretched), 0 elsewhere."""
+    when = np.zeros((8, 160), np.int32)
+    for mode, offsets in enumerate(COPIES):
+        width = 8 * PLAYER_SCALE[mode]
+        for offset in offsets:
+            when[mode, offset : offset + 4] = -1
+            when[mode, offset + 4 : offset + 4 + width] = 1
+    return when
+
+
+RESET_WHEN = _reset_when()
+# A RESPx that lands in one of the player's copies lets the beam draw this many more clocks at the
+# old position before moving it (Stella's fixed guess).
+RESET_IN_COPY_DELAY = 11
+
+
 def _pf_bits() -> np.ndarray:
     """Bit of the 20-bit playfield word shown at each column: [normal, reflected] x 160."""
     column = np.arange(160) // 4
@@ -126,6 +150,8 @@ class Registers(struct.PyTree):
     dgrp: jax.Array  # int32[2]: their vertical-delay copies
     denabl: jax.Array  # bool: ENABL's vertical-delay copy
     pos: jax.Array  # int32[5]: P0, P1, M0, M1, BL columns (0-159)
+    hidden: jax.Array  # bool[2]: the player's first copy is hidden (Stella's mask after a RESPx), until `hide_end`
+    hidden_from: jax.Array  # int32[2]: the clock the RESPx that hid it showed at
 
 
 class TIA(struct.PyTree):
@@ -137,6 +163,8 @@ class TIA(struct.PyTree):
     dgrp: jax.Array  # int32[2]
     denabl: jax.Array  # bool
     pos: jax.Array  # int32[5]
+    hidden: jax.Array  # bool[2]
+    hidden_from: jax.Array  # int32[2]
     collision: jax.Array  # int32: 15 latches
     frame_start: jax.Array  # int32: colour clock of the frame's first line start
     last_update: jax.Array  # int32: clock up to which collisions were computed
@@ -165,6 +193,8 @@ class TIA(struct.PyTree):
             dgrp=jnp.zeros(2, jnp.int32),
             denabl=jnp.asarray(False),
             pos=jnp.zeros(5, jnp.int32),
+            hidden=jnp.zeros(2, bool),
+            hidden_from=jnp.zeros(2, jnp.int32),
             collision=i(0),
             frame_start=i(0),
             last_update=i(0),
@@ -182,12 +212,24 @@ class TIA(struct.PyTree):
         )
 
     def registers(self) -> Registers:
-        return Registers(regs=self.regs, pf=self.pf, grp=self.grp, dgrp=self.dgrp, denabl=self.denabl, pos=self.pos)
+        return Registers(
+            regs=self.regs,
+            pf=self.pf,
+            grp=self.grp,
+            dgrp=self.dgrp,
+            denabl=self.denabl,
+            pos=self.pos,
+            hidden=self.hidden,
+            hidden_from=self.hidden_from,
+        )
 
 
-def coverage(tia: TIA | Registers) -> jax.Array:
-    """bool[6, 160]: which columns of a line each object (P0, P1, M0, M1, BL, PF) covers now."""
+def coverage(tia: TIA | Registers, hide: jax.Array | bool = False) -> jax.Array:
+    """bool[6, 160]: which columns of a line each object (P0, P1, M0, M1, BL, PF) covers now;
+    `hide` (bool[2] or one bool for both) leaves out each player's first copy, as Stella draws
+    the rest of a line after a RESPx (a stretched player then shows nothing)."""
     regs = tia.regs
+    hide = jnp.broadcast_to(jnp.asarray(hide), (2,))
     x = jnp.arange(160)
     out = []
     for p in (0, 1):
@@ -197,6 +239,7 @@ def coverage(tia: TIA | Registers) -> jax.Array:
         scale = jnp.asarray(PLAYER_SCALE)[nusiz]
         # Copies sit at multiples of 8 columns; stretched players have one copy, a column late.
         in_copy = jnp.where(scale == 1, jnp.asarray(COPY_START)[nusiz][d & ~7], (d >= 1) & (d <= 8 * scale))
+        in_copy = in_copy & ~(hide[p] & ((scale > 1) | (d < 8)))
         pixel = jnp.where(scale == 1, d % 8, (d - 1) // scale)
         bit = jnp.where(regs[REFP0 + p] & 8, pixel, 7 - pixel)
         out.append(in_copy & (((g >> bit) & 1) == 1))
@@ -261,15 +304,34 @@ def _collisions(
     lo = jnp.maximum(last_update, start_display)
     hi = jnp.minimum(until, stop_display)
     runs = (until >= start_display) & (last_update < stop_display) & (last_update < until)
-    # Column x is passed when some line's clock for x falls in [lo, hi).
+    visible = runs & ((r.regs[VBLANK] & 2) == 0)
     offset = frame_start + HBLANK + jnp.arange(160)
-    first_line = -((offset - lo) // LINE)
-    passed = (offset + LINE * first_line < hi) & runs & ((r.regs[VBLANK] & 2) == 0)
-    cover = coverage(r) & passed
+
+    def passed(a, b):
+        """Column x is passed when some line's clock for x falls in [a, b)."""
+        return (offset - LINE * ((offset - a) // LINE) < b) & visible
+
+    # A player's hidden first copy shows again from the hide's end: its span splits there. The
+    # hidden coverage is part of the full one, so a column passed on both sides counts as full.
+    split = jnp.where(r.hidden, jnp.clip(hide_end(r.hidden_from, start_display), lo, hi), lo)
+    full, hidden = coverage(r), coverage(r, hide=True)
+    cover = full & passed(lo, hi)
+    for p in (P0, P1):
+        cover = cover.at[p].set((hidden[p] & passed(lo, split[p])) | (full[p] & passed(split[p], hi)))
     bits = jnp.int32(0)
     for i, (a, b) in enumerate(COLLISION_PAIRS):
         bits = bits | (jnp.any(cover[a] & cover[b]).astype(jnp.int32) << i)
     return bits, jnp.where(runs, hi, last_update)
+
+
+def hide_end(hidden_from: jax.Array, start_display: jax.Array) -> jax.Array:
+    """The clock a player's first copy, hidden by a RESPx that showed at `hidden_from`, shows again.
+
+    Stella restores the player's mask when its drawing passes the end of a line, and it draws only
+    inside the displayed window: the end of the RESPx's line there, or of the window's first line
+    for a RESPx above the window (or below it, in the frame before)."""
+    lines = -((start_display - hidden_from) // LINE)
+    return start_display + LINE * jnp.maximum(lines, 1)
 
 
 def read_collision(tia: TIA, reg: jax.Array) -> jax.Array:
@@ -332,8 +394,23 @@ def _entry(tia: TIA, k: jax.Array) -> _Entry:
     return _Entry(reg=reg, value=w & 0xFF, hpos=hpos, clock=clock + delay)
 
 
-def _changed(r: Registers, e: _Entry) -> Registers:
-    """The drawing registers after write `e`."""
+def _reset_in_copy(r: Registers, e: _Entry, player: int) -> jax.Array:
+    """Stella's `when` for write `e` as a RESPx of `player` (-1, 0 or 1: `RESET_WHEN`)."""
+    new_x = jnp.where(e.hpos < HBLANK, 3, (e.hpos - HBLANK + 5) % 160)
+    return jnp.asarray(RESET_WHEN)[r.regs[NUSIZ0 + player] & 7, (new_x - r.pos[player]) % 160]
+
+
+def _shown(r: Registers, e: _Entry) -> jax.Array:
+    """The clock write `e` shows from under registers `r`: a RESPx into one of the player's copies
+    waits `RESET_IN_COPY_DELAY` more clocks."""
+    in_copy = jnp.asarray(False)
+    for p in (0, 1):
+        in_copy = in_copy | ((e.reg == RESP0 + p) & (_reset_in_copy(r, e, p) == 1))
+    return e.clock + jnp.where(in_copy, RESET_IN_COPY_DELAY, 0)
+
+
+def _changed(r: Registers, e: _Entry, shown: jax.Array) -> Registers:
+    """The drawing registers after write `e`, which shows at clock `shown`."""
     reg, value, hpos = e.reg, e.value, e.hpos
     is_reg = lambda x: reg == x
     regs = r.regs.at[reg].set(value)
@@ -368,26 +445,42 @@ def _changed(r: Registers, e: _Entry) -> Registers:
     for m in (0, 1):
         released = is_reg(RESMP0 + m) & ((r.regs[RESMP0 + m] & 2) != 0) & ((value & 2) == 0)
         pos = jnp.where(released, pos.at[M0 + m].set((pos[m] + 3) % 160), pos)
-    return Registers(regs=regs, pf=pf, grp=grp, dgrp=dgrp, denabl=denabl, pos=pos)
+    # A RESPx outside the start delay of the player's copies hides its first copy for the rest of
+    # the line; a RESPx inside it, NUSIZx or HMOVE restore the full mask (Stella's player masks).
+    hidden, hidden_from = r.hidden, r.hidden_from
+    for p in (0, 1):
+        when = _reset_in_copy(r, e, p)
+        hides = is_reg(RESP0 + p) & (when >= 0)
+        shows = (is_reg(RESP0 + p) & (when < 0)) | is_reg(NUSIZ0 + p) | is_reg(HMOVE)
+        hidden = hidden.at[p].set(jnp.where(hides, True, jnp.where(shows, False, hidden[p])))
+        hidden_from = hidden_from.at[p].set(jnp.where(hides, shown, hidden_from[p]))
+    return Registers(
+        regs=regs, pf=pf, grp=grp, dgrp=dgrp, denabl=denabl, pos=pos, hidden=hidden, hidden_from=hidden_from
+    )
 
 
-def latch(tia: TIA, ystart: int, height: int) -> TIA:
+def latch(tia: TIA, ystart: int, height: int, clock: jax.Array | None = None) -> TIA:
     """The logged writes not latched yet applied in order: each latches the collisions of the
     beam's path up to its clock under the old registers, then changes its register; then the
-    collisions up to the last strobe. Under `vmap` the loop runs to the longest log of the batch,
-    carrying only the registers and collisions."""
+    collisions up to the last strobe, or up to `clock` if later (a collision read's: Stella
+    draws up to the reading cycle first). Under `vmap` the loop runs to the longest log of the
+    batch, carrying only the registers and collisions."""
 
     def one(k, carry):
         r, collision, last_update = carry
         e = _entry(tia, k)
-        bits, last_update = _collisions(r, last_update, e.clock, tia.frame_start, ystart, height)
+        until = _shown(r, e)
+        bits, last_update = _collisions(r, last_update, until, tia.frame_start, ystart, height)
         collision = jnp.where(e.reg == CXCLR, 0, collision | bits)
-        return _changed(r, e), collision, last_update
+        return _changed(r, e, jnp.maximum(until, last_update)), collision, last_update
 
     r, collision, last_update = jax.lax.fori_loop(
         tia.latched, tia.write_count, one, (tia.registers(), tia.collision, tia.last_update)
     )
-    bits, last_update = _collisions(r, last_update, tia.strobe_clock, tia.frame_start, ystart, height)
+    until = tia.strobe_clock if clock is None else jnp.maximum(tia.strobe_clock, clock)
+    bits, last_update = _collisions(r, last_update, until, tia.frame_start, ystart, height)
+    # A hide the beam has drawn past is over (and must not count again once the clock is rebased).
+    over = hide_end(r.hidden_from, tia.frame_start + LINE * ystart) <= last_update
     return tia.replace(
         regs=r.regs,
         pf=r.pf,
@@ -395,6 +488,8 @@ def latch(tia: TIA, ystart: int, height: int) -> TIA:
         dgrp=r.dgrp,
         denabl=r.denabl,
         pos=r.pos,
+        hidden=r.hidden & ~over,
+        hidden_from=r.hidden_from,
         collision=collision | bits,
         last_update=last_update,
         latched=tia.write_count,
@@ -422,15 +517,15 @@ def paint(tia: TIA, start: Registers, first: jax.Array, ystart: int, hmove_blank
         into = clock - display
         return into // LINE + (into % LINE >= HBLANK + 8).astype(jnp.int32)
 
-    def next_clock(k, last):
-        return jnp.maximum(_entry(tia, k).clock, last)
+    def next_clock(k, r, last):
+        return jnp.maximum(_shown(r, _entry(tia, k)), last)
 
     def apply(k, r, last, blank, blank_line):
         e = _entry(tia, k)
-        shown = jnp.maximum(e.clock, last)
+        shown = next_clock(k, r, last)
         strobed = (e.reg == HMOVE) & jnp.asarray(HMOVE_BLANK_CYCLES)[e.hpos // 3] & hmove_blanks
         blank_line = jnp.where(blank, blank_line, blank_line_from(shown))
-        return _changed(r, e), shown, blank | strobed, blank_line
+        return _changed(r, e, shown), shown, blank | strobed, blank_line
 
     # The writes that show before the painted range only set registers.
     def before(carry):
@@ -440,14 +535,16 @@ def paint(tia: TIA, start: Registers, first: jax.Array, ystart: int, hmove_blank
 
     count = tia.write_count
     carry = (jnp.asarray(first, jnp.int32), start, lo, tia.hmove_blank, blank_line_from(lo))
-    carry = jax.lax.while_loop(lambda c: (c[0] < count) & (next_clock(c[0], c[2]) <= lo), before, carry)
+    carry = jax.lax.while_loop(lambda c: (c[0] < count) & (next_clock(c[0], c[1], c[2]) <= lo), before, carry)
 
     def segment(row, r, line, a, b, blank, blank_line):
         """`row` with the columns of `line` the beam passes in [a, b) painted under `r`."""
         t = display + LINE * line + HBLANK + x
         a, b = jnp.maximum(a, lo), jnp.minimum(b, hi)
         black = blank & (line == blank_line) & (x < 8)
-        row = jnp.where((t >= a) & (t < b), jnp.where(black, 0, colours(r, coverage(r))), row)
+        # A hide ends at a line's end: it covers this whole line or none of it.
+        hide = r.hidden & (display + LINE * (line + 1) <= hide_end(r.hidden_from, display))
+        row = jnp.where((t >= a) & (t < b), jnp.where(black, 0, colours(r, coverage(r, hide))), row)
         done = (a < b) & (b >= display + LINE * blank_line + HBLANK + 8)
         return row, blank & ~done
 
@@ -457,13 +554,13 @@ def paint(tia: TIA, start: Registers, first: jax.Array, ystart: int, hmove_blank
 
         def write_in_line(c):
             k, r, last, blank, blank_line, row = c
-            shown = next_clock(k, last)
+            shown = next_clock(k, r, last)
             row, blank = segment(row, r, line, last, shown, blank, blank_line)
             r, last, blank, blank_line = apply(k, r, last, blank, blank_line)
             return k + 1, r, last, blank, blank_line, row
 
         k, r, last, blank, blank_line, row = jax.lax.while_loop(
-            lambda c: (c[0] < count) & (next_clock(c[0], c[2]) < end), write_in_line, (*carry, row)
+            lambda c: (c[0] < count) & (next_clock(c[0], c[1], c[2]) < end), write_in_line, (*carry, row)
         )
         row, blank = segment(row, r, line, last, end, blank, blank_line)
         return (k, r, jnp.maximum(last, end), blank, blank_line), row
@@ -519,6 +616,7 @@ def rebase(tia: TIA, cycles: jax.Array) -> TIA:
         write_count=jnp.zeros_like(tia.write_count),
         latched=jnp.zeros_like(tia.latched),
         vsync_finish=tia.vsync_finish - clock,
+        hidden_from=jnp.where(tia.hidden, tia.hidden_from - clock, 0),
         dump_cycle=tia.dump_cycle - cycles.astype(jnp.uint32),
         frame_done=jnp.asarray(False),
     )
