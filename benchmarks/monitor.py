@@ -8,12 +8,15 @@
    - `counters`: `RecordEpisodeStatistics` only (the per-env return/length counters and
      `info["episode"]`, nothing logged): the floor of any episode log;
    - `records-sync`: `Monitor(..., background_writes=False)`, one record per episode, each
-     flush's block written and fsynced before `flush` returns;
-   - `records`: the default Monitor, the write and fsync on its writer thread;
+     flush's block made, written and fsynced before `flush` returns;
+   - `records`: the default Monitor: the block made from the rows, written and fsynced on its
+     writer thread while the next chunk runs (each timed loop waits for its last one);
    - `summary`: `Monitor(..., episodes="summary")`, one summary block per flush;
    - `video`: `records` with a video whose schedule films no episode (the cost of a video on
      steps where no filmed episode runs).
-   Repeats alternate the variants so load drifts hit all; medians are compared. Each Monitor's
+   Repeats alternate the variants so load drifts hit all; medians are compared, of wall time
+   and of the process's CPU time (all threads; steadier than wall time when other jobs share
+   the cores, and what the Monitor costs a machine whose cores are all busy). Each Monitor's
    time is also split into its chunks ("chunks alone": its wall time less the time in `flush`,
    which starts after the chunk is done) and its flushes. Bytes per episode: the log's size over the episodes it holds. Policies: `random`
    (uniform actions: ~22-step episodes, the most episodes per step CartPole can produce) and
@@ -31,7 +34,11 @@
 4. A video's cost on device: the chunk alone (`--video-steps` steps of `--video-envs` envs,
    donated, no flush, each call from a copy of the reset state), without a video and with one
    whose schedule films nothing; min and median of `--repeats` x 3 calls.
-5. Rendering: `jit(vmap(env.render))` of `--render-envs` CartPole states, frames/s (median).
+5. What a summary needs, kept in the step instead of rows (`--accumulator-envs`): CPU time of
+   the chunk alone (random actions, donated, no flush) with the counters only, with the
+   Monitor's two dense rows, and with per-env accumulators (sums, sums of squares, minima,
+   maxima, last return), alone or with 32-bin histograms by scatter-add or by comparisons.
+6. Rendering: `jit(vmap(env.render))` of `--render-envs` CartPole states, frames/s (median).
 
     python benchmarks/monitor.py --num-envs 65536 --chunk 32 --chunks 4 --repeats 5
 """
@@ -79,9 +86,12 @@ def compiled_chunk(env: Any, policy: Any, steps: int, state: Any, obs: Any, key:
     return jax.jit(chunk, donate_argnums=(0,) if donate else ()).lower(state, obs, key).compile()
 
 
-def run_chunks(chunk: Any, state: Any, obs: Any, chunks: int, flush: Any = None) -> tuple[float, float, Any, Any]:
-    """Wall seconds of `chunks` chunks (flushing after each when `flush`), and of the flushes alone."""
+def run_chunks(
+    chunk: Any, state: Any, obs: Any, chunks: int, flush: Any = None
+) -> tuple[float, float, float, Any, Any]:
+    """Wall seconds of `chunks` chunks (flushing after each when `flush`), of the flushes alone, and the process's CPU seconds."""
     flush_s = 0.0
+    cpu = time.process_time()
     start = time.perf_counter()
     for i in range(chunks):
         state, obs = chunk(state, obs, jax.random.key(i))
@@ -92,7 +102,11 @@ def run_chunks(chunk: Any, state: Any, obs: Any, chunks: int, flush: Any = None)
             state = flush(state)
             flush_s += time.perf_counter() - before
     jax.block_until_ready((state, obs))
-    return time.perf_counter() - start, flush_s, state, obs
+    if flush is not None:
+        # The last flush's block is made and written on the Monitor's writer thread: wait for it, so
+        # that each timed loop holds its own work and none spills into the next variant's.
+        flush.__self__._settle()
+    return time.perf_counter() - start, flush_s, time.process_time() - cpu, state, obs
 
 
 def make_variant(name: str, venv: Any, directory: str, args: argparse.Namespace) -> Any:
@@ -131,18 +145,21 @@ def monitor_overhead(args: argparse.Namespace, policy_name: str, donate: bool) -
                 "obs": ts.obs,
                 "walls": [],
                 "flushes": [],
+                "cpus": [],
             }
         with device_turn():
             for warm_up in (True,) + (False,) * args.repeats:  # one untimed pass each first
                 for run in runs.values():
-                    wall, flush_s, run["state"], run["obs"] = run_chunks(
+                    wall, flush_s, cpu, run["state"], run["obs"] = run_chunks(
                         run["chunk"], run["state"], run["obs"], 1 if warm_up else args.chunks, run["flush"]
                     )
                     if not warm_up:
                         run["walls"].append(wall)
                         run["flushes"].append(flush_s)
+                        run["cpus"].append(cpu)
         base = statistics.median(runs["bare"]["walls"]) if "bare" in runs else None
         counters = statistics.median(runs["counters"]["walls"]) if "counters" in runs else None
+        counters_cpu = statistics.median(runs["counters"]["cpus"]) if "counters" in runs else None
         steps = args.num_envs * args.chunk * args.chunks
         for name, run in runs.items():
             wall, flush_s = statistics.median(run["walls"]), statistics.median(run["flushes"])
@@ -154,7 +171,7 @@ def monitor_overhead(args: argparse.Namespace, policy_name: str, donate: bool) -
                 log_bytes = os.path.getsize(log.episodes_path(env.directory, env.run_id))
             print(
                 f"| {policy_name} | {'yes' if donate else 'no'} | {name} | {args.num_envs} | {args.chunk}×{args.chunks} | {steps / wall / 1e6:.1f} M "
-                f"| {_percent(wall, base)} | {_percent(wall, counters)} | {_percent(wall - flush_s, base)} | {1e3 * flush_s / args.chunks:.1f} ms "
+                f"| {_percent(wall, base)} | {_percent(wall, counters)} | {_percent(statistics.median(run['cpus']), counters_cpu)} | {_percent(wall - flush_s, base)} | {1e3 * flush_s / args.chunks:.1f} ms "
                 f"| {'–' if episodes is None else f'{episodes / (args.repeats + 1) / args.chunks:,.0f}'} "
                 f"| {'–' if not episodes else f'{episodes / (args.repeats + 1) / wall / 1e6:.2f} M'} "
                 f"| {'–' if not episodes else f'{log_bytes / episodes:.2f}'} |"
@@ -238,10 +255,115 @@ def compaction(args: argparse.Namespace) -> None:
             )
 
 
+ACCUMULATORS = ("counters", "rows", "per-env", "per-env + scatter histograms", "per-env + compare histograms")
+
+
+def in_step_accumulators(args: argparse.Namespace) -> None:
+    """CPU time of a chunk whose step also keeps what a summary needs, each way in `ACCUMULATORS`.
+
+    rows: the Monitor's two dense rows (return, length) per step, reduced at flush. per-env: each
+    env's sums and sums of squares of returns and lengths, their minima and maxima and its last
+    return, read and rewritten every step (nothing to reduce but N-sized arrays at flush).
+    Histograms (32 bins each of returns and lengths) on top: a scatter-add of every env's bin
+    per step, or a per-step sum over envs of `bin == k` for each bin k.
+    """
+    num_envs, bins = args.accumulator_envs, 32
+    stats = RecordEpisodeStatistics(gymx.make_vec("CartPole-v1", num_envs))
+
+    def binned(x: jax.Array) -> jax.Array:
+        return jnp.clip(jnp.floor(x * bins / 500.0), 0, bins - 1).astype(jnp.int32)
+
+    def init(name: str) -> tuple:
+        def full(value: float, dtype: Any = jnp.float32) -> jax.Array:
+            return jnp.full(num_envs, value, dtype)
+
+        if name == "counters":
+            return ()
+        if name == "rows":
+            rows = (args.chunk + 1, num_envs)
+            return jnp.zeros(rows, jnp.float32), jnp.zeros(rows, jnp.int32), jnp.zeros((), jnp.int32)
+        per_env = (
+            full(0),
+            full(0),
+            full(jnp.inf),
+            full(-jnp.inf),
+            full(0),
+            full(0),
+            full(jnp.inf),
+            full(-jnp.inf),
+            full(0),
+        )
+        return per_env + (() if name == "per-env" else (jnp.zeros((2, bins + 1), jnp.int32),))
+
+    def update(name: str, acc: tuple, ts: Any) -> tuple:
+        done, r = ts.info["_episode"], ts.info["episode"]["r"]
+        length = ts.info["episode"]["l"]
+        if name == "counters":
+            return acc
+        if name == "rows":
+            returns, lengths, row = acc
+            at = jnp.minimum(row, args.chunk)
+            return (
+                jax.lax.dynamic_update_index_in_dim(returns, r, at, 0),
+                jax.lax.dynamic_update_index_in_dim(lengths, length, at, 0),
+                row + 1,
+            )
+        lf = length.astype(jnp.float32)
+        out = []
+        for x, (total, squares, low, high) in ((r, acc[0:4]), (lf, acc[4:8])):
+            out += [
+                total + jnp.where(done, x, 0.0),
+                squares + jnp.where(done, x * x, 0.0),
+                jnp.where(done, jnp.minimum(low, x), low),
+                jnp.where(done, jnp.maximum(high, x), high),
+            ]
+        out.append(jnp.where(done, r, acc[8]))
+        if name == "per-env + scatter histograms":
+            hist = acc[9].at[0, jnp.where(done, binned(r), bins)].add(1)
+            out.append(hist.at[1, jnp.where(done, binned(lf), bins)].add(1))
+        elif name == "per-env + compare histograms":
+            k = jnp.arange(bins)[:, None]
+            counts = [jnp.sum((binned(x)[None] == k) & done, axis=1, dtype=jnp.int32) for x in (r, lf)]
+            out.append(acc[9] + jnp.pad(jnp.stack(counts), ((0, 0), (0, 1))))
+        return tuple(out)
+
+    runs: dict[str, list[Any]] = {}
+    for name in ACCUMULATORS:
+        state, ts = jax.jit(stats.reset)(jax.random.key(0))
+
+        def chunk(state: Any, acc: tuple, obs: Any, key: jax.Array, name: str = name) -> tuple:
+            def one(carry: tuple, step_key: jax.Array) -> tuple[tuple, None]:
+                state, acc, _ = carry
+                action = jax.random.bernoulli(step_key, 0.5, (num_envs,)).astype(jnp.int32)
+                state, ts = stats.step(state, action)
+                return (state, update(name, acc, ts), ts.obs), None
+
+            return jax.lax.scan(one, (state, acc, obs), jax.random.split(key, args.chunk))[0]
+
+        acc = init(name)
+        compiled = jax.jit(chunk, donate_argnums=(0, 1)).lower(state, acc, ts.obs, jax.random.key(0)).compile()
+        runs[name] = [compiled, (state, acc, ts.obs), []]
+    with device_turn():
+        for repeat in range(args.repeats + 1):  # the first pass warms up
+            for run in runs.values():
+                start = time.process_time()
+                for i in range(args.chunks):
+                    run[1] = run[0](*run[1], jax.random.key(i))
+                jax.block_until_ready(run[1])
+                if repeat:
+                    run[2].append((time.process_time() - start) / args.chunks)
+    counters = statistics.median(runs["counters"][2])
+    for name, (_, _, cpus) in runs.items():
+        median = statistics.median(cpus)
+        print(
+            f"| {name} | {num_envs} | {1e3 * median:.1f} ms | {1e3 * min(cpus):.1f} ms | {_percent(median, counters)} |"
+        )
+
+
 def video_push(args: argparse.Namespace) -> None:
     venv = gymx.make_vec("CartPole-v1", args.video_envs)
     policy = policy_fn("random", venv)
-    walls = {}
+    walls: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as directory:
         for name, video in (
             ("no video", False),
@@ -303,15 +425,18 @@ def main() -> None:
     )
     parser.add_argument("--log-blocks", type=int, default=20)
     parser.add_argument("--compaction-envs", type=int, default=65536, help="0: skip")
+    parser.add_argument(
+        "--accumulator-envs", type=int, default=0, help="envs of the in-step accumulators' comparison (0: skip)"
+    )
     parser.add_argument("--video-envs", type=int, default=64, help="0: skip")
     parser.add_argument("--video-steps", type=int, default=512)
     parser.add_argument("--render-envs", type=int, default=1024, help="0: skip")
     args = parser.parse_args()
     print(f"device: {bench.device_description()}\n")
     print(
-        "| policy | state donated | variant | N | steps per chunk × chunks | steps/s | vs bare | vs counters | chunks alone vs bare | flush per chunk | episodes per chunk | episodes/s logged | log bytes per episode |"
+        "| policy | state donated | variant | N | steps per chunk × chunks | steps/s | vs bare | vs counters | CPU time vs counters | chunks alone vs bare | flush per chunk | episodes per chunk | episodes/s logged | log bytes per episode |"
     )
-    print("|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in filter(None, args.policies.split(",")):  # --policies "": no overhead rows
         for donate in (True, False) if args.no_donate else (True,):
             monitor_overhead(args, name.strip(), donate)
@@ -325,6 +450,10 @@ def main() -> None:
         print("\n| finding a flush's episodes | rows × envs | episodes | median | min |")
         print("|---|---|---:|---:|---:|")
         compaction(args)
+    if args.accumulator_envs:
+        print("\n| a summary's data, kept in the step | N | chunk CPU time (median) | min | vs counters |")
+        print("|---|---:|---:|---:|---:|")
+        in_step_accumulators(args)
     if args.video_envs:
         print("\n| chunk alone | N | steps | min | median | min vs no video |")
         print("|---|---:|---:|---:|---:|---:|")

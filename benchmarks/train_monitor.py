@@ -13,7 +13,10 @@ the per-pair ratios (the machine is shared, so pairs taken back to back are the 
 and the share of the on runs' time spent on the host building and writing the log blocks
 (measured directly, so steadier than the ratio on a busy machine).
 
-    python benchmarks/train_monitor.py [--envs CartPole-v1,HopperFast-v5] [--repeats 5]
+    python benchmarks/train_monitor.py [--envs CartPole-v1,HopperFast-v5] [--repeats 5] [--total-steps N]
+
+Each run builds its agent and compiles its program anew: the timed span excludes compile, but
+a MuJoCo env's compile takes minutes of the benchmark's wall time.
 """
 
 from __future__ import annotations
@@ -36,9 +39,13 @@ CONFIGS = {
 }
 
 
-def timed_run(env_id: str, monitor: bool, seeds: list[int], chunks: int) -> tuple[float, int, float]:
+def timed_run(
+    env_id: str, monitor: bool, seeds: list[int], chunks: int, total_steps: int | None
+) -> tuple[float, int, float]:
     """(seconds from the first chunk's end to the last's, episodes logged, seconds of them spent on the host writing the log)."""
     config_name, overrides = CONFIGS[env_id]
+    if total_steps is not None:
+        overrides = {**overrides, "total_steps": total_steps}
     path = Path(agents.__file__).parent / "configs" / "ppo" / f"{config_name}.toml"
     agent = agents.make("ppo", env_id, agents.load_config("ppo", env_id, path, **overrides), record_episodes=monitor)
     marks: list[float] = []
@@ -80,9 +87,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--chunks", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--total-steps", type=int, help="env steps per seed (default: each env's in CONFIGS)")
     args = parser.parse_args()
     seeds = list(range(args.seeds))
-    print(f"device {jax.devices()[0].device_kind}, {args.seeds} seeds, {args.chunks} chunks, {args.repeats} pairs")
+    print(
+        f"device {jax.devices()[0].device_kind}, {args.seeds} seeds, {args.chunks} chunks, {args.repeats} pairs, "
+        f"total_steps {args.total_steps or 'as configured'}"
+    )
     print(
         "| env | off: median s | on: median s | on / off, median of pairs | host log writing, share of on | episodes logged per run |"
     )
@@ -90,11 +101,15 @@ def main() -> None:
     for env_id in args.envs.split(","):
         off, on, ratios, shares, logged = [], [], [], [], 0
         for _ in range(args.repeats):
-            off.append(timed_run(env_id, False, seeds, args.chunks)[0])
-            seconds, logged, host_s = timed_run(env_id, True, seeds, args.chunks)
+            off.append(timed_run(env_id, False, seeds, args.chunks, args.total_steps)[0])
+            seconds, logged, host_s = timed_run(env_id, True, seeds, args.chunks, args.total_steps)
             on.append(seconds)
             shares.append(host_s / seconds)
             ratios.append(on[-1] / off[-1])
+            print(
+                f"  pair {len(ratios)}: off {off[-1]:.2f} s, on {on[-1]:.2f} s, host log writing {host_s:.3f} s",
+                flush=True,
+            )
         print(
             f"| {env_id} | {statistics.median(off):.2f} | {statistics.median(on):.2f} | "
             f"{statistics.median(ratios):.3f} (pairs {', '.join(f'{r:.3f}' for r in ratios)}) | "

@@ -7,33 +7,35 @@
 - the finished episodes of every step since the last flush, as dense rows: on step t after the
   flush, row t gets each env's finished-episode return and length (length 0 where the env's
   episode goes on) with one `dynamic_update_index_in_dim` per array. No compaction happens on
-  device (a cumsum and scatters per step cost more than CartPole's step itself); the host finds
-  the records at flush with one `nonzero` over the rows. Shapes never change and nothing leaves
-  the device. Steps past `capacity_steps` since the last flush are counted, and their finished
-  episodes reported as dropped, never silently lost. On CPU the host finds the records in the
-  rows (a jitted `nonzero` compaction measured 8 to 12 times slower than numpy's on the same
-  rows, which are host memory there: `benchmarks/RESULTS.md`); on other backends `flush`
-  fetches the episode count, then the episodes compacted on device by a `nonzero` of the next
-  power-of-two size, so that only they cross to the host;
+  device (a cumsum and scatters per step cost more than CartPole's step itself), and no
+  per-env accumulators either: on XLA:CPU a step that reads and rewrites nine per-env arrays
+  (sums, sums of squares, minima and maxima of returns and lengths, last return) costs more
+  than one that writes two rows, and than a summary flush (`benchmarks/RESULTS.md`). Shapes never change and nothing leaves the device. Steps past `capacity_steps`
+  since the last flush are counted, and their finished episodes reported as dropped, never
+  silently lost;
 - with video on, the recorded env's state after each step of an episode the schedule films,
   and the episode it belongs to (on other steps the buffer is left as it is).
 
-Between jitted chunks the host calls `state = monitor.flush(state)`: it fetches the buffers in
-one transfer, builds the records with vectorised numpy (each env's episodes numbered from its
-finished-episode count at the previous flush), appends them to the binary episode log
-(`gymx.monitor.log`: one write and one fsync), renders and writes the scheduled episodes'
-frames, and returns the state with the buffers emptied. With `episodes="summary"` it writes one
-summary block instead of the records: the count, mean, standard deviation, minimum, maximum and
-a fixed-bin histogram of the returns and lengths of the episodes since the last flush, and each
-env's last return (computed by numpy on CPU, where the rows are the host's memory already, and
-by a jitted reduction on other backends, so that only the summary crosses to the host).
+Between jitted chunks the host calls `state = monitor.flush(state)`. It reads the counters,
+renders and writes the scheduled episodes' frames, and hands the rows to a job that makes the
+flush's block and appends it to the binary episode log (`gymx.monitor.log`: one write and one
+fsync); the state it returns goes on with the other of two row buffers, which no job reads. The
+job finds the episodes (on CPU with one numpy `nonzero` over the rows, which are host memory
+there: a jitted compaction measured 8 to 12 times slower; on other backends compacted on device
+by a `nonzero` of the next power-of-two size, so that only the episodes cross to the host),
+numbers them (each env's episodes from its finished-episode count at the previous flush) and
+encodes the block. With `episodes="summary"` the block is one summary instead of the records:
+the count, mean, standard deviation, minimum, maximum and a fixed-bin histogram of the returns
+and lengths of the episodes since the last flush, and each env's last return (numpy on CPU, a
+jitted reduction on other backends, so that only the summary crosses to the host).
 
-The write and fsync run on a writer thread (`background_writes=True`, the default) while the
-next chunk computes; each flush first waits for the previous one's write. So a SIGKILL loses at
-most the chunks not flushed yet and the block of the last flush (a block cut short is reported
-and skipped by `load_results`), every file on disk loads, and `close` returns with everything
-on disk. A write that fails is raised by the next `flush` or `close`, and retried by the next
-flush after that. `manifest["episodes"]` counts the episodes whose blocks are written.
+The job runs on a writer thread (`background_writes=True`, the default) while the next chunk
+computes; each flush first waits for the previous one's job. So a SIGKILL loses at most the
+chunks not flushed yet and the block of the last flush (a block cut short is reported and
+skipped by `load_results`), every file on disk loads, and `close` returns with everything on
+disk. A job that fails is raised by the next `flush` or `close`, and retried by the next flush
+after that (a block is encoded once: a retried write appends the same bytes). Overflow counts
+and `manifest["episodes"]` (the episodes whose blocks are written) follow when the job is done.
 
 Flushing a state that was already flushed writes nothing. Each reset and each flush stamps the state it returns with a token
 that the host issues once: a flush takes only the state the last flush returned, or one that
@@ -151,16 +153,17 @@ class Monitor(VecWrapper[MonitorState[State], Params, Obs]):
     mode: "training" or "evaluation", written to the manifest (the original Gym's 't' / 'e').
     capacity_steps: steps buffered on device between flushes: flush at least every
     `capacity_steps` steps, or the finished episodes of the steps beyond are counted as dropped
-    (in the manifest and a warning) rather than logged. The buffer takes
+    (in the manifest and a warning) rather than logged. A buffer takes
     8 bytes x num_envs x (capacity_steps + 1) of device memory: 34 MB at 65,536 envs and the
-    default 64 steps. Each step writes 8 bytes per env into it, and a jitted chunk that does
+    default 64 steps, twice that with `background_writes` (the state's and the one the writer
+    thread reads). Each step writes 8 bytes per env into it, and a jitted chunk that does
     not donate its state (`jax.jit(chunk, donate_argnums=...)`) first copies the whole buffer
     in, so either donate the state or keep `capacity_steps` near the chunk's length.
     video: True for `VideoConfig()`, or a `VideoConfig`.
     episodes: "records" (one record per episode) or "summary" (one summary block per flush,
     with the histogram bins of `summary`, default `SummaryConfig()`).
-    background_writes: write and fsync each flush's block on a writer thread (see the module
-    docstring); False: `flush` returns with its block on disk.
+    background_writes: make, write and fsync each flush's block on a writer thread while the
+    next chunk runs (see the module docstring); False: `flush` returns with its block on disk.
     seed, algorithm_id: written to the manifest as given.
     """
 
@@ -228,8 +231,11 @@ class Monitor(VecWrapper[MonitorState[State], Params, Obs]):
         self._episodes_written = 0  # episodes numbered so far (in blocks written or being written)
         self._last_return = np.full(vec_env.num_envs, np.nan, np.float32)  # summary mode: each env's last return
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="gymx-monitor-writer") if background_writes else None
-        # The last flush's encoded block and its background write (None: that write failed; the next flush retries it).
-        self._pending: tuple[np.ndarray, int, Future | None] | None = None
+        # The last flush's block job and its run on the writer thread (None: it failed; the next flush retries it).
+        self._pending: tuple[_Job, Future | None] | None = None
+        # With the writer thread: rows no job reads any more, for the next flush's state. The rows the last flush's state has.
+        self._spare: tuple[jax.Array, jax.Array] | None = None
+        self._handed_out: tuple[jax.Array, jax.Array] | None = None
         episodes_file = log.episodes_path(directory, self.run_id)
         self.manifest = log.new_manifest(
             self.run_id,
@@ -334,7 +340,7 @@ class Monitor(VecWrapper[MonitorState[State], Params, Obs]):
         return np.int32(token)
 
     def flush(self, state: MonitorState[State], params: Params | None = None) -> MonitorState[State]:
-        """Writes the buffered records (and frames) and returns `state` with both buffers emptied.
+        """Logs the buffered records (and frames) and returns `state` with both buffers emptied.
 
         Go on from the returned state: a later flush of a state that went on from `state`
         itself raises `ValueError` (its first records are in the log already).
@@ -344,23 +350,13 @@ class Monitor(VecWrapper[MonitorState[State], Params, Obs]):
         """
         rows = state.episodes
         if rows.row is self._flushed_row:
-            # This very state was flushed already: its records are in the log.
-            return _emptied(state, self._flushed_token)
-        # Raises a failed background write (and retries it on the next call) before anything changes.
+            # This very state was flushed already: its records are in the log (or their retried write is).
+            self._settle()
+            return _emptied(state, self._flushed_token, self._handed_out)
+        # Raises a failed job of the last flush (and retries it on the next call) before anything changes.
         self._settle()
-        # Off CPU the rows are reduced where they are: only the episodes, or their summary, cross.
-        on_device = _platform(rows.returns) != "cpu"
-        if not on_device:
-            buffers = (rows.returns, rows.lengths)
-        elif self.summary is not None:
-            buffers = _device_summary(rows.returns, rows.lengths, rows.row, self.summary)
-        else:
-            count = int(_live_count(rows.lengths, rows.row))
-            # A power of two: one compile per doubling of the episodes per flush.
-            buffers = _device_episodes(rows.returns, rows.lengths, rows.row, 1 << max(count - 1, 0).bit_length())
-        # One transfer; on CPU the arrays come back as views of the device buffers, not copies.
-        fetched = jax.device_get((buffers, rows.row, rows.token, state.stats.episodes, state.stats.step, state.frames))
-        buffers, row, token, env_episodes, device_step, frames = fetched
+        fetched = jax.device_get((rows.row, rows.token, state.stats.episodes, state.stats.step, state.frames))
+        row, token, env_episodes, device_step, frames = fetched
         row, token, device_step = int(row), int(token), int(device_step)
         if token in self._fresh_resets:
             # The first flush since a reset: the run's clock and episode counts restarted.
@@ -374,68 +370,90 @@ class Monitor(VecWrapper[MonitorState[State], Params, Obs]):
                 "(`state = monitor.flush(state)`), or reset the Monitor"
             )
         now = time.time()
-        kept = min(row, self.capacity_steps)
         run_step = step_offset + device_step
-        # Nothing above has changed the Monitor: if the write fails, flushing this state again retries it.
-        if self.summary is None:
-            if on_device:
-                step_row, env, returns, lengths, earlier = (x[:count] for x in buffers)
+        finished = int(np.sum(env_episodes - flushed_episodes, dtype=np.int64))
+        handed_out = (rows.returns, rows.lengths)
+        if row:
+            job = _Job(rows.returns, rows.lengths, row, min(row, self.capacity_steps), flushed_episodes, run_step, now,
+                       self._anchor, finished)  # fmt: skip
+            if self._writer is None:
+                # The job runs before `flush` returns: the state goes on with its own rows.
+                self._pending = (job, None)
             else:
-                step_row, env, returns, lengths, earlier = _host_episodes(buffers[0][:kept], buffers[1][:kept])
-            block = self._records(
-                step_row, env, returns, lengths, earlier, kept, flushed_episodes, run_step - row, run_step, now
-            )
-        else:
-            summary, last = buffers if on_device else _host_summary(buffers[0][:kept], buffers[1][:kept], self.summary)
-            block = self._summary_block(summary, last, run_step, now)
-        written = self._write(block)
+                # The rows go to the job; the state goes on with rows no job reads (their old entries are dead).
+                handed_out = self._spare or tuple(  # type: ignore[assignment]
+                    jnp.zeros(x.shape, x.dtype, device=x.sharding) for x in handed_out
+                )
+                self._spare = None
+                self._pending = (job, self._writer.submit(self._run, job))
         self._fresh_resets.discard(token)
         self._step_offset, self._last_step, self._flushed_row = step_offset, device_step, rows.row
         self._flushed_token = next(self._tokens)
         # A state this flush took nothing from may still be gone on from, as the returned one may.
         took_nothing = row == 0 and (frames is None or int(frames.count) == int(frames.overflow) == 0)
         self._live_tokens = {self._flushed_token, token} if took_nothing else {self._flushed_token}
-        finished = int(np.sum(env_episodes - flushed_episodes, dtype=np.int64))
         # A copy: on CPU the fetched array is a view of a device buffer the next chunk may donate.
         self._flushed_episodes = np.array(env_episodes, np.int32)
-        manifest_changed = self._count_overflow(row - kept, finished - written)
-        if frames is not None:
-            manifest_changed |= self._write_frames(frames, params, env_episodes)
         self._anchor = (run_step, now)
-        if manifest_changed:
+        self._handed_out = handed_out
+        if frames is not None and self._write_frames(frames, params, env_episodes):
             self._write_manifest()
-        return _emptied(state, self._flushed_token)
-
-    def _write(self, block: np.ndarray) -> int:
-        """Appends `block` (records, or one summary) to the log, here or on the writer thread; returns its episodes."""
-        episodes = len(block) if self.summary is None else int(block["episodes"].sum())
         if self._writer is None:
-            self._log.append(block)
-            self._logged(episodes)
-        elif len(block):
-            # Encoded here: the writer thread only makes the system calls, which release the GIL.
-            encoded = self._log.encode(block)
-            self._pending = (encoded, episodes, self._writer.submit(self._log.write, encoded))
-        if self.summary is None:
+            self._settle()  # `flush` returns with the block on disk; if it fails, flushing this state again retries
+        return _emptied(state, self._flushed_token, handed_out)
+
+    def _run(self, job: _Job) -> None:
+        """Makes the job's block (once) and appends it to the log: on the writer thread, or here without one."""
+        if job.block is None:
+            job.block, job.episodes = self._block(job)
+        if len(job.block):
+            self._log.write(job.block)
+
+    def _block(self, job: _Job) -> tuple[np.ndarray, int]:
+        """The encoded block of a flush's rows (empty if no episode ended) and its episodes."""
+        # Off CPU the rows are reduced where they are: only the episodes, or their summary, cross.
+        on_device = _platform(job.returns) != "cpu"
+        if self.summary is not None:
+            if on_device:
+                summary, last = jax.device_get(_device_summary(job.returns, job.lengths, job.row, self.summary))
+            else:
+                # On CPU the fetched arrays are views of the device buffers, not copies.
+                returns, lengths = jax.device_get((job.returns, job.lengths))
+                summary, last = _host_summary(returns[: job.kept], lengths[: job.kept], self.summary)
+            block = self._summary_block(summary, last, job.run_step, job.now)
+            episodes = int(block["episodes"].sum())
+        else:
+            if on_device:
+                count = int(_live_count(job.lengths, job.row))
+                # A power of two: one compile per doubling of the episodes per flush.
+                found = _device_episodes(job.returns, job.lengths, job.row, 1 << max(count - 1, 0).bit_length())
+                step_row, env, returns, lengths, earlier = (x[:count] for x in jax.device_get(found))
+            else:
+                returns, lengths = jax.device_get((job.returns, job.lengths))
+                step_row, env, returns, lengths, earlier = _host_episodes(returns[: job.kept], lengths[: job.kept])
+            block = self._records(step_row, env, returns, lengths, earlier, job)
+            episodes = len(block)
             self._episodes_written += episodes
-        return episodes
+        # Encoded once: a retried write appends the same bytes, numbered as the next block.
+        return (self._log.encode(block) if len(block) else np.zeros(0, np.uint8)), episodes
 
     def _settle(self) -> None:
-        """Waits for the background write of the last flush; retries it here if it had failed."""
+        """Waits for the last flush's job; runs it here if it had failed. Then its counts go to the manifest."""
         if self._pending is None:
             return
-        block, episodes, future = self._pending
+        job, future = self._pending
         try:
-            self._log.write(block) if future is None else future.result()
+            self._run(job) if future is None else future.result()
         except BaseException:
-            self._pending = (block, episodes, None)
+            self._pending = (job, None)
             raise
         self._pending = None
-        self._logged(episodes)
-
-    def _logged(self, episodes: int) -> None:
-        self.manifest["episodes"] += episodes
+        if self._writer is not None:
+            self._spare = (job.returns, job.lengths)  # no job reads them now
+        self.manifest["episodes"] += job.episodes
         self.manifest["blocks"] = self._log.blocks
+        if self._count_overflow(job.row - job.kept, job.finished - job.episodes):
+            self._write_manifest()
 
     def _summary_block(self, summary: dict[str, ArrayLike], last: np.ndarray, run_step: int, now: float) -> np.ndarray:
         """The summary block of a flush (no record when no episode ended); updates each env's last return."""
@@ -452,22 +470,20 @@ class Monitor(VecWrapper[MonitorState[State], Params, Obs]):
 
     def _records(
         self, step_row: np.ndarray, env: np.ndarray, returns: np.ndarray, lengths: np.ndarray, earlier: np.ndarray,
-        num_rows: int, flushed_episodes: np.ndarray, first_step: int, run_step: int, now: float,
+        job: _Job,
     ) -> np.ndarray:  # fmt: skip
-        """The records of the rows' episodes (row t: run batch step `first_step + t + 1`).
+        """The records of the job's episodes (row t: run batch step `job.run_step - job.row + t + 1`).
 
         step_row, env, returns, lengths, earlier: each episode's row, env, return, length, and
         its env's episodes in earlier rows, in finishing order (see `_host_episodes`).
-        flushed_episodes: each env's finished episodes before the rows. run_step: the run's batch
-        step now, at wall time `now`.
         """
-        run_steps = first_step + 1 + np.arange(num_rows, dtype=np.int64)
-        anchor_step, anchor_time = self._anchor
-        fraction = np.clip((run_steps - anchor_step) / max(run_step - anchor_step, 1), 0.0, 1.0)
-        row_times = anchor_time + fraction * (now - anchor_time) - self.manifest["start_timestamp"]
+        run_steps = job.run_step - job.row + 1 + np.arange(job.kept, dtype=np.int64)
+        anchor_step, anchor_time = job.anchor
+        fraction = np.clip((run_steps - anchor_step) / max(job.run_step - anchor_step, 1), 0.0, 1.0)
+        row_times = anchor_time + fraction * (job.now - anchor_time) - self.manifest["start_timestamp"]
         records = np.empty(len(env), log.RECORD_DTYPE)
         records["env_index"] = env
-        records["env_episode"] = flushed_episodes[env] + earlier
+        records["env_episode"] = job.flushed_episodes[env] + earlier
         records["episode"] = self._episodes_written + np.arange(len(env))
         records["return"] = returns
         records["length"] = lengths
@@ -484,7 +500,7 @@ class Monitor(VecWrapper[MonitorState[State], Params, Obs]):
             f"Monitor: {steps} steps since the last flush found the buffer of {self.capacity_steps} steps full; their "
             f"{episodes} finished episodes were not logged. Flush at least every {self.capacity_steps} steps or raise "
             f"capacity_steps ({self.manifest['overflowed_episodes']} episodes dropped so far)",
-            stacklevel=3,
+            stacklevel=4,
         )
         return True
 
@@ -673,14 +689,32 @@ def _platform(array: jax.Array) -> str:
     return next(iter(array.devices())).platform
 
 
-def _emptied(state: MonitorState[State], token: int) -> MonitorState[State]:
+def _emptied(state: MonitorState[State], token: int, rows: tuple[jax.Array, jax.Array] | None) -> MonitorState[State]:
     # Only the counters go back to zero: rows past `row` are dead, and every row is rewritten
     # whole before it is read again. One zero array each: a chunk that donates the state cannot
     # take one buffer twice.
     def zero() -> jax.Array:
         return jnp.zeros((), jnp.int32)
 
+    episodes = state.episodes.replace(row=zero(), token=jnp.asarray(token, jnp.int32))
+    if rows is not None:
+        episodes = episodes.replace(returns=rows[0], lengths=rows[1])
     frames = None if state.frames is None else state.frames.replace(count=zero(), overflow=zero())
-    return state.replace(
-        episodes=state.episodes.replace(row=zero(), token=jnp.asarray(token, jnp.int32)), frames=frames
-    )
+    return state.replace(episodes=episodes, frames=frames)
+
+
+@dataclasses.dataclass
+class _Job:
+    """A flush's rows and what numbering and timing their episodes takes (host bookkeeping, filled in by `_run`)."""
+
+    returns: jax.Array  # the rows, which no chunk writes while the job holds them
+    lengths: jax.Array
+    row: int  # steps since the flush before
+    kept: int  # of them, the rows held (the rest found the buffer full)
+    flushed_episodes: np.ndarray  # each env's finished episodes at the flush before
+    run_step: int  # the run's batch step at this flush, at wall time `now`
+    now: float
+    anchor: tuple[int, float]  # (run batch step, wall time) of the flush before
+    finished: int  # episodes finished since the flush before, logged or not
+    block: np.ndarray | None = None  # the encoded block, once made
+    episodes: int = 0  # the episodes it holds

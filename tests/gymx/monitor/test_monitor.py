@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -74,7 +76,8 @@ def monitored_run(
         **options,
     )
 
-    @jax.jit
+    # Donated, as training loops do: the next chunk writes into the state's rows in place.
+    @functools.partial(jax.jit, donate_argnums=0)
     def chunk(state: object, actions: jax.Array) -> object:
         return jax.lax.scan(lambda s, a: (monitor.step(s, a)[0], None), state, actions)[0]
 
@@ -195,6 +198,37 @@ def test_runs_merge_and_a_torn_last_block_is_reported(tmp_path: Path, log_blocks
     first_two_chunks = run.steps <= 2 * CHUNK * NUM_ENVS
     np.testing.assert_array_equal(torn.runs()[1].returns, run.returns[first_two_chunks])
     np.testing.assert_array_equal(torn.runs()[0].returns, results.runs()[0].returns)
+
+
+def test_the_writer_thread_reads_rows_the_next_chunk_does_not_write(tmp_path: Path) -> None:
+    monitor = Monitor(gymx.make_vec("CartPole-v1", NUM_ENVS), str(tmp_path), capacity_steps=CHUNK)
+
+    @functools.partial(jax.jit, donate_argnums=0)
+    def chunk(state: monitor_module.MonitorState, actions: jax.Array) -> monitor_module.MonitorState:
+        return jax.lax.scan(lambda s, a: (monitor.step(s, a)[0], None), state, actions)[0]
+
+    # Each flush's job waits until the next chunk has run (donating the state the flush returned).
+    chunk_ran, block = threading.Event(), monitor._block
+
+    def late_block(job: monitor_module._Job) -> tuple[np.ndarray, int]:
+        assert chunk_ran.wait(60)
+        chunk_ran.clear()
+        return block(job)
+
+    monitor._block = late_block  # type: ignore[method-assign]
+    actions = random_actions(monitor, jax.random.key(1), CHUNK * CHUNKS)
+    state, _ = jax.jit(monitor.reset)(jax.random.key(3))
+    for c in range(CHUNKS):
+        chunked = jax.block_until_ready(chunk(state, actions[c * CHUNK : (c + 1) * CHUNK]))
+        if c:
+            chunk_ran.set()  # the job of the flush before may read its rows now
+        state = monitor.flush(chunked)
+    chunk_ran.set()
+    monitor.close()
+    rewards, dones, _, _ = jax.device_get(plain_rollout(jax.random.key(3), actions))
+    results = load_results(str(tmp_path))
+    got = list(zip(results.steps // NUM_ENVS, results.env_index, results.returns, results.lengths, results.env_episode))
+    assert [(int(s), int(i), float(r), int(n), int(e)) for s, i, r, n, e in got] == python_recount(rewards, dones)
 
 
 @pytest.mark.parametrize("after", ["reset", "flush"])
