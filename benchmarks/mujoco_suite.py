@@ -4,6 +4,7 @@ matched solver settings, and how far a cheaper tier drifts from the faithful id 
     python benchmarks/mujoco_suite.py first-step                  # every v5 id, cold then warm cache
     python benchmarks/mujoco_suite.py speed --num-envs 128 512    # gymx tiers, Brax-matched, Brax
     python benchmarks/mujoco_suite.py drift --tier Lite           # a tier against v5 over an episode
+    python benchmarks/mujoco_suite.py versus-brax --num-envs 512  # the lite tier against Brax, alternating
 
 `first-step` runs each id in a fresh process: `make`, then a jitted reset and step of a VecEnv
 of `--num-envs` envs, until the first step's result is on the host; "cold" with an empty
@@ -22,6 +23,12 @@ env of the id in a 16-env SyncVectorEnv stepped from Python for 200 steps. Brax 
 of the same robot with its own settings through MJX (`brax.envs.get_environment(name,
 backend="mjx")`, auto-reset and vmap wrappers); "gymx-brax-solver" is gymx with Brax's
 integrator and iteration counts, so that pair differs only in env code and model file.
+
+`versus-brax` compiles, for each robot with a lite tier, `<Name>Lite-v5` in a same-step
+auto-reset VecEnv and Brax's env of the same robot (as `speed`'s `brax` case), then times them
+in alternating calls (`--repeats` rounds, the order flipped every round), so that a shared
+machine's load falls on both alike; it reports the medians of wall time and of the process's
+CPU time per call, and the lite tier's speed over Brax's by each.
 
 `drift` plays the same random actions from the same start in `<Name>-v5` and `<Name><tier>-v5`
 (8 episodes each, up to the id's time limit, no auto-reset) and reports both mean returns, the largest qpos difference
@@ -307,6 +314,50 @@ def run_speed(names: Sequence[str], sizes: Sequence[int], num_steps: int, repeat
                 print_row(result)
 
 
+def run_versus_brax(names: Sequence[str], num_envs: int, num_steps: int, rounds: int) -> None:
+    """The lite tier and Brax's env of each robot, timed in alternating calls (module docstring)."""
+    progress = bench.Progress()
+    print(
+        "| robot | N | T | gymx-lite steps/s | brax steps/s | lite / brax, CPU time | lite / brax, wall "
+        "| compile s lite / brax | lite solver | brax solver |\n|---|---:|---:|---:|---:|---:|---:|---|---|---|",
+        flush=True,
+    )
+    for name in names:
+        lite = gymx.make_vec(f"{name}Lite-v5", num_envs)
+        programs = {"lite": bench.gymx_program(lite, num_steps), "brax": brax_program(name, num_envs, num_steps)[0]}
+        compiled, compile_s = {}, {}
+        for label, program in programs.items():
+            progress.update(f"{name} {label}: compiling")
+            with SHARED_MACHINE.compiling():
+                start = time.perf_counter()
+                compiled[label] = jax.jit(program).lower(jax.random.key(0)).compile()
+                compile_s[label] = time.perf_counter() - start
+        wall: dict[str, list[float]] = {label: [] for label in programs}
+        cpu: dict[str, list[float]] = {label: [] for label in programs}
+        with SHARED_MACHINE.timing():
+            for program in compiled.values():
+                jax.block_until_ready(program(jax.random.key(0)))
+            for r in range(rounds):
+                for label in ("lite", "brax") if r % 2 == 0 else ("brax", "lite"):
+                    progress.update(f"{name}: round {r + 1}/{rounds}, {label}")
+                    wall_start, cpu_start = time.perf_counter(), time.process_time()
+                    jax.block_until_ready(compiled[label](jax.random.key(r + 1)))
+                    cpu[label].append(time.process_time() - cpu_start)
+                    wall[label].append(time.perf_counter() - wall_start)
+        progress.clear()
+        steps = num_envs * num_steps
+        median = {label: {"wall": float(np.median(wall[label])), "cpu": float(np.median(cpu[label]))} for label in wall}
+        brax_settings = brax_solver(name)
+        print(
+            f"| {name} | {num_envs} | {num_steps} | {bench.format_rate(steps / median['lite']['wall'])} "
+            f"| {bench.format_rate(steps / median['brax']['wall'])} "
+            f"| {median['brax']['cpu'] / median['lite']['cpu']:.2f}x | {median['brax']['wall'] / median['lite']['wall']:.2f}x "
+            f"| {compile_s['lite']:.0f} / {compile_s['brax']:.0f} | {solver_label(lite.env.unwrapped.solver)} "
+            f"| {brax_settings['integrator']}, {brax_settings['iterations']}/{brax_settings['ls_iterations']} it |",
+            flush=True,
+        )
+
+
 def episode_rollout(env_id: str, num_envs: int, num_steps: int, seed: int) -> dict[str, np.ndarray]:
     vec = VecEnv(gymx.make(env_id, max_episode_steps=-1), num_envs, AutoresetMode.DISABLED)
     space = vec.action_space()
@@ -359,7 +410,7 @@ def run_drift(names: Sequence[str], num_envs: int, num_steps: int, tier: str) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("suite", choices=["first-step", "speed", "drift"])
+    parser.add_argument("suite", choices=["first-step", "speed", "drift", "versus-brax"])
     parser.add_argument("--envs", nargs="+", default=list(NAMES), choices=NAMES, help="env names (default: all)")
     parser.add_argument("--num-envs", nargs="+", type=int, default=None, help="batch sizes (first-step: 1; speed: 128)")
     parser.add_argument(
@@ -378,6 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(
         f"{datetime.date.today()} · {bench.device_description()} · {platform.machine()} · python {platform.python_version()}"
+        f" · load average {os.getloadavg()[0]:.1f}"
     )
     start = time.perf_counter()
     if args.suite == "first-step":
@@ -385,6 +437,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.suite == "speed":
         bench.cold_compiles()
         run_speed(args.envs, args.num_envs or [128], args.steps or 50, args.repeats, args.cases)
+    elif args.suite == "versus-brax":
+        bench.cold_compiles()
+        run_versus_brax(
+            [name for name in args.envs if name in LITE_NAMES],
+            (args.num_envs or [512])[0],
+            args.steps or 20,
+            args.repeats,
+        )
     else:
         run_drift(args.envs, (args.num_envs or [8])[0], args.steps, args.tier)
     print(f"\n{' '.join(sys.argv)} · {time.perf_counter() - start:.0f} s")

@@ -1,6 +1,6 @@
 """How far each MuJoCo tier drifts from the faithful id, and the contact capacity MuJoCo Warp needs.
 
-    python benchmarks/mujoco_tiers.py drift [--envs Hopper Ant Humanoid] [--num-envs 16] [--steps 100]
+    python benchmarks/mujoco_tiers.py drift [--envs Hopper Ant Humanoid] [--tiers FastSolver-v5 Lite-v5] [--num-envs 16] [--steps 100]
     python benchmarks/mujoco_tiers.py capacity
 
 `drift` starts `--num-envs` states from the faithful id's start distribution, puts the same
@@ -8,7 +8,8 @@ qpos and qvel into `<Name>-v5`, `<Name>FastSolver-v5` and `<Name>Lite-v5`, plays
 uniform random actions in each (physics only: no termination, no reset) and prints the largest
 difference from the faithful id in qpos and in qvel, over every env and coordinate, after 1, 10
 and 100 env steps. The row "v5, qvel + 1e-6" is the faithful id itself from starts moved by
-1e-6: how much of a tier's drift the chaos of contact alone would give.
+1e-6: how much of a tier's drift the chaos of contact alone would give. `--tiers` picks the tiers
+compared with the faithful id (default: both, and the perturbed row).
 
 `capacity` steps Gymnasium's C-MuJoCo env of every id through 10 random-action episodes (at
 most 300 steps each; the humanoids with no termination, so that they also lie on the floor) and
@@ -61,7 +62,7 @@ def trajectory(env: Any, qpos: jax.Array, qvel: jax.Array, actions: jax.Array) -
     return np.swapaxes(np.asarray(qpos_t), 0, 1), np.swapaxes(np.asarray(qvel_t), 0, 1)
 
 
-def run_drift(names: Sequence[str], num_envs: int, num_steps: int) -> None:
+def run_drift(names: Sequence[str], num_envs: int, num_steps: int, tiers: Sequence[str] = TIERS) -> None:
     checkpoints = [t for t in CHECKPOINTS if t <= num_steps]
     header = " | ".join(f"qpos {t}" for t in checkpoints) + " | " + " | ".join(f"qvel {t}" for t in checkpoints)
     print(f"| robot | tier | solver | {header} | compile+run s |")
@@ -75,9 +76,10 @@ def run_drift(names: Sequence[str], num_envs: int, num_steps: int) -> None:
             jax.random.split(jax.random.key(1), (num_steps, num_envs))
         )  # (T, N, nu)
         runs: list[tuple[str, Any, jax.Array]] = [("v5", faithful, qvel)]
-        runs.append(("v5, qvel + 1e-6", faithful, qvel + 1e-6))
-        for tier in TIERS[1:]:
-            if f"{name}{tier}" in gymx.registry:
+        if "v5" in tiers:
+            runs.append(("v5, qvel + 1e-6", faithful, qvel + 1e-6))
+        for tier in tiers:
+            if tier != "v5" and f"{name}{tier}" in gymx.registry:
                 runs.append((tier, gymx.make(f"{name}{tier}").unwrapped, qvel))
         reference = None
         for label, env, start_qvel in runs:
@@ -121,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("suite", choices=["drift", "capacity"])
     parser.add_argument("--envs", nargs="+", default=["Hopper", "Ant", "Humanoid"])
+    parser.add_argument(
+        "--tiers", nargs="+", default=list(TIERS), choices=TIERS, help="drift: v5 adds the perturbed faithful row"
+    )
     parser.add_argument("--num-envs", type=int, default=16)
     parser.add_argument("--steps", type=int, default=100)
     args = parser.parse_args(argv)
@@ -130,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     start = time.perf_counter()
     if args.suite == "drift":
-        run_drift(args.envs, args.num_envs, args.steps)
+        run_drift(args.envs, args.num_envs, args.steps, args.tiers)
     else:
         run_capacity()
     print(f"\n{' '.join(sys.argv)} · {time.perf_counter() - start:.0f} s")

@@ -8,7 +8,8 @@ published in benchmarks/RESULTS.md:
 - `<Name>-v5`: Gymnasium's id exactly, the model file with its own solver settings.
 - `<Name>FastSolver-v5`: the same model and integrator, the solver capped at `FAST_SOLVER`.
 - `<Name>Lite-v5` (robots that walk on feet): `LITE`, contacts pruned to the feet against the
-  floor, Euler and few solver iterations, as Brax's and MuJoCo Playground's locomotion envs.
+  floor as Brax's and MuJoCo Playground's locomotion envs do, with the MJX solver settings of
+  Brax's Ant and Humanoid (Euler without its implicit damping, one Newton iteration).
 
 `<Name>Fast-v5` (Euler with the capped solver on the full contact model) is deprecated: it still
 makes the same env, with a warning that names the tiers.
@@ -18,6 +19,8 @@ Every id takes `impl="jax" | "warp"` (see `gymx.envs.mujoco.base`).
 Needs the `mjx` extra (`pip install "gymx[mjx]"`); the ids are registered without it and `make`
 says what to install.
 """
+
+from typing import Any
 
 from gymx.registration import register
 
@@ -42,8 +45,18 @@ WALKERS = ("Hopper", "Walker2d", "HalfCheetah", "Ant", "Humanoid")
 # `<Name>FastSolver-v5`: capping Newton at 4 iterations (and 4 line-search rounds) moves the state
 # by ~1e-3 over an episode, where Euler for RK4 moves Ant's joints by 0.3 rad in one step.
 FAST_SOLVER = {"iterations": 4, "ls_iterations": 4}
-# `<Name>Lite-v5`: the settings of Brax's MJX Ant (Euler, 1 Newton iteration, 4 line-search rounds).
-LITE = {"collisions": "feet", "integrator": "euler", "iterations": 1, "ls_iterations": 4}
+# `<Name>Lite-v5`: the settings of Brax's MJX Ant and Humanoid (Euler without its implicit damping,
+# 1 Newton iteration, 4 line-search rounds). Euler's implicit damping applied after one unconverged
+# Newton iteration let Ant's velocities grow without bound (31 of 32 random-action episodes of C
+# MuJoCo within 1,000 steps, 0 without it; see benchmarks/RESULTS.md), and costs MJX a second
+# factorization of the mass matrix every substep.
+LITE: dict[str, Any] = {
+    "collisions": "feet",
+    "integrator": "euler",
+    "iterations": 1,
+    "ls_iterations": 4,
+    "eulerdamp": False,
+}
 # The deprecated `<Name>Fast-v5`.
 DEPRECATED_FAST = {"integrator": "euler", "iterations": 4, "ls_iterations": 4}
 

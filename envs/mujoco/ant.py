@@ -8,7 +8,6 @@ import jax
 import jax.numpy as jnp
 from gymx.envs.mujoco.base import (
     MujocoEnv,
-    MujocoState,
     PhysicsScales,
     control_cost,
     forward_reward,
@@ -116,13 +115,6 @@ class Ant(MujocoEnv[AntParams]):
         self.terminate_when_unhealthy = terminate_when_unhealthy
         self.exclude_current_positions_from_observation = exclude_current_positions_from_observation
         self.include_cfrc_ext_in_observation = include_cfrc_ext_in_observation
-
-    def reset_env(self, key: jax.Array, params: AntParams) -> MujocoState:
-        # Gymnasium's reset ends with mj_forward, which leaves cfrc_ext as mj_resetData zeroed it
-        # (only a step runs mj_rnePostConstraint): its first observation has zero contact forces.
-        state = super().reset_env(key, params)
-        impl = state.data._impl
-        return state.replace(data=state.data.replace(_impl=impl.replace(cfrc_ext=jnp.zeros_like(impl.cfrc_ext))))
 
     def contact_forces(self, data: mjx.Data, params: AntParams) -> jax.Array:
         """cfrc_ext of every body (the world's row included), clipped to contact_force_range."""

@@ -8,9 +8,10 @@ rendering live here.
 Solver settings are part of what an id means. By default an env integrates with the model file's
 own options (Gymnasium's files: RK4, up to 100 solver iterations and 50 line-search iterations;
 Newton where a file asks for PGS, which MJX lacks),
-so `Hopper-v5` steps as Gymnasium's `Hopper-v5` does; `integrator`, `iterations` and
-`ls_iterations` are static constructor options, and `collisions="feet"` prunes the model's contacts
-to the feet against the floor; the ids' tiers (`gymx.envs.mujoco`) are sets of these options.
+so `Hopper-v5` steps as Gymnasium's `Hopper-v5` does; `integrator`, `iterations`,
+`ls_iterations` and `eulerdamp` (Euler's implicit joint damping, on in MuJoCo by default) are static
+constructor options, and `collisions="feet"` prunes the model's contacts to the feet against the
+floor; the ids' tiers (`gymx.envs.mujoco`) are sets of these options.
 
 `impl` picks MJX's implementation: "jax" (MJX-JAX) or "warp" (MuJoCo Warp through MJX, see
 `gymx.envs.mujoco.warp`); by default Warp on an NVIDIA GPU where warp-lang is installed, MJX-JAX
@@ -264,6 +265,7 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
         integrator: str | None = None,
         iterations: int | None = None,
         ls_iterations: int | None = None,
+        eulerdamp: bool | None = None,
         ls_early_exit: bool = True,
         collisions: str = "model",
         impl: str | None = None,
@@ -284,6 +286,11 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
             model.opt.iterations = iterations
         if ls_iterations is not None:
             model.opt.ls_iterations = ls_iterations
+        if eulerdamp is not None:
+            if eulerdamp:
+                model.opt.disableflags &= ~int(mujoco.mjtDisableBit.mjDSBL_EULERDAMP)
+            else:
+                model.opt.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_EULERDAMP)
         if model.opt.solver == mujoco.mjtSolver.mjSOL_PGS:
             # MJX has no PGS solver, the one Gymnasium's humanoid files ask for; Newton solves the
             # same constrained problem to convergence: over 20 steps of C MuJoCo from Gymnasium's
@@ -351,6 +358,7 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
             "integrator": integrator,
             "iterations": int(opt.iterations),
             "ls_iterations": int(opt.ls_iterations),
+            "eulerdamp": not opt.disableflags & mujoco.mjtDisableBit.mjDSBL_EULERDAMP,
             "ls_early_exit": self.ls_early_exit,
             "timestep": float(opt.timestep),
             "collisions": self.collisions,
@@ -411,19 +419,22 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
             dof_damping=m.dof_damping * physics.damping,
         )
 
-    def state_from(self, qpos: ArrayLike, qvel: ArrayLike, params: P) -> MujocoState:
-        """The state with these joint positions and velocities and everything derived from them."""
+    def state_from(self, qpos: ArrayLike, qvel: ArrayLike, params: P, contact_forces: bool = True) -> MujocoState:
+        """The state with these joint positions and velocities and everything derived from them;
+        with `contact_forces=False`, cfrc_ext is left zero (as after C MuJoCo's reset)."""
         qpos, qvel = jnp.asarray(qpos, jnp.float32), jnp.asarray(qvel, jnp.float32)
         if self.warp is not None:
             data = self.warp.template.replace(qpos=qpos, qvel=qvel)
             data, _ = self._warp_forward(params.physics, data, jnp.zeros(self.mj_model.nu, jnp.float32))
-            return MujocoState(data=data, diverged=jnp.zeros((), jnp.bool_))
-        model = self.physics_model(params.physics)
-        data = mjx.make_data(model).replace(qpos=qpos, qvel=qvel)
-        with early_exit_line_search(self.ls_early_exit):
-            data = mjx.forward(model, data)
-        if self.uses_contact_forces:
-            data = mjx.rne_postconstraint(model, data)
+        else:
+            model = self.physics_model(params.physics)
+            data = mjx.make_data(model).replace(qpos=qpos, qvel=qvel)
+            with early_exit_line_search(self.ls_early_exit):
+                data = mjx.forward(model, data)
+            if self.uses_contact_forces and contact_forces:
+                data = mjx.rne_postconstraint(model, data)
+        if self.uses_contact_forces and not contact_forces:
+            data = data.replace(_impl=data._impl.replace(cfrc_ext=jnp.zeros_like(data._impl.cfrc_ext)))
         return MujocoState(data=data, diverged=jnp.zeros((), jnp.bool_))
 
     def simulate(self, data: mjx.Data, action: jax.Array, params: P) -> tuple[mjx.Data, jax.Array]:
@@ -463,7 +474,9 @@ class MujocoEnv(Env[MujocoState, P], Generic[P]):
 
     def reset_env(self, key: jax.Array, params: P) -> MujocoState:
         qpos, qvel = self.initial_qpos_qvel(key, params)
-        return self.state_from(qpos, qvel, params)
+        # Gymnasium's reset ends with mj_forward, which leaves cfrc_ext as mj_resetData zeroed it
+        # (only a step runs mj_rnePostConstraint): its first observation has zero contact forces.
+        return self.state_from(qpos, qvel, params, contact_forces=False)
 
     def step_env(self, state: MujocoState, action: jax.Array, params: P) -> tuple[MujocoState, jax.Array, dict]:
         action = jnp.asarray(action, jnp.float32)

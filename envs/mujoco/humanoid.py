@@ -15,7 +15,6 @@ import numpy as np
 from gymx.envs.mujoco.base import (
     HasPhysics,
     MujocoEnv,
-    MujocoState,
     PhysicsScales,
     forward_reward,
     healthy_reward,
@@ -73,13 +72,6 @@ class HumanoidBody(MujocoEnv[P], Generic[P]):
         self.include_cvel_in_observation = include_cvel_in_observation
         self.include_qfrc_actuator_in_observation = include_qfrc_actuator_in_observation
         self.include_cfrc_ext_in_observation = include_cfrc_ext_in_observation
-
-    def reset_env(self, key: jax.Array, params: P) -> MujocoState:
-        # Gymnasium's reset ends with mj_forward, which leaves cfrc_ext as mj_resetData zeroed it
-        # (only a step runs mj_rnePostConstraint): its first observation has zero contact forces.
-        state = super().reset_env(key, params)
-        impl = state.data._impl
-        return state.replace(data=state.data.replace(_impl=impl.replace(cfrc_ext=jnp.zeros_like(impl.cfrc_ext))))
 
     def observe_data(self, data: mjx.Data, params: P) -> jax.Array:
         position = data.qpos[2:] if self.exclude_current_positions_from_observation else data.qpos

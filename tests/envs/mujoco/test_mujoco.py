@@ -1,7 +1,8 @@
 """What every MuJoCo env shares (on InvertedPendulum, the quickest to compile): physical params
 against C MuJoCo with the same changes, per-env params in a batch, a diverged env ending alone,
 solver options and the tiers, the backend option, bad actions, and MuJoCo-rendered frames
-headless; with --all, MuJoCo Warp batched on Hopper (its parity: test_parity.py)."""
+headless; with --all, MuJoCo Warp batched on Hopper and through check_env and the renderer on
+InvertedPendulum (its parity: test_parity.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from gymx.envs.mujoco.warp import warp_installed
 from mujoco import mjx
 
 import gymx
+from gymx.testing import check_env
 from gymx.vector import AutoresetMode, VecEnv
 
 ENV = InvertedPendulum()
@@ -103,6 +105,11 @@ def test_solver_options() -> None:
     assert faithful.solver["integrator"] == "rk4" and faithful.solver["iterations"] == c_opt.iterations
     assert faithful.solver["ls_iterations"] == c_opt.ls_iterations and faithful.solver["timestep"] == c_opt.timestep
     assert faithful.solver["collisions"] == "model" and faithful.solver["impl"] == "jax"  # the default on a CPU
+    assert faithful.solver["eulerdamp"]  # MuJoCo's default, which Gymnasium's files keep
+    undamped = InvertedPendulum(eulerdamp=False)
+    assert (
+        not undamped.solver["eulerdamp"] and undamped.mj_model.opt.disableflags & mujoco.mjtDisableBit.mjDSBL_EULERDAMP
+    )
     with pytest.raises(ValueError, match="integrator must be one of"):
         InvertedPendulum(integrator="verlet")
     with pytest.raises(ValueError, match="frame_skip must be at least 1"):
@@ -200,6 +207,20 @@ def test_warp_batches_reset_alone_and_report_overflow() -> None:
         cramped_state, cramped_ts = cramped_step(cramped_state, jnp.zeros((3, 3)))
         overflowed |= bool(np.asarray(cramped_ts.info["physics_overflow"]).any())
     assert overflowed
+
+
+@pytest.mark.full
+@pytest.mark.skipif(not warp_installed(), reason="needs warp-lang")
+def test_warp_env_passes_check_env_and_renders_as_mjx_jax() -> None:
+    # MuJoCo Warp compiles its kernels for the CPU on first use (minutes here): the full matrix only.
+    warp = InvertedPendulum(impl="warp")
+    check_env(warp, num_steps=20)  # renders too (render_modes_render)
+    warp_state, warp_ts = jax.jit(warp.reset)(jax.random.key(3))
+    jax_state, jax_ts = RESET(jax.random.key(3))
+    np.testing.assert_allclose(warp_ts.obs, jax_ts.obs, atol=1e-6)
+    np.testing.assert_array_equal(warp.render(warp_state), ENV.render(jax_state))
+    assert warp.render(warp_state, mode="depth_array").shape == (480, 480)
+    warp.close()
 
 
 def fixed_length_loop(cond_fun, body_fun, init_val, max_iter):
