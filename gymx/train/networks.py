@@ -11,6 +11,7 @@ layers, a small gain on the policy head (near-uniform first policy) and zero bia
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 
 import jax
@@ -30,16 +31,36 @@ class Dense(struct.PyTree):
 MLP = tuple[Dense, ...]
 
 
+def init_mlps(key: jax.Array, specs: Sequence[tuple[Sequence[int], float]]) -> tuple[MLP, ...]:
+    """One MLP per `(sizes, head_gain)`: layers `sizes[0] -> ... -> sizes[-1]`, orthogonal weights
+    (gain sqrt(2), last layer `head_gain`), zero biases.
+
+    Orthogonal as `jax.nn.initializers.orthogonal` draws it (the Q of a Gaussian matrix's QR,
+    signs fixed so that R's diagonal is positive: uniform over orthogonal matrices), but with one
+    Gaussian draw for all the layers of all the networks: the compiler generates each draw (an
+    unrolled hash) anew, and a draw per layer made an agent's init program compile 2x slower.
+    """
+    shapes = [shape for sizes, _ in specs for shape in itertools.pairwise(sizes)]
+    gains = [gain for sizes, head_gain in specs for gain in [np.sqrt(2.0)] * (len(sizes) - 2) + [head_gain]]
+    # The factorised matrix is tall (a reduced QR's Q has orthonormal columns); a wide layer is its transpose.
+    tall = [(max(shape), min(shape)) for shape in shapes]
+    offsets = np.cumsum([0] + [rows * cols for rows, cols in tall])
+    flat = jax.random.normal(key, (int(offsets[-1]),), jnp.float32)
+    orthogonal = []
+    for start, end, shape, tall_shape in zip(offsets[:-1], offsets[1:], shapes, tall):
+        # One matrix per QR: jaxlib's LAPACK kernels split a batch over XLA:CPU's thread pool,
+        # which can deadlock a program running on several host devices (see gymx/cpu.py).
+        q, r = jnp.linalg.qr(flat[start:end].reshape(tall_shape))
+        q = q * jnp.sign(jnp.diagonal(r))
+        orthogonal.append(q if shape[0] >= shape[1] else q.T)
+    dense = [Dense(w=gain * w, b=jnp.zeros(shape[1], jnp.float32)) for w, shape, gain in zip(orthogonal, shapes, gains)]
+    ends = np.cumsum([len(sizes) - 1 for sizes, _ in specs])
+    return tuple(tuple(dense[end - len(sizes) + 1 : end]) for end, (sizes, _) in zip(ends, specs))
+
+
 def init_mlp(key: jax.Array, sizes: Sequence[int], head_gain: float) -> MLP:
-    """Layers `sizes[0] -> ... -> sizes[-1]`: orthogonal weights (gain sqrt(2), last layer `head_gain`), zero biases."""
-    keys = jax.random.split(key, len(sizes) - 1)
-    gains = [np.sqrt(2.0)] * (len(sizes) - 2) + [head_gain]
-    return tuple(
-        Dense(
-            w=jax.nn.initializers.orthogonal(gain)(k, (fan_in, fan_out), jnp.float32), b=jnp.zeros(fan_out, jnp.float32)
-        )
-        for k, fan_in, fan_out, gain in zip(keys, sizes[:-1], sizes[1:], gains)
-    )
+    """One network of `init_mlps`."""
+    return init_mlps(key, [(sizes, head_gain)])[0]
 
 
 def mlp(layers: MLP, x: jax.Array, activation: str) -> jax.Array:
@@ -51,10 +72,6 @@ def mlp(layers: MLP, x: jax.Array, activation: str) -> jax.Array:
 
 
 # Categorical over logits (discrete actions).
-
-
-def categorical_sample(key: jax.Array, logits: jax.Array) -> jax.Array:
-    return jax.random.categorical(key, logits).astype(jnp.int32)
 
 
 def categorical_log_prob(logits: jax.Array, action: jax.Array) -> jax.Array:

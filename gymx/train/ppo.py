@@ -226,11 +226,14 @@ class PPO:
 
     def init(self, key: jax.Array) -> PPOState:
         """A fresh agent and its envs from one PRNG key."""
-        key, actor_key, critic_key, env_key = jax.random.split(key, 4)
+        key, net_key, env_key = jax.random.split(key, 3)
         hidden = list(self.config.hidden_sizes)
+        actor, critic = networks.init_mlps(
+            net_key, [([self.obs_dim, *hidden, self.action_dim], 0.01), ([self.obs_dim, *hidden, 1], 1.0)]
+        )
         params = ActorCritic(
-            actor=networks.init_mlp(actor_key, [self.obs_dim, *hidden, self.action_dim], head_gain=0.01),
-            critic=networks.init_mlp(critic_key, [self.obs_dim, *hidden, 1], head_gain=1.0),
+            actor=actor,
+            critic=critic,
             log_std=jnp.full((0 if self.discrete else self.action_dim,), self.config.initial_log_std, jnp.float32),
         )
         env_state, ts = self.env.reset(env_key)
@@ -253,12 +256,22 @@ class PPO:
     def _value(self, params: ActorCritic, obs: jax.Array) -> jax.Array:
         return networks.mlp(params.critic, obs, self.config.activation)[..., 0]
 
-    def _sample(self, key: jax.Array, params: ActorCritic, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def _sampling_noise(self, key: jax.Array) -> jax.Array:
+        """The noise of a whole rollout's actions, (num_steps, num_envs, action_dim): Gumbel for the
+        categorical's argmax(logits + g), standard normal for the Gaussian's mean + std * n.
+
+        Drawn at once, not step by step inside the rollout's loop: every draw is a PRNG hash the
+        compiler unrolls, and one draw outside the loop replaces two (split the keys, then sample).
+        """
+        shape = (self.config.num_steps, self.config.num_envs, self.action_dim)
+        return jax.random.gumbel(key, shape) if self.discrete else jax.random.normal(key, shape)
+
+    def _sample(self, noise: jax.Array, params: ActorCritic, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
         out = self._policy_out(params, obs)
         if self.discrete:
-            action = networks.categorical_sample(key, out)
+            action = jnp.argmax(out + noise, axis=-1).astype(jnp.int32)
             return action, networks.categorical_log_prob(out, action)
-        action = networks.gaussian_sample(key, out, params.log_std)
+        action = out + jnp.exp(params.log_std) * noise
         return action, networks.gaussian_log_prob(out, params.log_std, action)
 
     def _log_prob_entropy(self, params: ActorCritic, obs: jax.Array, action: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -286,9 +299,9 @@ class PPO:
     def _collect(self, state: PPOState, key: jax.Array) -> tuple[VecState, jax.Array, Transition, TimeStep]:
         """`num_steps` batched steps of the sampling policy, with statistics frozen at `state.obs_stats`."""
 
-        def one_step(carry: tuple[VecState, jax.Array], step_key: jax.Array) -> tuple[tuple[VecState, jax.Array], Any]:
+        def one_step(carry: tuple[VecState, jax.Array], noise: jax.Array) -> tuple[tuple[VecState, jax.Array], Any]:
             env_state, obs = carry
-            action, log_prob = self._sample(step_key, state.params, self._normalize(state.obs_stats, obs))
+            action, log_prob = self._sample(noise, state.params, self._normalize(state.obs_stats, obs))
             env_state, ts = self.env.step(env_state, self._env_action(action))
             transition = Transition(
                 obs=obs,
@@ -301,8 +314,8 @@ class PPO:
             )
             return (env_state, ts.obs), (transition, ts.replace(obs=None))
 
-        keys = jax.random.split(key, self.config.num_steps)
-        (env_state, obs), (transitions, timesteps) = jax.lax.scan(one_step, (state.env_state, state.obs), keys)
+        noise = self._sampling_noise(key)
+        (env_state, obs), (transitions, timesteps) = jax.lax.scan(one_step, (state.env_state, state.obs), noise)
         return env_state, obs, transitions, timesteps
 
     def _batch(self, params: ActorCritic, stats: RunningStats, trajectory: Transition) -> Batch:
@@ -332,12 +345,14 @@ class PPO:
         return policy + cfg.value_coef * value - cfg.entropy_coef * jnp.mean(entropy)
 
     def _epoch(
-        self, carry: tuple[ActorCritic, Any], key: jax.Array, batch: Batch
+        self, carry: tuple[ActorCritic, Any], key: jax.Array | None, batch: Batch
     ) -> tuple[tuple[ActorCritic, Any], None]:
-        """One pass over the batch in shuffled minibatches, one optimiser step each."""
+        """One pass over the batch in minibatches shuffled by `key` (None: one, the batch), one optimiser step each."""
         cfg = self.config
-        order = jax.random.permutation(key, cfg.batch_size)
-        minibatches = jax.tree_util.tree_map(lambda x: x[order].reshape(cfg.num_minibatches, -1, *x.shape[1:]), batch)
+        if key is not None:
+            order = jax.random.permutation(key, cfg.batch_size)
+            batch = jax.tree_util.tree_map(lambda x: x[order], batch)
+        minibatches = jax.tree_util.tree_map(lambda x: x.reshape(cfg.num_minibatches, -1, *x.shape[1:]), batch)
         # Each device of the env batch takes a block of every minibatch: data-parallel gradients.
         minibatches = distributed.constrain_samples(minibatches, self.env.devices, axis=1)
 
@@ -351,16 +366,21 @@ class PPO:
 
     def iteration(self, state: PPOState) -> tuple[PPOState, IterationLog]:
         """One rollout and its update."""
+        cfg = self.config
         key, rollout_key, epochs_key = jax.random.split(state.key, 3)
         env_state, obs, trajectory, timesteps = self._collect(state, rollout_key)
         batch = self._batch(state.params, state.obs_stats, trajectory)
+        # One minibatch is the whole batch, whose order no loss depends on: no shuffle (a sort
+        # and a PRNG hash fewer to compile).
+        epoch_keys = jax.random.split(epochs_key, cfg.update_epochs) if cfg.num_minibatches > 1 else None
         (params, opt_state), _ = jax.lax.scan(
             lambda carry, k: self._epoch(carry, k, batch),
             (state.params, state.opt_state),
-            jax.random.split(epochs_key, self.config.update_epochs),
+            epoch_keys,
+            length=cfg.update_epochs,
         )
         stats = state.obs_stats
-        if self.config.normalize_observations:
+        if cfg.normalize_observations:
             stats = update_stats(stats, trajectory.obs.reshape(-1, self.obs_dim))
         new_state = PPOState(params, opt_state, stats, env_state, obs, key, state.iteration + 1)
         return new_state, iteration_log(timesteps, self.record_episodes)

@@ -36,6 +36,7 @@ the host sees (`ChunkReport`, the result) are copies replicated on every device.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import functools
 import math
@@ -145,15 +146,14 @@ def train_seeds(
     Returns (the states, batched over seeds; wall seconds, compile included).
     """
     start = time.perf_counter()
-    # The networks' orthogonal initialisation is a QR per layer, batched over seeds: see gymx/cpu.py.
+    # The networks' orthogonal initialisation is a QR per layer shape, batched over seeds: see gymx/cpu.py.
     inline_lapack_batches()
     per_chunk, num_chunks = chunk_sizes(agent.num_iterations, num_chunks)
     devices = agent.env.devices
-    train_chunk = jax.jit(jax.vmap(lambda state: agent.train(state, per_chunk)), donate_argnums=0)
     # Host values, the same in every process of a multi-process run; the compiled init also says
     # how the states lie on the devices (the env batch split, the rest replicated).
     keys = np.asarray(seed_keys(seeds))
-    init = jax.jit(jax.vmap(agent.init)).lower(keys).compile()
+    init, train_chunk = _compile_programs(agent, keys, per_chunk)
     if states is None:
         state, first_chunk = init(keys), 0
     else:
@@ -180,6 +180,36 @@ def train_seeds(
     state = distributed.host_view(state, devices)
     jax.block_until_ready(state)
     return state, time.perf_counter() - start
+
+
+# The init program runs once: compiled without LLVM's optimisations it compiles in about half the
+# time (PPO on CartPole-v1: 1.6 s of CPU against 3.3 s) and runs in milliseconds all the same.
+INIT_COMPILER_OPTIONS: dict[str, str | bool] = {"xla_backend_optimization_level": "0"}
+
+
+def _compile_programs(
+    agent: Agent[AgentState, object], keys: np.ndarray, per_chunk: int
+) -> tuple[jax.stages.Compiled, Callable[[AgentState], tuple[AgentState, IterationLog]]]:
+    """The compiled `vmap(init)` over `keys` and the jitted `vmap(train)` of one chunk.
+
+    On one device the chunk's program is compiled too, while the init's compiles in a second
+    thread (XLA compiles without Python's lock): a cold run waits for the longer of the two
+    compiles, not their sum. Over several devices the chunk compiles at its first call, for the
+    shardings the init's states come with.
+    """
+    train_chunk = jax.jit(jax.vmap(lambda state: agent.train(state, per_chunk)), donate_argnums=0)
+    lowered_init = jax.jit(jax.vmap(agent.init)).lower(keys)
+    devices = agent.env.devices
+    if len(devices) > 1 or distributed.spans_processes(devices):
+        return lowered_init.compile(INIT_COMPILER_OPTIONS), train_chunk
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        init = pool.submit(lowered_init.compile, INIT_COMPILER_OPTIONS)
+        on_device = jax.sharding.SingleDeviceSharding(devices[0])
+        abstract = jax.tree_util.tree_map(
+            lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=on_device),
+            lowered_init.out_info,
+        )
+        return init.result(), train_chunk.lower(abstract).compile()
 
 
 def evaluate(

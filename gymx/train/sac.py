@@ -177,12 +177,14 @@ class SAC:
 
     def init(self, key: jax.Array) -> SACState:
         """A fresh agent, an empty buffer and reset envs from one PRNG key."""
-        key, actor_key, critic_key, env_key = jax.random.split(key, 4)
+        key, net_key, env_key = jax.random.split(key, 3)
         hidden = list(self.config.hidden_sizes)
-        # A small head gain starts every state near mean 0, std 1: a wide policy over the unit box.
-        actor = networks.init_mlp(actor_key, [self.obs_dim, *hidden, 2 * self.action_dim], head_gain=0.01)
         critic_sizes = [self.obs_dim + self.action_dim, *hidden, 1]
-        critic = jax.vmap(lambda k: networks.init_mlp(k, critic_sizes, head_gain=1.0))(jax.random.split(critic_key))
+        # A small head gain starts every state near mean 0, std 1: a wide policy over the unit box.
+        actor, *critics = networks.init_mlps(
+            net_key, [([self.obs_dim, *hidden, 2 * self.action_dim], 0.01), (critic_sizes, 1.0), (critic_sizes, 1.0)]
+        )
+        critic = jax.tree_util.tree_map(lambda *layers: jnp.stack(layers), *critics)  # the twin critics, stacked
         params = SACParams(
             actor=actor, critic=critic, log_alpha=jnp.asarray(np.log(self.config.initial_alpha), jnp.float32)
         )
