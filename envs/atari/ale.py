@@ -23,7 +23,9 @@ sticky actions do not apply during it, and the console's one random draw (the RI
 value) is overwritten by the game before the reset ends, so for Pong and Breakout every reset,
 seeded or not, gives the same console (tests/envs/atari check this against ale-py). The bank
 therefore holds `num_start_states` copies of consecutive ALE resets (default 1); random starts
-come from the no-op starts of `gymx.wrappers.AtariPreprocessing`.
+come from the no-op starts of `gymx.wrappers.AtariPreprocessing`. One exception: Double Dunk's
+mode is chosen in a menu walked with ALE's `act`, which sticky actions reach, so ale-py's resets of
+it vary in length with `repeat_action_probability` > 0; the bank holds the reset without them.
 """
 
 from __future__ import annotations
@@ -69,8 +71,9 @@ def _ale_py() -> Any:
         ) from error
 
 
-# Start banks by (rom, mode, difficulty, num_start_states): building one emulates ~200 frames.
-_START_BANKS: dict[tuple, tuple[cpu_lib.CPU, M.Console]] = {}
+# Start banks by (rom, mode, difficulty, num_start_states): building one emulates ~200 frames. With
+# each start, the episode frame number ALE reports after that reset.
+_START_BANKS: dict[tuple, tuple[cpu_lib.CPU, M.Console, np.ndarray]] = {}
 
 
 class AtariEnv(Env[AtariState, AtariParams]):
@@ -183,25 +186,29 @@ class AtariEnv(Env[AtariState, AtariParams]):
         default mode), then its env's `reset` resets again in the chosen mode; the bank holds the
         consoles of that reset and the ones after it.
         """
+        cpu, console, _ = self._bank()
+        if not self.pixels:
+            no_screen = np.zeros((self.num_start_states, 0, SCREEN_WIDTH), np.uint8)
+            console = console.replace(tia=console.tia.replace(screen=no_screen, back=no_screen))
+        return cpu, console
+
+    def _bank(self) -> tuple[cpu_lib.CPU, M.Console, np.ndarray]:
         key = (self.game.rom, self.mode, self.difficulty, self.num_start_states)
         if key not in _START_BANKS:
             with jax.ensure_compile_time_eval():  # run on the host even when first asked inside a trace
                 _START_BANKS[key] = self._build_start_states()
-        cpu, console = _START_BANKS[key]
-        if not self.pixels:
-            console = console.replace(
-                tia=console.tia.replace(screen=np.zeros((self.num_start_states, 0, SCREEN_WIDTH), np.uint8))
-            )
-        return cpu, console
+        return _START_BANKS[key]
 
-    def _build_start_states(self) -> tuple[cpu_lib.CPU, M.Console]:
+    def _build_start_states(self) -> tuple[cpu_lib.CPU, M.Console, np.ndarray]:
         emulator = M.Emulator(M.Machine.for_rom(self.rom_path, difficulty=self.difficulty, pixels=True))
         emulator.game = self.game.reset_procedure(self.mode)
-        starts = []
+        starts, frames = [], []
         for _ in range(self.num_start_states):
             emulator.reset()
             starts.append((emulator.cpu, emulator.console))
-        return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *starts)
+            frames.append(emulator.episode_frame)
+        cpu, console = jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *starts)
+        return cpu, console, np.asarray(frames, np.int32)
 
     def start(self, index: jax.Array, key: jax.Array) -> AtariState:
         """The start state `index` of the bank, its sticky-action draws keyed by `key`."""
@@ -214,7 +221,8 @@ class AtariEnv(Env[AtariState, AtariParams]):
             console=console,
             action=jnp.int32(M.NOOP),
             progress=progress,
-            episode_frame=jnp.zeros((), jnp.int32),
+            # ALE counts the frames of a `setMode` that presses SELECT or acts (Name This Game, Double Dunk).
+            episode_frame=jnp.asarray(self._bank()[2])[index],
             key=key,
         )
 

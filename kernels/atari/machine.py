@@ -27,6 +27,7 @@ instruction that switched VSYNC off (or after 25,000 instructions, Stella's cap 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -182,36 +183,57 @@ class Machine:
         tia = tia | (c.noise & 0x3F)
         return jnp.where((a & 0x1280) == 0x280, io, tia)
 
-    def step(self, cpu: cpu_lib.CPU, c: Console) -> tuple[cpu_lib.CPU, Console]:
-        """One instruction."""
+    def step(self, cpu: cpu_lib.CPU, c: Console, active: jax.Array | bool = True) -> tuple[cpu_lib.CPU, Console]:
+        """One instruction. With `active` False the instruction touches no memory or device (its
+        accesses are dropped: a console whose frame is over, stepped with its batch); the caller
+        keeps the old registers, `read_cycle` and `noise`."""
         opcode, op1, op2 = cpu_lib.fetch(cpu, c, self)
         row = cpu_lib.decode(jnp.where(cpu.jammed, 0x02, opcode))
         start = cpu.cycles.astype(jnp.int32)
         rmw = (row["writes"] == 1) & (row["reads"] == 1)
         read_cycle = start + row["cycles"] - jnp.where(rmw, 2, 0)
-        noise = jnp.where((row["ea"] >= 4) & (row["ea"] <= 6), op2, op1)
-        c = c.replace(read_cycle=read_cycle, noise=noise)
+        c = c.replace(read_cycle=read_cycle, noise=self._bus_before_operand(cpu, c, row["ea"], op1, op2))
         new_cpu, acc = cpu_lib.execute(cpu, c, self, op1, op2, row)
         # A collision read must see the logged TIA writes latched and the beam's path drawn up to
         # the reading cycle: latch and run the instruction again. A loop of at most one pass
         # rather than a `cond`: under `vmap` it runs only when some console of the batch needs it
         # (a `cond` would become a select that latches for every console on every instruction).
+        # The log and the screen stay out of its carry, which under `vmap` is selected per pass.
         operand = acc.read_addr[5] & 0x1FFF
-        reads_collision = acc.read_active[5] & ((operand & 0x1080) == 0) & ((operand & 0xF) < 8)
+        reads_collision = active & acc.read_active[5] & ((operand & 0x1080) == 0) & ((operand & 0xF) < 8)
+        held = dict(writes=c.tia.writes, screen=c.tia.screen)
 
         def latch_and_rerun(carry):
             _, _, tia, _ = carry
-            tia = tia_lib.latch(tia, self.ystart, self.height, read_cycle * 3)
+            tia = tia_lib.latch(tia.replace(**held), self.ystart, self.height, read_cycle * 3)
             again, acc_again = cpu_lib.execute(cpu, c.replace(tia=tia), self, op1, op2, row)
-            return again, acc_again, tia, jnp.asarray(False)
+            return again, acc_again, tia.replace(writes=None, screen=None), jnp.asarray(False)
 
         new_cpu, acc, tia, _ = jax.lax.while_loop(
             lambda carry: carry[3],
             latch_and_rerun,
-            (new_cpu, acc, c.tia, reads_collision),
+            (new_cpu, acc, c.tia.replace(writes=None, screen=None), reads_collision),
         )
-        c, stall = self._commit(c.replace(tia=tia), acc, start, row)
+        acc = acc.replace(read_active=acc.read_active & active, write_active=acc.write_active & active)
+        c, stall = self._commit(c.replace(tia=tia.replace(**held)), acc, start, row)
         return new_cpu.replace(cycles=new_cpu.cycles + stall.astype(jnp.uint32)), c
+
+    def _bus_before_operand(
+        self, cpu: cpu_lib.CPU, c: Console, ea: jax.Array, op1: jax.Array, op2: jax.Array
+    ) -> jax.Array:
+        """The data bus just before the operand read, as far as a TIA read shows it (its undriven
+        bits): the last byte Stella's 6502 read before. The address's high byte (absolute), the
+        pointer's high byte ((zp,X), (zp),Y), the byte at the unindexed address for zp,X/Y (a dummy
+        read; a TIA register there drives only bits 6-7, so the bus keeps the operand byte). The
+        dummy read of an indexed read that crosses a page lands on a TIA register whenever the
+        operand is one, and so leaves the bus as it was."""
+        pointer = (op1 + jnp.where(ea == 7, cpu.X.astype(jnp.int32), 0) + 1) & 0xFF
+        near = c.ram[jnp.stack([op1, pointer]) & 0x7F].astype(jnp.int32)  # zero-page pointers live in RAM
+        return jnp.select(
+            [(ea == 2) | (ea == 3), (ea >= 4) & (ea <= 6), (ea == 7) | (ea == 8)],
+            [jnp.where(op1 >= 0x80, near[0], op1), op2, near[1]],
+            op1,
+        )
 
     def _commit(self, c: Console, acc: cpu_lib.Accesses, start: jax.Array, row) -> tuple[Console, jax.Array]:
         ra = acc.read_addr & 0x1FFF
@@ -248,25 +270,67 @@ class Machine:
 
     # ---- frames ------------------------------------------------------------------------------
     def frame(self, cpu: cpu_lib.CPU, c: Console) -> tuple[cpu_lib.CPU, Console]:
-        """One ALE frame: rebase the clock, then instructions until the frame ends."""
-        cycles = cpu.cycles
-        c = c.replace(tia=tia_lib.rebase(c.tia, cycles), riot=c.riot.rebase(cycles))
-        cpu = cpu.replace(cycles=jnp.zeros_like(cpu.cycles))
-        start = c.tia.registers()
+        """One ALE frame: rebase the clock, then instructions until the frame ends. A frame that
+        the instruction cap cut short goes on instead, unrebased (`tia_lib.next_frame`)."""
+        cycles = jnp.where(c.tia.frame_done, cpu.cycles, jnp.zeros_like(cpu.cycles))
+        c = c.replace(tia=tia_lib.next_frame(c.tia, cpu.cycles), riot=c.riot.rebase(cycles))
+        cpu = cpu.replace(cycles=cpu.cycles - cycles)
+        start, first, back = c.tia.registers(), c.tia.latched, c.tia.back
+        # The other frame buffer stays out of the instruction loop's carry.
+        cpu, c = self._instructions(cpu, c.replace(tia=c.tia.replace(back=None)))
+        tia = tia_lib.latch(c.tia, self.ystart, self.height)
+        tia = tia_lib.paint(tia, start, first, self.ystart, self.hmove_blanks)
+        return cpu, c.replace(tia=tia.replace(back=back), frame=c.frame + 1)
 
-        def cond(carry):
+    def _instructions(self, cpu: cpu_lib.CPU, c: Console) -> tuple[cpu_lib.CPU, Console]:
+        """Instructions until the frame ends (or `MAX_INSTRUCTIONS_PER_FRAME`).
+
+        Batched, the loop runs while any console's frame goes on. `vmap`'s own rule for a
+        `while_loop` would select every carried array after every pass, the TIA's write log of
+        every console included (7,400 words each: half of an instruction's time); here `step`
+        drops a finished console's accesses instead, and only its registers are selected."""
+
+        def live(carry):
             _, con, n = carry
             return ~con.tia.frame_done & (n < MAX_INSTRUCTIONS_PER_FRAME)
 
-        def body(carry):
+        def body(carry, active=True):
             p, con, n = carry
-            p, con = self.step(p, con)
+            p, con = self.step(p, con, active)
             return p, con, n + 1
 
-        cpu, c, _ = jax.lax.while_loop(cond, body, (cpu, c, jnp.int32(0)))
-        tia = tia_lib.latch(c.tia, self.ystart, self.height)
-        tia = tia_lib.paint(tia, start, jnp.int32(0), self.ystart, self.hmove_blanks)
-        return cpu, c.replace(tia=tia, frame=c.frame + 1)
+        # The unbatched loop sits in a `jit` of its own: its constants (ROM, decode tables) stay
+        # inside it, where a batched caller (a `cond` under `vmap` batches every operand) cannot
+        # batch them, which `custom_vmap` refuses.
+        @jax.custom_batching.custom_vmap
+        @jax.jit
+        def run(cpu, c):
+            return jax.lax.while_loop(live, body, (cpu, c, jnp.int32(0)))[:2]
+
+        @run.def_vmap
+        def run_batched(axis_size, in_batched, cpu, c):
+            cpu, c = jax.tree.map(
+                lambda x, batched: x if batched else jnp.broadcast_to(x, (axis_size, *jnp.shape(x))),
+                (cpu, c),
+                tuple(in_batched),
+            )
+
+            def batch_body(carry):
+                active = jax.vmap(live)(carry)
+                p, con, _ = jax.vmap(body)(carry, active)
+                # `step` left a finished console's memory and devices alone: keep its registers.
+                keep = lambda new, old: jnp.where(active.reshape(-1, *[1] * (new.ndim - 1)), new, old)
+                p, read_cycle, noise = jax.tree.map(
+                    keep, (p, con.read_cycle, con.noise), (carry[0], carry[1].read_cycle, carry[1].noise)
+                )
+                return p, con.replace(read_cycle=read_cycle, noise=noise), carry[2] + active
+
+            out = jax.lax.while_loop(
+                lambda carry: jnp.any(jax.vmap(live)(carry)), batch_body, (cpu, c, jnp.zeros(axis_size, jnp.int32))
+            )[:2]
+            return out, jax.tree.map(lambda _: True, out)
+
+        return run(cpu, c)
 
     # ---- inputs ------------------------------------------------------------------------------
     def apply_action(self, c: Console, action: jax.Array, paddle_strength: float = 1.0) -> Console:
@@ -388,12 +452,26 @@ class SystemRandom:
 
 
 @dataclasses.dataclass(frozen=True)
+class Menu:
+    """A `setMode` that walks an options menu with the joystick, each action followed by a NOOP
+    frame (Double Dunk's): SELECT opens the menu; per bit of the mode, in order, DOWN moves the
+    cursor (RAM `cursor_ram` changes) `downs` items, then RIGHT or LEFT until the option's bit in
+    RAM `options_ram` is set or clear as the mode's bit says; then RESET and the actions `after`."""
+
+    cursor_ram: int
+    options_ram: int
+    options: tuple[tuple[int, int], ...]  # per mode bit: (downs, option bit)
+    after: tuple[int, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class GameReset:
     """What ALE's reset does for one game beyond the common part: the RAM byte its `setMode`
     reads (None: the game has no `setMode`; one that has presses SELECT until that byte equals
     the mode, then soft-resets), the mode, the frames SELECT is held per press, starting actions.
     A game whose mode selection watches a second byte (`variant_ram`) lists, per mode, the values
-    both bytes must reach (`targets`, indexed by mode) instead of the mode itself."""
+    both bytes must reach (`targets`, indexed by mode) instead of the mode itself; a game whose
+    `setMode` walks a menu describes it in `menu` instead of `mode_ram`."""
 
     mode_ram: int | None = None
     mode: int = 0
@@ -401,6 +479,7 @@ class GameReset:
     starting_actions: tuple[int, ...] = ()
     variant_ram: int | None = None
     targets: tuple[tuple[int, int], ...] = ()
+    menu: Menu | None = None
 
     def wanted(self) -> tuple[int, ...]:
         """The values of the watched bytes (`mode_ram`, then `variant_ram` if any) once the mode is selected."""
@@ -421,12 +500,17 @@ GAME_RESETS = {
     "94b92a882f6dbaa6993a46e2dcc58402": GameReset(starting_actions=(FIRE,)),  # Enduro
     "41f252a66c6301f1e8ab3612c19bc5d4": GameReset(mode_ram=0xA1, mode=1, select_frames=2),  # Battle Zone (modes 1-3)
     "36306070f0c90a72461551a7a4f3a209": GameReset(mode_ram=0xDE, mode=0x08, select_frames=2),  # Name This Game
+    # Double Dunk: the mode's bits switch the options 3 points, 10 seconds, 3 seconds and fouls.
+    "368d88a6c071caba60b4f778615aae94": GameReset(
+        menu=Menu(0xB0, 0x80, ((2, 0x08), (1, 0x10), (1, 0x04), (1, 0x20)), after=(UPFIRE, NOOP)),
+        starting_actions=(UPFIRE,),
+    ),
 }
 
 NOOP_RESET_FRAMES = 60
 SOFT_RESET_FRAMES = 4
 DISPLAY_DETECT_FRAMES = 60
-MAX_SELECT_PRESSES = 64
+MAX_SELECT_PRESSES = 256  # Name This Game heeds SELECT only after waits of 128 and 256 frames (about 130 presses)
 
 
 class Emulator:
@@ -471,11 +555,15 @@ class Emulator:
         selected with SELECT (and its own RESET), RESET again, then the game's starting actions."""
         self.console = self.console.replace(paddles=jnp.asarray([PADDLE_DEFAULT] * 2, jnp.int32))
         self.cpu, self.console = self.machine.system_reset(self.console, self.rng)
+        # ALE's episode frame number after the reset: its `setMode` counts each SELECT press and each action.
+        self.episode_frame = 0
         for _ in range(NOOP_RESET_FRAMES):
             self.act(NOOP)
         self._soft_reset()
         mode_ram = self.game.mode_ram
-        if mode_ram is not None:
+        if self.game.menu is not None:
+            self._walk(self.game.menu)
+        elif mode_ram is not None:
             presses = 0
             while self._watched(mode_ram) != self.game.wanted():
                 presses += 1
@@ -487,10 +575,46 @@ class Emulator:
                 for _ in range(self.game.select_frames):
                     self.cpu, self.console = self._select(self.cpu, self.console)
                 self.act(NOOP)
+                self.episode_frame += 1
             self._soft_reset()  # the game's setMode ends with a soft reset of its own
         self._soft_reset()
         for action in self.game.starting_actions:
             self.act(action)
+
+    def _walk(self, menu: Menu) -> None:
+        """The game's `setMode` through its menu (`Menu`)."""
+
+        def act(action: int) -> None:
+            self.act(action)
+            self.episode_frame += 1
+
+        def until(done: Callable[[], bool], action: int) -> None:
+            for _ in range(MAX_SELECT_PRESSES):
+                if done():
+                    return
+                act(action)
+                act(NOOP)
+            raise RuntimeError(f"mode {self.game.mode}: the menu did not answer {MAX_SELECT_PRESSES} presses")
+
+        self.cpu, self.console = self._select(self.cpu, self.console)
+        self.act(NOOP)
+        self.episode_frame += 1
+        for bit, (downs, option) in enumerate(menu.options):
+            for _ in range(downs):
+
+                def moved(cursor: int = self._ram_byte(menu.cursor_ram)) -> bool:
+                    return self._ram_byte(menu.cursor_ram) != cursor
+
+                until(moved, DOWN)
+            on = ((self.game.mode >> bit) & 1) == 1
+
+            def switched(on: bool = on, option: int = option) -> bool:
+                return ((self._ram_byte(menu.options_ram) & option) != 0) == on
+
+            until(switched, RIGHT if on else LEFT)
+        self._soft_reset()
+        for action in menu.after:
+            act(action)
 
     def _watched(self, mode_ram: int) -> tuple[int, ...]:
         variant = self.game.variant_ram

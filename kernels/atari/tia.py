@@ -179,6 +179,7 @@ class TIA(struct.PyTree):
     painted: jax.Array  # int32: clock up to which the screen is painted
     hmove_blank: jax.Array  # bool: the next columns 0-7 painted are black
     screen: jax.Array  # uint8[lines, 160]: colour values of the displayed window (lines 0: not drawn)
+    back: jax.Array  # uint8[lines, 160]: the other frame buffer (Stella draws into two by turns)
 
     @classmethod
     def make(cls, lines: int = 0) -> TIA:
@@ -209,6 +210,7 @@ class TIA(struct.PyTree):
             painted=i(0),
             hmove_blank=jnp.asarray(False),
             screen=jnp.zeros((lines, 160), jnp.uint8),
+            back=jnp.zeros((lines, 160), jnp.uint8),
         )
 
     def registers(self) -> Registers:
@@ -620,3 +622,30 @@ def rebase(tia: TIA, cycles: jax.Array) -> TIA:
         dump_cycle=tia.dump_cycle - cycles.astype(jnp.uint32),
         frame_done=jnp.asarray(False),
     )
+
+
+# The fields `rebase` moves; the rest (the log, the screen, the registers) it leaves as they are.
+_REBASED = (
+    "frame_start",
+    "last_update",
+    "strobe_clock",
+    "painted",
+    "write_count",
+    "latched",
+    "vsync_finish",
+    "hidden_from",
+    "dump_cycle",
+    "frame_done",
+)
+
+
+def next_frame(tia: TIA, cycles: jax.Array) -> TIA:
+    """The TIA at the start of ALE's next frame, the system clock at `cycles`: after a frame that
+    ended, `rebase`d, and the frame buffers swapped (Stella's: the new frame draws over the one
+    before the last, which shows wherever a short frame draws nothing); after one that the
+    instruction cap cut short, as it was (Stella then starts no new frame: the frame goes on,
+    with its clock, log, beam and buffer, the caller's clock unmoved)."""
+    new = tia.frame_done
+    rebased = rebase(tia, cycles)
+    moved = {k: jnp.where(new, getattr(rebased, k), getattr(tia, k)) for k in _REBASED}
+    return tia.replace(**moved, screen=jnp.where(new, tia.back, tia.screen), back=jnp.where(new, tia.screen, tia.back))

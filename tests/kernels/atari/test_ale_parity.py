@@ -73,7 +73,7 @@ def _writes(emu: M.Emulator) -> list[tuple[int, int, int, int]]:
     log = np.asarray(emu.console.log)
     pos = int(emu.console.log_pos)
     order = [(pos + i) % M.LOG_SIZE for i in range(M.LOG_SIZE)] if pos >= M.LOG_SIZE else range(pos)
-    return [tuple(int(v) for v in log[i]) for i in order]
+    return [(int(log[i, 0]), int(log[i, 1]), int(log[i, 2]), int(log[i, 3])) for i in order]
 
 
 def screen_difference(want: np.ndarray, got: np.ndarray) -> str:

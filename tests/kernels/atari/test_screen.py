@@ -151,3 +151,18 @@ def test_logged_writes_replayed_once_give_what_each_write_gave_at_once():
     assert (np.asarray(at_once.screen) != 0).any()  # the window shows something
     for field in ("screen", "collision", "pos", "regs", "last_update", "hmove_blank", "painted"):
         np.testing.assert_array_equal(getattr(replayed, field), getattr(at_once, field), err_msg=field)
+
+
+def test_a_new_frame_draws_over_the_older_buffer_and_a_cut_frame_goes_on():
+    """Stella draws frames into two buffers by turns, so a frame shows the one before the last
+    wherever it draws nothing; a frame that the instruction cap cut short is not a new frame:
+    its clock, log and buffer go on unmoved."""
+    t = write(tia.TIA.make(2), tia.COLUBK, 0x10, 1)
+    t = t.replace(screen=jnp.full((2, 160), 1, jnp.uint8), back=jnp.full((2, 160), 2, jnp.uint8))
+    ended = tia.next_frame(t.replace(frame_done=jnp.asarray(True)), jnp.uint32(100))
+    assert (np.asarray(ended.screen) == 2).all() and (np.asarray(ended.back) == 1).all()
+    assert int(ended.frame_start) == -(300 % tia.LINE) and int(ended.write_count) == 0
+    cut = t.replace(frame_done=jnp.asarray(False))
+    goes_on = tia.next_frame(cut, jnp.uint32(100))
+    for field in ("screen", "back", "frame_start", "write_count", "latched", "painted"):
+        np.testing.assert_array_equal(getattr(goes_on, field), getattr(cut, field), err_msg=field)
