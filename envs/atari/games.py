@@ -10,8 +10,9 @@ started (games whose end is read from a lives counter, so a counter still at zer
 first game is not taken for the end), and Q*bert's lives byte of the previous frame.
 
 Modes and difficulties are the values ALE accepts; the mode is selected during ALE's reset
-procedure by the kernel's `GameReset` (the RAM byte it watches and how long SELECT is held), and
-the difficulty sets the console's difficulty switches.
+procedure by the kernel's `GameReset` (the RAM byte it watches and how long SELECT is held, or
+the options menu it walks with the joystick), and the difficulty sets the console's difficulty
+switches.
 """
 
 from __future__ import annotations
@@ -226,6 +227,35 @@ def _qbert(progress: Progress, ram: jax.Array) -> Progress:
     )
 
 
+def _montezuma_revenge(progress: Progress, ram: jax.Array) -> Progress:
+    # The game is over when no life is left and $FE shows the end of the death sequence ($60).
+    lives = _byte(ram, 0xBA)
+    terminal = (lives == 0) & (_byte(ram, 0xFE) == 0x60)
+    return _scored(progress, _bcd(ram, 0x95, 0x94, 0x93), terminal=terminal, lives=_alive(terminal, (lives & 0x7) + 1))
+
+
+def _jamesbond(progress: Progress, ram: jax.Array) -> Progress:
+    # $8C reads $68 while the player dies; on the last life that is the end.
+    lives = _byte(ram, 0x86) & 0xF
+    terminal = (lives == 0) & (_byte(ram, 0x8C) == 0x68)
+    return _scored(progress, _bcd(ram, 0xDC, 0xDD, 0xDE), terminal=terminal, lives=_alive(terminal, lives + 1))
+
+
+def _tutankham(progress: Progress, ram: jax.Array) -> Progress:
+    # $81 holds $84 only from power-on to the first reset, while the lives byte is still 0.
+    lives = _byte(ram, 0x9E)
+    terminal = (lives == 0) & (_byte(ram, 0x81) != 0x84)
+    return _scored(progress, _bcd(ram, 0x9C, 0x9A), terminal=terminal, lives=_alive(terminal, lives & 0x3))
+
+
+def _robotank(progress: Progress, ram: jax.Array) -> Progress:
+    # One point per enemy tank: a squadron is 12 tanks. Plain counts, not BCD.
+    score = _byte(ram, 0xB6) * 12 + _byte(ram, 0xB5)
+    lives = _byte(ram, 0xA8)
+    terminal = (lives == 0) & (_byte(ram, 0xB4) == 0xFF)
+    return _scored(progress, score, terminal=terminal, lives=_alive(terminal, (lives & 0xF) + 1))
+
+
 _ALL = tuple(range(18))
 _GAME_LIST = (
     Game("pong", "Pong", "60e0ea3cbe0913d39803477945e9e5ec", (M.NOOP, M.FIRE, M.RIGHT, M.LEFT, M.RIGHTFIRE, M.LEFTFIRE),
@@ -250,6 +280,12 @@ _GAME_LIST = (
          (0, 1), 3, _name_this_game),
     Game("phoenix", "Phoenix", "7e52a95074a66640fcfde124fffd491a", (0, 1, 3, 4, 5, 11, 12, 13), (0,), (0,), 5, _phoenix),
     Game("qbert", "Qbert", "484b0076816a104875e00467d431c2d2", (0, 1, 2, 3, 4, 5), (0,), (0, 1), 4, _qbert),
+    Game("montezuma_revenge", "MontezumaRevenge", "3347a6dd59049b15a38394aa2dafa585", _ALL, (0,), (0,), 6,
+         _montezuma_revenge),
+    Game("jamesbond", "Jamesbond", "e51030251e440cffaab1ac63438b44ae", _ALL, (0, 1), (0,), 6, _jamesbond),
+    Game("tutankham", "Tutankham", "085322bae40d904f53bdcc56df0593fc", (0, 2, 3, 4, 5, 10, 11, 12), (0, 4, 8, 12),
+         (0,), 3, _tutankham),
+    Game("robotank", "Robotank", "4f618c2429138e0280969193ed6c107e", _ALL, (0,), (0,), 4, _robotank),
 )  # fmt: skip
 
 # The games whose RAM, screen, reward, terminal and lives match ale-py frame by frame
@@ -260,10 +296,18 @@ CHECKED = (
     "space_invaders",
     "freeway",
     "seaquest",
+    "asterix",
     "ms_pacman",
     "beam_rider",
     "enduro",
     "boxing",
+    "battle_zone",
+    "double_dunk",
+    "name_this_game",
+    "phoenix",
+    "qbert",
+    "montezuma_revenge",
+    "jamesbond",
 )
 
 CANDIDATES = {game.rom: game for game in _GAME_LIST}

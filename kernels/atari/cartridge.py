@@ -14,6 +14,14 @@ read at $1080-$10FF) is assumed when the first 256 bytes of every bank hold a si
 area the RAM hides. Start banks as Stella picks them: F8 and F8SC start in bank 1, F6/F6SC and
 F4/F4SC in bank 0. The formats without a scheme here are refused by name instead of being run as
 the wrong scheme.
+
+Two schemes do not switch whole 4 KB banks. E0 (Parker Brothers) splits the window into four 1 KB
+segments: touching $1FE0+8s+k puts the image's 1 KB slice k into segment s (s = 0, 1, 2), and the
+last segment always shows slice 7; its bank state packs the three switchable slices, 3 bits each,
+and starts as Stella's reset leaves it (slices 4, 5, 6). FE (Activision) has no switch at all:
+the bank is the CPU's address line A13, which the 6507 does not bring to the cartridge but which
+the 16-bit addresses of the code keep ($Dxxx reads the image's second 4 KB, $Fxxx its first), as
+ALE's Stella reads it; its state stays 0.
 """
 
 from __future__ import annotations
@@ -47,7 +55,10 @@ SCHEMES = {
     "F8": Scheme("F8", 2, 0xFF8, 1),
     "F6": Scheme("F6", 4, 0xFF6, 0),
     "F4": Scheme("F4", 8, 0xFF4, 0),
+    "E0": Scheme("E0", 2, 0xFE0, 4 | 5 << 3 | 6 << 6),
+    "FE": Scheme("FE", 2, 0x1000, 0),
 }
+E0_SLICE = 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,18 +189,34 @@ def load(path: str | Path) -> Cartridge:
 
 
 def rom_byte(cart: Cartridge, bank: jax.Array, addr: jax.Array) -> jax.Array:
-    """The ROM byte at a cartridge address (A12 set; only the low 12 bits count) in `bank`."""
+    """The ROM byte at a cartridge address (A12 set; the low 12 bits count, and A13 for FE, so
+    `addr` is the CPU's 16-bit address) in `bank`."""
     image = jnp.asarray(cart.image)
-    return image[bank * BANK_SIZE + (addr & 0xFFF)].astype(jnp.int32)
+    offset = addr & 0xFFF
+    if cart.scheme.name == "E0":
+        segment = offset >> 10
+        piece = jnp.where(segment == 3, 7, (bank >> (3 * jnp.minimum(segment, 2))) & 7)
+        return image[piece * E0_SLICE + (offset & (E0_SLICE - 1))].astype(jnp.int32)
+    if cart.scheme.name == "FE":
+        return image[jnp.where((addr & 0x2000) != 0, 0, BANK_SIZE) + offset].astype(jnp.int32)
+    return image[bank * BANK_SIZE + offset].astype(jnp.int32)
 
 
 def touch(cart: Cartridge, bank: jax.Array, addr: jax.Array, active: jax.Array) -> jax.Array:
     """The bank after the CPU touched `addr` (one access per element, in order; `active` marks the
     real accesses): the last active hotspot access wins."""
     scheme = cart.scheme
-    if scheme.banks == 1:
+    if scheme.banks == 1 or scheme.name == "FE":
         return bank
     offset = (addr & 0xFFF) - scheme.hotspot
+    if scheme.name == "E0":
+        # Hotspots $FE0-$FF7: three segments of eight slices each.
+        hit = active & ((addr & 0x1000) != 0) & (offset >= 0) & (offset < 24)
+        for i in range(addr.shape[0]):
+            shift = 3 * (jnp.clip(offset[i], 0, 23) >> 3)
+            switched = (bank & ~(7 << shift)) | ((offset[i] & 7) << shift)
+            bank = jnp.where(hit[i], switched, bank)
+        return bank
     hit = active & ((addr & 0x1000) != 0) & (offset >= 0) & (offset < scheme.banks)
     for i in range(addr.shape[0]):
         bank = jnp.where(hit[i], offset[i], bank)

@@ -159,9 +159,10 @@ class Machine:
     def peek(self, c: Console, addr: jax.Array) -> jax.Array:
         """The byte at `addr`. Only a single address (the CPU's operand read) is answered by the
         TIA and RIOT registers; the instruction and pointer fetches see memory (ROM, RAM)."""
-        a = jnp.asarray(addr, jnp.int32) & 0x1FFF
+        full = jnp.asarray(addr, jnp.int32)
+        a = full & 0x1FFF
         is_cart = (a & 0x1000) != 0
-        rom = cart_lib.rom_byte(self.cart, c.bank, a)
+        rom = cart_lib.rom_byte(self.cart, c.bank, full)  # the FE scheme reads A13
         cart = jnp.where(cart_lib.superchip_read(self.cart, a), c.cart_ram[a & 0x7F].astype(jnp.int32), rom)
         memory = jnp.where(is_cart, cart, c.ram[a & 0x7F].astype(jnp.int32))
         if a.ndim:
@@ -471,7 +472,8 @@ class GameReset:
     the mode, then soft-resets), the mode, the frames SELECT is held per press, starting actions.
     A game whose mode selection watches a second byte (`variant_ram`) lists, per mode, the values
     both bytes must reach (`targets`, indexed by mode) instead of the mode itself; a game whose
-    `setMode` walks a menu describes it in `menu` instead of `mode_ram`."""
+    `setMode` walks a menu describes it in `menu` instead of `mode_ram`. A game whose title screen
+    shows the mode with an offset (`title_offset`: James Bond's +$48) takes either value."""
 
     mode_ram: int | None = None
     mode: int = 0
@@ -480,10 +482,15 @@ class GameReset:
     variant_ram: int | None = None
     targets: tuple[tuple[int, int], ...] = ()
     menu: Menu | None = None
+    title_offset: int = 0
 
     def wanted(self) -> tuple[int, ...]:
         """The values of the watched bytes (`mode_ram`, then `variant_ram` if any) once the mode is selected."""
         return self.targets[self.mode] if self.variant_ram is not None else (self.mode,)
+
+    def selected(self, watched: tuple[int, ...]) -> bool:
+        """Whether the watched bytes show the mode selected."""
+        return watched == self.wanted() or (self.title_offset != 0 and watched == (self.mode + self.title_offset,))
 
 
 GAME_RESETS = {
@@ -500,6 +507,8 @@ GAME_RESETS = {
     "94b92a882f6dbaa6993a46e2dcc58402": GameReset(starting_actions=(FIRE,)),  # Enduro
     "41f252a66c6301f1e8ab3612c19bc5d4": GameReset(mode_ram=0xA1, mode=1, select_frames=2),  # Battle Zone (modes 1-3)
     "36306070f0c90a72461551a7a4f3a209": GameReset(mode_ram=0xDE, mode=0x08, select_frames=2),  # Name This Game
+    "085322bae40d904f53bdcc56df0593fc": GameReset(mode_ram=0xAB, select_frames=2),  # Tutankham (modes 0, 4, 8, 12)
+    "e51030251e440cffaab1ac63438b44ae": GameReset(mode_ram=0x8C, select_frames=20, title_offset=0x48),  # James Bond
     # Double Dunk: the mode's bits switch the options 3 points, 10 seconds, 3 seconds and fouls.
     "368d88a6c071caba60b4f778615aae94": GameReset(
         menu=Menu(0xB0, 0x80, ((2, 0x08), (1, 0x10), (1, 0x04), (1, 0x20)), after=(UPFIRE, NOOP)),
@@ -565,7 +574,7 @@ class Emulator:
             self._walk(self.game.menu)
         elif mode_ram is not None:
             presses = 0
-            while self._watched(mode_ram) != self.game.wanted():
+            while not self.game.selected(self._watched(mode_ram)):
                 presses += 1
                 if presses > MAX_SELECT_PRESSES:
                     raise RuntimeError(

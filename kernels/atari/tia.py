@@ -317,9 +317,12 @@ def _collisions(
     # hidden coverage is part of the full one, so a column passed on both sides counts as full.
     split = jnp.where(r.hidden, jnp.clip(hide_end(r.hidden_from, start_display), lo, hi), lo)
     full, hidden = coverage(r), coverage(r, hide=True)
-    cover = full & passed(lo, hi)
+    # One row per object, not one array updated in place: XLA:CPU ran the `.at[].set` chain as
+    # the costliest fusion of a whole frame (the replay runs once per logged write).
+    both = full & passed(lo, hi)
+    cover = [both[k] for k in range(both.shape[0])]
     for p in (P0, P1):
-        cover = cover.at[p].set((hidden[p] & passed(lo, split[p])) | (full[p] & passed(split[p], hi)))
+        cover[p] = (hidden[p] & passed(lo, split[p])) | (full[p] & passed(split[p], hi))
     bits = jnp.int32(0)
     for i, (a, b) in enumerate(COLLISION_PAIRS):
         bits = bits | (jnp.any(cover[a] & cover[b]).astype(jnp.int32) << i)

@@ -188,6 +188,16 @@ def test_pong_frames_are_262_lines(pong):
         assert int(cpu.cycles) == 262 * 76
 
 
+def _assert_same_console(batch, i: int, single) -> None:
+    """Console `i` of a batched (cpu, console) equals `single` in every field."""
+    import jax
+
+    for (path, want), got in zip(jax.tree_util.tree_leaves_with_path(single), jax.tree.leaves(batch)):
+        assert np.array_equal(np.asarray(got[i]), np.asarray(want)), (
+            f"console {i}: {jax.tree_util.keystr(path)} differs"
+        )
+
+
 def test_batched_frames_match_single_consoles(pong):
     import jax
     from gymx.kernels.atari import machine
@@ -196,16 +206,56 @@ def test_batched_frames_match_single_consoles(pong):
     cpu, console, _ = m.power_on()
     console = console.replace(paddles=jnp.full(2, machine.PADDLE_DEFAULT, jnp.int32))
     actions = jnp.asarray([machine.NOOP, machine.LEFT])
-    stack = lambda tree: jax.tree.map(lambda x: jnp.stack([x, x]), tree)
-    bcpu, bcon = stack(cpu), stack(console)
-    singles = [(cpu, console), (cpu, console)]
+    # The second console one frame ahead: the first's next frame is the short one from power-on.
+    singles = [(cpu, console), frame(cpu, console)]
+    bcpu, bcon = jax.tree.map(lambda a, b: jnp.stack([a, b]), *singles)
     for _ in range(4):
         bcpu, bcon = batched(bcpu, bcon, actions)
         singles = [frame(p, m.apply_action(c, a)) for (p, c), a in zip(singles, [machine.NOOP, machine.LEFT])]
-    for i, (p, c) in enumerate(singles):
-        assert np.array_equal(np.asarray(bcon.ram[i]), np.asarray(c.ram))
-        assert int(bcpu.cycles[i]) == int(p.cycles) and int(bcpu.PC[i]) == int(p.PC)
+    # Every field, the TIA's write log included: the batch's loop runs on while either console's
+    # frame goes on, and must leave the one whose frame is over exactly as it would stand alone.
+    for i, single in enumerate(singles):
+        _assert_same_console((bcpu, bcon), i, single)
     assert int(bcon.paddles[1, 0]) == machine.PADDLE_DEFAULT + 4 * machine.PADDLE_DELTA
+    assert int(bcon.frame[0]) + 1 == int(bcon.frame[1])
+
+
+def test_a_console_whose_frame_ended_waits_untouched_for_its_batch():
+    """Two consoles of one batch run frames of different lengths; the one that ends first executes
+    its next instruction (INC $80) only in its next frame, however long the other one runs on."""
+    import jax
+    from gymx.kernels.atari import machine
+
+    program = bytes.fromhex(
+        "a9028500"  # LDA #2; STA VSYNC
+        "85028502"  # STA WSYNC x2: VSYNC on for a line
+        "a681"  # LDX $81: this console's lines
+        "8502cad0fb"  # STA WSYNC; DEX; BNE
+        "a9008500"  # LDA #0; STA VSYNC: the frame ends here
+        "e680"  # INC $80
+        "4c00f0"  # JMP $F000
+    )
+    rom = bytearray(4096)
+    rom[: len(program)] = program
+    rom[0xFFC:0xFFE] = b"\x00\xf0"  # reset vector
+    m = machine.Machine(cartridge.detect(bytes(rom)))
+    cpu, console, _ = m.power_on()
+    consoles = [console.replace(ram=console.ram.at[0:2].set(jnp.asarray([0, lines], jnp.uint8))) for lines in (3, 40)]
+    singles = [(cpu, c) for c in consoles]
+    batch = jax.tree.map(lambda a, b: jnp.stack([a, b]), *singles)
+    frame, batched = jax.jit(m.frame), jax.jit(jax.vmap(m.frame))
+    # Under a `cond` with a batched predicate (an env skipping finished episodes) every operand is
+    # batched, the frame's constants included.
+    gated = jax.jit(jax.vmap(lambda go, p, c: jax.lax.cond(go, m.frame, lambda *s: s, p, c)))
+    both = batch
+    for _ in range(3):
+        batch = batched(*batch)
+        both = gated(jnp.asarray([True, True]), *both)
+        singles = [frame(*s) for s in singles]
+    for i, single in enumerate(singles):
+        assert int(single[1].ram[0]) == 2  # INC ran once after each frame but the last
+        _assert_same_console(batch, i, single)
+        _assert_same_console(both, i, single)
 
 
 def test_console_switches_follow_ale_difficulty():
@@ -238,11 +288,9 @@ def test_actions_drive_ports():
 @pytest.mark.parametrize(
     "size, code, name",
     [
-        (8192, b"\x8d\xe0\x1f", "E0"),
         (8192, b"\x85\x3e\xa9\x00", "3E"),
         (8192, b"\x85\x3f\x00\x85\x3f", "3F"),
         (8192, b"\x8d\x40\x02", "UA"),
-        (8192, b"\x20\x00\xd0\xc6\xc5", "FE"),
         (16384, b"\x85\x3f\x00\x85\x3f", "3F"),
         (32768, b"\x85\x3e\xa9\x00", "3E"),
     ],
@@ -254,6 +302,38 @@ def test_signatures_name_the_other_formats_and_are_refused(size, code, name):
     assert cartridge.stella_type(bytes(rom)) == name
     with pytest.raises(ValueError, match=f"the {name} cartridge format"):
         cartridge.detect(bytes(rom))
+
+
+def test_e0_switches_each_segment_to_the_touched_slice_and_keeps_the_last():
+    rom = bytearray(_image(8192))
+    rom[0x200:0x203] = b"\x8d\xe0\x1f"  # STA $1FE0: E0's signature
+    cart = cartridge.detect(bytes(rom))
+    assert cart.name == "E0"
+    image = np.frombuffer(bytes(rom), np.uint8)
+    # One address in each 1 KB segment of the window.
+    addrs = jnp.asarray([0x1005, 0x1405, 0x1805, 0x1C05])
+    slices = lambda bank: list(np.asarray(cartridge.rom_byte(cart, bank, addrs)))
+    expect = lambda pieces: [image[p * 1024 + 5] for p in pieces]
+    bank = jnp.int32(cart.scheme.start_bank)
+    assert slices(bank) == expect([4, 5, 6, 7])  # Stella's reset: slices 4, 5, 6; segment 3 fixed at 7
+    # Touch $1FE2 (segment 0 <- 2), a non-hotspot, $1FF1 (segment 2 <- 1), and an inactive $1FEB.
+    touched = jnp.asarray([0x1FE2, 0x1FDF, 0x1FF1, 0x1FEB])
+    bank = cartridge.touch(cart, bank, touched, jnp.asarray([True, True, True, False]))
+    assert slices(bank) == expect([2, 5, 1, 7])
+    bank = cartridge.touch(cart, bank, jnp.asarray([0x1FEF, 0x1FF8]), jnp.asarray([True, True]))
+    assert slices(bank) == expect([2, 7, 1, 7])  # $1FF8 is past the hotspots
+
+
+def test_fe_bank_is_the_address_line_a13():
+    rom = bytearray(_image(8192))
+    rom[0x200:0x205] = b"\x20\x00\xd0\xc6\xc5"  # JSR $D000: an FE game's signature
+    cart = cartridge.detect(bytes(rom))
+    assert cart.name == "FE"
+    image = np.frombuffer(bytes(rom), np.uint8)
+    got = cartridge.rom_byte(cart, jnp.int32(0), jnp.asarray([0xF123, 0xD123, 0x1123, 0x3123]))
+    assert list(np.asarray(got)) == [image[0x123], image[0x1123], image[0x1123], image[0x123]]
+    # Nothing the CPU touches switches it.
+    assert int(cartridge.touch(cart, jnp.int32(0), jnp.asarray([0x1FF8, 0x1FE0]), jnp.asarray([True, True]))) == 0
 
 
 def test_a_single_3f_store_is_not_a_signature():
