@@ -2,6 +2,7 @@
 
     python benchmarks/mujoco_tiers.py drift [--envs Hopper Ant Humanoid] [--tiers FastSolver-v5 Lite-v5] [--num-envs 16] [--steps 100]
     python benchmarks/mujoco_tiers.py capacity
+    python benchmarks/mujoco_tiers.py policy RUN_OR_CHECKPOINT [--episodes 10] [--seed 0] [--tiers v5 FastSolver-v5 Lite-v5]
 
 `drift` starts `--num-envs` states from the faithful id's start distribution, puts the same
 qpos and qvel into `<Name>-v5`, `<Name>FastSolver-v5` and `<Name>Lite-v5`, plays the same
@@ -15,6 +16,16 @@ compared with the faithful id (default: both, and the perturbed row).
 most 300 steps each; the humanoids with no termination, so that they also lie on the floor) and
 prints the most contacts and constraint rows seen after a step: the measurements behind each
 robot's `capacity` (MuJoCo Warp's buffers).
+
+`policy` loads a `gymx train` checkpoint (a run folder means its `best.safetensors`) of a policy
+trained on any tier of a robot, e.g.
+
+    gymx train ppo HopperLite-v5 --config CONFIG.toml --eval-episodes 0 --out RUN
+
+and plays its greedy policy (the Gaussian's mean) for `--episodes` episodes on each of the
+robot's three tier ids, every tier from the same reset keys (so the same starts: the tiers share
+the model's start distribution), printing the mean ± std of the return and of the episode length
+per tier: how much of a trained policy's return survives a change of tier.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import gymx
@@ -119,15 +131,87 @@ def run_capacity() -> None:
         print(f"| {name}-v5 | {contacts} | {rows} | {steps} |", flush=True)
 
 
+def greedy_episodes_program(agent: Any, env_id: str, num_episodes: int) -> Any:
+    """The jitted play of `num_episodes` greedy episodes of `agent` on `env_id`: returns, lengths, first obs."""
+    from gymx.vector import AutoresetMode, VecEnv
+
+    env = VecEnv(gymx.make(env_id), num_episodes, AutoresetMode.DISABLED)
+    limit = env.spec.max_episode_steps if env.spec is not None else None
+    if limit is None:
+        raise ValueError(f"{env_id} has no time limit")
+
+    def play(policy_state: Any, key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        env_state, ts = env.reset(key)
+
+        def one_step(carry: Any, _: None) -> tuple[Any, None]:
+            env_state, obs, returns, lengths, finished = carry
+            env_state, ts = env.step(env_state, agent.greedy_action(policy_state, obs))
+            returns = returns + jnp.where(finished, 0.0, ts.reward)
+            lengths = lengths + (~finished).astype(jnp.int32)
+            return (env_state, ts.obs, returns, lengths, finished | ts.done), None
+
+        zeros = jnp.zeros(num_episodes, jnp.float32)
+        carry = (env_state, ts.obs, zeros, zeros.astype(jnp.int32), zeros.astype(bool))
+        (_, _, returns, lengths, _), _ = jax.lax.scan(one_step, carry, None, length=int(limit))
+        return returns, lengths, ts.obs
+
+    return jax.jit(play)
+
+
+def run_policy(path: str, num_episodes: int, seed: int, tiers: Sequence[str] = TIERS) -> None:
+    from gymx.train import checkpoint
+
+    file = os.path.join(path, "best.safetensors") if os.path.isdir(path) else path
+    try:
+        agent, states, seeds = checkpoint.load(file)
+    except checkpoint.CheckpointError as error:
+        raise SystemExit(f"policy: {error}") from None
+    base = agent.env_id.removesuffix("-v5")
+    name = base.removesuffix("Lite").removesuffix("FastSolver")
+    if base == agent.env_id or not name or f"{name}Lite-v5" not in gymx.registry:
+        raise SystemExit(
+            f"policy: {file} was trained on {agent.env_id}, not on a tier of a MuJoCo robot with a Lite-v5 id"
+        )
+    # The first seed's policy: one policy played on every tier.
+    policy_state = jax.tree_util.tree_map(lambda leaf: leaf[0], states)
+    print(f"{agent.algo} trained on {agent.env_id} (seed {seeds[0]}, {file})")
+    print(f"{num_episodes} greedy episodes per tier, reset key PRNGKey({seed})\n")
+    print(
+        "| tier id | return mean ± std | min | max | length mean ± std | start obs max diff from the first row | compile+run s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    first_obs = None
+    for tier in tiers:
+        env_id = f"{name}{tier}" if tier != "v5" else f"{name}-v5"
+        start = time.perf_counter()
+        returns, lengths, obs = jax.device_get(
+            greedy_episodes_program(agent, env_id, num_episodes)(policy_state, jax.random.PRNGKey(seed))
+        )
+        seconds = time.perf_counter() - start
+        first_obs = obs if first_obs is None else first_obs
+        print(
+            f"| {env_id} | {returns.mean():.1f} ± {returns.std():.1f} | {returns.min():.1f} | {returns.max():.1f} | "
+            f"{lengths.mean():.0f} ± {lengths.std():.0f} | {np.abs(obs - first_obs).max():.2g} | {seconds:.0f} |",
+            flush=True,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("suite", choices=["drift", "capacity"])
+    parser.add_argument("suite", choices=["drift", "capacity", "policy"])
+    parser.add_argument("checkpoint", nargs="?", help="policy: a gymx train run folder or checkpoint file")
     parser.add_argument("--envs", nargs="+", default=["Hopper", "Ant", "Humanoid"])
     parser.add_argument(
-        "--tiers", nargs="+", default=list(TIERS), choices=TIERS, help="drift: v5 adds the perturbed faithful row"
+        "--tiers",
+        nargs="+",
+        default=list(TIERS),
+        choices=TIERS,
+        help="drift: v5 adds the perturbed faithful row; policy: the tiers played",
     )
     parser.add_argument("--num-envs", type=int, default=16)
     parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--episodes", type=int, default=10, help="policy: greedy episodes per tier")
+    parser.add_argument("--seed", type=int, default=0, help="policy: seed of the episodes' reset keys")
     args = parser.parse_args(argv)
     print(
         f"{datetime.date.today()} · {bench.device_description()} · {platform.machine()} · "
@@ -136,6 +220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     if args.suite == "drift":
         run_drift(args.envs, args.num_envs, args.steps, args.tiers)
+    elif args.suite == "policy":
+        if args.checkpoint is None:
+            parser.error("policy needs a run folder or checkpoint file")
+        if args.episodes < 1:
+            parser.error(f"--episodes must be positive, got {args.episodes}")
+        run_policy(args.checkpoint, args.episodes, args.seed, args.tiers)
     else:
         run_capacity()
     print(f"\n{' '.join(sys.argv)} · {time.perf_counter() - start:.0f} s")
