@@ -146,7 +146,7 @@ def train_seeds(
     Returns (the states, batched over seeds; wall seconds, compile included).
     """
     start = time.perf_counter()
-    # The networks' orthogonal initialisation is a QR per layer shape, batched over seeds: see gymx/cpu.py.
+    # The networks' orthogonal initialisation is a QR per layer, batched over seeds: see gymx/cpu.py.
     inline_lapack_batches()
     per_chunk, num_chunks = chunk_sizes(agent.num_iterations, num_chunks)
     devices = agent.env.devices
