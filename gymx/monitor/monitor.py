@@ -10,9 +10,9 @@
   device (a cumsum and scatters per step cost more than CartPole's step itself), and no
   per-env accumulators either: on XLA:CPU a step that reads and rewrites nine per-env arrays
   (sums, sums of squares, minima and maxima of returns and lengths, last return) costs more
-  than one that writes two rows, and than a summary flush (`benchmarks/RESULTS.md`). Shapes never change and nothing leaves the device. Steps past `capacity_steps`
-  since the last flush are counted, and their finished episodes reported as dropped, never
-  silently lost;
+  than one that writes two rows, and than a summary flush (`benchmarks/RESULTS.md`). Shapes
+  never change and nothing leaves the device. Steps past `capacity_steps` since the last flush
+  are counted, and their finished episodes reported as dropped, never silently lost;
 - with video on, the recorded env's state after each step of an episode the schedule films,
   and the episode it belongs to (on other steps the buffer is left as it is).
 
