@@ -12,12 +12,17 @@ A run `RUN` writes, in its directory:
   half of one.
 - `gymx.episodes.RUN.bin`: a file header, then one block per flush. The header (`FILE_MAGIC`,
   the JSON's length and CRC32, then the JSON) holds the run's manifest as it was at the start,
-  record layout included, so the log alone describes its run: a run whose manifest is lost or
-  damaged is recovered from it. A block is a 20-byte header (`BLOCK_MAGIC`, the block's
-  sequence number from 1, its record count, the CRC32 of its records, the CRC32 of those 16
-  bytes) and the records: fixed-width little-endian `RECORD_DTYPE`, one per finished episode.
-  A run in summary mode writes summary blocks instead: the same header with `SUMMARY_MAGIC`
-  and one `summary_dtype` record per flush (the layout is in the file header and manifest as
+  so the log alone describes its run: a run whose manifest is lost or damaged is recovered from
+  it. A block is a 20-byte header (its magic, its sequence number from 1, its episode count, the
+  CRC32 of its payload, the CRC32 of those 16 bytes) and a payload. An episode block's payload
+  (`EPISODES_MAGIC`) is columnar, 16 bytes per episode plus 20 per group: the first episode's
+  index in the run (int64) and the number of groups (uint32); per group (the episodes that
+  ended on one batch step, in order) its episode count (uint32), the batch's env steps then
+  (int64) and the wall seconds from the run's start (float64), as three arrays; then the
+  episodes' `env_index`, `env_episode`, `return` and `length` (`EPISODE_COLUMNS`), one array
+  each. `load_results` gives them back as `RECORD_DTYPE` records (the manifest's
+  `record_dtype`). A run in summary mode writes summary blocks instead (`SUMMARY_MAGIC`): one
+  `summary_dtype` record per flush (its layout is in the file header and manifest as
   `summary_dtype`; its histogram bins as `summary`). Both kinds share the sequence numbers.
   Each block is appended with one `write` and then `fsync`ed, so a SIGKILL loses at most the
   blocks not written yet (see `Monitor` for when that is). A failed write (disk full, ...) is
@@ -29,7 +34,8 @@ never become episodes: the reader reports the region with its byte range (`Resul
 and a `DamagedLogWarning`), scans forward for the next intact block and goes on from there.
 Every intact block is kept. A manifest that is missing or is not valid JSON is reported too,
 and its run recovered from its episode log's header (its videos and overflow counts are lost).
-Directories of the previous format (`gymx-monitor-2`: bare records, no checksums) still load.
+Directories of the earlier formats still load: `gymx-monitor-3` (the same file, with 40-byte
+`RECORD_DTYPE` records in each episode block) and `gymx-monitor-2` (bare records, no checksums).
 
 Several runs in one directory (seeds, restarts) are merged by `load_results`, as the original
 Gym's `monitoring.load_results` merged its stats files: episodes sorted by wall-clock end time.
@@ -51,11 +57,13 @@ from typing import Any
 
 import numpy as np
 
-FORMAT = "gymx-monitor-3"
+FORMAT = "gymx-monitor-4"
+RECORDS_FORMAT = "gymx-monitor-3"  # the same file with 40-byte records in its episode blocks
 PREVIOUS_FORMAT = "gymx-monitor-2"
+READABLE_FORMATS = (FORMAT, RECORDS_FORMAT, PREVIOUS_FORMAT)
 MANIFEST_PREFIX = "gymx.manifest."
 EPISODES_PREFIX = "gymx.episodes."
-# One record of the episode log. env_index: the env in the batch; env_episode: the episode's
+# One episode as `load_results` gives it (and as format 3 stored it). env_index: the env in the batch; env_episode: the episode's
 # index among that env's episodes; episode: its index in the run's log; steps: env steps of the
 # whole batch when it ended; time: wall seconds from the run's start to its end. Every field is
 # naturally aligned, so the 40-byte records need no padding.
@@ -63,10 +71,17 @@ RECORD_DTYPE = np.dtype([
     ("env_index", "<i4"), ("env_episode", "<i4"), ("episode", "<i8"), ("return", "<f4"),
     ("length", "<i4"), ("steps", "<i8"), ("time", "<f8"),
 ])  # fmt: skip
+# What an episode block stores of each episode; the rest is its block's or its group's.
+EPISODE_COLUMNS = np.dtype([("env_index", "<i4"), ("env_episode", "<i4"), ("return", "<f4"), ("length", "<i4")])
 MODES = ("training", "evaluation")
-FILE_MAGIC = b"GYMXLOG3"
-BLOCK_MAGIC = b"GXB3"
-SUMMARY_MAGIC = b"GXS3"
+FILE_MAGIC = b"GYMXLOG4"
+EPISODES_MAGIC = b"GXE4"
+SUMMARY_MAGIC = b"GXS4"
+RECORDS_FILE_MAGIC = b"GYMXLOG3"  # format 3: its blocks' magics follow
+RECORDS_MAGIC = b"GXB3"
+RECORDS_SUMMARY_MAGIC = b"GXS3"
+_EPISODES_HEAD = struct.Struct("<qI")  # first episode's index in the run, groups
+_GROUP_BYTES = 4 + 8 + 8  # episodes, steps, time
 _FILE_HEADER = struct.Struct("<8sII")  # magic, length of the JSON, its CRC32
 _BLOCK_HEADER = struct.Struct("<4sIII")  # magic, sequence number, records, CRC32 of the records
 BLOCK_HEADER_SIZE = _BLOCK_HEADER.size + 4  # and the CRC32 of those 16 bytes
@@ -202,9 +217,7 @@ class EpisodeLog:
     def __init__(self, path: str, header: dict):
         self.path = path
         self.blocks = 0
-        self._magics = {RECORD_DTYPE: BLOCK_MAGIC}
-        if header.get("summary_dtype") is not None:
-            self._magics[_record_dtype(header["summary_dtype"])] = SUMMARY_MAGIC
+        self._kinds = block_kinds(FILE_MAGIC, header.get("summary_dtype"))
         text = json.dumps(header, default=repr).encode()
         data = _FILE_HEADER.pack(FILE_MAGIC, len(text), zlib.crc32(text)) + text
         # O_EXCL: a log holds one run; appending to another run's file would mix two runs.
@@ -223,16 +236,19 @@ class EpisodeLog:
         """The log at `path` (written with `header`) cut back to its first `size` bytes, which hold `blocks` blocks; appends go on from there.
 
         For a run taken up again from a point it recorded (`size`, `blocks`): the blocks written
-        after that point are dropped, and the next block is numbered `blocks + 1`.
+        after that point are dropped, and the next block is numbered `blocks + 1`. A log of
+        format 3 goes on in format 3, so that one file holds one format.
         """
         actual = os.path.getsize(path)
         if actual < size:
             raise ValueError(f"{path}: {actual} bytes, shorter than the {size} to go on from")
+        with open(path, "rb") as file:
+            file_magic = file.read(len(FILE_MAGIC))
+        if file_magic not in (FILE_MAGIC, RECORDS_FILE_MAGIC):
+            raise ValueError(f"{path}: not a gymx episode log (file magic {file_magic!r})")
         self = cls.__new__(cls)
         self.path, self.blocks, self.size = path, blocks, size
-        self._magics = {RECORD_DTYPE: BLOCK_MAGIC}
-        if header.get("summary_dtype") is not None:
-            self._magics[_record_dtype(header["summary_dtype"])] = SUMMARY_MAGIC
+        self._kinds = block_kinds(file_magic, header.get("summary_dtype"))
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
         os.ftruncate(self._fd, size)
         os.fsync(self._fd)
@@ -245,18 +261,88 @@ class EpisodeLog:
         return len(records)
 
     def encode(self, records: np.ndarray) -> np.ndarray:
-        """The bytes of `records`' block (header and records), numbered as the next block `write` puts in the file.
+        """The bytes of `records`' block (header and payload), numbered as the next block `write` puts in the file.
 
-        Encode a block only once the previous one is written (or its write failed and is retried).
+        Episodes (`RECORD_DTYPE`) must be numbered consecutively (`episode`), as a run's log
+        numbers them. Encode a block only once the previous one is written (or its write failed
+        and is retried).
         """
-        magic = self._magics.get(records.dtype)
-        if magic is None:
-            raise TypeError(f"log records must have one of the dtypes {list(self._magics)}, got {records.dtype}")
-        # Header and records in one buffer, so one write puts the whole block in the file.
-        block = np.empty(BLOCK_HEADER_SIZE + records.nbytes, np.uint8)
-        payload = block[BLOCK_HEADER_SIZE:]
-        payload[:] = np.ascontiguousarray(records).view(np.uint8)
-        head = _BLOCK_HEADER.pack(magic, self.blocks + 1, len(records), zlib.crc32(payload.data))
+        kind = next((magic for magic, dtype in self._kinds.items() if dtype == records.dtype), None)
+        if kind is None and records.dtype == RECORD_DTYPE and EPISODES_MAGIC in self._kinds:
+            if np.any(records["episode"] != records["episode"][0] + np.arange(len(records))):
+                raise ValueError("a block's episodes must be numbered consecutively (RECORD_DTYPE's `episode`)")
+            # A group per run of episodes that ended on one batch step at one time.
+            change = np.flatnonzero((np.diff(records["steps"]) != 0) | (np.diff(records["time"]) != 0)) + 1
+            starts = np.concatenate([[0], change])
+            return self.encode_episodes(
+                int(records["episode"][0]),
+                np.diff(np.append(starts, len(records))),
+                records["steps"][starts],
+                records["time"][starts],
+                records["env_index"],
+                records["env_episode"],
+                records["return"],
+                records["length"],
+            )
+        if kind is None:
+            raise TypeError(
+                f"log records must have one of the dtypes {[RECORD_DTYPE, *(d for d in self._kinds.values() if d is not None)]}, "
+                f"got {records.dtype}"
+            )
+        return self._block(kind, len(records), [(None, np.ascontiguousarray(records).view(np.uint8))])
+
+    def encode_episodes(
+        self,
+        first_episode: int,
+        group_sizes: np.ndarray,
+        group_steps: np.ndarray,
+        group_times: np.ndarray,
+        env_index: np.ndarray,
+        env_episode: np.ndarray,
+        returns: np.ndarray,
+        lengths: np.ndarray,
+    ) -> np.ndarray:
+        """The bytes of an episode block (see the module docstring), numbered as `encode`'s.
+
+        The episodes are numbered `first_episode`, `first_episode + 1`, ... in the order given;
+        group k holds the next `group_sizes[k]` of them, which ended at `group_steps[k]` env
+        steps and `group_times[k]` seconds (groups may be empty).
+        """
+        count = len(env_index)
+        if int(np.sum(group_sizes, dtype=np.int64)) != count:
+            raise ValueError(f"the groups hold {int(np.sum(group_sizes))} episodes, the columns {count}")
+        if EPISODES_MAGIC not in self._kinds:  # a format-3 log taken up again stays in format 3
+            records = np.empty(count, RECORD_DTYPE)
+            records["env_index"], records["env_episode"] = env_index, env_episode
+            records["episode"] = first_episode + np.arange(count)
+            records["return"], records["length"] = returns, lengths
+            records["steps"] = np.repeat(group_steps, group_sizes)
+            records["time"] = np.repeat(group_times, group_sizes)
+            return self.encode(records)
+        parts = [
+            (None, np.frombuffer(_EPISODES_HEAD.pack(first_episode, len(group_sizes)), np.uint8)),
+            ("<u4", group_sizes), ("<i8", group_steps), ("<f8", group_times),
+            *((EPISODE_COLUMNS[name], column) for name, column in
+              (("env_index", env_index), ("env_episode", env_episode), ("return", returns), ("length", lengths))),
+        ]  # fmt: skip
+        return self._block(EPISODES_MAGIC, count, parts)
+
+    def _block(self, magic: bytes, count: int, parts: list[tuple[Any, np.ndarray]]) -> np.ndarray:
+        """Header and payload in one buffer, so that one write puts the whole block in the file.
+
+        parts: the payload's pieces in order, as (dtype, values), each cast straight into its
+        place; dtype None: `values` are the bytes.
+        """
+        sizes = [part.nbytes if dtype is None else np.dtype(dtype).itemsize * len(part) for dtype, part in parts]
+        block = np.empty(BLOCK_HEADER_SIZE + sum(sizes), np.uint8)
+        at = BLOCK_HEADER_SIZE
+        for (dtype, part), size in zip(parts, sizes):
+            if dtype is None:
+                block[at : at + size] = part
+            else:
+                block[at : at + size].view(dtype)[:] = part
+            at += size
+        head = _BLOCK_HEADER.pack(magic, self.blocks + 1, count, zlib.crc32(block[BLOCK_HEADER_SIZE:].data))
         block[: _BLOCK_HEADER.size] = np.frombuffer(head, np.uint8)
         block[_BLOCK_HEADER.size : BLOCK_HEADER_SIZE] = np.frombuffer(struct.pack("<I", zlib.crc32(head)), np.uint8)
         return block
@@ -348,37 +434,86 @@ def _record_dtype(descr: Any) -> np.dtype:
     return np.dtype([tuple(tuple(part) if isinstance(part, list) else part for part in field) for field in descr])
 
 
-def parse_block(data: bytes, at: int, itemsizes: dict[bytes, int]) -> tuple[bytes, int, int, int] | str:
-    """(magic, sequence number, records, end offset) of an intact block at `at`, else why there is none.
+def block_kinds(file_magic: bytes, summary_descr: Any = None) -> dict[bytes, np.dtype | None]:
+    """The block kinds a log whose file starts with `file_magic` may hold: each magic's record dtype (None: columnar episodes).
 
-    itemsizes: the record size of each block kind (magic) the file may hold.
+    summary_descr: the header's (or manifest's) `summary_dtype`, for a run that writes summaries.
+    """
+    records, summaries = (
+        (RECORDS_MAGIC, RECORDS_SUMMARY_MAGIC) if file_magic == RECORDS_FILE_MAGIC else (EPISODES_MAGIC, SUMMARY_MAGIC)
+    )
+    kinds: dict[bytes, np.dtype | None] = {records: RECORD_DTYPE if file_magic == RECORDS_FILE_MAGIC else None}
+    if summary_descr is not None:
+        kinds[summaries] = _record_dtype(summary_descr)
+    return kinds
+
+
+def _payload_size(data: bytes, at: int, count: int, dtype: np.dtype | None) -> int | None:
+    """Bytes of the payload at `at` of a block of `count` entries (None: the file ends before its group count)."""
+    if dtype is not None:
+        return count * dtype.itemsize
+    if len(data) - at < _EPISODES_HEAD.size:
+        return None
+    _, groups = _EPISODES_HEAD.unpack_from(data, at)
+    return _EPISODES_HEAD.size + groups * _GROUP_BYTES + count * EPISODE_COLUMNS.itemsize
+
+
+def parse_block(data: bytes, at: int, kinds: dict[bytes, np.dtype | None]) -> tuple[bytes, int, int, int] | str:
+    """(magic, sequence number, entries, end offset) of an intact block at `at`, else why there is none.
+
+    kinds: the block kinds (magics) the file may hold, from `block_kinds`.
     """
     if len(data) - at < BLOCK_HEADER_SIZE:
         return "an incomplete block header at the end of the file (a write cut short)"
     magic, seq, count, payload_crc = _BLOCK_HEADER.unpack_from(data, at)
-    if magic not in itemsizes:
+    if magic not in kinds:
         return "not a block header"
     (header_crc,) = struct.unpack_from("<I", data, at + _BLOCK_HEADER.size)
     if header_crc != zlib.crc32(memoryview(data)[at : at + _BLOCK_HEADER.size]):
         return "block header checksum mismatch"
-    end = at + BLOCK_HEADER_SIZE + count * itemsizes[magic]
-    if end > len(data):
-        return f"block {seq} is cut short: its {count} records end at byte {end}, the file at {len(data)} (a write cut short)"
+    size = _payload_size(data, at + BLOCK_HEADER_SIZE, count, kinds[magic])
+    end = at + BLOCK_HEADER_SIZE + (size or 0)
+    if size is None or end > len(data):
+        return f"block {seq} is cut short: its {count} records end past the file's end at byte {len(data)} (a write cut short)"
+    # The group count that sized an episode block is in the payload: the checksum covers it.
     if payload_crc != zlib.crc32(memoryview(data)[at + BLOCK_HEADER_SIZE : end]):
         return f"block {seq} ({count} records): checksum mismatch"
     return magic, seq, count, end
 
 
-def _find_magic(data: bytes, start: int, itemsizes: dict[bytes, int]) -> int:
-    found = [at for at in (data.find(magic, start) for magic in itemsizes) if at >= 0]
+def decode_block(data: bytes, at: int, count: int, end: int, dtype: np.dtype | None) -> np.ndarray:
+    """The entries of the intact block whose payload is `data[at:end]`: `RECORD_DTYPE` records for episodes, else `dtype`'s."""
+    if dtype is not None:
+        return np.frombuffer(data, dtype, count, at)
+    first, groups = _EPISODES_HEAD.unpack_from(data, at)
+    at += _EPISODES_HEAD.size
+    sizes = np.frombuffer(data, "<u4", groups, at)
+    steps = np.frombuffer(data, "<i8", groups, at + 4 * groups)
+    times = np.frombuffer(data, "<f8", groups, at + 12 * groups)
+    at += groups * _GROUP_BYTES
+    records = np.empty(count, RECORD_DTYPE)
+    if int(sizes.sum(dtype=np.int64)) != count:
+        raise ValueError(f"its groups hold {int(sizes.sum(dtype=np.int64))} episodes, its header says {count}")
+    for name in ("env_index", "env_episode", "return", "length"):
+        column = EPISODE_COLUMNS[name]
+        records[name] = np.frombuffer(data, column, count, at)
+        at += count * column.itemsize
+    records["episode"] = first + np.arange(count)
+    records["steps"] = np.repeat(steps, sizes)
+    records["time"] = np.repeat(times, sizes)
+    return records
+
+
+def _find_magic(data: bytes, start: int, kinds: dict[bytes, np.dtype | None]) -> int:
+    found = [at for at in (data.find(magic, start) for magic in kinds) if at >= 0]
     return min(found, default=-1)
 
 
-def _next_block(data: bytes, start: int, itemsizes: dict[bytes, int]) -> int:
+def _next_block(data: bytes, start: int, kinds: dict[bytes, np.dtype | None]) -> int:
     """The offset of the first intact block after `start`, else the file's size."""
-    at = _find_magic(data, start, itemsizes)
-    while at >= 0 and isinstance(parse_block(data, at, itemsizes), str):
-        at = _find_magic(data, at + 1, itemsizes)
+    at = _find_magic(data, start, kinds)
+    while at >= 0 and isinstance(parse_block(data, at, kinds), str):
+        at = _find_magic(data, at + 1, kinds)
     return len(data) if at < 0 else at
 
 
@@ -388,70 +523,73 @@ def read_header(data: bytes) -> tuple[dict | None, int]:
         return None, 0
     magic, length, crc = _FILE_HEADER.unpack_from(data)
     end = _FILE_HEADER.size + length
-    if magic != FILE_MAGIC or end > len(data) or zlib.crc32(data[_FILE_HEADER.size : end]) != crc:
+    if (
+        magic not in (FILE_MAGIC, RECORDS_FILE_MAGIC)
+        or end > len(data)
+        or zlib.crc32(data[_FILE_HEADER.size : end]) != crc
+    ):
         return None, 0
     return json.loads(data[_FILE_HEADER.size : end]), end
 
 
 def read_log(
-    path: str, run_id: str, record_dtype: np.dtype | None = None, summary_dtype: np.dtype | None = None
+    path: str, run_id: str, fallback: dict | None = None
 ) -> tuple[dict | None, np.ndarray | None, np.ndarray | None, list[Damage]]:
-    """The header, intact episode records, intact summary records and damaged regions of a log.
+    """The header, intact episode records (`RECORD_DTYPE`), intact summary records and damaged regions of a log.
 
-    record_dtype, summary_dtype: the layouts to use if the file's header is damaged (from the
-    manifest); without a record layout no block can be read (records None).
+    fallback: the run's manifest, whose `format` and `summary_dtype` are used if the file's
+    header is damaged; without it no block can be read then (records None).
     """
     with open(path, "rb") as f:
         data = f.read()
     header, at = read_header(data)
     damaged = []
     if header is not None:
-        record_dtype = _record_dtype(header["record_dtype"])
-        summary_dtype = None if header.get("summary_dtype") is None else _record_dtype(header["summary_dtype"])
-    elif record_dtype is None:
-        return (
-            None,
-            None,
-            None,
-            [
-                Damage(
-                    path,
-                    0,
-                    len(data),
-                    "the file header is damaged and there is no manifest: the record layout is unknown",
-                    run_id,
-                )
-            ],
-        )
-    dtypes = {BLOCK_MAGIC: record_dtype} | ({} if summary_dtype is None else {SUMMARY_MAGIC: summary_dtype})
-    itemsizes = {magic: dtype.itemsize for magic, dtype in dtypes.items()}
-    parts: dict[bytes, list[np.ndarray]] = {magic: [] for magic in dtypes}
+        kinds = block_kinds(data[: len(FILE_MAGIC)], header.get("summary_dtype"))
+    elif fallback is not None:
+        file_magic = RECORDS_FILE_MAGIC if fallback.get("format") == RECORDS_FORMAT else FILE_MAGIC
+        kinds = block_kinds(file_magic, fallback.get("summary_dtype"))
+    else:
+        reason = "the file header is damaged and there is no manifest: the block layout is unknown"
+        return None, None, None, [Damage(path, 0, len(data), reason, run_id)]
+    parts: dict[bytes, list[np.ndarray]] = {magic: [] for magic in kinds}
     last_seq = 0
     while at < len(data):
-        block = parse_block(data, at, itemsizes)
-        if isinstance(block, str):
+        block = parse_block(data, at, kinds)
+        decoded = None
+        if not isinstance(block, str):
+            magic, seq, count, end = block
+            try:
+                decoded = decode_block(data, at + BLOCK_HEADER_SIZE, count, end, kinds[magic])
+            except ValueError as error:
+                block = f"block {seq}: {error}"
+        if isinstance(block, str) or decoded is None:
             # Resynchronise: whatever lies between here and the next intact block is skipped.
-            end = _next_block(data, at + 1, itemsizes)
-            reason = "the file header is damaged" if at == 0 else block
+            end = _next_block(data, at + 1, kinds)
+            reason = "the file header is damaged" if at == 0 else str(block)
             if data.count(0, at, end) == end - at:
                 reason = "zero bytes (data that never reached the disk, as after a power cut)"
             damaged.append(Damage(path, at, end, reason, run_id))
             at = end
             continue
-        magic, seq, count, end = block
         if seq <= last_seq:
             damaged.append(Damage(path, at, end, f"a second copy of block {seq}", run_id))
         else:
             if seq > last_seq + 1 and not (damaged and damaged[-1].end == at):
                 damaged.append(Damage(path, at, at, f"blocks {last_seq + 1} to {seq - 1} are missing", run_id))
-            # As bytes: joining byte arrays is a plain copy, where joining unaligned records is not.
-            parts[magic].append(np.frombuffer(data, np.uint8, count * itemsizes[magic], at + BLOCK_HEADER_SIZE))
+            parts[magic].append(decoded)
             last_seq = seq
         at = end
-    joined = {
-        magic: np.concatenate([np.zeros(0, np.uint8), *blocks]).view(dtypes[magic]) for magic, blocks in parts.items()
-    }
-    return header, joined[BLOCK_MAGIC], joined.get(SUMMARY_MAGIC), damaged
+    records, summaries = None, None
+    for magic, dtype in kinds.items():
+        # Joined as bytes: joining byte arrays is a plain copy, where joining unaligned records is not.
+        layout = RECORD_DTYPE if dtype is None else dtype
+        joined = np.concatenate([np.zeros(0, np.uint8), *(p.view(np.uint8) for p in parts[magic])]).view(layout)
+        if magic in (SUMMARY_MAGIC, RECORDS_SUMMARY_MAGIC):
+            summaries = joined
+        else:
+            records = joined
+    return header, records, summaries, damaged
 
 
 def _read_manifest(path: str, run_id: str) -> tuple[dict | None, Damage | None]:
@@ -470,8 +608,8 @@ def _read_manifest(path: str, run_id: str) -> tuple[dict | None, Damage | None]:
     )
     if missing:
         return None, Damage(path, 0, len(data), f"the manifest lacks {missing}", run_id)
-    if manifest.get("format") not in (FORMAT, PREVIOUS_FORMAT):
-        raise ValueError(f"{path}: format {manifest.get('format')!r}: this gymx reads {FORMAT} and {PREVIOUS_FORMAT}")
+    if manifest.get("format") not in READABLE_FORMATS:
+        raise ValueError(f"{path}: format {manifest.get('format')!r}: this gymx reads {', '.join(READABLE_FORMATS)}")
     return manifest, None
 
 
@@ -507,8 +645,7 @@ def _load_run(directory: str, run_id: str) -> tuple[dict | None, np.ndarray | No
             no_summaries,
             [Damage(epath, 0, 0, "the episode log is missing", run_id)],
         )
-    manifest_records = None if manifest is None else _record_dtype(manifest["record_dtype"])
-    header, records, summaries, damaged = read_log(epath, run_id, manifest_records, manifest_summary)
+    header, records, summaries, damaged = read_log(epath, run_id, manifest)
     summaries = _NO_SUMMARIES if summaries is None else summaries
     if manifest is None:
         if header is None:

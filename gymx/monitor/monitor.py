@@ -420,22 +420,33 @@ class Monitor(VecWrapper[MonitorState[State], Params, Obs]):
                 # On CPU the fetched arrays are views of the device buffers, not copies.
                 returns, lengths = jax.device_get((job.returns, job.lengths))
                 summary, last = _host_summary(returns[: job.kept], lengths[: job.kept], self.summary)
-            block = self._summary_block(summary, last, job.run_step, job.now)
-            episodes = int(block["episodes"].sum())
+            summary_block = self._summary_block(summary, last, job.run_step, job.now)
+            episodes = int(summary_block["episodes"].sum())
+            # Encoded once: a retried write appends the same bytes, numbered as the next block.
+            return (self._log.encode(summary_block) if episodes else np.zeros(0, np.uint8)), episodes
+        if on_device:
+            count = int(_live_count(job.lengths, job.row))
+            # A power of two: one compile per doubling of the episodes per flush.
+            found = _device_episodes(job.returns, job.lengths, job.row, 1 << max(count - 1, 0).bit_length())
+            step_row, env, returns, lengths, earlier = (x[:count] for x in jax.device_get(found))
+            row_sizes = np.bincount(step_row, minlength=job.kept)
         else:
-            if on_device:
-                count = int(_live_count(job.lengths, job.row))
-                # A power of two: one compile per doubling of the episodes per flush.
-                found = _device_episodes(job.returns, job.lengths, job.row, 1 << max(count - 1, 0).bit_length())
-                step_row, env, returns, lengths, earlier = (x[:count] for x in jax.device_get(found))
-            else:
-                returns, lengths = jax.device_get((job.returns, job.lengths))
-                step_row, env, returns, lengths, earlier = _host_episodes(returns[: job.kept], lengths[: job.kept])
-            block = self._records(step_row, env, returns, lengths, earlier, job)
-            episodes = len(block)
-            self._episodes_written += episodes
-        # Encoded once: a retried write appends the same bytes, numbered as the next block.
-        return (self._log.encode(block) if len(block) else np.zeros(0, np.uint8)), episodes
+            returns, lengths = jax.device_get((job.returns, job.lengths))
+            row_sizes, env, returns, lengths, earlier = _host_episodes(returns[: job.kept], lengths[: job.kept])
+        episodes = len(env)
+        if not episodes:
+            return np.zeros(0, np.uint8), 0
+        # Row t's episodes ended at run batch step `job.run_step - job.row + t + 1`.
+        run_steps = job.run_step - job.row + 1 + np.arange(job.kept, dtype=np.int64)
+        anchor_step, anchor_time = job.anchor
+        fraction = np.clip((run_steps - anchor_step) / max(job.run_step - anchor_step, 1), 0.0, 1.0)
+        row_times = anchor_time + fraction * (job.now - anchor_time) - self.manifest["start_timestamp"]
+        block = self._log.encode_episodes(
+            self._episodes_written, row_sizes, run_steps * self.num_envs, row_times,
+            env, job.flushed_episodes[env] + earlier, returns, lengths,
+        )  # fmt: skip
+        self._episodes_written += episodes
+        return block, episodes
 
     def _settle(self) -> None:
         """Waits for the last flush's job; runs it here if it had failed. Then its counts go to the manifest."""
@@ -467,29 +478,6 @@ class Monitor(VecWrapper[MonitorState[State], Params, Obs]):
         block["time"] = now - self.manifest["start_timestamp"]
         block["last_return"] = self._last_return
         return block
-
-    def _records(
-        self, step_row: np.ndarray, env: np.ndarray, returns: np.ndarray, lengths: np.ndarray, earlier: np.ndarray,
-        job: _Job,
-    ) -> np.ndarray:  # fmt: skip
-        """The records of the job's episodes (row t: run batch step `job.run_step - job.row + t + 1`).
-
-        step_row, env, returns, lengths, earlier: each episode's row, env, return, length, and
-        its env's episodes in earlier rows, in finishing order (see `_host_episodes`).
-        """
-        run_steps = job.run_step - job.row + 1 + np.arange(job.kept, dtype=np.int64)
-        anchor_step, anchor_time = job.anchor
-        fraction = np.clip((run_steps - anchor_step) / max(job.run_step - anchor_step, 1), 0.0, 1.0)
-        row_times = anchor_time + fraction * (job.now - anchor_time) - self.manifest["start_timestamp"]
-        records = np.empty(len(env), log.RECORD_DTYPE)
-        records["env_index"] = env
-        records["env_episode"] = job.flushed_episodes[env] + earlier
-        records["episode"] = self._episodes_written + np.arange(len(env))
-        records["return"] = returns
-        records["length"] = lengths
-        records["steps"] = run_steps[step_row] * self.num_envs
-        records["time"] = row_times[step_row]
-        return records
 
     def _count_overflow(self, steps: int, episodes: int) -> bool:
         if not steps:
@@ -569,20 +557,26 @@ def _push_frame(
 
 
 def _host_episodes(returns: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Each episode in the rows: its row, env, return, length and its env's episodes in earlier rows."""
-    num_rows, num_envs = lengths.shape
-    # One pass over the rows; a bool array's nonzero is several times faster than an int's.
-    # Flat indices come out in step-then-env order: the order the episodes finished in.
-    flat = np.flatnonzero(lengths > 0)
-    step_row, env = np.divmod(flat, num_envs)
+    """The rows' episodes in the order they ended: each row's count, then each episode's env, return, length and its env's episodes in earlier rows."""
+    flat, row_starts, env = _finished(lengths)
     # A Python loop over rows (not records): an env is in a row at most once.
     earlier = np.empty(len(flat), np.int32)
-    counter = np.zeros(num_envs, np.int32)
-    for start, stop in itertools.pairwise(np.searchsorted(step_row, np.arange(num_rows + 1))):
+    counter = np.zeros(lengths.shape[1], np.int32)
+    for start, stop in itertools.pairwise(row_starts):
         envs = env[start:stop]
         earlier[start:stop] = counter[envs]
         counter[envs] += 1
-    return step_row, env, returns.reshape(-1)[flat], lengths.reshape(-1)[flat], earlier
+    return np.diff(row_starts), env, returns.reshape(-1)[flat], lengths.reshape(-1)[flat], earlier
+
+
+def _finished(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows' finished entries: flat indices (in the order the episodes ended: step, then env), where each row's start among them (and the last row's end), each one's env."""
+    num_rows, num_envs = lengths.shape
+    # One pass over the rows; a bool array's nonzero is several times faster than an int's (and
+    # than a per-row count).
+    flat = np.flatnonzero(lengths > 0)
+    step_row, env = np.divmod(flat, num_envs)
+    return flat, np.searchsorted(step_row, np.arange(num_rows + 1)), env
 
 
 def _live(lengths: jax.Array, row: jax.Array) -> jax.Array:
@@ -629,15 +623,13 @@ def _host_summary(
     returns: np.ndarray, lengths: np.ndarray, config: SummaryConfig
 ) -> tuple[dict[str, ArrayLike], np.ndarray]:
     """The summary of the episodes in the rows (see `log.summary_dtype`), and each env's last return in them (else NaN)."""
-    num_rows, num_envs = lengths.shape
-    flat = np.flatnonzero(lengths > 0)
-    last = np.full(num_envs, np.nan, np.float32)
+    flat, row_starts, env = _finished(lengths)
+    last = np.full(lengths.shape[1], np.nan, np.float32)
     if not len(flat):
         return {"episodes": 0}, last
     finished_returns, finished_lengths = returns.reshape(-1)[flat], lengths.reshape(-1)[flat]
     # Rows in step order, an env at most once per row: the last row an env is in holds its last return.
-    step_row, env = np.divmod(flat, num_envs)
-    for start, stop in itertools.pairwise(np.searchsorted(step_row, np.arange(num_rows + 1))):
+    for start, stop in itertools.pairwise(row_starts):
         last[env[start:stop]] = finished_returns[start:stop]
     assert config.returns is not None and config.lengths is not None, "_summary_ranges sets both ranges"
     summary: dict[str, ArrayLike] = {"episodes": len(flat)}

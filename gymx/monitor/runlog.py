@@ -143,14 +143,17 @@ def _kept_part(path: str, data: bytes, blocks: int) -> tuple[dict, np.ndarray]:
     header, at = log.read_header(data)
     if header is None:
         raise ValueError(f"{path}: its file header is damaged")
-    itemsizes = {log.BLOCK_MAGIC: log.RECORD_DTYPE.itemsize}
+    kinds = log.block_kinds(data[: len(log.FILE_MAGIC)])
     parts = [np.zeros(0, log.RECORD_DTYPE)]
     while at < len(data):
-        block = log.parse_block(data, at, itemsizes)
+        block = log.parse_block(data, at, kinds)
         if isinstance(block, str):
             raise ValueError(f"{path}: its first {len(data)} bytes do not load whole: at byte {at}, {block}")
-        _, _, count, end = block
-        parts.append(np.frombuffer(data, log.RECORD_DTYPE, count, at + log.BLOCK_HEADER_SIZE))
+        magic, _, count, end = block
+        try:
+            parts.append(log.decode_block(data, at + log.BLOCK_HEADER_SIZE, count, end, kinds[magic]))
+        except ValueError as error:
+            raise ValueError(f"{path}: its first {len(data)} bytes do not load whole: at byte {at}, {error}") from None
         at = end
     if len(parts) - 1 != blocks:
         raise ValueError(f"{path}: its first {len(data)} bytes hold {len(parts) - 1} blocks, not {blocks}")

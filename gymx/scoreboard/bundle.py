@@ -240,10 +240,11 @@ def check(path: str) -> Checked:
     for manifest_run in results.manifests:
         if manifest_run.get("format") == LEGACY_FORMAT:
             continue  # checked as it was read
-        if manifest_run.get("format") != monitor_log.FORMAT:
+        if manifest_run.get("format") not in (monitor_log.FORMAT, monitor_log.RECORDS_FORMAT):
             raise BundleError(
                 422,
-                f"gymx: run {manifest_run.get('run_id')!r} has format {manifest_run.get('format')!r}, expected {monitor_log.FORMAT!r}",
+                f"gymx: run {manifest_run.get('run_id')!r} has format {manifest_run.get('format')!r}, "
+                f"expected {monitor_log.FORMAT!r} or {monitor_log.RECORDS_FORMAT!r}",
             )
         if manifest_run.get("env_id") != env_id:
             raise BundleError(

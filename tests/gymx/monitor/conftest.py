@@ -48,7 +48,9 @@ def block_offsets(path: Path) -> list[int]:
     offsets = []
     while at < len(data):
         offsets.append(at)
-        at += 20 + 40 * struct.unpack_from("<I", data, at + 8)[0]  # block header: magic, seq, count, 2 CRC32s
+        # Block header: magic, seq, episodes, 2 CRC32s; payload: first episode, groups, 20 bytes a group, 16 an episode.
+        (episodes,), (groups,) = struct.unpack_from("<I", data, at + 8), struct.unpack_from("<I", data, at + 28)
+        at += 20 + 12 + 20 * groups + 16 * episodes
     return [*offsets, at]
 
 

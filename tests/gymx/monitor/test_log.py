@@ -76,7 +76,7 @@ def test_a_zero_filled_tail(tmp_path: Path, run: tuple, where: str) -> None:
 @pytest.mark.parametrize("inside_a_block", [True, False])
 def test_13_bytes_inserted_mid_file(tmp_path: Path, run: tuple, inside_a_block: bool) -> None:
     path, records, offsets = run
-    at = offsets[1] + 20 + 40 * 10 + 3 if inside_a_block else offsets[2]
+    at = (offsets[1] + offsets[2]) // 2 + 3 if inside_a_block else offsets[2]
     data = path.read_bytes()
     path.write_bytes(data[:at] + b"0123456789abc" + data[at:])
     results = load_damaged(tmp_path)
@@ -95,7 +95,7 @@ def test_a_file_truncated_mid_block(tmp_path: Path, synthetic_run, log_blocks, c
     records = synthetic_run(tmp_path, RETURNS, RUN, blocks=BLOCKS, closed=closed)
     path = Path(log.episodes_path(str(tmp_path), RUN))
     offsets = log_blocks(path)
-    cut = offsets[3] + 20 + 40 * 10 + 7
+    cut = (offsets[3] + offsets[4]) // 2 + 7
     os.truncate(path, cut)
     results = load_damaged(tmp_path)
     assert_episodes(results, records[:75])
@@ -183,7 +183,9 @@ def test_the_previous_format_still_loads(tmp_path: Path) -> None:
 def test_an_unknown_format_is_refused(tmp_path: Path, run: tuple) -> None:
     manifest_file = Path(log.manifest_path(str(tmp_path), RUN))
     manifest_file.write_text(manifest_file.read_text().replace(log.FORMAT, "gymx-monitor-99"))
-    with pytest.raises(ValueError, match="format 'gymx-monitor-99': this gymx reads gymx-monitor-3 and gymx-monitor-2"):
+    with pytest.raises(
+        ValueError, match="format 'gymx-monitor-99': this gymx reads gymx-monitor-4, gymx-monitor-3, gymx-monitor-2"
+    ):
         load_results(str(tmp_path))
 
 
@@ -229,3 +231,106 @@ def test_summary_blocks_share_the_checks(tmp_path: Path) -> None:
     assert len(results) == 0 and results.manifests[0]["recovered_from_log"]
     np.testing.assert_array_equal(got, summaries[:2])
     assert next(d.reason for d in results.damaged).startswith("block 3 is cut short")
+
+
+def _format_3_log(directory: Path, records: np.ndarray, run_id: str = "old3") -> Path:
+    """A log as format 3 wrote it, built here from its layout: file header, then blocks of 40-byte records."""
+    import json
+    import struct
+    import zlib
+
+    header = {"format": "gymx-monitor-3", "run_id": run_id, "start_timestamp": 1.0e9, "mode": "training",
+              "env_id": "CartPole-v1", "env_version": 1, "num_envs": 4, "record_dtype": log.RECORD_DTYPE.descr,
+              "episodes_file": f"gymx.episodes.{run_id}.bin", "episodes": len(records), "blocks": 2, "closed": True}  # fmt: skip
+    text = json.dumps(header).encode()
+    data = struct.pack("<8sII", b"GYMXLOG3", len(text), zlib.crc32(text)) + text
+    for seq, part in enumerate(np.array_split(records, 2), start=1):
+        payload = part.tobytes()
+        head = struct.pack("<4sIII", b"GXB3", seq, len(part), zlib.crc32(payload))
+        data += head + struct.pack("<I", zlib.crc32(head)) + payload
+    path = Path(log.episodes_path(str(directory), run_id))
+    path.write_bytes(data)
+    log.write_json_atomic(log.manifest_path(str(directory), run_id), dict(header, log_bytes=len(data)))
+    return path
+
+
+def _records(count: int, steps: list[int]) -> np.ndarray:
+    records = np.zeros(count, log.RECORD_DTYPE)
+    records["env_index"], records["env_episode"], records["episode"] = (
+        np.arange(count) % 4,
+        np.arange(count) // 4,
+        np.arange(count),
+    )
+    records["return"], records["length"] = 0.5 + np.arange(count), 3 + np.arange(count)
+    records["steps"], records["time"] = steps, np.asarray(steps) / 100.0
+    return records
+
+
+def test_format_3_logs_still_load_and_a_resumed_one_stays_format_3(tmp_path: Path) -> None:
+    from gymx.monitor.runlog import RunLog
+
+    records = _records(6, [4, 4, 8, 8, 8, 12])
+    path = _format_3_log(tmp_path, records)
+    results = load_results(str(tmp_path))
+    assert results.damaged == ()
+    np.testing.assert_array_equal(results.returns, records["return"])
+    np.testing.assert_array_equal(results.steps, records["steps"])
+    np.testing.assert_array_equal(results.env_episode, records["env_episode"])
+    # Taken up again after its first block: the next block is format 3's too, so the file stays one format.
+    first_block_end = 16 + len(json_text(path)) + 20 + 3 * 40
+    resumed = RunLog.reopen(str(tmp_path), "old3", size=first_block_end, blocks=1)
+    resumed.append(np.array([1, 2]), np.array([7.0, 8.0]), np.array([9, 10]), np.array([20, 20]), 0.2)
+    resumed.close()
+    assert path.read_bytes()[first_block_end : first_block_end + 4] == b"GXB3"
+    results = load_results(str(tmp_path))
+    assert results.damaged == ()
+    np.testing.assert_array_equal(results.returns, [0.5, 1.5, 2.5, 7.0, 8.0])
+    np.testing.assert_array_equal(results.env_episode, [0, 0, 0, 1, 1])  # envs 1 and 2 had one episode each before
+    np.testing.assert_array_equal(results.episode, np.arange(5))
+
+
+def json_text(path: Path) -> bytes:
+    import struct
+
+    data = path.read_bytes()
+    (length,) = struct.unpack_from("<I", data, 8)
+    return data[16 : 16 + length]
+
+
+def test_an_episode_block_is_columnar_and_groups_episodes_by_their_step(tmp_path: Path) -> None:
+    header = {"record_dtype": log.RECORD_DTYPE.descr}
+    episodes = log.EpisodeLog(str(tmp_path / "gymx.episodes.c.bin"), header)
+    records = _records(7, [3, 3, 3, 5, 9, 9, 9])
+    start = episodes.size
+    episodes.append(records)
+    # 20-byte block header, 12-byte prefix, 3 groups of 20 bytes, 7 episodes of 16 bytes.
+    assert episodes.size - start == 20 + 12 + 3 * 20 + 7 * 16
+    # Groups may be empty (a flush's rows in which no episode ended), and are given straight.
+    block = episodes.encode_episodes(7, np.array([0, 2, 0, 1]), np.array([10, 11, 12, 13]), np.array([0.1, 0.2, 0.3, 0.4]),
+                                     np.array([0, 3, 1]), np.array([1, 1, 2]), np.array([1.0, 2.0, 3.0]), np.array([4, 5, 6]))  # fmt: skip
+    episodes.write(block)
+    with pytest.raises(ValueError, match="the groups hold 2 episodes, the columns 3"):
+        episodes.encode_episodes(10, np.array([2]), np.array([1]), np.array([0.0]), *(np.zeros(3, int),) * 4)
+    with pytest.raises(ValueError, match="numbered consecutively"):
+        episodes.append(records[[0, 2]])
+    episodes.close()
+    _, got, _, damaged = log.read_log(episodes.path, "c")
+    assert damaged == []
+    np.testing.assert_array_equal(got[:7], records)
+    np.testing.assert_array_equal(got["episode"][7:], [7, 8, 9])
+    np.testing.assert_array_equal(got["steps"][7:], [11, 11, 13])
+    np.testing.assert_array_equal(got["time"][7:], [0.2, 0.2, 0.4])
+    np.testing.assert_array_equal(got["env_index"][7:], [0, 3, 1])
+
+
+def test_a_damaged_group_count_is_a_damaged_block(tmp_path: Path, run: tuple) -> None:
+    import struct
+
+    path, records, offsets = run
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I", data, offsets[1] + 28, 10**6)  # block 2's group count: its payload would run past the file
+    path.write_bytes(bytes(data))
+    results = load_damaged(tmp_path)
+    assert_episodes(results, np.r_[records[:25], records[50:]])
+    ((start, end, reason),) = [(d.start, d.end, d.reason) for d in results.damaged]
+    assert (start, end) == (offsets[1], offsets[2]) and reason.startswith("block 2 is cut short")
