@@ -216,6 +216,11 @@ class DQN:
         act = lambda obs: jnp.argmax(self._q(params, obs), axis=-1).astype(jnp.int32)
         return episode_returns(self.eval_env, act, self.eval_steps, key).mean()
 
+    def learning(self, iteration: jax.Array) -> jax.Array:
+        """Whether iteration `iteration` (from 0) learns: `replay.learning_started` for this config."""
+        cfg = self.config
+        return replay.learning_started(iteration, cfg.learning_starts, cfg.buffer_size, cfg.steps_per_iteration)
+
     def _keep_best(self, state: DQNState, key: jax.Array) -> DQNState:
         mean = self._evaluate(state.params, key)
         better = mean >= state.best_return  # ties go to the later, longer-trained snapshot
@@ -286,8 +291,9 @@ class DQN:
     def iteration(self, state: DQNState) -> tuple[DQNState, IterationLog]:
         cfg = self.config
         key, collect_key, learn_key, eval_key = jax.random.split(state.key, 4)
+        learning = self.learning(state.iteration)
         state, log = self._collect(state, collect_key)
-        state = jax.lax.cond(state.buffer.size >= cfg.learning_starts, self._learn, lambda s, _: s, state, learn_key)
+        state = jax.lax.cond(learning, self._learn, lambda s, _: s, state, learn_key)
         iteration = state.iteration + 1
         target_params = jax.lax.cond(
             iteration % cfg.target_update_period == 0,
@@ -296,7 +302,6 @@ class DQN:
         )
         state = state.replace(target_params=target_params, key=key, iteration=iteration)
         if cfg.eval_period:
-            learning = state.buffer.size >= cfg.learning_starts
             state = jax.lax.cond(
                 learning & (iteration % cfg.eval_period == 0), self._keep_best, lambda s, _: s, state, eval_key
             )

@@ -53,3 +53,17 @@ def sample(buffer: ReplayBuffer, key: jax.Array, batch_size: int) -> Transitions
     """`batch_size` transitions drawn uniformly, with replacement, from the filled slots (the buffer must not be empty)."""
     slots = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buffer.size, 1))
     return jax.tree_util.tree_map(lambda store: store[slots], buffer.data)
+
+
+def learning_started(iteration: jax.Array, learning_starts: int, capacity: int, steps_per_iteration: int) -> jax.Array:
+    """Whether a buffer filled with `steps_per_iteration` transitions an iteration holds `learning_starts` after iteration `iteration`'s collection (from 0).
+
+    Read from the iteration count, not from the buffer's size, which it determines: seeds trained
+    together share the count, unbatched under the runner's vmap over them (see
+    `runner.CountsIterations`), so a cond on this predicate branches instead of running its
+    updates and evaluations on every iteration for every seed. Never, when `learning_starts`
+    exceeds the capacity.
+    """
+    if learning_starts > capacity:
+        return jnp.zeros((), bool)
+    return iteration + 1 >= -(-learning_starts // steps_per_iteration)

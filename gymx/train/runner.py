@@ -5,7 +5,8 @@ An agent (`PPO`, `DQN`) is a static object with pure methods over its state:
 - `init(key) -> state` and `train(state, num_iterations) -> (state, IterationLog)`,
 - `greedy_action(state, obs) -> action`, the deterministic policy evaluated,
 - `env` (its training `VecEnv`), `steps_per_iteration`, `num_iterations`, `config`, `env_id`, `algo`;
-  the state counts its iterations in `state.iteration`.
+  the state counts its iterations in `state.iteration`, which seeds trained together share and
+  the agent gets unbatched, so that its conds on the count branch (see `CountsIterations`).
 
 `train_seeds` vmaps both over seeds and jits one chunk of iterations: every chunk calls the same
 compiled program (compiled once), the host waits only between chunks (progress bar, episode
@@ -42,7 +43,7 @@ import functools
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import IO, Generic, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -55,12 +56,23 @@ from gymx.train import distributed
 from gymx.train.episodes import IterationLog, episode_returns
 from gymx.vector import AutoresetMode, VecEnv
 
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing has it from Python 3.11
+
 
 class CountsIterations(Protocol):
-    """An agent's state: it counts the iterations done (int32, one per seed when batched)."""
+    """An agent's state: it counts the iterations done (int32, one per seed when batched).
+
+    Seeds trained together share their count, so `seeds_chunk` gives it to the agents unbatched
+    (`replace(iteration=...)`): a `lax.cond` whose predicate is a function of the count alone
+    stays a branch under the vmap over seeds, where a batched predicate would turn it into a
+    select that runs both branches for every seed.
+    """
 
     @property
     def iteration(self) -> jax.Array: ...
+
+    def replace(self, **changes: Any) -> Self: ...
 
 
 # An agent's state (`PPOState`, ...); a policy's state is whatever its `greedy_action` reads.
@@ -187,6 +199,21 @@ def train_seeds(
 INIT_COMPILER_OPTIONS: dict[str, str | bool] = {"xla_backend_optimization_level": "0"}
 
 
+def seeds_chunk(
+    agent: Agent[AgentState, object], per_chunk: int
+) -> Callable[[AgentState], tuple[AgentState, IterationLog]]:
+    """`per_chunk` iterations of `agent.train` vmapped over the seeds of batched states, which share one iteration count.
+
+    The count goes in unbatched (see `CountsIterations`) and comes out one per seed again.
+    """
+
+    def chunk(states: AgentState) -> tuple[AgentState, IterationLog]:
+        iteration = states.iteration[0]
+        return jax.vmap(lambda state: agent.train(state.replace(iteration=iteration), per_chunk))(states)
+
+    return chunk
+
+
 def _compile_programs(
     agent: Agent[AgentState, object], keys: np.ndarray, per_chunk: int
 ) -> tuple[jax.stages.Compiled, Callable[[AgentState], tuple[AgentState, IterationLog]]]:
@@ -197,7 +224,7 @@ def _compile_programs(
     compiles, not their sum. Over several devices the chunk compiles at its first call, for the
     shardings the init's states come with.
     """
-    train_chunk = jax.jit(jax.vmap(lambda state: agent.train(state, per_chunk)), donate_argnums=0)
+    train_chunk = jax.jit(seeds_chunk(agent, per_chunk), donate_argnums=0)
     lowered_init = jax.jit(jax.vmap(agent.init)).lower(keys)
     devices = agent.env.devices
     if len(devices) > 1 or distributed.spans_processes(devices):

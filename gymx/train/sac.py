@@ -334,12 +334,16 @@ class SAC:
         )
         return state.replace(learner=learner)
 
+    def learning(self, iteration: jax.Array) -> jax.Array:
+        """Whether iteration `iteration` (from 0) learns: `replay.learning_started` for this config."""
+        cfg = self.config
+        return replay.learning_started(iteration, cfg.learning_starts, cfg.buffer_size, cfg.steps_per_iteration)
+
     def iteration(self, state: SACState) -> tuple[SACState, IterationLog]:
         key, collect_key, learn_key = jax.random.split(state.key, 3)
+        learning = self.learning(state.iteration)
         state, log = self._collect(state, collect_key)
-        state = jax.lax.cond(
-            state.buffer.size >= self.config.learning_starts, self._learn, lambda s, _: s, state, learn_key
-        )
+        state = jax.lax.cond(learning, self._learn, lambda s, _: s, state, learn_key)
         return state.replace(key=key, iteration=state.iteration + 1), log
 
     def train(self, state: SACState, num_iterations: int) -> tuple[SACState, IterationLog]:

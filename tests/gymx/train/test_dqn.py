@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
 
 import jax
 import jax.numpy as jnp
@@ -69,3 +70,55 @@ def test_keep_best_snapshot_is_the_policy_evaluated() -> None:
     assert agent.policy_params(state) is state.best_params
     off = dqn.DQN(dataclasses.replace(config, eval_period=0), "CartPole-v1", record_episodes=False)
     assert off.policy_params(state) is state.params
+
+
+def same(a: object, b: object) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)))
+
+
+def test_seeds_through_the_runner_match_their_runs_alone_and_branch_at_the_right_iterations() -> None:
+    # 16 transitions per iteration: the buffer holds learning_starts=40 after the third iteration's
+    # collection, so updates start at iteration 3, the target is copied (tau=1) after every even
+    # iteration, and the best snapshot is evaluated after iterations 4 and 6.
+    config = agents.load_config(
+        "dqn",
+        "CartPole-v1",
+        total_steps=96,
+        num_envs=2,
+        train_frequency=8,
+        gradient_steps=2,
+        buffer_size=256,
+        batch_size=8,
+        learning_starts=40,
+        hidden_sizes=(8,),
+        target_update_period=2,
+        tau=1.0,
+        eval_period=2,
+        eval_episodes=2,
+    )
+    agent = dqn.DQN(config, "CartPole-v1", record_episodes=False)
+    seeds = [0, 1]
+    together: list[dqn.DQNState] = []  # after each iteration, batched over the seeds
+    copy = lambda tree: jax.tree_util.tree_map(np.array, tree)  # the next chunk reuses the report's buffers
+    runner.train_seeds(agent, seeds, num_chunks=6, on_chunk=lambda report: together.append(copy(report.states)))
+    assert len(together) == 6
+    init, one_iteration = jax.jit(agent.init), jax.jit(lambda state: agent.train(state, 1)[0])
+    for column, seed in enumerate(seeds):
+        state = init(jax.random.PRNGKey(seed))
+        initial = state.params
+        for iteration, batched in enumerate(together, start=1):
+            target = state.target_params
+            state = one_iteration(state)
+            vmapped = jax.tree_util.tree_map(operator.itemgetter(column), batched)
+            where = f"seed {seed}, iteration {iteration}"
+            assert int(vmapped.iteration) == int(state.iteration) == iteration, where
+            np.testing.assert_array_equal(vmapped.key, state.key, err_msg=where)
+            for name in ("params", "target_params", "best_params", "last_eval_return"):
+                for a, b in zip(*(jax.tree_util.tree_leaves(getattr(run, name)) for run in (vmapped, state))):
+                    np.testing.assert_allclose(a, b, rtol=0, atol=1e-5, err_msg=f"{name}, {where}")
+            # The alone run branches where the buffer's fill says; the first checks hold among seeds
+            # only to rounding, so they are made on the run alone.
+            assert same(state.params, initial) == (iteration < 3), where
+            assert same(state.target_params, state.params if iteration % 2 == 0 else target), where
+            assert np.isnan(state.last_eval_return) == (iteration < 4), where
+            assert same(state.best_params, state.params if iteration == 4 else initial) or iteration > 4, where
