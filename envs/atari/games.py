@@ -308,6 +308,8 @@ CHECKED = (
     "qbert",
     "montezuma_revenge",
     "jamesbond",
+    "tutankham",
+    "robotank",
 )
 
 CANDIDATES = {game.rom: game for game in _GAME_LIST}

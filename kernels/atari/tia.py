@@ -31,11 +31,13 @@ Players follow Stella's masks: a RESPx hides the player's first copy for the res
 ends where Stella redraws the mask, at the end of a line inside the displayed window (so a RESPx
 above the window hides the window's first line), or at a NUSIZx or HMOVE write. A RESPx that
 lands inside one of the player's copies lets that copy run 11 more clocks at its old position.
+The playfield's reflection is Stella's mask too: a CTRLPF write from column 79 on leaves it as it
+was until the mask is redrawn at a line's end, as a hide ends. Stella moves a RESMx or RESBL that
+comes a set number of clocks after an HMOVE to a set column for a few games (`RESET_AFTER_HMOVE`).
 
 Approximations kept on purpose for now (they do not move Pong's or Breakout's objects): HMOVE
 applies the full motion wherever in the line it is strobed (Stella's table reduces it late in
-the line), playfield reflection is read at each update instead of being latched at the half
-line, and RESMPx recentres the missile on its player with the normal-width offset.
+the line), and RESMPx recentres the missile on its player with the normal-width offset.
 """
 
 from __future__ import annotations
@@ -136,6 +138,22 @@ def _pf_bits() -> np.ndarray:
 
 PF_BITS = _pf_bits()
 
+# Stella's fixes for single games: a RESMx or RESBL this many clocks after an HMOVE strobe, at this
+# colour clock of the line, puts the object at this column (register, clocks, colour clock, column).
+RESET_AFTER_HMOVE = (
+    (RESM0, 60, 69, 8),  # Dolphin
+    (RESM1, 9, 18, 3),  # Pitfall II
+    (RESBL, 54, 60, 10),  # Escape from the Mindmaster
+    (RESBL, 54, 69, 10),
+    (RESBL, 9, 18, 3),  # Decathlon
+    (RESBL, 21, 30, 6),  # Robot Tank
+    (RESBL, 18, 27, 5),  # Hole Hunter
+)
+
+# The first colour clock of the line at which a CTRLPF write no longer changes the playfield's
+# reflection until the line ends (Stella: from column 79, the left half's last, on).
+REFLECT_LATE = HBLANK + 79
+
 # CPU cycles of the line (0-75) at which an HMOVE strobe blanks the next 8 columns drawn.
 HMOVE_BLANK_CYCLES = np.zeros(76, bool)
 HMOVE_BLANK_CYCLES[[*list(range(21)), 75]] = True
@@ -152,6 +170,9 @@ class Registers(struct.PyTree):
     pos: jax.Array  # int32[5]: P0, P1, M0, M1, BL columns (0-159)
     hidden: jax.Array  # bool[2]: the player's first copy is hidden (Stella's mask after a RESPx), until `hide_end`
     hidden_from: jax.Array  # int32[2]: the clock the RESPx that hid it showed at
+    reflect: jax.Array  # bool: the playfield's reflection while a late CTRLPF write waits (Stella's mask)
+    reflect_from: jax.Array  # int32: the clock of that write; it waits until `hide_end` of it
+    hmove_clock: jax.Array  # int32: clock of the last HMOVE strobe
 
 
 class TIA(struct.PyTree):
@@ -165,6 +186,9 @@ class TIA(struct.PyTree):
     pos: jax.Array  # int32[5]
     hidden: jax.Array  # bool[2]
     hidden_from: jax.Array  # int32[2]
+    reflect: jax.Array  # bool
+    reflect_from: jax.Array  # int32
+    hmove_clock: jax.Array  # int32
     collision: jax.Array  # int32: 15 latches
     frame_start: jax.Array  # int32: colour clock of the frame's first line start
     last_update: jax.Array  # int32: clock up to which collisions were computed
@@ -196,6 +220,9 @@ class TIA(struct.PyTree):
             pos=jnp.zeros(5, jnp.int32),
             hidden=jnp.zeros(2, bool),
             hidden_from=jnp.zeros(2, jnp.int32),
+            reflect=jnp.asarray(False),
+            reflect_from=i(0),
+            hmove_clock=i(0),
             collision=i(0),
             frame_start=i(0),
             last_update=i(0),
@@ -223,13 +250,17 @@ class TIA(struct.PyTree):
             pos=self.pos,
             hidden=self.hidden,
             hidden_from=self.hidden_from,
+            reflect=self.reflect,
+            reflect_from=self.reflect_from,
+            hmove_clock=self.hmove_clock,
         )
 
 
-def coverage(tia: TIA | Registers, hide: jax.Array | bool = False) -> jax.Array:
+def coverage(tia: TIA | Registers, hide: jax.Array | bool = False, pending: jax.Array | bool = False) -> jax.Array:
     """bool[6, 160]: which columns of a line each object (P0, P1, M0, M1, BL, PF) covers now;
     `hide` (bool[2] or one bool for both) leaves out each player's first copy, as Stella draws
-    the rest of a line after a RESPx (a stretched player then shows nothing)."""
+    the rest of a line after a RESPx (a stretched player then shows nothing); `pending` draws
+    the playfield with the reflection a late CTRLPF write left waiting (`reflect`)."""
     regs = tia.regs
     hide = jnp.broadcast_to(jnp.asarray(hide), (2,))
     x = jnp.arange(160)
@@ -259,9 +290,16 @@ def coverage(tia: TIA | Registers, hide: jax.Array | bool = False) -> jax.Array:
     ball_on = jnp.where(regs[VDELBL] & 1, tia.denabl, (regs[ENABL] & 2) != 0)
     width = 1 << ((regs[CTRLPF] >> 4) & 3)
     out.append(ball_on & (((x - tia.pos[BL]) % 160) < width))
-    pf_bits = jnp.asarray(PF_BITS)[regs[CTRLPF] & 1]
-    out.append(((tia.pf >> pf_bits) & 1) == 1)
+    out.append(playfield(tia, pending))
     return jnp.stack(out)
+
+
+def playfield(tia: TIA | Registers, pending: jax.Array | bool = False) -> jax.Array:
+    """bool[160]: the playfield's columns, reflected as CTRLPF says, or as `reflect` says while a
+    late CTRLPF write waits (`pending`)."""
+    reflect = jnp.where(pending, tia.reflect, (tia.regs[CTRLPF] & 1) != 0)
+    pf_bits = jnp.asarray(PF_BITS)[reflect.astype(jnp.int32)]
+    return ((tia.pf >> pf_bits) & 1) == 1
 
 
 def colours(tia: TIA | Registers, cover: jax.Array) -> jax.Array:
@@ -323,19 +361,23 @@ def _collisions(
     cover = [both[k] for k in range(both.shape[0])]
     for p in (P0, P1):
         cover[p] = (hidden[p] & passed(lo, split[p])) | (full[p] & passed(split[p], hi))
+    # So does the playfield while a late CTRLPF write's reflection waits for the end of its line.
+    waits = jnp.clip(hide_end(r.reflect_from, start_display), lo, hi)
+    cover[PF] = (playfield(r, True) & passed(lo, waits)) | (full[PF] & passed(waits, hi))
     bits = jnp.int32(0)
     for i, (a, b) in enumerate(COLLISION_PAIRS):
         bits = bits | (jnp.any(cover[a] & cover[b]).astype(jnp.int32) << i)
     return bits, jnp.where(runs, hi, last_update)
 
 
-def hide_end(hidden_from: jax.Array, start_display: jax.Array) -> jax.Array:
-    """The clock a player's first copy, hidden by a RESPx that showed at `hidden_from`, shows again.
+def hide_end(since: jax.Array, start_display: jax.Array) -> jax.Array:
+    """The clock a mask Stella left at clock `since` is redrawn: a player's first copy hidden by a
+    RESPx shows again, a late CTRLPF write's reflection takes over.
 
-    Stella restores the player's mask when its drawing passes the end of a line, and it draws only
-    inside the displayed window: the end of the RESPx's line there, or of the window's first line
-    for a RESPx above the window (or below it, in the frame before)."""
-    lines = -((start_display - hidden_from) // LINE)
+    Stella redraws its player and playfield masks when its drawing passes the end of a line, and it
+    draws only inside the displayed window: the end of the write's line there, or of the window's
+    first line for a write above the window (or below it, in the frame before)."""
+    lines = -((start_display - since) // LINE)
     return start_display + LINE * jnp.maximum(lines, 1)
 
 
@@ -386,6 +428,7 @@ class _Entry(struct.PyTree):
     reg: jax.Array
     value: jax.Array
     hpos: jax.Array  # the beam's colour clock in the line at the write
+    at: jax.Array  # the write's own clock
     clock: jax.Array  # the clock the write shows from: its own plus Stella's delay for the register
 
 
@@ -396,7 +439,7 @@ def _entry(tia: TIA, k: jax.Array) -> _Entry:
     hpos = (clock - tia.frame_start) % LINE
     delay = jnp.asarray(POKE_DELAY)[reg]
     delay = jnp.where(delay < 0, jnp.asarray(PF_DELAY)[(hpos // 3) & 3], delay)
-    return _Entry(reg=reg, value=w & 0xFF, hpos=hpos, clock=clock + delay)
+    return _Entry(reg=reg, value=w & 0xFF, hpos=hpos, at=clock, clock=clock + delay)
 
 
 def _reset_in_copy(r: Registers, e: _Entry, player: int) -> jax.Array:
@@ -414,8 +457,9 @@ def _shown(r: Registers, e: _Entry) -> jax.Array:
     return e.clock + jnp.where(in_copy, RESET_IN_COPY_DELAY, 0)
 
 
-def _changed(r: Registers, e: _Entry, shown: jax.Array) -> Registers:
-    """The drawing registers after write `e`, which shows at clock `shown`."""
+def _changed(r: Registers, e: _Entry, shown: jax.Array, start_display: jax.Array) -> Registers:
+    """The drawing registers after write `e`, which shows at clock `shown` (the displayed window
+    starting at clock `start_display`)."""
     reg, value, hpos = e.reg, e.value, e.hpos
     is_reg = lambda x: reg == x
     regs = r.regs.at[reg].set(value)
@@ -443,6 +487,10 @@ def _changed(r: Registers, e: _Entry, shown: jax.Array) -> Registers:
         (RESBL, BL, other_x),
     ):
         pos = jnp.where(is_reg(x), pos.at[i].set(new_x), pos)
+    since_hmove = e.at - r.hmove_clock
+    for x, after, at_hpos, column in RESET_AFTER_HMOVE:
+        special = is_reg(x) & (since_hmove == after) & (hpos == at_hpos)
+        pos = jnp.where(special, pos.at[x - RESP0].set(column), pos)
     hm = (regs[HMP0 : HMBL + 1] >> 4) & 0xF
     motion = jnp.where(hm < 8, -hm, 16 - hm)
     pos = jnp.where(is_reg(HMOVE), (pos + motion) % 160, pos)
@@ -459,8 +507,24 @@ def _changed(r: Registers, e: _Entry, shown: jax.Array) -> Registers:
         shows = (is_reg(RESP0 + p) & (when < 0)) | is_reg(NUSIZ0 + p) | is_reg(HMOVE)
         hidden = hidden.at[p].set(jnp.where(hides, True, jnp.where(shows, False, hidden[p])))
         hidden_from = hidden_from.at[p].set(jnp.where(hides, shown, hidden_from[p]))
+    # A CTRLPF write late in the line leaves the playfield's reflection as it was until the end of
+    # the line (Stella redraws its playfield mask there); an earlier one changes it at once.
+    late = is_reg(CTRLPF) & (hpos >= REFLECT_LATE)
+    waiting = shown < hide_end(r.reflect_from, start_display)
+    in_use = jnp.where(waiting, r.reflect, (r.regs[CTRLPF] & 1) != 0)
+    reflect = jnp.where(is_reg(CTRLPF), jnp.where(late, in_use, (value & 1) != 0), r.reflect)
     return Registers(
-        regs=regs, pf=pf, grp=grp, dgrp=dgrp, denabl=denabl, pos=pos, hidden=hidden, hidden_from=hidden_from
+        regs=regs,
+        pf=pf,
+        grp=grp,
+        dgrp=dgrp,
+        denabl=denabl,
+        pos=pos,
+        hidden=hidden,
+        hidden_from=hidden_from,
+        reflect=reflect,
+        reflect_from=jnp.where(late, shown, r.reflect_from),
+        hmove_clock=jnp.where(is_reg(HMOVE), e.at, r.hmove_clock),
     )
 
 
@@ -471,21 +535,25 @@ def latch(tia: TIA, ystart: int, height: int, clock: jax.Array | None = None) ->
     draws up to the reading cycle first). Under `vmap` the loop runs to the longest log of the
     batch, carrying only the registers and collisions."""
 
+    start_display = tia.frame_start + LINE * ystart
+
     def one(k, carry):
         r, collision, last_update = carry
         e = _entry(tia, k)
         until = _shown(r, e)
         bits, last_update = _collisions(r, last_update, until, tia.frame_start, ystart, height)
         collision = jnp.where(e.reg == CXCLR, 0, collision | bits)
-        return _changed(r, e, jnp.maximum(until, last_update)), collision, last_update
+        return _changed(r, e, jnp.maximum(until, last_update), start_display), collision, last_update
 
     r, collision, last_update = jax.lax.fori_loop(
         tia.latched, tia.write_count, one, (tia.registers(), tia.collision, tia.last_update)
     )
     until = tia.strobe_clock if clock is None else jnp.maximum(tia.strobe_clock, clock)
     bits, last_update = _collisions(r, last_update, until, tia.frame_start, ystart, height)
-    # A hide the beam has drawn past is over (and must not count again once the clock is rebased).
-    over = hide_end(r.hidden_from, tia.frame_start + LINE * ystart) <= last_update
+    # A hide or a waiting reflection the beam has drawn past is over (and must not count again
+    # once the clock is rebased).
+    over = hide_end(r.hidden_from, start_display) <= last_update
+    reflected = hide_end(r.reflect_from, start_display) <= last_update
     return tia.replace(
         regs=r.regs,
         pf=r.pf,
@@ -495,6 +563,9 @@ def latch(tia: TIA, ystart: int, height: int, clock: jax.Array | None = None) ->
         pos=r.pos,
         hidden=r.hidden & ~over,
         hidden_from=r.hidden_from,
+        reflect=jnp.where(reflected, (r.regs[CTRLPF] & 1) != 0, r.reflect),
+        reflect_from=r.reflect_from,
+        hmove_clock=r.hmove_clock,
         collision=collision | bits,
         last_update=last_update,
         latched=tia.write_count,
@@ -530,7 +601,7 @@ def paint(tia: TIA, start: Registers, first: jax.Array, ystart: int, hmove_blank
         shown = next_clock(k, r, last)
         strobed = (e.reg == HMOVE) & jnp.asarray(HMOVE_BLANK_CYCLES)[e.hpos // 3] & hmove_blanks
         blank_line = jnp.where(blank, blank_line, blank_line_from(shown))
-        return _changed(r, e, shown), shown, blank | strobed, blank_line
+        return _changed(r, e, shown, display), shown, blank | strobed, blank_line
 
     # The writes that show before the painted range only set registers.
     def before(carry):
@@ -547,9 +618,11 @@ def paint(tia: TIA, start: Registers, first: jax.Array, ystart: int, hmove_blank
         t = display + LINE * line + HBLANK + x
         a, b = jnp.maximum(a, lo), jnp.minimum(b, hi)
         black = blank & (line == blank_line) & (x < 8)
-        # A hide ends at a line's end: it covers this whole line or none of it.
-        hide = r.hidden & (display + LINE * (line + 1) <= hide_end(r.hidden_from, display))
-        row = jnp.where((t >= a) & (t < b), jnp.where(black, 0, colours(r, coverage(r, hide))), row)
+        # A hide or a waiting reflection ends at a line's end: it covers this whole line or none of it.
+        line_end = display + LINE * (line + 1)
+        hide = r.hidden & (line_end <= hide_end(r.hidden_from, display))
+        pending = line_end <= hide_end(r.reflect_from, display)
+        row = jnp.where((t >= a) & (t < b), jnp.where(black, 0, colours(r, coverage(r, hide, pending))), row)
         done = (a < b) & (b >= display + LINE * blank_line + HBLANK + 8)
         return row, blank & ~done
 
@@ -622,6 +695,10 @@ def rebase(tia: TIA, cycles: jax.Array) -> TIA:
         latched=jnp.zeros_like(tia.latched),
         vsync_finish=tia.vsync_finish - clock,
         hidden_from=jnp.where(tia.hidden, tia.hidden_from - clock, 0),
+        reflect_from=jnp.where(tia.reflect != ((tia.regs[CTRLPF] & 1) != 0), tia.reflect_from - clock, 0),
+        # Only an HMOVE less than a line back matters (`RESET_AFTER_HMOVE`); an older one stays
+        # a line back rather than count down for ever.
+        hmove_clock=jnp.maximum(tia.hmove_clock, clock - LINE) - clock,
         dump_cycle=tia.dump_cycle - cycles.astype(jnp.uint32),
         frame_done=jnp.asarray(False),
     )
@@ -637,6 +714,8 @@ _REBASED = (
     "latched",
     "vsync_finish",
     "hidden_from",
+    "reflect_from",
+    "hmove_clock",
     "dump_cycle",
     "frame_done",
 )

@@ -104,6 +104,45 @@ def test_hmove_in_horizontal_blank_blanks_eight_columns_once():
     assert (np.asarray(t.screen) == 0x10).all()
 
 
+def _reflection_test_line(late_cycle: int) -> tia.TIA:
+    """Two lines of playfield bit 0 (columns 0-3, and 80-83 or 156-159 reflected) and an 8-wide
+    ball at columns 150-157, reflected from the first line's start and switched to normal at
+    `late_cycle` of the first line."""
+    t = tia.TIA.make(2)
+    t = t.replace(pos=t.pos.at[tia.BL].set(150))
+    for reg, value in ((tia.COLUBK, BK), (tia.COLUPF, PF), (tia.PF0, 0x10), (tia.ENABL, 2), (tia.CTRLPF, 0x31)):
+        t = write(t, reg, value, 0)
+    t = write(t, tia.CTRLPF, 0x30, late_cycle)
+    return write(t, tia.VSYNC, 0, 76 * 2)
+
+
+def test_playfield_reflection_written_late_in_the_line_waits_for_its_end():
+    # Cycle 50 is colour clock 150, column 82: the right half still shows reflected on this line.
+    t = _reflection_test_line(50)
+    screen = np.asarray(t.screen)
+    # Columns 158-159: the playfield's, past the ball (drawn in COLUPF too).
+    assert screen[0, 158:].tolist() == [PF] * 2 and screen[0, 80] == BK
+    assert screen[1, 80:84].tolist() == [PF] * 4 and screen[1, 158] == BK
+    assert (int(t.collision) >> tia.COLLISION_PAIRS.index((tia.BL, tia.PF))) & 1  # the ball met it
+    # Cycle 40 is colour clock 120, column 52: the reflection changes at once.
+    t = _reflection_test_line(40)
+    screen = np.asarray(t.screen)
+    assert screen[0, 80:84].tolist() == [PF] * 4 and screen[0, 158] == BK
+    assert not (int(t.collision) >> tia.COLLISION_PAIRS.index((tia.BL, tia.PF))) & 1
+
+
+def test_ball_reset_seven_cycles_after_hmove_at_clock_30_lands_on_column_6():
+    """Stella's Robot Tank rule: RESBL at colour clock 30, 21 clocks after an HMOVE, puts the ball
+    at column 6, not at the horizontal blank's column 2; at any other distance it is column 2."""
+    t = write(tia.TIA.make(1), tia.HMOVE, 0, 3)
+    assert int(write(t, tia.RESBL, 0, 10).pos[tia.BL]) == 6
+    assert int(write(write(tia.TIA.make(1), tia.HMOVE, 0, 2), tia.RESBL, 0, 10).pos[tia.BL]) == 2
+    # An HMOVE of the frame before counts across the frame's start: that frame ends at cycle 5.
+    ended = tia.next_frame(t.replace(frame_done=jnp.asarray(True)), jnp.uint32(5))
+    assert int(write(ended, tia.RESBL, 0, 5).pos[tia.BL]) == 6
+    assert int(write(ended, tia.RESBL, 0, 6).pos[tia.BL]) == 2
+
+
 def test_no_screen_unless_asked():
     assert tia.TIA.make().screen.shape == (0, 160)
     assert tia.TIA.make(210).screen.shape == (210, 160)
@@ -149,7 +188,7 @@ def test_logged_writes_replayed_once_give_what_each_write_gave_at_once():
     assert int(logged.write_count) == sum(reg != tia.WSYNC for reg, _, _ in writes)
     replayed = _paint(_latch(logged, ystart, height), start, jnp.int32(0), ystart, True)
     assert (np.asarray(at_once.screen) != 0).any()  # the window shows something
-    for field in ("screen", "collision", "pos", "regs", "last_update", "hmove_blank", "painted"):
+    for field in ("screen", "collision", "pos", "regs", "reflect", "last_update", "hmove_blank", "painted"):
         np.testing.assert_array_equal(getattr(replayed, field), getattr(at_once, field), err_msg=field)
 
 
