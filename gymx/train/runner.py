@@ -23,10 +23,10 @@ count) goes through depends on how many agents the batch holds. Measured for PPO
 6e-8 apart after the first iteration and 3e-7 after 10, with identical env streams; by iteration
 20 a sampled action has flipped and the runs go their own ways (parameters 0.07 apart), and
 after the run the greedy policies score 394.5 and 500. A different number of seeds is therefore
-a different, equally valid draw. On x86 CPUs `XLA_FLAGS=--xla_cpu_max_isa=AVX` (no FMA
-instructions) makes agent i equal the run alone bit for bit, at some cost in speed (see
-benchmarks/RESULTS.md). GPUs batch matrix products with other kernels than single ones; no
-bit-for-bit claim is made there.
+a different, equally valid draw. `XLA_FLAGS=--xla_cpu_max_isa=AVX` (no FMA instructions) made
+agent i equal the run alone bit for bit on the AVX-512 CPU where it was measured (see
+benchmarks/RESULTS.md), but not on an AMD EPYC with AVX2 (a short PPO run: 18 parameter and
+optimizer arrays 1e-9 apart), so no bit-for-bit claim is made on any device.
 
 Devices and processes: the agent's `env.devices` (one device, several, or the devices of several
 processes) hold its envs split into equal blocks, and the whole program runs over them as one
