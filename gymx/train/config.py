@@ -28,8 +28,9 @@ def config_dir(algo: str) -> Path:
 
 
 def available(algo: str) -> list[str]:
-    """The env ids that `algo` ships a config for."""
-    return sorted(path.stem for path in config_dir(algo).glob("*.toml"))
+    """The env ids that `algo` ships a config for; a namespaced id's file lies in its namespace's folder (`ALE/Pong-v5.toml`)."""
+    root = config_dir(algo)
+    return sorted(path.relative_to(root).with_suffix("").as_posix() for path in root.rglob("*.toml"))
 
 
 def from_mapping(cls: type[C], values: Mapping[str, Any], source: str = "config") -> C:

@@ -1,12 +1,13 @@
-"""Small MLPs and the two action distributions the reference agents need, in plain JAX.
+"""Small MLPs, the Nature-DQN CNN and the two action distributions the reference agents need, in plain JAX.
 
-Why plain JAX and not flax or equinox: the agents need one thing from a network library, an MLP
-whose parameters are a pytree, and that is twenty lines. Plain parameter pytrees (a tuple of
-`Dense` dataclasses) vmap over seeds, shard, and save to a checkpoint with no module system in
-between, and gymx's `train` extra stays at optax (+ matplotlib for the plot). The init is
-explicit because PPO's results depend on it: orthogonal weights with gain sqrt(2) in hidden
-layers, a small gain on the policy head (near-uniform first policy) and zero biases, as in the
-"37 implementation details of PPO" (Huang et al., 2022) and purejaxrl.
+Why plain JAX and not flax or equinox: the agents need little from a network library, an MLP and
+a three-layer CNN whose parameters are pytrees, and that is a few dozen lines. Plain parameter
+pytrees (tuples of `Dense` and `Conv` dataclasses) vmap over seeds, shard, and save to a
+checkpoint with no module system in between, and gymx's `train` extra stays at optax
+(+ matplotlib for the plot). The init is explicit because PPO's results depend on it: orthogonal
+weights with gain sqrt(2) in hidden layers, a small gain on the policy head (near-uniform first
+policy) and zero biases, as in the "37 implementation details of PPO" (Huang et al., 2022) and
+purejaxrl.
 """
 
 from __future__ import annotations
@@ -31,29 +32,35 @@ class Dense(struct.PyTree):
 MLP = tuple[Dense, ...]
 
 
-def init_mlps(key: jax.Array, specs: Sequence[tuple[Sequence[int], float]]) -> tuple[MLP, ...]:
-    """One MLP per `(sizes, head_gain)`: layers `sizes[0] -> ... -> sizes[-1]`, orthogonal weights
-    (gain sqrt(2), last layer `head_gain`), zero biases.
+def _orthogonal(key: jax.Array, shapes: Sequence[tuple[int, int]], gains: Sequence[float]) -> list[jax.Array]:
+    """One `gain`-scaled orthogonal (in, out) matrix per shape.
 
     Orthogonal as `jax.nn.initializers.orthogonal` draws it (the Q of a Gaussian matrix's QR,
     signs fixed so that R's diagonal is positive: uniform over orthogonal matrices), but with one
-    Gaussian draw for all the layers of all the networks: the compiler generates each draw (an
-    unrolled hash) anew, and a draw per layer made an agent's init program compile 2x slower.
+    Gaussian draw for all the matrices: the compiler generates each draw (an unrolled hash) anew,
+    and a draw per layer made an agent's init program compile 2x slower.
     """
-    shapes = [shape for sizes, _ in specs for shape in itertools.pairwise(sizes)]
-    gains = [gain for sizes, head_gain in specs for gain in [np.sqrt(2.0)] * (len(sizes) - 2) + [head_gain]]
     # The factorised matrix is tall (a reduced QR's Q has orthonormal columns); a wide layer is its transpose.
     tall = [(max(shape), min(shape)) for shape in shapes]
     offsets = np.cumsum([0] + [rows * cols for rows, cols in tall])
     flat = jax.random.normal(key, (int(offsets[-1]),), jnp.float32)
-    orthogonal = []
-    for start, end, shape, tall_shape in zip(offsets[:-1], offsets[1:], shapes, tall):
+    matrices = []
+    for start, end, shape, tall_shape, gain in zip(offsets[:-1], offsets[1:], shapes, tall, gains):
         # One matrix per QR: jaxlib's LAPACK kernels split a batch over XLA:CPU's thread pool,
         # which can deadlock a program running on several host devices (see gymx/cpu.py).
         q, r = jnp.linalg.qr(flat[start:end].reshape(tall_shape))
         q = q * jnp.sign(jnp.diagonal(r))
-        orthogonal.append(q if shape[0] >= shape[1] else q.T)
-    dense = [Dense(w=gain * w, b=jnp.zeros(shape[1], jnp.float32)) for w, shape, gain in zip(orthogonal, shapes, gains)]
+        matrices.append(gain * (q if shape[0] >= shape[1] else q.T))
+    return matrices
+
+
+def init_mlps(key: jax.Array, specs: Sequence[tuple[Sequence[int], float]]) -> tuple[MLP, ...]:
+    """One MLP per `(sizes, head_gain)`: layers `sizes[0] -> ... -> sizes[-1]`, orthogonal weights
+    (gain sqrt(2), last layer `head_gain`), zero biases; one Gaussian draw for all (see `_orthogonal`)."""
+    shapes = [shape for sizes, _ in specs for shape in itertools.pairwise(sizes)]
+    gains = [gain for sizes, head_gain in specs for gain in [np.sqrt(2.0)] * (len(sizes) - 2) + [head_gain]]
+    weights = _orthogonal(key, shapes, gains)
+    dense = [Dense(w=w, b=jnp.zeros(shape[1], jnp.float32)) for w, shape in zip(weights, shapes)]
     ends = np.cumsum([len(sizes) - 1 for sizes, _ in specs])
     return tuple(tuple(dense[end - len(sizes) + 1 : end]) for end, (sizes, _) in zip(ends, specs))
 
@@ -69,6 +76,73 @@ def mlp(layers: MLP, x: jax.Array, activation: str) -> jax.Array:
     for layer in layers[:-1]:
         x = act(x @ layer.w + layer.b)
     return x @ layers[-1].w + layers[-1].b
+
+
+# The Nature-DQN CNN (Mnih et al., 2015), the torso of Atari agents.
+
+
+class Conv(struct.PyTree):
+    w: jax.Array  # (kernel height, kernel width, in channels, out channels): HWIO
+    b: jax.Array  # (out channels,)
+    stride: int = struct.static_field()
+
+
+def conv2d(layer: Conv, x: jax.Array) -> jax.Array:
+    """Unpadded ("VALID") convolution of NHWC images: (N, H, W, in) -> (N, (H - kh) // stride + 1, ..., out)."""
+    y = jax.lax.conv_general_dilated(
+        x, layer.w, (layer.stride, layer.stride), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
+    return y + layer.b
+
+
+class NatureCNN(struct.PyTree):
+    convs: tuple[Conv, ...]
+    dense: Dense  # flattened last feature map -> NATURE_FEATURES
+
+
+# (out channels, kernel size, stride) of the three convolutions, and the width of the dense layer after them.
+NATURE_CONVS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
+NATURE_FEATURES = 512
+
+
+def init_nature_cnn(
+    key: jax.Array, image_shape: tuple[int, int, int], heads: Sequence[tuple[int, float]]
+) -> tuple[NatureCNN, tuple[Dense, ...]]:
+    """The CNN for (height, width, channels) images and one linear head `NATURE_FEATURES -> size` per
+    `(size, gain)` on its features: orthogonal weights (gain sqrt(2) in the CNN, each head its own),
+    zero biases, one Gaussian draw for all (a conv's kernel is a (kh * kw * in, out) matrix)."""
+    height, width, channels = image_shape
+    conv_shapes = []
+    for out, kernel, stride in NATURE_CONVS:
+        if height < kernel or width < kernel:
+            raise ValueError(
+                f"images of shape {image_shape} are too small for the Nature CNN: a {kernel}x{kernel} "
+                f"convolution meets a {height}x{width} feature map (36x36 is the least it takes)"
+            )
+        conv_shapes.append((kernel * kernel * channels, out))
+        height, width, channels = (height - kernel) // stride + 1, (width - kernel) // stride + 1, out
+    shapes = [*conv_shapes, (height * width * channels, NATURE_FEATURES)] + [
+        (NATURE_FEATURES, size) for size, _ in heads
+    ]
+    gains = [np.sqrt(2.0)] * (len(conv_shapes) + 1) + [gain for _, gain in heads]
+    weights = _orthogonal(key, shapes, gains)
+    zeros = lambda shape: jnp.zeros(shape[1], jnp.float32)
+    convs = tuple(
+        Conv(w=w.reshape(kernel, kernel, -1, out), b=zeros(shape), stride=stride)
+        for w, shape, (out, kernel, stride) in zip(weights, conv_shapes, NATURE_CONVS)
+    )
+    dense = [Dense(w=w, b=zeros(shape)) for w, shape in zip(weights[len(convs) :], shapes[len(convs) :])]
+    return NatureCNN(convs=convs, dense=dense[0]), tuple(dense[1:])
+
+
+def nature_cnn(params: NatureCNN, images: jax.Array) -> jax.Array:
+    """Features (..., NATURE_FEATURES) of uint8 images (..., H, W, C), scaled to [0, 1] first; ReLU after every layer."""
+    lead = images.shape[:-3]
+    x = images.reshape(-1, *images.shape[-3:]).astype(jnp.float32) / 255.0
+    for conv in params.convs:
+        x = jax.nn.relu(conv2d(conv, x))
+    x = x.reshape(x.shape[0], -1)
+    return jax.nn.relu(x @ params.dense.w + params.dense.b).reshape(*lead, NATURE_FEATURES)
 
 
 # Categorical over logits (discrete actions).

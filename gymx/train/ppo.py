@@ -12,9 +12,16 @@ steps final_obs is the next observation, on a truncated step it is the state the
 off (whose value is real), and on a terminated step the bootstrap is multiplied by zero. The GAE
 recursion itself stops at every done, so advantages never leak across episodes.
 
-Observation normalisation (optional): running mean and variance of every observation seen; the
-statistics are frozen during a rollout and its update (so stored log-probs stay valid) and
-updated after it.
+Observation normalisation (optional, flat observations only): running mean and variance of
+every observation seen; the statistics are frozen during a rollout and its update (so stored
+log-probs stay valid) and updated after it.
+
+Networks: separate actor and critic MLPs on flat observations (`network = "mlp"`), or the
+Nature-DQN CNN (Mnih et al., 2015) on uint8 images as a torso that actor and critic share, each
+with its own linear head (`network = "nature_cnn"`). The env is `make(env_id)`, or for Atari
+(`atari_preprocessing`) gymx's `AtariPreprocessing` of `make(env_id, frameskip=1)` (no-op starts,
+4-frame skip with max-pooling, 84x84 grey), then `FrameStack(frame_stack)` when that is above 1:
+observations (frame_stack, 84, 84), which the CNN reads with the frames as channels.
 """
 
 from __future__ import annotations
@@ -27,10 +34,14 @@ import jax.numpy as jnp
 import optax
 
 from gymx import spaces, struct
-from gymx.core import TimeStep
+from gymx.core import Env, TimeStep
+from gymx.registration import make, spec
 from gymx.train import distributed, networks
 from gymx.train.episodes import IterationLog, iteration_log
-from gymx.vector import AutoresetMode, VecState, make_vec
+from gymx.vector import AutoresetMode, VecEnv, VecState
+from gymx.wrappers import AtariPreprocessing, FrameStack
+
+NETWORKS = ("mlp", "nature_cnn")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,12 +59,17 @@ class PPOConfig:
     max_grad_norm: float
     learning_rate: float
     anneal_lr: bool  # linearly to zero over the run
-    hidden_sizes: tuple[int, ...]
-    activation: str
-    normalize_observations: bool
+    network: str  # "mlp": actor and critic MLPs on flat observations; "nature_cnn": a shared CNN torso on images
+    hidden_sizes: tuple[int, ...]  # the MLPs' hidden layers; empty for the CNN
+    activation: str  # the MLPs'; the CNN is ReLU throughout
+    normalize_observations: bool  # flat observations only
     normalize_advantages: bool  # per minibatch
     reward_scale: float  # multiplies rewards in the value targets only; logged returns are unscaled
+    clip_rewards: bool  # the value targets see sign(reward), as Atari agents train (after any reward_scale)
     initial_log_std: float  # continuous actions: the Gaussian's starting log standard deviation
+    atari_preprocessing: bool  # wrap the (Atari) env in AtariPreprocessing, made with frameskip=1
+    terminal_on_life_loss: bool  # AtariPreprocessing's: a lost life ends the episode (needs atari_preprocessing)
+    frame_stack: int  # observations are the last frame_stack frames (FrameStack); 1: no stacking
 
     def __post_init__(self) -> None:
         if self.batch_size % self.num_minibatches:
@@ -64,6 +80,21 @@ class PPOConfig:
             raise ValueError(f"total_steps={self.total_steps} is less than one iteration ({self.batch_size} steps)")
         if self.activation not in networks.ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(networks.ACTIVATIONS)}, got {self.activation!r}")
+        if self.network not in NETWORKS:
+            raise ValueError(f"network must be one of {list(NETWORKS)}, got {self.network!r}")
+        if self.network == "nature_cnn" and (self.hidden_sizes or self.activation != "relu"):
+            raise ValueError(
+                "the nature_cnn network has its own layers and ReLUs: set hidden_sizes = [] and activation = 'relu', "
+                f"got hidden_sizes={list(self.hidden_sizes)} and activation={self.activation!r}"
+            )
+        if self.network == "nature_cnn" and self.normalize_observations:
+            raise ValueError(
+                "normalize_observations applies to flat observations; the nature_cnn scales pixels by 1/255"
+            )
+        if self.frame_stack < 1:
+            raise ValueError(f"frame_stack must be 1 (no stacking) or more, got {self.frame_stack}")
+        if self.terminal_on_life_loss and not self.atari_preprocessing:
+            raise ValueError("terminal_on_life_loss is an option of atari_preprocessing, which is false")
 
     @property
     def batch_size(self) -> int:
@@ -149,8 +180,9 @@ def normalize(stats: RunningStats, obs: jax.Array) -> jax.Array:
 
 
 class ActorCritic(struct.PyTree):
-    actor: networks.MLP  # obs -> logits (discrete) or action mean (continuous)
-    critic: networks.MLP  # obs -> value
+    torso: networks.NatureCNN | tuple[()]  # images -> features the heads share; () for the MLPs on flat obs
+    actor: networks.MLP  # features -> logits (discrete) or action mean (continuous)
+    critic: networks.MLP  # features -> value
     log_std: jax.Array  # (action_dim,) for continuous actions, (0,) for discrete
 
 
@@ -159,7 +191,7 @@ class PPOState(struct.PyTree):
     opt_state: Any
     obs_stats: RunningStats
     env_state: VecState
-    obs: jax.Array  # (num_envs, obs_dim): the observations the next actions are chosen from
+    obs: jax.Array  # (num_envs, *obs_shape): the observations the next actions are chosen from
     key: jax.Array  # raw uint32 PRNG key data
     iteration: jax.Array  # int32 (): iterations done
 
@@ -175,11 +207,22 @@ class Transition(struct.PyTree):
 
 
 class Batch(struct.PyTree):
-    obs: jax.Array  # normalised
+    obs: jax.Array  # normalised (flat) or raw (images)
     action: jax.Array
     log_prob: jax.Array
     advantage: jax.Array
     target: jax.Array
+
+
+def make_env(env_id: str, config: PPOConfig) -> Env:
+    """The single env PPO trains on: `make(env_id)`, or Atari preprocessing of it; then the frame stack."""
+    if config.atari_preprocessing:
+        if "frameskip" not in spec(env_id).kwargs:
+            raise ValueError(f"atari_preprocessing wraps an Atari env (an ALE/... id); {env_id} is not one")
+        env: Env = AtariPreprocessing(make(env_id, frameskip=1), terminal_on_life_loss=config.terminal_on_life_loss)
+    else:
+        env = make(env_id)
+    return FrameStack(env, config.frame_stack) if config.frame_stack > 1 else env
 
 
 class PPO:
@@ -196,11 +239,22 @@ class PPO:
         self.config = config
         self.env_id = env_id
         self.record_episodes = record_episodes
-        self.env = make_vec(env_id, config.num_envs, AutoresetMode.SAME_STEP, devices=devices)
+        self.env = VecEnv(make_env(env_id, config), config.num_envs, AutoresetMode.SAME_STEP, devices=devices)
         obs_space, action_space = self.env.single_observation_space(), self.env.single_action_space()
-        if not isinstance(obs_space, spaces.Box) or len(obs_space.shape) != 1:
-            raise ValueError(f"PPO here takes flat Box observations; {env_id} has {obs_space!r}")
-        self.obs_dim = obs_space.shape[0]
+        if config.network == "mlp" and not (isinstance(obs_space, spaces.Box) and len(obs_space.shape) == 1):
+            raise ValueError(
+                f"the mlp network takes flat Box observations; {env_id} has {obs_space!r} (images take nature_cnn)"
+            )
+        if config.network == "nature_cnn" and not (
+            isinstance(obs_space, spaces.Box) and obs_space.dtype == jnp.uint8 and len(obs_space.shape) in (2, 3)
+        ):
+            raise ValueError(
+                f"the nature_cnn network takes uint8 images, (height, width) or (frames, height, width); "
+                f"{env_id} has {obs_space!r}"
+            )
+        self.obs_shape: tuple[int, ...] = obs_space.shape
+        # Images are never normalised: their statistics are empty.
+        self.obs_dim = obs_space.shape[0] if config.network == "mlp" else 0
         self.discrete = isinstance(action_space, spaces.Discrete)
         if not self.discrete and not (isinstance(action_space, spaces.Box) and len(action_space.shape) == 1):
             raise ValueError(f"PPO here takes Discrete or flat Box actions; {env_id} has {action_space!r}")
@@ -227,11 +281,24 @@ class PPO:
     def init(self, key: jax.Array) -> PPOState:
         """A fresh agent and its envs from one PRNG key."""
         key, net_key, env_key = jax.random.split(key, 3)
-        hidden = list(self.config.hidden_sizes)
-        actor, critic = networks.init_mlps(
-            net_key, [([self.obs_dim, *hidden, self.action_dim], 0.01), ([self.obs_dim, *hidden, 1], 1.0)]
-        )
+        torso: networks.NatureCNN | tuple[()]
+        actor: networks.MLP
+        critic: networks.MLP
+        if self.config.network == "nature_cnn":
+            frames = self.obs_shape[0] if len(self.obs_shape) == 3 else 1
+            height, width = self.obs_shape[-2:]
+            torso, (actor_head, critic_head) = networks.init_nature_cnn(
+                net_key, (height, width, frames), [(self.action_dim, 0.01), (1, 1.0)]
+            )
+            actor, critic = (actor_head,), (critic_head,)
+        else:
+            hidden = list(self.config.hidden_sizes)
+            torso = ()
+            actor, critic = networks.init_mlps(
+                net_key, [([self.obs_dim, *hidden, self.action_dim], 0.01), ([self.obs_dim, *hidden, 1], 1.0)]
+            )
         params = ActorCritic(
+            torso=torso,
             actor=actor,
             critic=critic,
             log_std=jnp.full((0 if self.discrete else self.action_dim,), self.config.initial_log_std, jnp.float32),
@@ -250,11 +317,22 @@ class PPO:
     def _normalize(self, stats: RunningStats, obs: jax.Array) -> jax.Array:
         return normalize(stats, obs) if self.config.normalize_observations else obs
 
+    def _heads(self, params: ActorCritic, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """(policy output, value) of (normalised) observations; the CNN's features are computed once for both."""
+        features = obs
+        if isinstance(params.torso, networks.NatureCNN):
+            # FrameStack's frames lead; the CNN takes them as channels, last.
+            images = jnp.moveaxis(obs, -3, -1) if len(self.obs_shape) == 3 else obs[..., None]
+            features = networks.nature_cnn(params.torso, images)
+        policy_out = networks.mlp(params.actor, features, self.config.activation)
+        return policy_out, networks.mlp(params.critic, features, self.config.activation)[..., 0]
+
+    # Each of these needs one head; the compiler drops the computation of the other.
     def _policy_out(self, params: ActorCritic, obs: jax.Array) -> jax.Array:
-        return networks.mlp(params.actor, obs, self.config.activation)
+        return self._heads(params, obs)[0]
 
     def _value(self, params: ActorCritic, obs: jax.Array) -> jax.Array:
-        return networks.mlp(params.critic, obs, self.config.activation)[..., 0]
+        return self._heads(params, obs)[1]
 
     def _sampling_noise(self, key: jax.Array) -> jax.Array:
         """The noise of a whole rollout's actions, (num_steps, num_envs, action_dim): Gumbel for the
@@ -274,8 +352,7 @@ class PPO:
         action = out + jnp.exp(params.log_std) * noise
         return action, networks.gaussian_log_prob(out, params.log_std, action)
 
-    def _log_prob_entropy(self, params: ActorCritic, obs: jax.Array, action: jax.Array) -> tuple[jax.Array, jax.Array]:
-        out = self._policy_out(params, obs)
+    def _log_prob_entropy(self, params: ActorCritic, out: jax.Array, action: jax.Array) -> tuple[jax.Array, jax.Array]:
         if self.discrete:
             return networks.categorical_log_prob(out, action), networks.categorical_entropy(out)
         return networks.gaussian_log_prob(out, params.log_std, action), networks.gaussian_entropy(out, params.log_std)
@@ -324,8 +401,9 @@ class PPO:
         obs = self._normalize(stats, trajectory.obs)
         values = self._value(params, obs)
         next_values = self._value(params, self._normalize(stats, trajectory.next_obs))
+        rewards = trajectory.reward * cfg.reward_scale
         advantages, targets = gae(
-            trajectory.reward * cfg.reward_scale,
+            jnp.sign(rewards) if cfg.clip_rewards else rewards,
             values,
             next_values,
             trajectory.terminated.astype(jnp.float32),
@@ -338,10 +416,11 @@ class PPO:
 
     def loss(self, params: ActorCritic, batch: Batch) -> jax.Array:
         cfg = self.config
-        log_prob, entropy = self._log_prob_entropy(params, batch.obs, batch.action)
+        out, values = self._heads(params, batch.obs)
+        log_prob, entropy = self._log_prob_entropy(params, out, batch.action)
         advantages = normalize_advantages(batch.advantage) if cfg.normalize_advantages else batch.advantage
         policy = clipped_surrogate_loss(jnp.exp(log_prob - batch.log_prob), advantages, cfg.clip_eps)
-        value = value_loss(self._value(params, batch.obs), batch.target)
+        value = value_loss(values, batch.target)
         return policy + cfg.value_coef * value - cfg.entropy_coef * jnp.mean(entropy)
 
     def _epoch(

@@ -57,7 +57,9 @@ def create_default(algo: str, env_id: str, root: str | Path = "runs", attempts: 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     for _ in range(attempts):
-        path = root / f"{algo}-{env_id}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        # A namespaced id's slash would make a subfolder: ALE/Pong-v5 names its runs ppo-ALE-Pong-v5-...
+        name = env_id.replace("/", "-")
+        path = root / f"{algo}-{name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
         try:
             path.mkdir()  # Atomic: of two runs that picked the same name, one gets FileExistsError.
             return path
