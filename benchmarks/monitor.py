@@ -23,8 +23,9 @@
    `balance` (push toward the falling side: episodes of hundreds of steps, as a trained
    policy's). The chunk's state is donated (`jit(..., donate_argnums=0)`, as training loops do)
    unless `--no-donate`.
-2. The log alone: `EpisodeLog.append` of `--log-records` records per block, `--log-blocks`
-   blocks (one write + fsync each) and `load_results` of them: episodes per second each way.
+2. The log alone: `--log-blocks` blocks of `--log-records` episodes each over 32 batch steps, made
+   as the Monitor makes a flush's block (`EpisodeLog.encode_episodes`; one write + fsync each),
+   and `load_results` of them: episodes per second each way (encoding included in the writes).
 3. Where to find a flush's episodes: `--compaction-envs` x `--chunk` rows in which 1 entry in
    25 is a finished episode (random CartPole's rate), reduced to the flush's records or
    summary by numpy on the host's view of the rows (what the Monitor does on CPU) and by
@@ -183,25 +184,33 @@ def _percent(wall: float, reference: float | None) -> str:
 
 
 def log_throughput(args: argparse.Namespace) -> None:
-    records = np.zeros(args.log_records, log.RECORD_DTYPE)
-    records["return"], records["length"] = 22.0, 22
+    count, rows = args.log_records, 32
+    # A flush's block as the Monitor makes it: the episodes of `rows` batch steps, in finishing order.
+    env = np.arange(count) % 65536
+    returns, lengths = np.full(count, 22.0, np.float32), np.full(count, 22, np.int32)
+    row_sizes = np.diff(np.linspace(0, count, rows + 1).astype(np.int64))
     with tempfile.TemporaryDirectory() as directory:
         header = {"format": log.FORMAT, "run_id": "bench", "start_timestamp": time.time(), "mode": "training",
                   "record_dtype": log.RECORD_DTYPE.descr, "episodes_file": "gymx.episodes.bench.bin"}  # fmt: skip
         log.write_json_atomic(log.manifest_path(directory, "bench"), header)
         episodes = log.EpisodeLog(log.episodes_path(directory, "bench"), header)
         start = time.perf_counter()
-        for _ in range(args.log_blocks):
-            episodes.append(records)
+        for block in range(args.log_blocks):
+            steps = (block * rows + np.arange(1, rows + 1)) * 65536
+            episodes.write(
+                episodes.encode_episodes(
+                    block * count, row_sizes, steps, steps / 1e7, env, env // 65536, returns, lengths
+                )
+            )
         write_s = time.perf_counter() - start
         episodes.close()
         start = time.perf_counter()
         loaded = load_results(directory)
         read_s = time.perf_counter() - start
-        total = args.log_records * args.log_blocks
+        total = count * args.log_blocks
         assert len(loaded) == total
         print(
-            f"| {args.log_records:,} × {args.log_blocks} | {total / write_s / 1e6:.1f} M | {total / read_s / 1e6:.1f} M | {episodes.size / total:.2f} |"
+            f"| {count:,} × {args.log_blocks} | {total / write_s / 1e6:.1f} M | {total / read_s / 1e6:.1f} M | {episodes.size / total:.2f} |"
         )
 
 
