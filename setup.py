@@ -8,12 +8,13 @@ def subpackages(folder: str, name: str) -> list[str]:
     return [name, *(f"{name}.{sub}" for sub in find_namespace_packages(folder, exclude=["*__pycache__*"]))]
 
 
+packages = subpackages("gymx", "gymx") + subpackages("envs", "gymx.envs") + subpackages("kernels", "gymx.kernels")
+# Every folder of training configs, at any depth: one per algorithm, and below it one per env
+# namespace (ppo/ALE/ holds ALE/Pong-v5.toml).
+configs = {package: ["*.toml"] for package in packages if package.startswith("gymx.train.configs.")}
+
 setup(
-    packages=subpackages("gymx", "gymx") + subpackages("envs", "gymx.envs") + subpackages("kernels", "gymx.kernels"),
+    packages=packages,
     package_dir={"gymx": "gymx", "gymx.envs": "envs", "gymx.kernels": "kernels"},
-    package_data={
-        "gymx.train.configs.dqn": ["*.toml"],
-        "gymx.train.configs.ppo": ["*.toml"],
-        "gymx.scoreboard": ["templates/*.html"],
-    },
+    package_data={**configs, "gymx.scoreboard": ["templates/*.html"]},
 )

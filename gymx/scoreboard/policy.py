@@ -181,6 +181,11 @@ def from_checkpoint(path: str) -> tuple[str, bytes, bytes]:
     cfg = agent.config
     if agent.algo == "ppo":
         assert isinstance(agent, PPO), "a checkpoint of algo 'ppo' holds a PPO agent"
+        if cfg.network != "mlp":
+            raise PolicyError(
+                f"{path}: its PPO agent uses the {cfg.network} network; uploaded policies are MLPs on flat observations "
+                f"(the policy spec has no {cfg.network})"
+            )
         layers = states.params.actor
         normalize = bool(cfg.normalize_observations)
         head = "argmax" if agent.discrete else "mean"

@@ -7,9 +7,15 @@ the full config, a CRC-32 of each leaf's bytes and, for a run in progress, the r
 (`run`: chunking, iterations done, how much of each seed's episode log belongs to this state).
 The state is the whole of training: parameters, optimiser state with its step count, the envs,
 replay buffer and PRNG key, so training continued from a checkpoint is the run that was
-checkpointed. Loading rebuilds the agent from the metadata, finds the state's structure with
-`jax.eval_shape` of the agent's `init` (no compute) and checks every leaf's shape, dtype and
-checksum against it, so a file that does not fit the code fails loudly. No pickle is involved.
+checkpointed. A leaf of typed PRNG keys (`jax.random.key`, as an Atari env's state holds) is
+stored as its `jax.random.key_data`, with its implementation's name under the metadata's
+`key_impls`, and loads as the same typed keys. Loading rebuilds the agent from the metadata,
+finds the state's structure with `jax.eval_shape` of the agent's `init` (no compute) and checks
+every leaf's shape, dtype and checksum against it, so a file that does not fit the code fails
+loudly. No pickle is involved.
+
+A config saved before a field was added to its class loads with the value that reproduces the
+run as it was (`ADDED_CONFIG_FIELDS`); a key the class does not know is still an error.
 
 Checkpoints of earlier gymx versions (format 1, an `.npz` with the same leaves and a `meta`
 entry) are still read, so `gymx eval` scores them; new ones are always safetensors.
@@ -32,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
@@ -49,6 +56,19 @@ ZIP_MAGIC = b"PK\x03\x04"
 NPY_MAGIC = b"\x93NUMPY"
 
 
+# Config fields added after checkpoints were first written, by algorithm: the value each takes in a
+# checkpoint saved without it, the one its run was trained with.
+ADDED_CONFIG_FIELDS: dict[str, dict[str, Any]] = {
+    "ppo": {
+        "network": "mlp",
+        "clip_rewards": False,
+        "atari_preprocessing": False,
+        "terminal_on_life_loss": False,
+        "frame_stack": 1,
+    },
+}
+
+
 class CheckpointError(ValueError):
     """A file that is not a readable gymx checkpoint; the message names the file and the fault."""
 
@@ -56,14 +76,15 @@ class CheckpointError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class Checkpoint:
     agent: Agent
-    states: Any  # batched over seeds, numpy leaves
+    states: Any  # batched over seeds: numpy leaves, and jax arrays of typed PRNG keys
     seeds: list[int]
     run: dict[str, Any]  # the run's bookkeeping saved with the states (empty if none was)
 
 
 def save(path: str | Path, agent: Agent, states: Any, seeds: list[int], run: Mapping[str, Any] | None = None) -> Path:
     path = Path(path)
-    leaves = [np.ascontiguousarray(leaf) for leaf in jax.tree_util.tree_leaves(jax.device_get(states))]
+    state_leaves = jax.tree_util.tree_leaves(states)
+    leaves = [_stored(leaf) for leaf in state_leaves]
     meta = {
         "format": FORMAT_VERSION,
         "algo": agent.algo,
@@ -71,6 +92,9 @@ def save(path: str | Path, agent: Agent, states: Any, seeds: list[int], run: Map
         "seeds": list(seeds),
         "config": config.to_dict(agent.config),
         "crc32": [_crc32(leaf) for leaf in leaves],
+        "key_impls": {
+            str(i): str(jax.random.key_impl(leaf)) for i, leaf in enumerate(state_leaves) if _is_key(leaf.dtype)
+        },
         "run": dict(run or {}),
     }
     partial = path.with_name(path.name + ".partial")
@@ -124,9 +148,25 @@ def _read_safetensors(path: str | Path) -> Checkpoint:
     if not isinstance(crcs, list) or len(crcs) != len(jax.tree_util.tree_leaves(checkpoint.states)):
         raise CheckpointError(f"{path}: damaged metadata (crc32 {crcs!r})")
     for i, (leaf, crc) in enumerate(zip(jax.tree_util.tree_leaves(checkpoint.states), crcs)):
-        if _crc32(leaf) != crc:
+        if _crc32(_stored(leaf)) != crc:
             raise CheckpointError(f"{path}: array 'leaf_{i}' is damaged (its CRC-32 differs from the saved one)")
     return checkpoint
+
+
+def _is_key(dtype: Any) -> bool:
+    return jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+
+
+def _stored(leaf: Any) -> np.ndarray:
+    """A state leaf as the file holds it: typed PRNG keys as their raw key data."""
+    return np.ascontiguousarray(jax.device_get(jax.random.key_data(leaf) if _is_key(leaf.dtype) else leaf))
+
+
+def _key_impl(spec: jax.ShapeDtypeStruct) -> Any:
+    """The PRNG implementation of abstract keys: `jax.random.key_impl` takes arrays, so it runs on a traced one."""
+    found = []
+    jax.eval_shape(lambda keys: found.append(jax.random.key_impl(keys)), spec)
+    return found[0]
 
 
 def _crc32(array: np.ndarray) -> int:
@@ -181,9 +221,15 @@ def _assemble(
     path: str | Path, meta: dict[str, Any], num_arrays: int, member: Callable[[str], np.ndarray]
 ) -> Checkpoint:
     """The agent `meta` describes and its states from `member(name)`, every leaf checked against the agent's `init`."""
+    if not isinstance(meta["config"], dict):
+        raise CheckpointError(f"{path}: damaged metadata (config {meta['config']!r})")
+    values = {**ADDED_CONFIG_FIELDS.get(meta["algo"], {}), **meta["config"]}
+    key_impls = meta.get("key_impls", {})
+    if not isinstance(key_impls, dict):
+        raise CheckpointError(f"{path}: damaged metadata (key_impls {key_impls!r})")
     try:
         agent = agents.make(
-            meta["algo"], meta["env_id"], config.from_mapping(agents.config_class(meta["algo"]), meta["config"])
+            meta["algo"], meta["env_id"], config.from_mapping(agents.config_class(meta["algo"]), values)
         )
     except (
         ValueError,
@@ -198,8 +244,19 @@ def _assemble(
     leaves = []
     for i, spec in enumerate(expected):
         leaf = member(f"leaf_{i}")
-        if leaf.shape != spec.shape or leaf.dtype != spec.dtype:
-            raise CheckpointError(f"{path}: leaf {i} is {leaf.dtype}{leaf.shape}, expected {spec.dtype}{spec.shape}")
+        impl = key_impls.get(str(i))
+        if _is_key(spec.dtype) != (impl is not None):
+            saved = f"{impl} PRNG keys" if impl is not None else "plain arrays"
+            raise CheckpointError(f"{path}: leaf {i} holds {saved}, expected {spec.dtype}{spec.shape}")
+        data = jax.eval_shape(jax.random.key_data, spec) if impl is not None else spec
+        if leaf.shape != data.shape or leaf.dtype != data.dtype:
+            raise CheckpointError(f"{path}: leaf {i} is {leaf.dtype}{leaf.shape}, expected {data.dtype}{data.shape}")
+        if impl is not None:
+            # The state's own implementation: one defined by gymx (gymx.random's) has no name JAX looks up.
+            expected_impl = _key_impl(spec)
+            if impl != str(expected_impl):
+                raise CheckpointError(f"{path}: leaf {i} holds {impl} PRNG keys, expected {spec.dtype}")
+            leaf = jax.random.wrap_key_data(jnp.asarray(leaf), impl=expected_impl)
         leaves.append(leaf)
     return Checkpoint(
         agent, jax.tree_util.tree_unflatten(treedef, leaves), list(meta["seeds"]), dict(meta.get("run", {}))
