@@ -71,18 +71,26 @@ def episode_records(logs: IterationLog, first_iteration: int, num_envs: int) -> 
 
 
 def episode_returns(env: VecEnv, act: Callable[[Any], jax.Array], num_steps: int, key: jax.Array) -> jax.Array:
-    """(num_envs,) returns of `env.num_envs` fresh episodes played by `act(obs) -> actions` for `num_steps` steps.
+    """(num_envs,) returns of `env.num_envs` fresh episodes played by `act(obs) -> actions` for at most `num_steps` steps.
 
-    `env` must not auto-reset: an episode's return stops accumulating at its first done.
+    `env` must not auto-reset: an episode's return stops accumulating at its first done. The
+    loop ends once every episode is done (an Atari episode's limit is 27,000 steps, a short
+    one's few hundred), which leaves the returns as they would be after `num_steps` steps.
     """
     env_state, ts = env.reset(key)
 
-    def step(carry: tuple[Any, Any, jax.Array, jax.Array], _: None) -> tuple[Any, None]:
-        env_state, obs, returns, finished = carry
+    def unfinished(carry: tuple[jax.Array, Any, Any, jax.Array, jax.Array]) -> jax.Array:
+        t, _, _, _, finished = carry
+        return (t < num_steps) & ~jnp.all(finished)
+
+    def step(
+        carry: tuple[jax.Array, Any, Any, jax.Array, jax.Array],
+    ) -> tuple[jax.Array, Any, Any, jax.Array, jax.Array]:
+        t, env_state, obs, returns, finished = carry
         env_state, ts = env.step(env_state, act(obs))
         returns = returns + jnp.where(finished, 0.0, ts.reward)
-        return (env_state, ts.obs, returns, finished | ts.done), None
+        return t + 1, env_state, ts.obs, returns, finished | ts.done
 
     zeros = jnp.zeros(env.num_envs, jnp.float32)
-    (_, _, returns, _), _ = jax.lax.scan(step, (env_state, ts.obs, zeros, zeros.astype(bool)), None, length=num_steps)
-    return returns
+    start = (jnp.zeros((), jnp.int32), env_state, ts.obs, zeros, zeros.astype(bool))
+    return jax.lax.while_loop(unfinished, step, start)[3]
