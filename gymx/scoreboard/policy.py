@@ -189,10 +189,12 @@ def from_checkpoint(path: str) -> tuple[str, bytes, bytes]:
         layers = states.params.actor
         normalize = bool(cfg.normalize_observations)
         head = "argmax" if agent.discrete else "mean"
-    else:
-        assert isinstance(agent, DQN), "a checkpoint of another algo holds a DQN agent"
+    elif agent.algo == "dqn":
+        assert isinstance(agent, DQN), "a checkpoint of algo 'dqn' holds a DQN agent"
         layers = agent.policy_params(states)
         normalize, head = False, "argmax"
+    else:
+        raise PolicyError(f"{path}: a {agent.algo} checkpoint; uploaded policies come from ppo and dqn checkpoints")
     tensors = {}
     for i, layer in enumerate(layers):
         tensors[f"layer_{i}.w"] = np.ascontiguousarray(layer.w, np.float32)
