@@ -13,8 +13,8 @@ A run `RUN` writes, in its directory:
 - `gymx.episodes.RUN.bin`: a file header, then one block per flush. The header (`FILE_MAGIC`,
   the JSON's length and CRC32, then the JSON) holds the run's manifest as it was at the start,
   so the log alone describes its run: a run whose manifest is lost or damaged is recovered from
-  it. A block is a 20-byte header (its magic, its sequence number from 1, its episode count, the
-  CRC32 of its payload, the CRC32 of those 16 bytes) and a payload. An episode block's payload
+  it. A block is a 20-byte header (its magic, its sequence number from 1, its count of episodes
+  or summary records, the CRC32 of its payload, the CRC32 of those 16 bytes) and a payload. An episode block's payload
   (`EPISODES_MAGIC`) is columnar, 16 bytes per episode plus 20 per group: the first episode's
   index in the run (int64) and the number of groups (uint32); per group (the episodes that
   ended on one batch step, in order) its episode count (uint32), the batch's env steps then

@@ -570,7 +570,7 @@ def _host_episodes(returns: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray
 
 
 def _finished(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rows' finished entries: flat indices (in the order the episodes ended: step, then env), where each row's start among them (and the last row's end), each one's env."""
+    """The rows' finished entries: their flat indices (in the order the episodes ended: step, then env), the index among them where each row starts (and one past the last), and their envs."""
     num_rows, num_envs = lengths.shape
     # One pass over the rows; a bool array's nonzero is several times faster than an int's (and
     # than a per-row count).
