@@ -230,6 +230,11 @@ class Env(CompiledWhenConcrete, Generic[State, Params, Obs]):
     def name(self) -> str:
         return type(self).__name__
 
+    def episode_step_bound(self) -> int | None:
+        """The most steps an episode can take with the default params: a time limit, or a limit the
+        env keeps itself (ALE's frames); None where nothing bounds it."""
+        return None
+
     def observation_space(self, params: Params | None = None) -> spaces.Space:
         raise NotImplementedError
 
@@ -347,6 +352,9 @@ class Wrapper(Env[State, Params, Obs]):
     @property
     def name(self) -> str:
         return self.env.name
+
+    def episode_step_bound(self) -> int | None:
+        return self.env.episode_step_bound()
 
     def observation_space(self, params: Params | None = None) -> spaces.Space:
         return self.env.observation_space(params)

@@ -51,6 +51,10 @@ class TimeLimit(Wrapper[TimeLimitState[InnerState], Params, Obs]):
             truncated=ts.truncated | (elapsed >= self.max_episode_steps)
         )
 
+    def episode_step_bound(self) -> int | None:
+        inner = self.env.episode_step_bound()
+        return self.max_episode_steps if inner is None else min(inner, self.max_episode_steps)
+
     def observe(self, state: TimeLimitState[InnerState], params: Params) -> Obs:
         return self.env.observe(state.env_state, params)
 
@@ -243,6 +247,11 @@ class AtariPreprocessing(Wrapper[AtariPreprocessingState[InnerState], Params, ja
         if self.scale_obs:
             return spaces.Box(0.0, 1.0, shape, jnp.float32)
         return spaces.Box(0, 255, shape, jnp.uint8)
+
+    def episode_step_bound(self) -> int | None:
+        # A step here is `frame_skip` steps of the env.
+        inner = self.env.episode_step_bound()
+        return None if inner is None else math.ceil(inner / self.frame_skip)
 
     @property
     def _atari(self) -> _Atari[InnerState]:

@@ -12,7 +12,7 @@ Truncation: ALE counts its episode limit in emulated frames inside the emulator 
 emulating there, so this env reports `truncated=True` itself once the limit is reached (ale-py's
 `game_truncated()`), and a truncated state is absorbing like a terminated one. The registered
 ids therefore carry no `max_episode_steps` (no `TimeLimit` wrapper): 108,000 frames are the
-27,000 agent steps of a v5 episode. `gymx.make(..., max_episode_steps=n)` still adds a step limit.
+27,000 agent steps of a v5 episode (`episode_step_bound`). `gymx.make(..., max_episode_steps=n)` still adds a step limit.
 
 Resets: ALE's reset (system reset, 60 idle frames, RESET, mode selection, RESET, the game's
 starting actions) costs about 70 emulated frames, too much to pay inside a batched step. The env
@@ -167,6 +167,11 @@ class AtariEnv(Env[AtariState, AtariParams]):
     @property
     def name(self) -> str:
         return f"Atari{self.game.name}"
+
+    def episode_step_bound(self) -> int | None:
+        # ALE stops emulating at its frame limit, `frameskip` frames a step.
+        frames = int(self._params.max_num_frames_per_episode)
+        return -(-frames // self.frameskip) if frames else None
 
     def get_action_meanings(self) -> list[str]:
         return [G.ACTION_MEANINGS[a] for a in self.action_set]

@@ -161,7 +161,7 @@ class DQN:
             self.eval_env = VecEnv(
                 make(env_id), config.eval_episodes, AutoresetMode.DISABLED, devices=self.env.devices[:1]
             )
-            limit = self.eval_env.spec.max_episode_steps if self.eval_env.spec is not None else None
+            limit = self.eval_env.env.episode_step_bound()
             if limit is None:
                 raise ValueError(f"{env_id} has no time limit: in-loop evaluation needs one")
             self.eval_steps = int(limit)

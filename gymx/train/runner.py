@@ -49,14 +49,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gymx.core import Env, Wrapper
+from gymx.core import Env
 from gymx.cpu import inline_lapack_batches
 from gymx.progress import StatusLine, si_number
 from gymx.registration import make, spec
 from gymx.train import distributed
 from gymx.train.episodes import IterationLog, episode_returns
 from gymx.vector import AutoresetMode, VecEnv
-from gymx.wrappers import AtariPreprocessing
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing has it from Python 3.11
@@ -250,8 +249,8 @@ def evaluate(
     episode's return stops accumulating at its first done. Every agent plays the same episodes
     (`key`), so seeds compare on equal terms. The env is the one the agent trained on (PPO's
     Atari preprocessing and frame stack included; `make(agent.env_id)` for a player without a
-    `VecEnv`). Episodes run to its time limit, an Atari env's frame limit (`episode_step_limit`),
-    or `max_steps`, needed for an env without either.
+    `VecEnv`). Episodes run to its bound on an episode's steps (`Env.episode_step_bound`: a time
+    limit, an Atari env's frame limit), or `max_steps`, needed for an env without one.
     """
     return _run_evaluation(agent, states, num_episodes, key, max_steps, per_agent_keys=False)
 
@@ -265,7 +264,7 @@ def _run_evaluation(
     per_agent_keys: bool,
 ) -> np.ndarray:
     env = _evaluation_env(_played_env(agent), num_episodes)
-    limit = max_steps or episode_step_limit(env.env)
+    limit = max_steps or env.env.episode_step_bound()
     if limit is None:
         raise ValueError(f"{agent.env_id} has no time limit: pass max_steps")
     return np.asarray(_evaluate(agent, env, int(limit), per_agent_keys, states, keys))
@@ -275,22 +274,6 @@ def _played_env(agent: Player[Any]) -> Env | str:
     """The single env an agent trained on (its `VecEnv`'s: PPO's may be preprocessed and frame-stacked), or a bare player's id."""
     trained_on = getattr(agent, "env", None)
     return trained_on.env if isinstance(trained_on, VecEnv) else agent.env_id
-
-
-def episode_step_limit(env: Env) -> int | None:
-    """The most steps an episode of `env` can take: its spec's time limit, or an Atari env's frame limit over the frames a step emulates; None if unbounded."""
-    if env.spec is not None and env.spec.max_episode_steps is not None:
-        return int(env.spec.max_episode_steps)
-    frames = getattr(env.unwrapped.default_params, "max_num_frames_per_episode", 0)
-    if not frames:
-        return None
-    frames_per_step, layer = 1, env
-    while isinstance(layer, Wrapper):
-        if isinstance(layer, AtariPreprocessing):  # it repeats each action frame_skip times
-            frames_per_step *= layer.frame_skip
-        layer = layer.env
-    frames_per_step *= getattr(layer, "frameskip", 1)
-    return math.ceil(frames / frames_per_step)
 
 
 @functools.lru_cache(maxsize=8)

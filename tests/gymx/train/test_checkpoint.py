@@ -24,6 +24,7 @@ from gymx import spaces, struct
 from gymx.core import Env
 from gymx.random import fast_key
 from gymx.train import agents, checkpoint, ppo, runner
+from gymx.wrappers import TimeLimit
 
 FRAME = 36  # the smallest square frame the Nature CNN's three convolutions take
 EPISODE_STEPS = 3
@@ -167,14 +168,19 @@ def test_evaluation_plays_the_training_env_to_its_time_limit(agent: ppo.PPO, sta
     np.testing.assert_array_equal(returns, runner.evaluate(agent, states, 3, jax.random.PRNGKey(0)))
 
 
-def test_episode_step_limit_of_time_limits_and_atari_frame_limits() -> None:
+def test_episode_step_bound_of_time_limits_and_atari_frame_limits() -> None:
     pong = agents.load_config("ppo", "ALE/Pong-v5")
     # ALE v5: 108,000 emulated frames, 4 a step (the env's frameskip, or AtariPreprocessing's).
-    assert runner.episode_step_limit(ppo.make_env("ALE/Pong-v5", pong)) == 27_000
-    assert runner.episode_step_limit(gymx.make("ALE/Pong-v5")) == 27_000
-    assert runner.episode_step_limit(gymx.make("ALE/Pong-v5", frameskip=1)) == 108_000
-    assert runner.episode_step_limit(gymx.make("ALE/Pong-v5", max_num_frames_per_episode=0)) is None
-    assert runner.episode_step_limit(gymx.make("CartPole-v1")) == 500
+    assert ppo.make_env("ALE/Pong-v5", pong).episode_step_bound() == 27_000
+    assert gymx.make("ALE/Pong-v5").episode_step_bound() == 27_000
+    assert gymx.make("ALE/Pong-v5", frameskip=1).episode_step_bound() == 108_000
+    assert gymx.make("ALE/Pong-v5", frameskip=3).episode_step_bound() == 36_000
+    assert gymx.make("ALE/Pong-v5", max_num_frames_per_episode=0).episode_step_bound() is None
+    assert gymx.make("ALE/Pong-v5", max_episode_steps=100).episode_step_bound() == 100
+    assert gymx.make("CartPole-v1").episode_step_bound() == 500
+    # The bound is what wraps the env, not what its spec says.
+    assert gymx.make("CartPole-v1", max_episode_steps=-1).episode_step_bound() is None
+    assert TimeLimit(gymx.make("CartPole-v1"), 800).episode_step_bound() == 500
 
 
 OLD_PPO_DEFAULTS = {
