@@ -42,6 +42,8 @@ the line), and RESMPx recentres the missile on its player with the normal-width 
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -137,6 +139,9 @@ def _pf_bits() -> np.ndarray:
 
 
 PF_BITS = _pf_bits()
+
+# Each byte with its bits in reverse order.
+REVERSED_BYTES = np.array([int(f"{i:08b}"[::-1], 2) for i in range(256)], np.int32)
 
 # Stella's fixes for single games: a RESMx or RESBL this many clocks after an HMOVE strobe, at this
 # colour clock of the line, puts the object at this column (register, clocks, colour clock, column).
@@ -334,6 +339,120 @@ def colours(tia: TIA | Registers, cover: jax.Array) -> jax.Array:
     return jnp.where(regs[VBLANK] & 2, 0, out).astype(jnp.uint8)
 
 
+# The collision replay works on masks of a line's 160 columns packed in 5 words of 32 bits
+# (column 32w + b is bit b of word w): it runs once per logged write, and there 15 ANDs of 5 words
+# cost a fraction of 15 ANDs of 160 booleans (`benchmarks/RESULTS.md`).
+WORDS = 5
+_WORD_START = np.arange(WORDS, dtype=np.int32) * 32
+_ALL_COLUMNS = np.full(WORDS, 0xFFFFFFFF, np.uint32)
+# A nibble's 4 bits as 16 bits, each bit four times: the 16 columns of 4 playfield bits.
+_NIBBLE_COLUMNS = np.array([sum(15 << (4 * j) for j in range(4) if n >> j & 1) for n in range(16)], np.uint32)
+
+
+def pack_columns(mask: np.ndarray | jax.Array) -> np.ndarray:
+    """bool[..., 160] -> uint32[..., 5]: a column mask as words."""
+    bits = np.asarray(mask, bool).reshape(*np.shape(mask)[:-1], WORDS, 32).astype(np.uint64)
+    return (bits << np.arange(32, dtype=np.uint64)).sum(-1).astype(np.uint32)
+
+
+def unpack_columns(words: jax.Array) -> jax.Array:
+    """uint32[..., 5] -> bool[..., 160]: the words of `pack_columns` as a column mask."""
+    shifts = jnp.arange(32, dtype=jnp.uint32)
+    return ((words[..., None] >> shifts) & 1).astype(bool).reshape(*words.shape[:-1], 160)
+
+
+@functools.cache
+def _object_words() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The masks `coverage` gives an object at column 0, as words: players by (NUSIZ mode, REFP,
+    hidden first copy, graphics), missiles by (NUSIZ mode, width), the ball by width."""
+
+    def player(index):
+        nusiz, refp, hide, g = index // 1024, (index // 512) & 1, (index // 256) & 1, index & 255
+        regs = base.regs.at[NUSIZ0].set(nusiz).at[REFP0].set(refp * 8)
+        return coverage(base.replace(regs=regs, grp=base.grp.at[0].set(g)), hide=hide == 1)[P0]
+
+    def missile(index):
+        regs = base.regs.at[NUSIZ0].set((index // 4) | ((index & 3) << 4)).at[ENAM0].set(2)
+        return coverage(base.replace(regs=regs))[M0]
+
+    def ball(width):
+        return coverage(base.replace(regs=base.regs.at[CTRLPF].set(width << 4).at[ENABL].set(2)))[BL]
+
+    # Computed at once even when first asked for inside a trace: the tables are constants of it.
+    with jax.ensure_compile_time_eval():
+        base = TIA.make().registers()
+        table = lambda f, n: pack_columns(jax.vmap(f)(jnp.arange(n)))
+        return table(player, 8 * 2 * 2 * 256), table(missile, 8 * 4), table(ball, 4)
+
+
+def _rotate(words: jax.Array, column: jax.Array) -> jax.Array:
+    """The mask of an object drawn at column 0 moved to `column` (0-159), wrapping at 160."""
+    doubled = jnp.concatenate([words, words, jnp.zeros(1, jnp.uint32)])
+    # Column x of the result is bit x + 160 - column of the doubled mask.
+    start = 160 - column
+    window = jax.lax.dynamic_slice(doubled, (start >> 5,), (WORDS + 1,))
+    shift = (start & 31).astype(jnp.uint32)
+    low, high = window[:-1], window[1:]
+    return jnp.where(shift == 0, low, (low >> shift) | (high << (32 - shift)))
+
+
+def _columns_below(k: jax.Array) -> jax.Array:
+    """Words with columns 0 to k - 1 set (k in 0-160)."""
+    ones = jnp.clip(k - _WORD_START, 0, 32).astype(jnp.uint32)
+    return jnp.where(ones >= 32, jnp.uint32(0xFFFFFFFF), (jnp.uint32(1) << ones) - 1)
+
+
+def playfield_words(pf: jax.Array, reflect: jax.Array) -> jax.Array:
+    """`playfield` as words: the 20 bits of `pf` over the left half, then again or reversed."""
+    rev = jnp.asarray(REVERSED_BYTES)
+    reversed_pf = (rev[pf & 0xFF] << 12) | (rev[(pf >> 8) & 0xFF] << 4) | (rev[(pf >> 16) & 0xF] >> 4)
+    right = jnp.where(reflect, reversed_pf, pf)
+    nibble = lambda v, k: jnp.asarray(_NIBBLE_COLUMNS)[(v >> (4 * k)) & 0xF]
+    return jnp.stack(
+        [
+            nibble(pf, 0) | (nibble(pf, 1) << 16),
+            nibble(pf, 2) | (nibble(pf, 3) << 16),
+            nibble(pf, 4) | (nibble(right, 0) << 16),
+            nibble(right, 1) | (nibble(right, 2) << 16),
+            nibble(right, 3) | (nibble(right, 4) << 16),
+        ]
+    )
+
+
+def coverage_words(
+    tia: TIA | Registers, hide: jax.Array | bool = False, pending: jax.Array | bool = False
+) -> jax.Array:
+    """`coverage` as words (uint32[6, 5]), from tables of the objects at column 0 moved to their columns."""
+    players, missiles, balls = (jnp.asarray(t) for t in _object_words())
+    regs = tia.regs
+    hide = jnp.broadcast_to(jnp.asarray(hide), (2,)).astype(jnp.int32)
+    out = []
+    for p in (0, 1):
+        g = jnp.where(regs[VDELP0 + p] & 1, tia.dgrp[p], tia.grp[p]) & 0xFF
+        index = (((regs[NUSIZ0 + p] & 7) * 2 + ((regs[REFP0 + p] >> 3) & 1)) * 2 + hide[p]) * 256 + g
+        out.append(_rotate(players[index], tia.pos[p]))
+    for m in (0, 1):
+        nusiz = regs[NUSIZ0 + m]
+        enabled = ((regs[ENAM0 + m] & 2) != 0) & ((regs[RESMP0 + m] & 2) == 0)
+        out.append(jnp.where(enabled, _rotate(missiles[(nusiz & 7) * 4 + ((nusiz >> 4) & 3)], tia.pos[M0 + m]), 0))
+    ball_on = jnp.where(regs[VDELBL] & 1, tia.denabl, (regs[ENABL] & 2) != 0)
+    out.append(jnp.where(ball_on, _rotate(balls[(regs[CTRLPF] >> 4) & 3], tia.pos[BL]), 0))
+    out.append(playfield_words(tia.pf, jnp.where(pending, tia.reflect, (regs[CTRLPF] & 1) != 0)))
+    return jnp.stack(out).astype(jnp.uint32)
+
+
+def passed_words(a: jax.Array, b: jax.Array, frame_start: jax.Array) -> jax.Array:
+    """The columns the beam passes between clocks `a` and `b` (exclusive), as words: column x is
+    passed when some line's clock of x falls in [a, b)."""
+    span = b - a
+    # The line position of clock `a`, counted from column 0's.
+    at = (a - frame_start - HBLANK) % LINE
+    within = _columns_below(jnp.minimum(at + span, 160)) & ~_columns_below(jnp.minimum(at, 160))
+    wrapped = _columns_below(jnp.clip(at + span - LINE, 0, 160))
+    words = jnp.where(span >= LINE, jnp.asarray(_ALL_COLUMNS), within | wrapped)
+    return jnp.where(span > 0, words, 0).astype(jnp.uint32)
+
+
 def _collisions(
     r: Registers, last_update: jax.Array, until: jax.Array, frame_start: jax.Array, ystart: int, height: int
 ) -> tuple[jax.Array, jax.Array]:
@@ -345,28 +464,24 @@ def _collisions(
     hi = jnp.minimum(until, stop_display)
     runs = (until >= start_display) & (last_update < stop_display) & (last_update < until)
     visible = runs & ((r.regs[VBLANK] & 2) == 0)
-    offset = frame_start + HBLANK + jnp.arange(160)
 
     def passed(a, b):
-        """Column x is passed when some line's clock for x falls in [a, b)."""
-        return (offset - LINE * ((offset - a) // LINE) < b) & visible
+        return jnp.where(visible, passed_words(a, b, frame_start), 0).astype(jnp.uint32)
 
     # A player's hidden first copy shows again from the hide's end: its span splits there. The
     # hidden coverage is part of the full one, so a column passed on both sides counts as full.
     split = jnp.where(r.hidden, jnp.clip(hide_end(r.hidden_from, start_display), lo, hi), lo)
-    full, hidden = coverage(r), coverage(r, hide=True)
-    # One row per object, not one array updated in place: XLA:CPU ran the `.at[].set` chain as
-    # the costliest fusion of a whole frame (the replay runs once per logged write).
-    both = full & passed(lo, hi)
-    cover = [both[k] for k in range(both.shape[0])]
+    full, hidden = coverage_words(r), coverage_words(r, hide=True)
+    span = passed(lo, hi)
+    cover = [full[k] & span for k in range(full.shape[0])]
     for p in (P0, P1):
         cover[p] = (hidden[p] & passed(lo, split[p])) | (full[p] & passed(split[p], hi))
     # So does the playfield while a late CTRLPF write's reflection waits for the end of its line.
     waits = jnp.clip(hide_end(r.reflect_from, start_display), lo, hi)
-    cover[PF] = (playfield(r, True) & passed(lo, waits)) | (full[PF] & passed(waits, hi))
+    cover[PF] = (playfield_words(r.pf, r.reflect) & passed(lo, waits)) | (full[PF] & passed(waits, hi))
     bits = jnp.int32(0)
     for i, (a, b) in enumerate(COLLISION_PAIRS):
-        bits = bits | (jnp.any(cover[a] & cover[b]).astype(jnp.int32) << i)
+        bits = bits | (jnp.any((cover[a] & cover[b]) != 0).astype(jnp.int32) << i)
     return bits, jnp.where(runs, hi, last_update)
 
 
@@ -464,7 +579,7 @@ def _changed(r: Registers, e: _Entry, shown: jax.Array, start_display: jax.Array
     is_reg = lambda x: reg == x
     regs = r.regs.at[reg].set(value)
     # Playfield bits in beam order: PF0 4-7, PF1 7-0, PF2 0-7.
-    rev = jnp.asarray([int(f"{i:08b}"[::-1], 2) for i in range(256)], jnp.int32)
+    rev = jnp.asarray(REVERSED_BYTES)
     pf = r.pf
     pf = jnp.where(is_reg(PF0), (pf & 0xFFFF0) | ((value >> 4) & 0xF), pf)
     pf = jnp.where(is_reg(PF1), (pf & 0xFF00F) | (rev[value & 0xFF] << 4), pf)
@@ -622,7 +737,8 @@ def paint(tia: TIA, start: Registers, first: jax.Array, ystart: int, hmove_blank
         line_end = display + LINE * (line + 1)
         hide = r.hidden & (line_end <= hide_end(r.hidden_from, display))
         pending = line_end <= hide_end(r.reflect_from, display)
-        row = jnp.where((t >= a) & (t < b), jnp.where(black, 0, colours(r, coverage(r, hide, pending))), row)
+        cover = unpack_columns(coverage_words(r, hide, pending))
+        row = jnp.where((t >= a) & (t < b), jnp.where(black, 0, colours(r, cover)), row)
         done = (a < b) & (b >= display + LINE * blank_line + HBLANK + 8)
         return row, blank & ~done
 
