@@ -35,9 +35,10 @@ The playfield's reflection is Stella's mask too: a CTRLPF write from column 79 o
 was until the mask is redrawn at a line's end, as a hide ends. Stella moves a RESMx or RESBL that
 comes a set number of clocks after an HMOVE to a set column for a few games (`RESET_AFTER_HMOVE`).
 
-Approximations kept on purpose for now (they do not move Pong's or Breakout's objects): HMOVE
-applies the full motion wherever in the line it is strobed (Stella's table reduces it late in
-the line), and RESMPx recentres the missile on its player with the normal-width offset.
+An HMOVE moves each object by Stella's table of motion per CPU cycle of the strobe (`HMOVE_MOTION`).
+Approximations kept on purpose for now (they do not move Pong's or Breakout's objects): an HMxx
+or RESxx write while an HMOVE's motion is still being applied takes no part in it, and RESMPx
+recentres the missile on its player with the normal-width offset.
 """
 
 from __future__ import annotations
@@ -162,6 +163,25 @@ REFLECT_LATE = HBLANK + 79
 # CPU cycles of the line (0-75) at which an HMOVE strobe blanks the next 8 columns drawn.
 HMOVE_BLANK_CYCLES = np.zeros(76, bool)
 HMOVE_BLANK_CYCLES[[*list(range(21)), 75]] = True
+
+
+def _hmove_motion() -> np.ndarray:
+    """Columns an HMOVE strobed at each CPU cycle of the line (0-75) moves an object whose motion
+    register holds each value (0-15), as Stella's table has it: in horizontal blank the full motion
+    (0 to 7 left for 0-7, 8 to 1 right for 8-15), whose larger moves stop short from cycle 4 on,
+    and from cycle 13 on every object moving right at least some columns; no motion from cycle 21
+    to 54; from cycle 55 on a move left that grows to 8 columns more than the register's."""
+    full = np.where(np.arange(16) < 8, -np.arange(16), 16 - np.arange(16))
+    least = np.array([-7, -7, -7, -7, -6, -5, -5, -4, -3, -2, -2, -1, 0, 1, 1, 2, 3, 4, 4, 5, 6])
+    extra = np.array([6, 5, 4, 4, 3, 2, 1, 1, 0, -1, -2, -2, -3, -4, -5, -5, -6, -7, -8, -8])
+    motion = np.zeros((76, 16), np.int32)
+    motion[: len(least)] = np.maximum(full, least[:, None])
+    motion[75 - len(extra) : 75] = np.minimum(full + extra[:, None], 0)
+    motion[75] = full
+    return motion
+
+
+HMOVE_MOTION = _hmove_motion()
 
 
 class Registers(struct.PyTree):
@@ -606,8 +626,7 @@ def _changed(r: Registers, e: _Entry, shown: jax.Array, start_display: jax.Array
     for x, after, at_hpos, column in RESET_AFTER_HMOVE:
         special = is_reg(x) & (since_hmove == after) & (hpos == at_hpos)
         pos = jnp.where(special, pos.at[x - RESP0].set(column), pos)
-    hm = (regs[HMP0 : HMBL + 1] >> 4) & 0xF
-    motion = jnp.where(hm < 8, -hm, 16 - hm)
+    motion = jnp.asarray(HMOVE_MOTION)[e.hpos // 3, (regs[HMP0 : HMBL + 1] >> 4) & 0xF]
     pos = jnp.where(is_reg(HMOVE), (pos + motion) % 160, pos)
     regs = jnp.where(is_reg(HMCLR), regs.at[HMP0 : HMBL + 1].set(0), regs)
     for m in (0, 1):

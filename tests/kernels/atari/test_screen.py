@@ -104,6 +104,21 @@ def test_hmove_in_horizontal_blank_blanks_eight_columns_once():
     assert (np.asarray(t.screen) == 0x10).all()
 
 
+def test_hmove_moves_by_stellas_table_for_the_cycle_it_is_strobed_at():
+    """HMP0 = $70 (seven columns left) moves player 0 seven columns at cycle 3, five at cycle 6
+    (Beam Rider's ship) and none at cycle 30; HMP0 = 0 moves it one column right at cycle 13 and
+    eight left at cycle 74; $80 moves it eight right wherever the blank still is."""
+
+    def moved(hmp0: int, cycle: int) -> int:
+        t = write(tia.TIA.make(1), tia.HMP0, hmp0, 0)
+        t = t.replace(pos=t.pos.at[tia.P0].set(60))
+        return int(write(t, tia.HMOVE, 0, cycle).pos[tia.P0]) - 60
+
+    assert [moved(0x70, c) for c in (3, 6, 30)] == [-7, -5, 0]
+    assert [moved(0x00, c) for c in (3, 13, 74)] == [0, 1, -8]
+    assert [moved(0x80, c) for c in (3, 15, 20)] == [8, 8, 8]
+
+
 def _reflection_test_line(late_cycle: int) -> tia.TIA:
     """Two lines of playfield bit 0 (columns 0-3, and 80-83 or 156-159 reflected) and an 8-wide
     ball at columns 150-157, reflected from the first line's start and switched to normal at
