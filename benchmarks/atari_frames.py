@@ -27,7 +27,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=1)
     parser.add_argument("--pixels", action="store_true", help="draw the screen (rgb/grayscale observations)")
     parser.add_argument("--game", default="pong")
-    parser.add_argument("--start-frame", type=int, default=3, help="frames emulated from power-on before the timed ones")
+    parser.add_argument(
+        "--start-frame", type=int, default=3, help="frames emulated from power-on before the timed ones"
+    )
     args = parser.parse_args()
     import ale_py
     from gymx.kernels.atari import machine
