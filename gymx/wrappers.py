@@ -160,6 +160,7 @@ class _Atari(Protocol[InnerState]):
     def get_action_meanings(self) -> list[str]: ...
     def screen(self, state: InnerState, grayscale: bool = False) -> jax.Array: ...
     def start_bank(self) -> InnerState: ...  # the start states, stacked on a leading axis
+    def start_index(self, key: jax.Array, params: Any) -> jax.Array: ...  # a start drawn with its probability
     def reseed(self, state: InnerState, key: jax.Array) -> InnerState: ...
     def info(self, state: InnerState) -> dict: ...
 
@@ -283,10 +284,9 @@ class AtariPreprocessing(Wrapper[AtariPreprocessingState[InnerState], Params, ja
     ) -> tuple[AtariPreprocessingState[InnerState], TimeStep[jax.Array]]:
         params = self.env.default_params if params is None else params
         bank = self.noop_bank()
-        starts = jax.tree_util.tree_leaves(bank)[0].shape[0]
         start_key, noop_key, sticky_key = jax.random.split(key, 3)
-        # The start ~ uniform over the env's bank; the number of no-ops ~ uniform on {1, ..., noop_max} (0 if noop_max is 0).
-        start = jax.random.randint(start_key, (), 0, starts)
+        # The start is drawn as the env draws it; the number of no-ops ~ uniform on {1, ..., noop_max} (0 if noop_max is 0).
+        start = self._atari.start_index(start_key, params)
         noops = jax.random.randint(noop_key, (), 1, self.noop_max + 1) if self.noop_max else jnp.int32(0)
         env_state = self._atari.reseed(jax.tree_util.tree_map(lambda x: jnp.asarray(x)[start, noops], bank), sticky_key)
         screen = self._screen(env_state)

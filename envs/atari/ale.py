@@ -18,20 +18,24 @@ Resets: ALE's reset (system reset, 60 idle frames, RESET, mode selection, RESET,
 starting actions) costs about 70 emulated frames, too much to pay inside a batched step. The env
 runs it on the host once, the first time it needs a start (the first `reset`), exactly as
 ale-py does after loading the ROM, and keeps the resulting console states as a bank that every
-later `reset` samples with its key. ale-py's reset involves no randomness that reaches the game:
-sticky actions do not apply during it, and the console's one random draw (the RIOT timer's start
-value) is overwritten by the game before the reset ends, so for Pong and Breakout every reset,
-seeded or not, gives the same console (tests/envs/atari check this against ale-py). The bank
-therefore holds `num_start_states` copies of consecutive ALE resets (default 1); random starts
-come from the no-op starts of `gymx.wrappers.AtariPreprocessing`. One exception: Double Dunk's
-mode is chosen in a menu walked with ALE's `act`, which sticky actions reach, so ale-py's resets of
-it vary in length with `repeat_action_probability` > 0; the bank holds the reset without them.
+later `reset` samples with its key. For most games ale-py's reset involves no randomness that
+reaches the game: sticky actions do not apply during it, and the console's one random draw (the
+RIOT timer's start value) is overwritten by the game before the reset ends, so for Pong and
+Breakout every reset, seeded or not, gives the same console (tests/envs/atari check this against
+ale-py). The bank then holds `num_start_states` copies of consecutive ALE resets (default 1);
+random starts come from the no-op starts of `gymx.wrappers.AtariPreprocessing`. The exception is
+a game whose mode is chosen in a menu walked with ALE's `act` (Double Dunk), which sticky actions
+reach: its menu takes more frames when a press is delayed, so ale-py's resets of it end in one of
+dozens of consoles. The bank then holds every console the walk reaches with probability at least
+1e-6 at the env's `repeat_action_probability` (99.99% of the mass for v5's 0.25), each with its
+probability as a polynomial in that probability, and `reset` draws from them with the traced
+param's weights (`start_index`).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -71,9 +75,23 @@ def _ale_py() -> Any:
         ) from error
 
 
-# Start banks by (rom, mode, difficulty, num_start_states): building one emulates ~200 frames. With
-# each start, the episode frame number ALE reports after that reset.
-_START_BANKS: dict[tuple, tuple[cpu_lib.CPU, M.Console, np.ndarray]] = {}
+class StartBank(NamedTuple):
+    """The consoles a reset can start from (leading axis: entries), with the episode frame number
+    ALE reports after each and its probability: the sum over the last axis of
+    coefficient * p**kept * (1 - p)**taken, p the sticky-action probability (`M.ResetOutcome`)."""
+
+    cpu: cpu_lib.CPU
+    console: M.Console
+    episode_frame: np.ndarray  # int32 (entries,)
+    coefficient: np.ndarray  # float32 (entries, terms), zero where an entry has fewer terms
+    kept: np.ndarray  # int32 (entries, terms)
+    taken: np.ndarray  # int32 (entries, terms)
+
+
+# Start banks by (rom, mode, difficulty, num_start_states, sticky probability of a menu walk):
+# building one emulates ~200 frames.
+_START_BANKS: dict[tuple, StartBank] = {}
+MIN_START_PROBABILITY = 1e-6  # a menu walk's branches below this are left out of the bank
 
 
 class AtariEnv(Env[AtariState, AtariParams]):
@@ -141,6 +159,11 @@ class AtariEnv(Env[AtariState, AtariParams]):
             )
         if int(num_start_states) < 1:
             raise ValueError(f"gymx: num_start_states must be at least 1, got {num_start_states}")
+        if self.game.reset_procedure(mode).menu is not None and float(repeat_action_probability) == 1.0:
+            raise ValueError(
+                f"gymx: {self.game.name}'s reset walks a menu with ALE's sticky actions; with "
+                "repeat_action_probability=1 no press would ever land and the reset would never end"
+            )
         self.mode, self.difficulty = mode, difficulty
         self.obs_type = obs_type
         self.frameskip = int(frameskip)
@@ -185,35 +208,59 @@ class AtariEnv(Env[AtariState, AtariParams]):
 
     # ---- starts ------------------------------------------------------------------------------
     def start_states(self) -> tuple[cpu_lib.CPU, M.Console]:
-        """The bank of start consoles (leading axis `num_start_states`), built on the host on first use.
+        """The bank of start consoles (leading axis: its entries), built on the host on first use.
 
         ale-py loads the ROM (power-on, Stella's 60-frame display detection, one reset in the
         default mode), then its env's `reset` resets again in the chosen mode; the bank holds the
         consoles of that reset and the ones after it.
         """
-        cpu, console, _ = self._bank()
+        bank = self._bank()
+        cpu, console = bank.cpu, bank.console
         if not self.pixels:
-            no_screen = np.zeros((self.num_start_states, 0, SCREEN_WIDTH), np.uint8)
+            no_screen = np.zeros((len(bank.episode_frame), 0, SCREEN_WIDTH), np.uint8)
             console = console.replace(tia=console.tia.replace(screen=no_screen, back=no_screen))
         return cpu, console
 
-    def _bank(self) -> tuple[cpu_lib.CPU, M.Console, np.ndarray]:
-        key = (self.game.rom, self.mode, self.difficulty, self.num_start_states)
+    def _bank(self) -> StartBank:
+        procedure = self.game.reset_procedure(self.mode)
+        # Only a menu walk depends on the sticky-action probability.
+        repeat = float(self._params.repeat_action_probability) if procedure.menu is not None else 0.0
+        key = (self.game.rom, self.mode, self.difficulty, self.num_start_states, repeat)
         if key not in _START_BANKS:
             with jax.ensure_compile_time_eval():  # run on the host even when first asked inside a trace
-                _START_BANKS[key] = self._build_start_states()
+                _START_BANKS[key] = self._build_start_states(procedure, repeat)
         return _START_BANKS[key]
 
-    def _build_start_states(self) -> tuple[cpu_lib.CPU, M.Console, np.ndarray]:
+    def _build_start_states(self, procedure: M.GameReset, repeat: float) -> StartBank:
         emulator = M.Emulator(M.Machine.for_rom(self.rom_path, difficulty=self.difficulty, pixels=True))
-        emulator.game = self.game.reset_procedure(self.mode)
-        starts, frames = [], []
+        emulator.game = procedure
+        outcomes: list[M.ResetOutcome] = []
         for _ in range(self.num_start_states):
-            emulator.reset()
-            starts.append((emulator.cpu, emulator.console))
-            frames.append(emulator.episode_frame)
-        cpu, console = jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *starts)
-        return cpu, console, np.asarray(frames, np.int32)
+            outcomes += emulator.reset(repeat, MIN_START_PROBABILITY)
+        cpu, console = jax.tree_util.tree_map(
+            lambda *xs: np.stack([np.asarray(x) for x in xs]), *[(o.cpu, o.console) for o in outcomes]
+        )
+        width = max(len(o.terms) for o in outcomes)
+        terms = np.zeros((3, len(outcomes), width))
+        for i, outcome in enumerate(outcomes):
+            terms[:, i, : len(outcome.terms)] = np.asarray(outcome.terms).T
+        return StartBank(
+            cpu=cpu,
+            console=console,
+            episode_frame=np.asarray([o.episode_frame for o in outcomes], np.int32),
+            # Each of the consecutive resets is equally likely.
+            coefficient=(terms[0] / self.num_start_states).astype(np.float32),
+            kept=terms[1].astype(np.int32),
+            taken=terms[2].astype(np.int32),
+        )
+
+    def start_index(self, key: jax.Array, params: AtariParams) -> jax.Array:
+        """A bank entry drawn with its probability at `params.repeat_action_probability`."""
+        bank = self._bank()
+        p = jnp.asarray(params.repeat_action_probability, jnp.float32)
+        weights = jnp.sum(bank.coefficient * p**bank.kept * (1 - p) ** bank.taken, axis=-1)
+        # Entry ~ categorical(weights); the log of a zero weight is -inf, which categorical never picks.
+        return jax.random.categorical(key, jnp.log(weights))
 
     def start(self, index: jax.Array, key: jax.Array) -> AtariState:
         """The start state `index` of the bank, its sticky-action draws keyed by `key`."""
@@ -227,13 +274,14 @@ class AtariEnv(Env[AtariState, AtariParams]):
             action=jnp.int32(M.NOOP),
             progress=progress,
             # ALE counts the frames of a `setMode` that presses SELECT or acts (Name This Game, Double Dunk).
-            episode_frame=jnp.asarray(self._bank()[2])[index],
+            episode_frame=jnp.asarray(self._bank().episode_frame)[index],
             key=key,
         )
 
     def start_bank(self) -> AtariState:
-        """Every start state of the bank, stacked (leading axis `num_start_states`); their keys are placeholders."""
-        return jax.vmap(lambda i: self.start(i, jax.random.key(0)))(jnp.arange(self.num_start_states))
+        """Every start state of the bank, stacked (leading axis: its entries); their keys are placeholders."""
+        entries = len(self._bank().episode_frame)
+        return jax.vmap(lambda i: self.start(i, jax.random.key(0)))(jnp.arange(entries))
 
     def reseed(self, state: AtariState, key: jax.Array) -> AtariState:
         """`state` with its sticky-action draws keyed by `key`."""
@@ -241,9 +289,7 @@ class AtariEnv(Env[AtariState, AtariParams]):
 
     def reset_env(self, key: jax.Array, params: AtariParams) -> AtariState:
         index_key, sticky_key = jax.random.split(key)
-        # The start ~ uniform over the bank.
-        index = jax.random.randint(index_key, (), 0, self.num_start_states)
-        return self.start(index, sticky_key)
+        return self.start(self.start_index(index_key, params), sticky_key)
 
     # ---- steps -------------------------------------------------------------------------------
     def is_truncated(self, state: AtariState, params: AtariParams) -> jax.Array:

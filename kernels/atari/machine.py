@@ -26,8 +26,10 @@ instruction that switched VSYNC off (or after 25,000 instructions, Stella's cap 
 
 from __future__ import annotations
 
+import collections
 import dataclasses
-from collections.abc import Callable
+import hashlib
+from collections.abc import Iterable
 
 import jax
 import jax.numpy as jnp
@@ -493,6 +495,111 @@ class GameReset:
         return watched == self.wanted() or (self.title_offset != 0 and watched == (self.mode + self.title_offset,))
 
 
+@dataclasses.dataclass(frozen=True)
+class Act:
+    """One frame of `action` through ALE's `act`: counted in the episode's frames, reached by sticky actions."""
+
+    action: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Raw:
+    """One frame through ALE's `emulate` (not counted, no sticky draw): `action`, or only SELECT
+    pressed. `forget`: afterwards the action in effect is NOOP again (the end of ALE's `softReset`)."""
+
+    action: int = NOOP
+    select: bool = False
+    forget: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Until:
+    """`Act(action)` then `Act(NOOP)`, repeated until RAM byte `ram` has changed from its value when
+    the loop began (`mask` 0) or has its `mask` bits set (`on`) or clear; checked before each repeat."""
+
+    action: int
+    ram: int
+    mask: int = 0
+    on: bool = True
+
+
+def soft_reset() -> tuple[Raw, ...]:
+    """ALE's `softReset`: RESET held `SOFT_RESET_FRAMES` frames, then NOOP in effect."""
+    return (Raw(RESET),) * (SOFT_RESET_FRAMES - 1) + (Raw(RESET, forget=True),)
+
+
+def menu_program(menu: Menu, mode: int, starting_actions: tuple[int, ...]) -> tuple[Act | Raw | Until, ...]:
+    """The rest of ALE's reset for a game whose `setMode` walks `menu`: the walk, ALE's second
+    soft reset and the starting actions."""
+    ops: list[Act | Raw | Until] = [Raw(select=True), Act(NOOP)]
+    for bit, (downs, option) in enumerate(menu.options):
+        ops += [Until(DOWN, menu.cursor_ram)] * downs
+        on = ((mode >> bit) & 1) == 1
+        ops.append(Until(RIGHT if on else LEFT, menu.options_ram, option, on))
+    ops += soft_reset()
+    ops += [Act(action) for action in menu.after]
+    ops += soft_reset()
+    ops += [Raw(action) for action in starting_actions]
+    return tuple(ops)
+
+
+@dataclasses.dataclass(frozen=True)
+class ResetOutcome:
+    """One console a reset can end in, with its probability as a polynomial in the sticky-action
+    probability p: the sum over `terms` (coefficient, kept, taken) of coefficient * p**kept * (1 - p)**taken."""
+
+    cpu: cpu_lib.CPU
+    console: Console
+    episode_frame: int
+    terms: tuple[tuple[float, int, int], ...]
+
+    def probability(self, repeat_action_probability: float) -> float:
+        return _sticky_probability(self.terms, repeat_action_probability)
+
+
+def _sticky_probability(terms: Iterable[tuple[float, int, int]], p: float) -> float:
+    return sum(c * p**kept * (1 - p) ** taken for c, kept, taken in terms)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Branch:
+    """A reset in progress: the console, the action in effect, the frame count, the place in the
+    program (`pc`; `step` 1 inside an `Until` between its action and its NOOP; `watched` the byte
+    its loop began with, -1 none), and how many ways, with how many sticky draws kept and taken, lead here."""
+
+    cpu: cpu_lib.CPU
+    console: Console
+    previous: int
+    episode_frame: int
+    pc: int
+    step: int
+    watched: int
+    terms: collections.Counter
+
+    def next(
+        self, pc: int, step: int, watched: int, action: int, counted: bool = False, draw: tuple[int, int] = (0, 0)
+    ) -> _Branch:
+        """This branch after a frame (its console still to be emulated) with `action` in effect;
+        `draw`: the sticky draw it took (kept, taken)."""
+        terms = collections.Counter({(k + draw[0], t + draw[1]): c for (k, t), c in self.terms.items()})
+        return _Branch(self.cpu, self.console, action, self.episode_frame + counted, pc, step, watched, terms)
+
+    def probability(self, p: float) -> float:
+        return _sticky_probability(((c, k, t) for (k, t), c in self.terms.items()), p)
+
+    def key(self) -> tuple:
+        """Equal for branches that will behave alike from here on."""
+        state = b"".join(np.asarray(x).tobytes() for x in jax.tree_util.tree_leaves((self.cpu, self.console)))
+        return (self.previous, self.episode_frame, self.pc, self.step, self.watched, hashlib.sha1(state).digest())
+
+
+def _merge(branches: dict[tuple, _Branch], branch: _Branch) -> None:
+    key = branch.key()
+    if key in branches:
+        branch = dataclasses.replace(branch, terms=branches[key].terms + branch.terms)
+    branches[key] = branch
+
+
 GAME_RESETS = {
     "60e0ea3cbe0913d39803477945e9e5ec": GameReset(mode_ram=0x96, select_frames=2),  # Pong
     "f34f08e5eb96e500e851a80be3277a56": GameReset(mode_ram=0xB2, select_frames=1),  # Breakout
@@ -520,6 +627,8 @@ NOOP_RESET_FRAMES = 60
 SOFT_RESET_FRAMES = 4
 DISPLAY_DETECT_FRAMES = 60
 MAX_SELECT_PRESSES = 256  # Name This Game heeds SELECT only after waits of 128 and 256 frames (about 130 presses)
+MAX_MENU_FRAMES = 4 * MAX_SELECT_PRESSES
+BRANCH_BATCH = 16  # consoles per call when a menu walk follows its sticky branches
 
 
 class Emulator:
@@ -532,6 +641,7 @@ class Emulator:
         self._emulate = jax.jit(self._frame_with_action)
         self._idle = jax.jit(machine.frame)
         self._select = jax.jit(lambda cpu, c: machine.frame(cpu, machine.press_select(c)))
+        self._branch_frames = jax.jit(jax.vmap(self._frame_with_input))
         self.cpu, self.console, self.rng = machine.power_on()
         # Stella detects the display format by running 60 frames with every input idle, then
         # resets the system again (a draw of the timer's start value, and of Superchip RAM).
@@ -559,9 +669,17 @@ class Emulator:
     def _ram_byte(self, index: int) -> int:
         return int(self.console.ram[index & 0x7F])
 
-    def reset(self) -> None:
+    def reset(self, repeat_action_probability: float = 0.0, min_probability: float = 1e-6) -> list[ResetOutcome]:
         """ALE's `reset_game`: system reset, 60 NOOP frames, RESET held 4 frames, the game's mode
-        selected with SELECT (and its own RESET), RESET again, then the game's starting actions."""
+        selected with SELECT (and its own RESET), RESET again, then the game's starting actions.
+
+        The outcomes of the reset, each with its probability as a polynomial in the sticky-action
+        probability, most probable first; the emulator continues from the first. Only a menu walk
+        (`Menu`) acts through ALE's `act`, which sticky actions reach: with
+        `repeat_action_probability` > 0 its every branch is followed, and branches of the same
+        length that reach the same console merge; a branch whose probability falls below
+        `min_probability` is dropped (`ResetOutcome.probability` of the rest tells how much is kept).
+        Every other reset has one outcome."""
         self.console = self.console.replace(paddles=jnp.asarray([PADDLE_DEFAULT] * 2, jnp.int32))
         self.cpu, self.console = self.machine.system_reset(self.console, self.rng)
         # ALE's episode frame number after the reset: its `setMode` counts each SELECT press and each action.
@@ -569,10 +687,13 @@ class Emulator:
         for _ in range(NOOP_RESET_FRAMES):
             self.act(NOOP)
         self._soft_reset()
-        mode_ram = self.game.mode_ram
         if self.game.menu is not None:
-            self._walk(self.game.menu)
-        elif mode_ram is not None:
+            program = menu_program(self.game.menu, self.game.mode, self.game.starting_actions)
+            outcomes = self._follow(program, repeat_action_probability, min_probability)
+            self.cpu, self.console, self.episode_frame = outcomes[0].cpu, outcomes[0].console, outcomes[0].episode_frame
+            return outcomes
+        mode_ram = self.game.mode_ram
+        if mode_ram is not None:
             presses = 0
             while not self.game.selected(self._watched(mode_ram)):
                 presses += 1
@@ -589,41 +710,99 @@ class Emulator:
         self._soft_reset()
         for action in self.game.starting_actions:
             self.act(action)
+        return [ResetOutcome(self.cpu, self.console, self.episode_frame, ((1.0, 0, 0),))]
 
-    def _walk(self, menu: Menu) -> None:
-        """The game's `setMode` through its menu (`Menu`)."""
+    def _follow(
+        self, program: tuple[Act | Raw | Until, ...], repeat: float, min_probability: float
+    ) -> list[ResetOutcome]:
+        """Every branch of `program` from the current console, one emulated frame per round: an
+        `Act` whose action differs from the one in effect splits into the action taken (1 - p)
+        and the one kept (p)."""
+        frontier = [
+            _Branch(self.cpu, self.console, NOOP, self.episode_frame, 0, 0, -1, collections.Counter({(0, 0): 1}))
+        ]
+        ends: dict[tuple, _Branch] = {}
+        for _ in range(MAX_MENU_FRAMES):
+            frames: list[tuple[_Branch, int, bool]] = []  # (the branch after this frame, action, SELECT)
+            for branch in frontier:
+                branch = self._settle(branch, program)
+                if branch.pc == len(program):
+                    _merge(ends, branch)
+                    continue
+                op = program[branch.pc]
+                if isinstance(op, Raw):
+                    after = branch.next(branch.pc + 1, 0, branch.watched, NOOP if op.forget else branch.previous)
+                    frames.append((after, op.action, op.select))
+                    continue
+                wanted = op.action if isinstance(op, Act) or branch.step == 0 else NOOP
+                pc, step = (branch.pc + 1, 0) if isinstance(op, Act) else (branch.pc, 1 - branch.step)
+                watched = -1 if isinstance(op, Act) else branch.watched
+                if wanted == branch.previous or repeat == 0.0:
+                    frames.append((branch.next(pc, step, watched, wanted, counted=True), wanted, False))
+                    continue
+                taken = branch.next(pc, step, watched, wanted, counted=True, draw=(0, 1))
+                kept = branch.next(pc, step, watched, branch.previous, counted=True, draw=(1, 0))
+                frames += [(taken, wanted, False), (kept, branch.previous, False)]
+            if not frames:
+                break
+            merged: dict[tuple, _Branch] = {}
+            for after in self._emulate_branches(frames):
+                if after.probability(repeat) >= min_probability:
+                    _merge(merged, after)
+            frontier = list(merged.values())
+        else:
+            raise RuntimeError(
+                f"mode {self.game.mode}: the menu did not answer within {MAX_MENU_FRAMES} frames "
+                f"(repeat_action_probability={repeat})"
+            )
+        outcomes = sorted(ends.values(), key=lambda b: -b.probability(repeat))
+        return [
+            ResetOutcome(b.cpu, b.console, b.episode_frame, tuple((float(c), k, t) for (k, t), c in b.terms.items()))
+            for b in outcomes
+        ]
 
-        def act(action: int) -> None:
-            self.act(action)
-            self.episode_frame += 1
+    def _settle(self, branch: _Branch, program: tuple[Act | Raw | Until, ...]) -> _Branch:
+        """`branch` moved past the loops whose condition its console meets (they take no frame)."""
+        while branch.pc < len(program):
+            op = program[branch.pc]
+            if not isinstance(op, Until) or branch.step != 0:
+                return branch
+            byte = int(np.asarray(branch.console.ram)[op.ram & 0x7F])
+            if branch.watched < 0 and op.mask == 0:
+                branch = dataclasses.replace(branch, watched=byte)
+            done = byte != branch.watched if op.mask == 0 else ((byte & op.mask) != 0) == op.on
+            if not done:
+                return branch
+            branch = dataclasses.replace(branch, pc=branch.pc + 1, watched=-1)
+        return branch
 
-        def until(done: Callable[[], bool], action: int) -> None:
-            for _ in range(MAX_SELECT_PRESSES):
-                if done():
-                    return
-                act(action)
-                act(NOOP)
-            raise RuntimeError(f"mode {self.game.mode}: the menu did not answer {MAX_SELECT_PRESSES} presses")
+    def _emulate_branches(self, frames: list[tuple[_Branch, int, bool]]) -> list[_Branch]:
+        """One frame of each branch (its action or SELECT), `BRANCH_BATCH` consoles per call."""
+        out = []
+        for first in range(0, len(frames), BRANCH_BATCH):
+            chunk = frames[first : first + BRANCH_BATCH]
+            # Two batch sizes, so two compiles at most: a lone branch (no sticky actions) runs alone.
+            padded = chunk + [chunk[-1]] * ((1 if len(frames) == 1 else BRANCH_BATCH) - len(chunk))
+            stack = lambda *xs: np.stack([np.asarray(x) for x in xs])
+            cpu = jax.tree_util.tree_map(stack, *[b.cpu for b, _, _ in padded])
+            console = jax.tree_util.tree_map(stack, *[b.console for b, _, _ in padded])
+            actions = np.asarray([a for _, a, _ in padded], np.int32)
+            selects = np.asarray([s for _, _, s in padded])
+            cpu, console = jax.device_get(self._branch_frames(cpu, console, actions, selects))
+            for i, (branch, _, _) in enumerate(chunk):
+                pick = lambda x, i=i: x[i]
+                out.append(
+                    dataclasses.replace(
+                        branch, cpu=jax.tree_util.tree_map(pick, cpu), console=jax.tree_util.tree_map(pick, console)
+                    )
+                )
+        return out
 
-        self.cpu, self.console = self._select(self.cpu, self.console)
-        self.act(NOOP)
-        self.episode_frame += 1
-        for bit, (downs, option) in enumerate(menu.options):
-            for _ in range(downs):
-
-                def moved(cursor: int = self._ram_byte(menu.cursor_ram)) -> bool:
-                    return self._ram_byte(menu.cursor_ram) != cursor
-
-                until(moved, DOWN)
-            on = ((self.game.mode >> bit) & 1) == 1
-
-            def switched(on: bool = on, option: int = option) -> bool:
-                return ((self._ram_byte(menu.options_ram) & option) != 0) == on
-
-            until(switched, RIGHT if on else LEFT)
-        self._soft_reset()
-        for action in menu.after:
-            act(action)
+    def _frame_with_input(self, cpu, c, action, select):
+        pressed = jax.tree_util.tree_map(
+            lambda s, a: jnp.where(select, s, a), self.machine.press_select(c), self.machine.apply_action(c, action)
+        )
+        return self.machine.frame(cpu, pressed)
 
     def _watched(self, mode_ram: int) -> tuple[int, ...]:
         variant = self.game.variant_ram

@@ -174,6 +174,46 @@ def test_sticky_actions_repeat_with_the_given_probability() -> None:
     assert len(repeats) > n // 2 and abs(repeats.mean() - p) < 4.5 * np.sqrt(p * (1 - p) / len(repeats)), repeats.mean()
 
 
+@pytest.mark.full  # about 3 minutes on a 2-core CPU: 300 ale-py resets and the bank's ~1,000 branch frames
+def test_double_dunk_resets_are_drawn_as_ale_draws_them() -> None:
+    """Double Dunk's reset walks a menu with ALE's `act`, so sticky actions make ale-py's resets end in
+    dozens of consoles. The env's bank holds them with their probabilities: every console that 300
+    seeded ale-py resets reach is in it, each as often as its probability says, and the traced
+    probability reweights the same bank (with 0, only the console of ale-py's reset without sticky actions)."""
+    p, n = 0.25, 300
+    ref = gymnasium.make("ALE/DoubleDunk-v5", repeat_action_probability=p)
+    seen: dict[bytes, int] = {}
+    for seed in range(n):
+        ref.reset(seed=seed)
+        ram = ref.unwrapped.ale.getRAM().tobytes()
+        seen[ram] = seen.get(ram, 0) + 1
+    env = gymx.make("ALE/DoubleDunk-v5", repeat_action_probability=p)
+    bank = env.start_bank()
+    rams = [np.asarray(r).tobytes() for r in bank.console.ram]
+    assert len(set(rams)) == len(rams) > 20
+
+    def weights(probability: float) -> np.ndarray:
+        draws = jax.vmap(lambda k: env.start_index(k, AtariParams(probability, 108_000)))(
+            jax.random.split(jax.random.key(0), 20_000)
+        )
+        return np.bincount(np.asarray(draws), minlength=len(rams)) / 20_000
+
+    expected = weights(p)
+    assert set(seen) <= set(rams), "a console ale-py's reset reaches is missing from the bank"
+    for ram, count in seen.items():
+        q = expected[rams.index(ram)]
+        # Binomial(n, q) counts: 4.5 standard deviations, plus the sampling error of `expected` itself.
+        assert abs(count / n - q) < 4.5 * np.sqrt(q * (1 - q) / n) + 0.01, (count, q)
+    # Consoles ale-py's 300 resets missed carry little probability between them.
+    assert sum(q for ram, q in zip(rams, expected, strict=True) if ram not in seen) < 0.1
+    deterministic = weights(0.0)
+    only = int(np.argmax(deterministic))
+    assert deterministic[only] == 1.0
+    ref = ale_env("DoubleDunk")
+    ref.reset(seed=0)
+    assert rams[only] == ref.unwrapped.ale.getRAM().tobytes()
+
+
 def test_observation_types_and_action_sets() -> None:
     env = gymx_env("Pong")
     assert env.observation_space().shape == (210, 160, 3) and env.observation_space().dtype == np.uint8
@@ -252,6 +292,8 @@ def test_bad_input_is_refused_with_a_clear_error() -> None:
         AtariEnv("pongg")
     with pytest.raises(ValueError, match="repeat_action_probability must be in"):
         gymx.make("ALE/Pong-v5", repeat_action_probability=1.5)
+    with pytest.raises(ValueError, match="no press would ever land"):
+        gymx.make("ALE/DoubleDunk-v5", repeat_action_probability=1.0)
     env = gymx_env("Pong")
     state, _ = env.reset(jax.random.key(0))
     with pytest.raises(ValueError, match="Discrete"):
