@@ -41,7 +41,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 import gymx
@@ -133,6 +132,7 @@ def run_capacity() -> None:
 
 def greedy_episodes_program(agent: Any, env_id: str, num_episodes: int) -> Any:
     """The jitted play of `num_episodes` greedy episodes of `agent` on `env_id`: returns, lengths, first obs."""
+    from gymx.train.episodes import evaluation_episodes
     from gymx.vector import AutoresetMode, VecEnv
 
     env = VecEnv(gymx.make(env_id), num_episodes, AutoresetMode.DISABLED)
@@ -141,19 +141,7 @@ def greedy_episodes_program(agent: Any, env_id: str, num_episodes: int) -> Any:
         raise ValueError(f"{env_id} has no time limit")
 
     def play(policy_state: Any, key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-        env_state, ts = env.reset(key)
-
-        def one_step(carry: Any, _: None) -> tuple[Any, None]:
-            env_state, obs, returns, lengths, finished = carry
-            env_state, ts = env.step(env_state, agent.greedy_action(policy_state, obs))
-            returns = returns + jnp.where(finished, 0.0, ts.reward)
-            lengths = lengths + (~finished).astype(jnp.int32)
-            return (env_state, ts.obs, returns, lengths, finished | ts.done), None
-
-        zeros = jnp.zeros(num_episodes, jnp.float32)
-        carry = (env_state, ts.obs, zeros, zeros.astype(jnp.int32), zeros.astype(bool))
-        (_, _, returns, lengths, _), _ = jax.lax.scan(one_step, carry, None, length=int(limit))
-        return returns, lengths, ts.obs
+        return evaluation_episodes(env, lambda obs: agent.greedy_action(policy_state, obs), int(limit), key)
 
     return jax.jit(play)
 

@@ -1,5 +1,5 @@
 """Episode records: what a training iteration reports about finished episodes, and the returns of
-a policy's evaluation episodes (`episode_returns`).
+a policy's evaluation episodes (`evaluation_episodes`).
 
 On device, every iteration returns an `IterationLog`: the summed return and count of the
 episodes that ended in it (always; enough for a progress bar or a learning curve of thousands of
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -70,27 +70,41 @@ def episode_records(logs: IterationLog, first_iteration: int, num_envs: int) -> 
     return out
 
 
-def episode_returns(env: VecEnv, act: Callable[[Any], jax.Array], num_steps: int, key: jax.Array) -> jax.Array:
-    """(num_envs,) returns of `env.num_envs` fresh episodes played by `act(obs) -> actions` for at most `num_steps` steps.
+class EvaluationEpisodes(NamedTuple):
+    returns: jax.Array  # float32 (num_envs,): each episode's return up to its first done
+    lengths: jax.Array  # int32 (num_envs,): its steps up to and including that done
+    first_obs: jax.Array  # the reset's observations, (num_envs, ...)
 
-    `env` must not auto-reset: an episode's return stops accumulating at its first done. The
-    loop ends once every episode is done (an Atari episode's limit is 27,000 steps, a short
-    one's few hundred), which leaves the returns as they would be after `num_steps` steps.
+
+def evaluation_episodes(
+    env: VecEnv, act: Callable[[Any], jax.Array], num_steps: int, key: jax.Array
+) -> EvaluationEpisodes:
+    """`env.num_envs` fresh episodes played by `act(obs) -> actions` for at most `num_steps` steps.
+
+    `env` must not auto-reset: an episode's return and length stop accumulating at its first
+    done. The loop ends once every episode is done (an Atari episode's limit is 27,000 steps, a
+    short one's few hundred), which leaves the returns as they would be after `num_steps` steps.
     """
     env_state, ts = env.reset(key)
+    Carry = tuple[jax.Array, Any, Any, jax.Array, jax.Array, jax.Array]
 
-    def unfinished(carry: tuple[jax.Array, Any, Any, jax.Array, jax.Array]) -> jax.Array:
-        t, _, _, _, finished = carry
+    def unfinished(carry: Carry) -> jax.Array:
+        t, _, _, _, _, finished = carry
         return (t < num_steps) & ~jnp.all(finished)
 
-    def step(
-        carry: tuple[jax.Array, Any, Any, jax.Array, jax.Array],
-    ) -> tuple[jax.Array, Any, Any, jax.Array, jax.Array]:
-        t, env_state, obs, returns, finished = carry
+    def step(carry: Carry) -> Carry:
+        t, env_state, obs, returns, lengths, finished = carry
         env_state, ts = env.step(env_state, act(obs))
         returns = returns + jnp.where(finished, 0.0, ts.reward)
-        return t + 1, env_state, ts.obs, returns, finished | ts.done
+        lengths = lengths + (~finished).astype(jnp.int32)
+        return t + 1, env_state, ts.obs, returns, lengths, finished | ts.done
 
     zeros = jnp.zeros(env.num_envs, jnp.float32)
-    start = (jnp.zeros((), jnp.int32), env_state, ts.obs, zeros, zeros.astype(bool))
-    return jax.lax.while_loop(unfinished, step, start)[3]
+    start = (jnp.zeros((), jnp.int32), env_state, ts.obs, zeros, zeros.astype(jnp.int32), zeros.astype(bool))
+    _, _, _, returns, lengths, _ = jax.lax.while_loop(unfinished, step, start)
+    return EvaluationEpisodes(returns, lengths, ts.obs)
+
+
+def episode_returns(env: VecEnv, act: Callable[[Any], jax.Array], num_steps: int, key: jax.Array) -> jax.Array:
+    """(num_envs,) returns of `evaluation_episodes`."""
+    return evaluation_episodes(env, act, num_steps, key).returns

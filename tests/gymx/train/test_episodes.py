@@ -1,4 +1,4 @@
-"""`episode_returns`: the returns of evaluation episodes, against a plain step-by-step reference."""
+"""`evaluation_episodes`: the returns and lengths of evaluation episodes, against a plain step-by-step reference."""
 
 from __future__ import annotations
 
@@ -8,22 +8,27 @@ import numpy as np
 import pytest
 
 import gymx
-from gymx.train.episodes import episode_returns
+from gymx.train.episodes import episode_returns, evaluation_episodes
 from gymx.vector import AutoresetMode, VecEnv
 
 NUM_ENVS = 4
 
 
-def reference_returns(env: VecEnv, act, num_steps: int, key: jax.Array) -> np.ndarray:
-    """Every one of `num_steps` steps played on the host, each return summed up to its episode's first done."""
+def reference_episodes(env: VecEnv, act, num_steps: int, key: jax.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Every one of `num_steps` steps played on the host, each return and length counted up to its episode's first done."""
     step = jax.jit(env.step)
     state, ts = env.reset(key)
-    returns, finished = np.zeros(env.num_envs), np.zeros(env.num_envs, bool)
+    returns, lengths, finished = np.zeros(env.num_envs), np.zeros(env.num_envs, int), np.zeros(env.num_envs, bool)
     for _ in range(num_steps):
         state, ts = step(state, act(ts.obs))
         returns += np.where(finished, 0.0, np.asarray(ts.reward))
+        lengths += ~finished
         finished |= np.asarray(ts.terminated | ts.truncated)
-    return returns
+    return returns, lengths
+
+
+def reference_returns(env: VecEnv, act, num_steps: int, key: jax.Array) -> np.ndarray:
+    return reference_episodes(env, act, num_steps, key)[0]
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +49,11 @@ def test_returns_equal_a_reference_that_plays_every_step(env: VecEnv, policy, nu
     # push_right: every episode ends in about 10 steps, long before num_steps (the loop stops early);
     # balance at 300 steps: episodes of different lengths; at 5 steps: none ends, num_steps cuts them.
     key = jax.random.key(3)
-    got = jax.jit(episode_returns, static_argnums=(0, 1, 2))(env, policy, num_steps, key)
-    want = reference_returns(env, policy, num_steps, key)
-    np.testing.assert_array_equal(np.asarray(got), want)
+    got = jax.jit(evaluation_episodes, static_argnums=(0, 1, 2))(env, policy, num_steps, key)
+    want, lengths = reference_episodes(env, policy, num_steps, key)
+    np.testing.assert_array_equal(np.asarray(got.returns), want)
+    np.testing.assert_array_equal(np.asarray(got.lengths), lengths)
+    np.testing.assert_array_equal(np.asarray(got.first_obs), np.asarray(env.reset(key)[1].obs))
     if num_steps == 5:
         np.testing.assert_array_equal(want, 5.0)
     else:
