@@ -256,6 +256,150 @@ def _robotank(progress: Progress, ram: jax.Array) -> Progress:
     return _scored(progress, score, terminal=terminal, lives=_alive(terminal, (lives & 0xF) + 1))
 
 
+def _atlantis(progress: Progress, ram: jax.Array) -> Progress:
+    # Hundreds of points; the lives byte reads $FF at the end, whose frame pays nothing and keeps the score.
+    lives = _byte(ram, 0xF1)
+    terminal = lives == 0xFF
+    score = jnp.where(terminal, progress.score, _bcd(ram, 0xA2, 0xA3, 0xA1) * 100)
+    return _scored(progress, score, terminal=terminal, lives=_alive(terminal, lives))
+
+
+def _kangaroo(progress: Progress, ram: jax.Array) -> Progress:
+    lives = _byte(ram, 0xAD)
+    terminal = lives == 0xFF
+    return _scored(progress, _bcd(ram, 0xA8, 0xA7) * 100, terminal=terminal, lives=_alive(terminal, (lives & 0x7) + 1))
+
+
+def _krull(progress: Progress, ram: jax.Array) -> Progress:
+    lives = _byte(ram, 0x9F)
+    terminal = (lives == 0) & (_byte(ram, 0xA2) == 0x03) & (_byte(ram, 0x80) == 0x80)
+    return _scored(progress, _bcd(ram, 0x9E, 0x9D, 0x9C), terminal=terminal, lives=_alive(terminal, (lives & 0x7) + 1))
+
+
+def _bowling(progress: Progress, ram: jax.Array) -> Progress:
+    # The frame counter passes $10 after the tenth frame. No lives.
+    return _scored(progress, _bcd(ram, 0xA1, 0xA6), terminal=_byte(ram, 0xA4) > 0x10, lives=jnp.int32(0))
+
+
+def _centipede(progress: Progress, ram: jax.Array) -> Progress:
+    # A drop of the score (its wrap) pays nothing.
+    score = _bcd(ram, 0xF6, 0xF5, 0xF4)
+    terminal = (_byte(ram, 0xA6) & 0x40) != 0
+    lives = ((_byte(ram, 0xED) >> 4) & 0x7) + 1
+    return progress.replace(
+        score=score, reward=jnp.maximum(score - progress.score, 0), terminal=terminal, lives=_alive(terminal, lives)
+    )
+
+
+def _assault(progress: Progress, ram: jax.Array) -> Progress:
+    lives = _byte(ram, 0xE5)
+    terminal = lives == 0
+    return _scored(progress, _bcd(ram, 0x82, 0x81, 0x80), terminal=terminal, lives=_alive(terminal, lives))
+
+
+def _amidar(progress: Progress, ram: jax.Array) -> Progress:
+    lives = _byte(ram, 0xD6)
+    terminal = lives == 0x80
+    return _scored(progress, _bcd(ram, 0xD9, 0xDA, 0xDB), terminal=terminal, lives=_alive(terminal, lives & 0xF))
+
+
+def _frostbite(progress: Progress, ram: jax.Array) -> Progress:
+    lives = _byte(ram, 0xCC) & 0xF
+    terminal = (lives == 0) & ((_byte(ram, 0xF1) & 0x80) != 0)
+    return _scored(progress, _bcd(ram, 0xCA, 0xC9, 0xC8), terminal=terminal, lives=_alive(terminal, lives + 1))
+
+
+def _fishing_derby(progress: Progress, ram: jax.Array) -> Progress:
+    # Each angler's catch in one BCD byte; 99 ends the game. No lives.
+    mine, theirs = _byte(ram, 0xBD), _byte(ram, 0xBE)
+    terminal = (mine == 0x99) | (theirs == 0x99)
+    return _scored(progress, _bcd(ram, 0xBD) - _bcd(ram, 0xBE), terminal=terminal, lives=jnp.int32(0))
+
+
+def _kung_fu_master(progress: Progress, ram: jax.Array) -> Progress:
+    lives = _byte(ram, 0x9D)
+    terminal = lives == 0xFF
+    return _scored(progress, _bcd(ram, 0x9A, 0x99, 0x98), terminal=terminal, lives=_alive(terminal, (lives & 0x7) + 1))
+
+
+def _bank_heist(progress: Progress, ram: jax.Array) -> Progress:
+    # The death timer's last tick with no life left ends the game.
+    lives = _byte(ram, 0xD5)
+    terminal = (_byte(ram, 0xCE) == 0x01) & (lives == 0)
+    return _scored(progress, _bcd(ram, 0xDA, 0xD9, 0xD8), terminal=terminal, lives=_alive(terminal, lives))
+
+
+def _chopper_command(progress: Progress, ram: jax.Array) -> Progress:
+    # The lives counter reads 0 on the title screen too: the game has started once the chopper faced right.
+    lives = _byte(ram, 0xE4) & 0xF
+    started = progress.started | ((_byte(ram, 0xC2) & 1) != 0)
+    return _scored(progress, _bcd(ram, 0xEE, 0xEC) * 100, started=started, terminal=started & (lives == 0), lives=lives)
+
+
+def _zaxxon(progress: Progress, ram: jax.Array) -> Progress:
+    lives = _byte(ram, 0xEA) & 0x7
+    terminal = lives == 0
+    return _scored(progress, _bcd(ram, 0xE9, 0xE8) * 100, terminal=terminal, lives=_alive(terminal, lives))
+
+
+def _blank_digits(ram: jax.Array, *indices: int) -> jax.Array:
+    """A decimal score from the low nibbles of `indices`, lowest digit first; a nibble of 10 is a blank 0."""
+    score = jnp.int32(0)
+    for place, index in enumerate(indices):
+        digit = _byte(ram, index) & 0xF
+        score = score + jnp.where(digit == 10, 0, digit) * 10**place
+    return score
+
+
+def _star_gunner(progress: Progress, ram: jax.Array) -> Progress:
+    # The lives byte counts only once it has shown 5; before that ALE reports 5.
+    counter = _byte(ram, 0x87)
+    started = progress.started | (counter == 5)
+    terminal = counter == 0
+    lives = jnp.where(started, counter & 0xF, 5)
+    score = _blank_digits(ram, 0x83, 0x84, 0x85, 0x86) * 100
+    return _scored(progress, score, started=started, terminal=terminal, lives=_alive(terminal, lives))
+
+
+def _time_pilot(progress: Progress, ram: jax.Array) -> Progress:
+    # Lives are read only while the screen byte shows play (2); the end is a flag of its own.
+    terminal = _byte(ram, 0xA0) != 0
+    lives = jnp.where((_byte(ram, 0x80) & 0xF) == 2, (_byte(ram, 0x8B) & 0x7) + 1, progress.lives)
+    return _scored(progress, _bcd(ram, 0x8D, 0x8F) * 100, terminal=terminal, lives=_alive(terminal, lives))
+
+
+def _road_runner(progress: Progress, ram: jax.Array) -> Progress:
+    # The last life ends once the Road Runner is moving again after the catch.
+    lives = _byte(ram, 0xC4) & 0x7
+    terminal = (lives == 0) & ((_byte(ram, 0xB9) != 0) | (_byte(ram, 0xBD) != 0))
+    score = _blank_digits(ram, 0xC9, 0xCA, 0xCB, 0xCC) * 100
+    return _scored(progress, score, terminal=terminal, lives=_alive(terminal, lives + 1))
+
+
+def _wizard_of_wor(progress: Progress, ram: jax.Array) -> Progress:
+    # Scores from 8,000 (hundreds) down by 8,000; lives are read only while the game waits ($D7 bit 0 clear).
+    score = _bcd(ram, 0x86, 0x88)
+    score = jnp.where(score >= 8000, score - 8000, score) * 100
+    counter = _byte(ram, 0x8D) & 0xF
+    terminal = (counter == 0) & (_byte(ram, 0xF4) == 0xF8)
+    lives = jnp.where((_byte(ram, 0xD7) & 1) == 0, counter, progress.lives)
+    return _scored(progress, score, terminal=terminal, lives=_alive(terminal, lives))
+
+
+def _hero(progress: Progress, ram: jax.Array) -> Progress:
+    lives = _byte(ram, 0xB3)
+    terminal = lives == 0
+    return _scored(progress, _bcd(ram, 0xB9, 0xB8, 0xB7), terminal=terminal, lives=_alive(terminal, lives))
+
+
+def _gopher(progress: Progress, ram: jax.Array) -> Progress:
+    # Lives are the carrots left (bits of $B4): the game ends with none.
+    carrots = _byte(ram, 0xB4) & 0x7
+    terminal = carrots == 0
+    lives = jnp.asarray([0, 1, 1, 2, 1, 2, 2, 3], jnp.int32)[carrots]
+    return _scored(progress, _bcd(ram, 0xB2, 0xB1, 0xB0), terminal=terminal, lives=_alive(terminal, lives))
+
+
 _ALL = tuple(range(18))
 _GAME_LIST = (
     Game("pong", "Pong", "60e0ea3cbe0913d39803477945e9e5ec", (M.NOOP, M.FIRE, M.RIGHT, M.LEFT, M.RIGHTFIRE, M.LEFTFIRE),
@@ -286,6 +430,33 @@ _GAME_LIST = (
     Game("tutankham", "Tutankham", "085322bae40d904f53bdcc56df0593fc", (0, 2, 3, 4, 5, 10, 11, 12), (0, 4, 8, 12),
          (0,), 3, _tutankham),
     Game("robotank", "Robotank", "4f618c2429138e0280969193ed6c107e", _ALL, (0,), (0,), 4, _robotank),
+    Game("atlantis", "Atlantis", "9ad36e699ef6f45d9eb6c4cf90475c9f", (0, 1, 11, 12), (0, 1, 2, 3), (0,), 6, _atlantis),
+    Game("kangaroo", "Kangaroo", "4326edb70ff20d0ee5ba58fa5cb09d60", _ALL, (0, 1), (0,), 3, _kangaroo),
+    Game("krull", "Krull", "4baada22435320d185c95b7dd2bcdb24", _ALL, (0,), (0,), 3, _krull),
+    Game("bowling", "Bowling", "c9b7afad3bfd922e006a6bfc1d4f3fe7", (0, 1, 2, 5, 10, 13), (0, 2, 4), (0, 1), 0, _bowling),
+    Game("centipede", "Centipede", "91c2098e88a6b13f977af8c003e0bca5", _ALL, (0x16, 0x56), (0,), 3, _centipede),
+    Game("assault", "Assault", "de78b3a064d374390ac0710f95edde92", (0, 1, 2, 3, 4, 11, 12), (0,), (0,), 4, _assault),
+    Game("amidar", "Amidar", "acb7750b4d0c4bd34969802a7deb2990", (0, 1, 2, 3, 4, 5, 10, 11, 12, 13), (0,), (0, 3), 3,
+         _amidar),
+    Game("frostbite", "Frostbite", "4ca73eb959299471788f0b685c3ba0b5", _ALL, (0, 2), (0,), 4, _frostbite),
+    Game("fishing_derby", "FishingDerby", "b8865f05676e64f3bec72b9defdacfa7", _ALL, (0,), (0, 1, 2, 3), 0,
+         _fishing_derby),
+    Game("kung_fu_master", "KungFuMaster", "5b92a93b23523ff16e2789b820e2a4c5",
+         (0, 2, 3, 4, 5, 8, 9, 11, 12, 13, 14, 15, 16, 17), (0,), (0,), 4, _kung_fu_master),
+    Game("bank_heist", "BankHeist", "00ce0bdd43aed84a983bef38fe7f5ee3", _ALL, tuple(range(0, 32, 4)), (0, 1, 2, 3), 5,
+         _bank_heist),
+    Game("chopper_command", "ChopperCommand", "c1cb228470a87beb5f36e90ac745da26", _ALL, (0, 2), (0, 1), 3,
+         _chopper_command),
+    Game("zaxxon", "Zaxxon", "eea0da9b987d661264cce69a7c13c3bd", _ALL, (0, 8, 16, 24), (0,), 5, _zaxxon),
+    Game("star_gunner", "StarGunner", "a3c1c70024d7aabb41381adbfb6d3b25", _ALL, (0, 1, 2, 3), (0,), 5, _star_gunner),
+    Game("time_pilot", "TimePilot", "fc2104dd2dadf9a6176c1c1c8f87ced9", (0, 1, 2, 3, 4, 5, 10, 11, 12, 13), (0,),
+         (0, 1, 2), 5, _time_pilot),
+    Game("road_runner", "RoadRunner", "ce5cc62608be2cd3ed8abd844efb8919", _ALL, (0,), (0,), 3, _road_runner),
+    Game("wizard_of_wor", "WizardOfWor", "7e8aa18bc9502eb57daaf5e7c1e94da7", (0, 1, 2, 3, 4, 5, 10, 11, 12, 13), (0,),
+         (0, 1), 3, _wizard_of_wor),
+    Game("hero", "Hero", "fca4a5be1251927027f2c24774a02160", _ALL, (0, 1, 2, 3, 4), (0,), 4, _hero),
+    Game("gopher", "Gopher", "c16c79aad6272baffb8aae9a7fff0864", (0, 1, 2, 3, 4, 10, 11, 12), (0, 2), (0, 1), 3,
+         _gopher),
 )  # fmt: skip
 
 # The games whose RAM, screen, reward, terminal and lives match ale-py frame by frame
@@ -310,6 +481,22 @@ CHECKED = (
     "jamesbond",
     "tutankham",
     "robotank",
+    "atlantis",
+    "kangaroo",
+    "krull",
+    "bowling",
+    "centipede",
+    "assault",
+    "amidar",
+    "fishing_derby",
+    "kung_fu_master",
+    "bank_heist",
+    "chopper_command",
+    "zaxxon",
+    "time_pilot",
+    "road_runner",
+    "hero",
+    "gopher",
 )
 
 CANDIDATES = {game.rom: game for game in _GAME_LIST}

@@ -28,7 +28,11 @@ PC = $Fxxx, as in Stella).
 Semantics follow the NMOS 6502 and py65 1.2.0 (the test reference) with these deliberate choices:
 - decimal ADC/SBC as the NMOS part: ADC's N and V from the sum after the low-nibble adjust, Z from
   the binary sum, C from the decimal sum; SBC's flags all from the binary difference (py65 computes
-  the same for every input, valid BCD or not: checked exhaustively in the tests);
+  the same for every input, valid BCD or not: checked exhaustively in the tests). ALE's Stella
+  computes them otherwise (through decimal tables, N and Z from the result, its own V, and its own
+  results for bytes that are not BCD), and games see the difference (Tutankham branches on N after
+  a decimal SBC of a non-BCD byte): the console (`machine.Machine`) runs `stella_decimal=True`,
+  tested exhaustively against a transcription of Stella's code;
 - P keeps bits 4 and 5 set (the 6502 has no B flag in the register; PHP/BRK push them as 1, and
   PLP/RTI set them), as py65 does after reset;
 - DEC abs ($CE) takes 6 cycles; py65 1.2.0 counts 3 (its table's only cycle error);
@@ -481,11 +485,37 @@ def _sel(index, *values):
     return out
 
 
+def _stella_decimal(a: jax.Array, operand: jax.Array, carry: jax.Array, subtract: jax.Array) -> tuple:
+    """Decimal ADC/SBC as ALE's Stella computes them (result, C, V), which the NMOS part does not:
+    each byte read as two decimal digits (a nibble of 10-15 counts as such: $9A is 100), the sum
+    or difference taken in decimal and written back as BCD, N and Z from that result, C from the
+    decimal sum (ADC) or the binary comparison (SBC), V set when the result's sign differs from
+    both A's and the operand's. A negative difference still below zero after adding 100 indexes
+    Stella's table before its start, which reads its other half (the digits of difference + 256)."""
+    digits = lambda byte: (byte >> 4) * 10 + (byte & 0xF)
+    to_bcd = lambda n: (((n % 100) // 10) << 4) | (n % 10)
+    total = digits(a) + digits(operand) + carry
+    difference = digits(a) - digits(operand) - (1 - carry)
+    difference = jnp.where(difference < 0, difference + 100, difference)
+    below = jnp.where(difference < 0, digits(difference + 256) & 0xFF, to_bcd(difference))
+    result = jnp.where(subtract, below, to_bcd(total & 0xFF))
+    c = jnp.where(subtract, a >= operand + 1 - carry, total > 99).astype(jnp.int32)
+    v = ((((a ^ result) & (result ^ operand)) >> 7) & 1).astype(jnp.int32)
+    return result, c, v
+
+
 def execute(
-    cpu: CPU, mem: Any, bus: Reader, op1: jax.Array, op2: jax.Array, row: dict[str, Any]
+    cpu: CPU,
+    mem: Any,
+    bus: Reader,
+    op1: jax.Array,
+    op2: jax.Array,
+    row: dict[str, Any],
+    stella_decimal: bool = False,
 ) -> tuple[CPU, Accesses]:
     """One fetched instruction, driven by `row` (traced from `decode`, or constants): the new
-    registers and the bus traffic, for `commit` (memory is only read here)."""
+    registers and the bus traffic, for `commit` (memory is only read here). `stella_decimal`:
+    decimal ADC/SBC as ALE's Stella computes them (`_stella_decimal`), not as the NMOS part."""
     a, x, y, s, p = (r.astype(jnp.int32) for r in (cpu.A, cpu.X, cpu.Y, cpu.S, cpu.P))
     pc = cpu.PC.astype(jnp.int32)
     carry = p & 1
@@ -544,6 +574,18 @@ def execute(
     dec_sub = decimal_mode * row["invert"]
     add_r = _sel(dec_add + 2 * dec_sub, total, dsum, ddiff) & 0xFF
     add_c = jnp.where(dec_add == 1, dsum >= 0x100, total >= 0x100).astype(jnp.int32)
+    # N, Z and V of the adder (NMOS: decimal ADC's N and V from its intermediate sum, its Z binary;
+    # decimal SBC's flags binary).
+    add_nz = jnp.where(dec_add == 1, dsum_mid, total) & 0xFF
+    add_z = (total & 0xFF) == 0
+    add_v = jnp.where(dec_add == 1, dadd_v, add_v)
+    if stella_decimal:
+        stella_r, stella_c, stella_v = _stella_decimal(reg, r1, cin, dec_sub == 1)
+        add_r = jnp.where(decimal_mode == 1, stella_r, add_r)
+        add_c = jnp.where(decimal_mode == 1, stella_c, add_c)
+        add_nz = jnp.where(decimal_mode == 1, stella_r, add_nz)
+        add_z = jnp.where(decimal_mode == 1, stella_r == 0, add_z)
+        add_v = jnp.where(decimal_mode == 1, stella_v, add_v)
     # ARR: AND, then ROR A; decimal mode fixes the nibbles up afterwards.
     t = a & r1
     arr0 = (t >> 1) | (carry << 7)
@@ -554,28 +596,11 @@ def execute(
 
     alu = row["alu"]
     result = _sel(alu, r1, reg | r1, reg & r1, reg ^ r1, add_r, 0, t, t >> 1, arr_r, r1)
-    # N (and Z, except where noted) come from this value: the binary sum or difference for the adder
-    # (decimal SBC's flags are binary), decimal ADC's intermediate sum (its Z is binary).
-    nz_value = _sel(
-        alu,
-        result,
-        result,
-        result,
-        result,
-        jnp.where(dec_add == 1, dsum_mid, total) & 0xFF,
-        r1,
-        result,
-        result,
-        arr0,
-        result,
-    )
-    zero = jnp.where(
-        alu == 5, (a & r1) == 0, jnp.where((alu == 4) & (dec_add == 1), (total & 0xFF) == 0, nz_value == 0)
-    )
+    # N and Z come from this value, except where noted (the adder's from `add_nz` and `add_z`).
+    nz_value = _sel(alu, result, result, result, result, add_nz, r1, result, result, arr0, result)
+    zero = jnp.where(alu == 5, (a & r1) == 0, jnp.where(alu == 4, add_z, nz_value == 0))
     negative = (nz_value >> 7) & 1
-    overflow = _sel(
-        alu, 0, 0, 0, 0, jnp.where(dec_add == 1, dadd_v, add_v), (r1 >> 6) & 1, 0, 0, ((t >> 7) ^ (t >> 6)) & 1, 0
-    )
+    overflow = _sel(alu, 0, 0, 0, 0, add_v, (r1 >> 6) & 1, 0, 0, ((t >> 7) ^ (t >> 6)) & 1, 0)
     c_out = _sel(alu, c1, c1, c1, c1, add_c, 0, (t >> 7) & 1, t & 1, arr_c, 0)
     flags = (negative << 7) | (overflow << 6) | (zero.astype(jnp.int32) << 1) | c_out
     flags = jnp.where(alu == 9, r1 | U_FLAG | B_FLAG, flags)
@@ -645,7 +670,7 @@ def fetch(cpu: CPU, mem: Any, bus: Reader) -> tuple[jax.Array, jax.Array, jax.Ar
     return fetched[0], fetched[1], fetched[2]
 
 
-def step_instruction(cpu: CPU, mem: Any, bus: Bus | None = None) -> tuple[CPU, Any]:
+def step_instruction(cpu: CPU, mem: Any, bus: Bus | None = None, stella_decimal: bool = False) -> tuple[CPU, Any]:
     """Execute one instruction of one console; a jammed CPU only advances its clock.
 
     `mem` is a flat `uint8[2**k]` array unless `bus` says otherwise. jit/vmap-able.
@@ -653,7 +678,7 @@ def step_instruction(cpu: CPU, mem: Any, bus: Bus | None = None) -> tuple[CPU, A
     bus = FlatBus.for_memory(mem) if bus is None else bus
     opcode, op1, op2 = fetch(cpu, mem, bus)
     row = decode(jnp.where(cpu.jammed, 0x02, opcode))
-    out, accesses = execute(cpu, mem, bus, op1, op2, row)
+    out, accesses = execute(cpu, mem, bus, op1, op2, row, stella_decimal)
     return out, commit(bus, mem, cpu, accesses)
 
 

@@ -196,7 +196,7 @@ class Machine:
         rmw = (row["writes"] == 1) & (row["reads"] == 1)
         read_cycle = start + row["cycles"] - jnp.where(rmw, 2, 0)
         c = c.replace(read_cycle=read_cycle, noise=self._bus_before_operand(cpu, c, row["ea"], op1, op2))
-        new_cpu, acc = cpu_lib.execute(cpu, c, self, op1, op2, row)
+        new_cpu, acc = cpu_lib.execute(cpu, c, self, op1, op2, row, stella_decimal=True)
         # A collision read must see the logged TIA writes latched and the beam's path drawn up to
         # the reading cycle: latch and run the instruction again. A loop of at most one pass
         # rather than a `cond`: under `vmap` it runs only when some console of the batch needs it
@@ -209,7 +209,7 @@ class Machine:
         def latch_and_rerun(carry):
             _, _, tia, _ = carry
             tia = tia_lib.latch(tia.replace(**held), self.ystart, self.height, read_cycle * 3)
-            again, acc_again = cpu_lib.execute(cpu, c.replace(tia=tia), self, op1, op2, row)
+            again, acc_again = cpu_lib.execute(cpu, c.replace(tia=tia), self, op1, op2, row, stella_decimal=True)
             return again, acc_again, tia.replace(writes=None, screen=None), jnp.asarray(False)
 
         new_cpu, acc, tia, _ = jax.lax.while_loop(
@@ -475,7 +475,8 @@ class GameReset:
     A game whose mode selection watches a second byte (`variant_ram`) lists, per mode, the values
     both bytes must reach (`targets`, indexed by mode) instead of the mode itself; a game whose
     `setMode` walks a menu describes it in `menu` instead of `mode_ram`. A game whose title screen
-    shows the mode with an offset (`title_offset`: James Bond's +$48) takes either value."""
+    shows the mode with an offset (`title_offset`: James Bond's +$48) takes either value; one whose
+    `setMode` soft-resets before it presses SELECT (Gopher's) says so in `soft_reset_first`."""
 
     mode_ram: int | None = None
     mode: int = 0
@@ -485,6 +486,7 @@ class GameReset:
     targets: tuple[tuple[int, int], ...] = ()
     menu: Menu | None = None
     title_offset: int = 0
+    soft_reset_first: bool = False
 
     def wanted(self) -> tuple[int, ...]:
         """The values of the watched bytes (`mode_ram`, then `variant_ram` if any) once the mode is selected."""
@@ -616,6 +618,19 @@ GAME_RESETS = {
     "36306070f0c90a72461551a7a4f3a209": GameReset(mode_ram=0xDE, mode=0x08, select_frames=2),  # Name This Game
     "085322bae40d904f53bdcc56df0593fc": GameReset(mode_ram=0xAB, select_frames=2),  # Tutankham (modes 0, 4, 8, 12)
     "e51030251e440cffaab1ac63438b44ae": GameReset(mode_ram=0x8C, select_frames=20, title_offset=0x48),  # James Bond
+    "9ad36e699ef6f45d9eb6c4cf90475c9f": GameReset(mode_ram=0x8D, select_frames=2),  # Atlantis
+    "4326edb70ff20d0ee5ba58fa5cb09d60": GameReset(mode_ram=0xBA, select_frames=2, title_offset=0x80),  # Kangaroo
+    "c9b7afad3bfd922e006a6bfc1d4f3fe7": GameReset(mode_ram=0x82, select_frames=2),  # Bowling
+    "91c2098e88a6b13f977af8c003e0bca5": GameReset(mode_ram=0xA7, mode=0x16, select_frames=2),  # Centipede
+    "4ca73eb959299471788f0b685c3ba0b5": GameReset(mode_ram=0x80, select_frames=1),  # Frostbite
+    "00ce0bdd43aed84a983bef38fe7f5ee3": GameReset(mode_ram=0x80, select_frames=1),  # Bank Heist
+    "c1cb228470a87beb5f36e90ac745da26": GameReset(mode_ram=0xE0, select_frames=2),  # Chopper Command
+    "eea0da9b987d661264cce69a7c13c3bd": GameReset(mode_ram=0x82, select_frames=10),  # Zaxxon
+    "a3c1c70024d7aabb41381adbfb6d3b25": GameReset(mode_ram=0xF4, select_frames=15),  # Star Gunner
+    "fca4a5be1251927027f2c24774a02160": GameReset(mode_ram=0x80, select_frames=1),  # H.E.R.O.
+    "c16c79aad6272baffb8aae9a7fff0864": GameReset(  # Gopher
+        mode_ram=0xD3, select_frames=5, soft_reset_first=True, starting_actions=(FIRE,)
+    ),
     # Double Dunk: the mode's bits switch the options 3 points, 10 seconds, 3 seconds and fouls.
     "368d88a6c071caba60b4f778615aae94": GameReset(
         menu=Menu(0xB0, 0x80, ((2, 0x08), (1, 0x10), (1, 0x04), (1, 0x20)), after=(UPFIRE, NOOP)),
@@ -694,6 +709,8 @@ class Emulator:
             return outcomes
         mode_ram = self.game.mode_ram
         if mode_ram is not None:
+            if self.game.soft_reset_first:
+                self._soft_reset()
             presses = 0
             while not self.game.selected(self._watched(mode_ram)):
                 presses += 1

@@ -219,6 +219,44 @@ def test_decimal_mode_exhaustive(opcode: int) -> None:
         assert (got_a[i], got_p[i]) == (mpu.a, mpu.p), f"A={a[i]:02X} M={m[i]:02X} C={c[i]}"
 
 
+def stella_adc_sbc(opcode: int, a: int, m: int, c: int) -> tuple[int, int]:
+    """ALE's Stella in decimal mode, written from its source: two tables, digits of a byte
+    (`(t >> 4) * 10 + (t & 15)`) and the BCD byte of a number below 256, laid out one after the
+    other, so that a negative index into the second reads the end of the first."""
+    tables = [(t >> 4) * 10 + (t & 15) for t in range(256)] + [(((t % 100) // 10) << 4) | (t % 10) for t in range(256)]
+    if opcode == 0x69:
+        total = tables[a] + tables[m] + c
+        result, carry = tables[256 + (total & 0xFF)], total > 99
+    else:
+        difference = tables[a] - tables[m] - (1 - c)
+        if difference < 0:
+            difference += 100
+        result, carry = tables[256 + difference] & 0xFF, a >= m + 1 - c
+    overflow = bool((a ^ result) & 0x80) and bool((result ^ m) & 0x80)
+    p = 0x38 | (result & 0x80) | (overflow << 6) | ((result == 0) << 1) | int(carry)
+    return result, p
+
+
+@pytest.mark.parametrize("opcode", [0x69, 0xE9], ids=["ADC", "SBC"])
+def test_stella_decimal_mode_exhaustive(opcode: int) -> None:
+    """The machine's flavour (`stella_decimal`, what ALE's games run on): every A, operand and carry
+    in decimal mode against the plain transcription of Stella's code above. It differs from the NMOS
+    part (py65) on flags even for valid BCD."""
+    a, m, c = (v.ravel() for v in np.meshgrid(np.arange(256), np.arange(256), np.arange(2), indexing="ij"))
+    n = a.size
+    mem = np.zeros((n, 256), np.uint8)
+    mem[:, 0], mem[:, 1] = opcode, m
+    cpu = core.CPU.make(A=a, P=0x38 | c, S=np.full(n, 0xFF), PC=np.zeros(n))
+    step = jax.vmap(lambda cpu, mem: core.step_instruction(cpu, mem, stella_decimal=True))
+    out, _ = jax.jit(step)(cpu, jnp.asarray(mem))
+    got_a, got_p = np.asarray(out.A), np.asarray(out.P)
+    want = np.asarray([stella_adc_sbc(opcode, int(x), int(y), int(z)) for x, y, z in zip(a, m, c, strict=True)])
+    bad = np.flatnonzero((got_a != want[:, 0]) | (got_p != want[:, 1]))
+    assert bad.size == 0, [f"A={a[i]:02X} M={m[i]:02X} C={c[i]}" for i in bad[:4]]
+    nmos = jax.jit(jax.vmap(core.step_instruction))(cpu, jnp.asarray(mem))[0]
+    assert np.any(np.asarray(nmos.P) != got_p)  # the two flavours really differ
+
+
 def test_jam_and_unstable_opcodes_freeze_the_cpu_but_not_its_clock() -> None:
     codes = np.asarray(JAMS + UNSTABLE)
     n = len(codes)
