@@ -219,11 +219,17 @@ def test_decimal_mode_exhaustive(opcode: int) -> None:
         assert (got_a[i], got_p[i]) == (mpu.a, mpu.p), f"A={a[i]:02X} M={m[i]:02X} C={c[i]}"
 
 
+# ALE's Stella's two decimal tables, laid out one after the other as in its source: the digits of a
+# byte (`(t >> 4) * 10 + (t & 15)`), then the BCD byte of a number below 256; a negative index into
+# the second reads the end of the first.
+STELLA_BCD_TABLES = [(t >> 4) * 10 + (t & 15) for t in range(256)] + [
+    (((t % 100) // 10) << 4) | (t % 10) for t in range(256)
+]
+
+
 def stella_adc_sbc(opcode: int, a: int, m: int, c: int) -> tuple[int, int]:
-    """ALE's Stella in decimal mode, written from its source: two tables, digits of a byte
-    (`(t >> 4) * 10 + (t & 15)`) and the BCD byte of a number below 256, laid out one after the
-    other, so that a negative index into the second reads the end of the first."""
-    tables = [(t >> 4) * 10 + (t & 15) for t in range(256)] + [(((t % 100) // 10) << 4) | (t % 10) for t in range(256)]
+    """ALE's Stella's decimal ADC ($69) or SBC, written from its source: (A, P) after it."""
+    tables = STELLA_BCD_TABLES
     if opcode == 0x69:
         total = tables[a] + tables[m] + c
         result, carry = tables[256 + (total & 0xFF)], total > 99
